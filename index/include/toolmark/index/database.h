@@ -1,0 +1,100 @@
+// The evidence database: a folder holding a transactional catalog (SQLite,
+// WAL) and one HDF5 file of arrays per scan. See docs/database.md.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "toolmark/engine/surface.h"
+
+namespace toolmark::index {
+
+using ItemId = std::int64_t;
+inline constexpr ItemId kInvalidItemId = -1;
+
+/// Class characteristics: shared by every firearm of a make and model; used
+/// later to filter searches.
+struct ClassCharacteristics {
+  std::string caliber;
+  std::string firing_pin_shape;
+  int lands = 0;        ///< number of lands and grooves; 0 = unknown
+  std::string twist;    ///< "left" | "right" | ""
+};
+
+/// The firearm an item came from, where known. `truth_label` holds a dataset's
+/// ground truth (`firearm` of truth.csv): kept for evaluation only, never read
+/// by any score, search, ranking or calibration.
+struct FirearmRecord {
+  std::string make, model, serial;
+  std::string truth_label;
+};
+
+/// One ingested scan file and its metadata.
+struct ItemRecord {
+  ItemId id = kInvalidItemId;
+  std::string case_id;
+  std::string item_label;     ///< the physical item (a bullet's lands share it)
+  std::string jurisdiction;
+  std::string kind;           ///< "cartridge_case" | "bullet"
+  std::string role;           ///< "questioned" | "reference"
+  std::vector<std::string> marks;  ///< "breech_face", "firing_pin", "land3", …
+  ClassCharacteristics class_marks;
+  FirearmRecord firearm;
+  std::string file;           ///< source file name (no folder)
+  std::string sha256;         ///< of the source file
+  std::string format;         ///< x3p, png, tiff, jpeg, ply, pcd
+  std::string instrument;
+  std::string surface_kind;   ///< "height" | "intensity"
+  double spacing_x_um = 0, spacing_y_um = 0;
+  int size_x = 0, size_y = 0;
+  double valid_fraction = 0;
+  std::optional<bool> checksum_ok;
+  std::string ingested_at;    ///< UTC, ISO 8601
+  std::string toolmark_version;
+  std::string values_sha256;  ///< SHA-256 of the stored float64 values (integrity)
+};
+
+/// Checks an item's fields (kind, role, marks, …); throws toolmark::Error.
+void ValidateItem(const ItemRecord& item);
+
+struct AddResult {
+  ItemId id = kInvalidItemId;
+  bool duplicate = false;   ///< the same file (SHA-256) was already there: id is that item
+};
+
+struct VerifyReport {
+  std::size_t items = 0;
+  std::vector<std::string> problems;   ///< damage: verification fails
+  std::vector<std::string> leftovers;  ///< files of unacknowledged writes (harmless)
+  bool ok() const { return problems.empty(); }
+};
+
+class Database {
+ public:
+  /// Opens the database folder; creates it when `create` is true and it does
+  /// not exist. Throws toolmark::Error.
+  static std::unique_ptr<Database> Open(const std::string& folder, bool create);
+  virtual ~Database() = default;
+
+  /// Stores an item and its surface atomically and durably; when this returns
+  /// the item survives any crash. A file already present (same sha256) is not
+  /// stored again: the result says duplicate and names the existing item.
+  virtual AddResult Add(const ItemRecord& item, const Surface& surface) = 0;
+  virtual std::optional<ItemRecord> Get(ItemId id) = 0;
+  virtual std::optional<ItemId> FindBySha256(const std::string& sha256) = 0;
+  /// All items, by id.
+  virtual std::vector<ItemRecord> List() = 0;
+  /// The stored surface of an item, checked against its values_sha256.
+  virtual Surface LoadSurface(ItemId id) = 0;
+  /// Checks the catalog and every array; `repair` removes leftovers only.
+  virtual VerifyReport Verify(bool repair) = 0;
+  virtual const std::string& folder() const = 0;
+};
+
+/// Default database folder: $TOOLMARK_DB or ./toolmark-db.
+std::string DefaultDatabaseFolder();
+
+}  // namespace toolmark::index

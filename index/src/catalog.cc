@@ -1,0 +1,238 @@
+#include "catalog.h"
+
+#include <sqlite3.h>
+
+#include <chrono>
+#include <map>
+
+#include "toolmark/engine/check.h"
+
+namespace toolmark::index {
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+const char* kSchema = R"SQL(
+CREATE TABLE IF NOT EXISTS items (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  sha256 TEXT NOT NULL UNIQUE,
+  file TEXT NOT NULL,
+  format TEXT NOT NULL,
+  case_id TEXT NOT NULL,
+  item_label TEXT NOT NULL,
+  jurisdiction TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('cartridge_case', 'bullet')),
+  role TEXT NOT NULL CHECK (role IN ('questioned', 'reference')),
+  caliber TEXT NOT NULL DEFAULT '',
+  firing_pin_shape TEXT NOT NULL DEFAULT '',
+  lands INTEGER NOT NULL DEFAULT 0,
+  twist TEXT NOT NULL DEFAULT '',
+  firearm_make TEXT NOT NULL DEFAULT '',
+  firearm_model TEXT NOT NULL DEFAULT '',
+  firearm_serial TEXT NOT NULL DEFAULT '',
+  truth_firearm TEXT NOT NULL DEFAULT '',  -- ground truth: evaluation only
+  instrument TEXT NOT NULL DEFAULT '',
+  surface_kind TEXT NOT NULL CHECK (surface_kind IN ('height', 'intensity')),
+  spacing_x_um REAL NOT NULL,
+  spacing_y_um REAL NOT NULL,
+  size_x INTEGER NOT NULL,
+  size_y INTEGER NOT NULL,
+  valid_fraction REAL NOT NULL,
+  checksum_ok INTEGER,
+  ingested_at TEXT NOT NULL,
+  toolmark_version TEXT NOT NULL,
+  array_path TEXT NOT NULL,
+  values_sha256 TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS marks (
+  item_id INTEGER NOT NULL REFERENCES items(id),
+  mark TEXT NOT NULL,
+  PRIMARY KEY (item_id, mark)
+);
+CREATE TABLE IF NOT EXISTS audit (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at TEXT NOT NULL,
+  action TEXT NOT NULL,
+  item_id INTEGER,
+  detail TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS items_case ON items(case_id);
+)SQL";
+
+std::string NowUtc() {
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t t = std::chrono::system_clock::to_time_t(now);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace
+
+Statement::Statement(sqlite3* db, const char* sql) : db_(db) {
+  if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) {
+    Fail(std::string("catalog: ") + sqlite3_errmsg(db));
+  }
+}
+Statement::~Statement() { sqlite3_finalize(stmt_); }
+Statement& Statement::Bind(int i, const std::string& v) {
+  sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+Statement& Statement::Bind(int i, std::int64_t v) { sqlite3_bind_int64(stmt_, i, v); return *this; }
+Statement& Statement::Bind(int i, double v) { sqlite3_bind_double(stmt_, i, v); return *this; }
+Statement& Statement::BindNull(int i) { sqlite3_bind_null(stmt_, i); return *this; }
+bool Statement::Step() {
+  const int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  Fail(std::string("catalog: ") + sqlite3_errmsg(db_));
+}
+std::string Statement::Text(int col) const {
+  const auto* p = sqlite3_column_text(stmt_, col);
+  return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col))) : "";
+}
+std::int64_t Statement::Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+double Statement::Real(int col) const { return sqlite3_column_double(stmt_, col); }
+bool Statement::IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+
+Catalog::Catalog(const std::string& path) {
+  if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                      nullptr) != SQLITE_OK) {
+    std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close(db_);
+    db_ = nullptr;
+    Fail("cannot open catalog " + path + ": " + why);
+  }
+  sqlite3_busy_timeout(db_, 30000);
+  try {
+    Exec("PRAGMA journal_mode=WAL");
+    Exec("PRAGMA synchronous=FULL");
+    Exec("PRAGMA foreign_keys=ON");
+    Migrate();
+  } catch (...) {
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw;
+  }
+}
+
+Catalog::~Catalog() { if (db_) sqlite3_close(db_); }
+
+void Catalog::Exec(const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string why = err ? err : sqlite3_errmsg(db_);
+    sqlite3_free(err);
+    Fail("catalog: " + why);
+  }
+}
+
+void Catalog::Rollback() { sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr); }
+
+void Catalog::Migrate() {
+  Statement v(db_, "PRAGMA user_version");
+  v.Step();
+  const std::int64_t version = v.Int(0);
+  if (version > kSchemaVersion) {
+    Fail("catalog schema version " + std::to_string(version) + " is newer than this Toolmark understands (" +
+         std::to_string(kSchemaVersion) + "); upgrade Toolmark");
+  }
+  if (version == kSchemaVersion) return;
+  BeginWrite();
+  try {
+    Exec(kSchema);
+    Exec(("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str());
+    Commit();
+  } catch (...) {
+    Rollback();
+    throw;
+  }
+}
+
+ItemId Catalog::InsertItem(const ItemRecord& it, const std::string& array_path) {
+  Statement s(db_, R"SQL(INSERT INTO items (sha256, file, format, case_id, item_label, jurisdiction,
+    kind, role, caliber, firing_pin_shape, lands, twist, firearm_make, firearm_model, firearm_serial,
+    truth_firearm, instrument, surface_kind, spacing_x_um, spacing_y_um, size_x, size_y,
+    valid_fraction, checksum_ok, ingested_at, toolmark_version, array_path, values_sha256)
+    VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?))SQL");
+  s.Bind(1, it.sha256).Bind(2, it.file).Bind(3, it.format).Bind(4, it.case_id).Bind(5, it.item_label)
+      .Bind(6, it.jurisdiction).Bind(7, it.kind).Bind(8, it.role).Bind(9, it.class_marks.caliber)
+      .Bind(10, it.class_marks.firing_pin_shape).Bind(11, std::int64_t{it.class_marks.lands})
+      .Bind(12, it.class_marks.twist).Bind(13, it.firearm.make).Bind(14, it.firearm.model)
+      .Bind(15, it.firearm.serial).Bind(16, it.firearm.truth_label).Bind(17, it.instrument)
+      .Bind(18, it.surface_kind).Bind(19, it.spacing_x_um).Bind(20, it.spacing_y_um)
+      .Bind(21, std::int64_t{it.size_x}).Bind(22, std::int64_t{it.size_y}).Bind(23, it.valid_fraction);
+  if (it.checksum_ok) s.Bind(24, std::int64_t{*it.checksum_ok ? 1 : 0}); else s.BindNull(24);
+  s.Bind(25, it.ingested_at.empty() ? NowUtc() : it.ingested_at).Bind(26, it.toolmark_version)
+      .Bind(27, array_path).Bind(28, it.values_sha256);
+  s.Step();
+  const ItemId id = sqlite3_last_insert_rowid(db_);
+  for (const std::string& mark : it.marks) {
+    Statement m(db_, "INSERT OR IGNORE INTO marks (item_id, mark) VALUES (?, ?)");
+    m.Bind(1, id).Bind(2, mark).Step();
+  }
+  return id;
+}
+
+void Catalog::Audit(const std::string& action, ItemId item, const std::string& detail) {
+  Statement s(db_, "INSERT INTO audit (at, action, item_id, detail) VALUES (?, ?, ?, ?)");
+  s.Bind(1, NowUtc()).Bind(2, action);
+  if (item == kInvalidItemId) s.BindNull(3); else s.Bind(3, item);
+  s.Bind(4, detail).Step();
+}
+
+std::optional<ItemId> Catalog::FindBySha256(const std::string& sha256) {
+  Statement s(db_, "SELECT id FROM items WHERE sha256 = ?");
+  s.Bind(1, sha256);
+  if (s.Step()) return s.Int(0);
+  return std::nullopt;
+}
+
+std::vector<ItemRecord> Catalog::Items(std::optional<ItemId> only) {
+  std::map<ItemId, std::vector<std::string>> marks;
+  {
+    Statement m(db_, "SELECT item_id, mark FROM marks WHERE ?1 IS NULL OR item_id = ?1 ORDER BY item_id, rowid");
+    if (only) m.Bind(1, *only); else m.BindNull(1);
+    while (m.Step()) marks[m.Int(0)].push_back(m.Text(1));
+  }
+  Statement s(db_, R"SQL(SELECT id, sha256, file, format, case_id, item_label, jurisdiction, kind, role,
+    caliber, firing_pin_shape, lands, twist, firearm_make, firearm_model, firearm_serial, truth_firearm,
+    instrument, surface_kind, spacing_x_um, spacing_y_um, size_x, size_y, valid_fraction, checksum_ok,
+    ingested_at, toolmark_version, values_sha256 FROM items WHERE ?1 IS NULL OR id = ?1 ORDER BY id)SQL");
+  if (only) s.Bind(1, *only); else s.BindNull(1);
+  std::vector<ItemRecord> out;
+  while (s.Step()) {
+    ItemRecord r;
+    r.id = s.Int(0); r.sha256 = s.Text(1); r.file = s.Text(2); r.format = s.Text(3);
+    r.case_id = s.Text(4); r.item_label = s.Text(5); r.jurisdiction = s.Text(6); r.kind = s.Text(7);
+    r.role = s.Text(8); r.class_marks = {s.Text(9), s.Text(10), static_cast<int>(s.Int(11)), s.Text(12)};
+    r.firearm = {s.Text(13), s.Text(14), s.Text(15), s.Text(16)};
+    r.instrument = s.Text(17); r.surface_kind = s.Text(18); r.spacing_x_um = s.Real(19);
+    r.spacing_y_um = s.Real(20); r.size_x = static_cast<int>(s.Int(21));
+    r.size_y = static_cast<int>(s.Int(22)); r.valid_fraction = s.Real(23);
+    if (!s.IsNull(24)) r.checksum_ok = s.Int(24) != 0;
+    r.ingested_at = s.Text(25); r.toolmark_version = s.Text(26); r.values_sha256 = s.Text(27);
+    r.marks = marks[r.id];
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::vector<Catalog::ArrayRef> Catalog::Arrays() {
+  Statement s(db_, "SELECT id, array_path, values_sha256 FROM items ORDER BY id");
+  std::vector<ArrayRef> out;
+  while (s.Step()) out.push_back({s.Int(0), s.Text(1), s.Text(2)});
+  return out;
+}
+
+std::string Catalog::IntegrityCheck() {
+  Statement s(db_, "PRAGMA integrity_check");
+  std::string result;
+  while (s.Step()) result += (result.empty() ? "" : "; ") + s.Text(0);
+  return result;
+}
+
+}  // namespace toolmark::index

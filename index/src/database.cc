@@ -1,0 +1,205 @@
+#include "toolmark/index/database.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <set>
+
+#include "array_store.h"
+#include "catalog.h"
+#include "toolmark/engine/check.h"
+#include "toolmark/engine/version.h"
+#include "toolmark/ingest/file_io.h"
+
+namespace toolmark::index {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr const char* kMarkerName = "TOOLMARK_DATABASE";
+constexpr const char* kCatalogName = "catalog.sqlite";
+
+bool IsToken(const std::string& s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
+void CreateFolder(const fs::path& folder) {
+  std::error_code ec;
+  fs::create_directories(folder / "arrays", ec);
+  if (ec) Fail("cannot create database folder " + folder.string() + ": " + ec.message());
+  ingest::WriteFileAtomic((folder / kMarkerName).string(), "toolmark database, layout 1\n");
+  ingest::SyncDirectory(folder.parent_path().empty() ? "." : folder.parent_path().string());
+}
+
+class DatabaseImpl final : public Database {
+ public:
+  explicit DatabaseImpl(const fs::path& folder)
+      : folder_(folder.string()), catalog_((folder / kCatalogName).string()) {}
+
+  AddResult Add(const ItemRecord& item, const Surface& surface) override;
+  std::optional<ItemRecord> Get(ItemId id) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto items = catalog_.Items(id);
+    if (items.empty()) return std::nullopt;
+    return items.front();
+  }
+  std::optional<ItemId> FindBySha256(const std::string& sha256) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return catalog_.FindBySha256(sha256);
+  }
+  std::vector<ItemRecord> List() override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return catalog_.Items(std::nullopt);
+  }
+  Surface LoadSurface(ItemId id) override;
+  VerifyReport Verify(bool repair) override;
+  const std::string& folder() const override { return folder_; }
+
+ private:
+  std::string ArrayPathFor(const std::string& sha256) const {
+    return "arrays/" + sha256.substr(0, 2) + "/" + sha256 + ".h5";
+  }
+  void FindLeftovers(VerifyReport* report, bool repair);
+
+  std::string folder_;
+  std::mutex mutex_;  // one Database object may be shared by threads
+  Catalog catalog_;
+};
+
+ItemRecord Completed(ItemRecord item, const Surface& s) {
+  item.surface_kind = SurfaceKindName(s.kind);
+  item.spacing_x_um = s.spacing_x_um;
+  item.spacing_y_um = s.spacing_y_um;
+  item.size_x = s.SizeX();
+  item.size_y = s.SizeY();
+  item.valid_fraction = s.ValidFraction();
+  item.values_sha256 = ValuesSha256(s);
+  if (item.toolmark_version.empty()) item.toolmark_version = Version();
+  return item;
+}
+
+AddResult DatabaseImpl::Add(const ItemRecord& input, const Surface& surface) {
+  ValidateItem(input);
+  Check(!surface.values.empty() && surface.values.type() == CV_64FC1, "surface is empty or not float64");
+  const ItemRecord item = Completed(input, surface);
+  const std::string rel = ArrayPathFor(item.sha256);
+  const fs::path abs = fs::path(folder_) / rel;
+  std::lock_guard<std::mutex> lock(mutex_);
+  catalog_.BeginWrite();  // serialises writers across processes too
+  try {
+    if (auto existing = catalog_.FindBySha256(item.sha256)) {
+      catalog_.Rollback();
+      return {*existing, true};
+    }
+    std::error_code ec;
+    if (fs::create_directories(abs.parent_path(), ec)) ingest::SyncDirectory((fs::path(folder_) / "arrays").string());
+    if (ec) Fail("cannot create " + abs.parent_path().string() + ": " + ec.message());
+    WriteSurfaceFile(abs.string(), surface);
+    const ItemId id = catalog_.InsertItem(item, rel);
+    catalog_.Audit("ingest", id, item.file + " sha256=" + item.sha256);
+    catalog_.Commit();
+    return {id, false};
+  } catch (...) {
+    catalog_.Rollback();
+    std::error_code ec;
+    fs::remove(abs, ec);
+    throw;
+  }
+}
+
+Surface DatabaseImpl::LoadSurface(ItemId id) {
+  std::string path, sha;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& a : catalog_.Arrays()) {
+      if (a.id == id) { path = a.path; sha = a.values_sha256; }
+    }
+  }
+  if (path.empty()) Fail("item " + std::to_string(id) + ": no such item");
+  Surface s = ReadSurfaceFile((fs::path(folder_) / path).string());
+  if (ValuesSha256(s) != sha) Fail("item " + std::to_string(id) + ": stored array does not match the catalog");
+  return s;
+}
+
+void DatabaseImpl::FindLeftovers(VerifyReport* report, bool repair) {
+  std::set<std::string> referenced;
+  for (const auto& a : catalog_.Arrays()) referenced.insert((fs::path(folder_) / a.path).lexically_normal().string());
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(fs::path(folder_) / "arrays", ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (!it->is_regular_file()) continue;
+    const std::string p = it->path().lexically_normal().string();
+    if (referenced.count(p)) continue;
+    report->leftovers.push_back(p);
+    if (repair) fs::remove(it->path(), ec);
+  }
+}
+
+VerifyReport DatabaseImpl::Verify(bool repair) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  VerifyReport report;
+  const std::string integrity = catalog_.IntegrityCheck();
+  if (integrity != "ok") report.problems.push_back("catalog integrity check: " + integrity);
+  for (const auto& a : catalog_.Arrays()) {
+    ++report.items;
+    try {
+      Surface s = ReadSurfaceFile((fs::path(folder_) / a.path).string());
+      if (ValuesSha256(s) != a.values_sha256) {
+        report.problems.push_back("item " + std::to_string(a.id) + ": array does not match the catalog checksum");
+      }
+    } catch (const Error& e) {
+      report.problems.push_back("item " + std::to_string(a.id) + ": " + e.what());
+    }
+  }
+  if (repair) catalog_.BeginWrite();  // no writer may be between array write and commit
+  FindLeftovers(&report, repair);
+  if (repair) catalog_.Commit();
+  return report;
+}
+
+}  // namespace
+
+void ValidateItem(const ItemRecord& item) {
+  const std::string who = item.file.empty() ? std::string("item") : item.file;
+  auto need = [&](bool ok, const std::string& why) { if (!ok) Fail(who + ": " + why); };
+  need(item.kind == "cartridge_case" || item.kind == "bullet",
+       "kind '" + item.kind + "' must be cartridge_case or bullet");
+  need(item.role == "questioned" || item.role == "reference",
+       "role '" + item.role + "' must be questioned or reference");
+  need(!item.case_id.empty(), "case id is empty");
+  need(!item.item_label.empty(), "item label is empty");
+  need(!item.jurisdiction.empty(), "jurisdiction is empty");
+  need(!item.marks.empty(), "no marks given");
+  for (const auto& m : item.marks) need(IsToken(m), "mark '" + m + "' must be lower-case letters, digits or _");
+  need(item.sha256.size() == 64 && item.sha256.find_first_not_of("0123456789abcdef") == std::string::npos,
+       "sha256 is not 64 lowercase hex digits");
+  need(item.class_marks.lands >= 0 && item.class_marks.lands <= 64, "number of lands must be 0..64");
+  need(item.class_marks.twist.empty() || item.class_marks.twist == "left" || item.class_marks.twist == "right",
+       "twist must be left or right");
+}
+
+std::unique_ptr<Database> Database::Open(const std::string& folder, bool create) {
+  const fs::path dir(folder);
+  std::error_code ec;
+  if (!fs::exists(dir / kMarkerName, ec)) {
+    if (!create) Fail(folder + ": no Toolmark database here (toolmark ingest creates one)");
+    if (fs::exists(dir, ec) && !fs::is_empty(dir, ec)) {
+      Fail(folder + ": folder exists and is not a Toolmark database; refusing to write into it");
+    }
+    CreateFolder(dir);
+  }
+  try {
+    return std::make_unique<DatabaseImpl>(dir);
+  } catch (const Error& e) {
+    throw Error(folder + ": " + e.what());
+  }
+}
+
+std::string DefaultDatabaseFolder() {
+  const char* env = std::getenv("TOOLMARK_DB");
+  return env && *env ? env : "./toolmark-db";
+}
+
+}  // namespace toolmark::index

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Idempotent set-up: installs every dependency from Debian 12's packages (fast
+# when they are already there), then configures and builds Toolmark.
+#   scripts/setup.sh [--build-dir DIR] [--no-build] [extra cmake -D options]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build_dir="$root/build"
+do_build=1
+cmake_args=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --build-dir) build_dir=$2; shift 2 ;;
+    --no-build) do_build=0; shift ;;
+    *) cmake_args+=("$1"); shift ;;
+  esac
+done
+
+packages=(
+  build-essential cmake ninja-build pkg-config git clang libclang-rt-14-dev
+  libopencv-dev libpcl-dev libhdf5-dev libtbb-dev libfaiss-dev libopenblas-dev libomp-dev
+  libsqlite3-dev libzip-dev libpugixml-dev nlohmann-json3-dev libcli11-dev libssl-dev
+  libgtest-dev libgmock-dev libbenchmark-dev zip unzip
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+[ $do_build -eq 1 ] || exit 0
+jobs=$(nproc)
+cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release "${cmake_args[@]}" >/dev/null
+cmake --build "$build_dir" -j "$jobs"

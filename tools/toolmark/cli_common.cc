@@ -1,0 +1,80 @@
+#include "cli_common.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+
+namespace toolmark::cli {
+
+void ReadFlags::Add(CLI::App* app) {
+  app->add_flag("--ignore-checksum", ignore_checksum,
+                "Read X3P files whose MD5 checksums do not match (reported, not hidden)");
+  app->add_option("--spacing-um", spacing_um,
+                  "Lateral spacing in micrometres: required for 2D images without a sidecar; "
+                  "grid spacing for point clouds; overrides an X3P header")
+      ->check(CLI::PositiveNumber);
+  app->add_option("--xy-unit", xy_unit, "Unit of lateral numbers in the file (m, mm, um)")
+      ->check(CLI::IsMember({"m", "mm", "um"}));
+  app->add_option("--z-unit", z_unit, "Unit of heights in the file (m, mm, um)")
+      ->check(CLI::IsMember({"m", "mm", "um"}));
+}
+
+ingest::ReadOptions ReadFlags::Options() const {
+  ingest::ReadOptions o;
+  o.ignore_checksum = ignore_checksum;
+  if (spacing_um > 0) o.spacing_um = spacing_um;
+  if (!xy_unit.empty()) o.xy_unit = ingest::ParseLengthUnit(xy_unit);
+  if (!z_unit.empty()) o.z_unit = ingest::ParseLengthUnit(z_unit);
+  else if (o.xy_unit) o.z_unit = o.xy_unit;
+  return o;
+}
+
+void AddDbFlag(CLI::App* app, std::string* db) {
+  *db = index::DefaultDatabaseFolder();
+  app->add_option("--db", *db, "Database folder (default: $TOOLMARK_DB or ./toolmark-db)");
+}
+
+void PrintError(const std::string& message) {
+  std::fprintf(stderr, "toolmark: %s\n", message.c_str());
+  std::fflush(stderr);
+}
+
+Progress::Progress(std::size_t total, std::string label)
+    : total_(total), label_(std::move(label)), shown_(::isatty(STDERR_FILENO) == 1 && total > 1) {}
+
+Progress::~Progress() {
+  if (shown_) std::fprintf(stderr, "\r\033[K");
+}
+
+void Progress::Tick(const std::string& what) {
+  ++done_;
+  if (!shown_) return;
+  std::fprintf(stderr, "\r\033[K%s [%zu/%zu] %s", label_.c_str(), done_, total_, what.c_str());
+  std::fflush(stderr);
+}
+
+nlohmann::json ItemJson(const index::ItemRecord& it) {
+  nlohmann::json j = {
+      {"id", it.id}, {"file", it.file}, {"sha256", it.sha256}, {"case", it.case_id},
+      {"item", it.item_label}, {"jurisdiction", it.jurisdiction}, {"kind", it.kind},
+      {"role", it.role}, {"marks", it.marks}, {"format", it.format},
+      {"surface", it.surface_kind}, {"size_x", it.size_x}, {"size_y", it.size_y},
+      {"spacing_x_um", it.spacing_x_um}, {"spacing_y_um", it.spacing_y_um},
+      {"valid_fraction", it.valid_fraction}, {"instrument", it.instrument},
+      {"ingested_at", it.ingested_at}, {"toolmark_version", it.toolmark_version},
+      {"values_sha256", it.values_sha256}};
+  j["checksum_ok"] = it.checksum_ok ? nlohmann::json(*it.checksum_ok) : nlohmann::json();
+  j["class"] = {{"caliber", it.class_marks.caliber}, {"firing_pin_shape", it.class_marks.firing_pin_shape},
+                {"lands", it.class_marks.lands}, {"twist", it.class_marks.twist}};
+  j["firearm"] = {{"make", it.firearm.make}, {"model", it.firearm.model},
+                  {"serial", it.firearm.serial}, {"truth", it.firearm.truth_label}};
+  return j;
+}
+
+std::string Num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+}  // namespace toolmark::cli

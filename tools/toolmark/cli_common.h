@@ -1,0 +1,64 @@
+// Pieces shared by the toolmark subcommands.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cstddef>
+#include <functional>
+#include <string>
+
+#include "toolmark/index/database.h"
+#include "toolmark/ingest/read_options.h"
+
+namespace toolmark::cli {
+
+/// A registered subcommand's action; returns the exit status.
+using Action = std::function<int()>;
+
+/// Flags that control how scan files are read (all subcommands that read scans).
+struct ReadFlags {
+  bool ignore_checksum = false;
+  double spacing_um = 0;
+  std::string xy_unit, z_unit;
+  void Add(CLI::App* app);
+  ingest::ReadOptions Options() const;
+};
+
+/// Adds --db (default: $TOOLMARK_DB or ./toolmark-db).
+void AddDbFlag(CLI::App* app, std::string* db);
+
+/// Prints "toolmark: <message>" on stderr.
+void PrintError(const std::string& message);
+
+/// A one-line progress counter on stderr, shown only on a terminal.
+class Progress {
+ public:
+  Progress(std::size_t total, std::string label);
+  ~Progress();
+  void Tick(const std::string& what);
+
+ private:
+  std::size_t total_, done_ = 0;
+  std::string label_;
+  bool shown_;
+};
+
+/// The list/JSON view of an item (ARCHITECTURE.md field names).
+nlohmann::json ItemJson(const index::ItemRecord& item);
+
+/// Short number formatting for tables ("%.6g").
+std::string Num(double v);
+
+/// Prints the database's items (table or JSON); returns the exit status.
+int RunList(const std::string& folder, bool json);
+
+// Subcommand registration; each returns the action run when it is chosen.
+void RegisterInfo(CLI::App& app, Action* action);
+void RegisterIngest(CLI::App& app, Action* action);
+void RegisterList(CLI::App& app, Action* action);
+void RegisterVerify(CLI::App& app, Action* action);
+void RegisterExportScan(CLI::App& app, Action* action);
+void RegisterDemo(CLI::App& app, Action* action);
+
+}  // namespace toolmark::cli

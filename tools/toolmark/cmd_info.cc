@@ -1,0 +1,93 @@
+// toolmark info FILE…: what a scan is.
+#include <tbb/parallel_for.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+
+#include "cli_common.h"
+#include "toolmark/engine/check.h"
+#include "toolmark/ingest/scan.h"
+
+namespace toolmark::cli {
+namespace {
+
+struct InfoArgs {
+  std::vector<std::string> files;
+  bool json = false;
+  ReadFlags read;
+};
+
+nlohmann::json ScanJson(const std::string& file, const ingest::Scan& scan) {
+  const Surface& s = scan.surface;
+  double lo = 0, hi = 0;
+  s.Range(&lo, &hi);
+  nlohmann::json j = {{"file", file}, {"format", scan.format}, {"size_x", s.SizeX()},
+                      {"size_y", s.SizeY()}, {"spacing_x_um", s.spacing_x_um},
+                      {"spacing_y_um", s.spacing_y_um}, {"valid_fraction", s.ValidFraction()},
+                      {"surface", SurfaceKindName(s.kind)}, {"sha256", scan.sha256},
+                      {"instrument", s.meta.Instrument()}, {"notes", scan.notes}};
+  j["checksum_ok"] = scan.checksum_ok ? nlohmann::json(*scan.checksum_ok) : nlohmann::json();
+  j["value_min"] = std::isfinite(lo) ? nlohmann::json(lo) : nlohmann::json();
+  j["value_max"] = std::isfinite(hi) ? nlohmann::json(hi) : nlohmann::json();
+  j["value_unit"] = s.kind == SurfaceKind::kHeight ? "um" : "grey level";
+  return j;
+}
+
+void PrintText(const nlohmann::json& j) {
+  const std::string checksum = j["checksum_ok"].is_null() ? "n/a" : (j["checksum_ok"].get<bool>() ? "ok" : "NOT VERIFIED");
+  std::string range = "no valid points";
+  if (!j["value_min"].is_null()) {
+    range = Num(j["value_min"].get<double>()) + " .. " + Num(j["value_max"].get<double>()) + " " +
+            j["value_unit"].get<std::string>();
+  }
+  std::printf("%s: %s %s, %dx%d points at %s x %s um, %s, valid %.1f%%, checksum %s%s%s\n",
+              j["file"].get<std::string>().c_str(), j["format"].get<std::string>().c_str(),
+              j["surface"].get<std::string>().c_str(), j["size_x"].get<int>(), j["size_y"].get<int>(),
+              Num(j["spacing_x_um"].get<double>()).c_str(), Num(j["spacing_y_um"].get<double>()).c_str(),
+              range.c_str(), 100.0 * j["valid_fraction"].get<double>(), checksum.c_str(),
+              j["instrument"].get<std::string>().empty() ? "" : ", ",
+              j["instrument"].get<std::string>().c_str());
+  for (const auto& note : j["notes"]) std::printf("  note: %s\n", note.get<std::string>().c_str());
+}
+
+int RunInfo(const InfoArgs& args) {
+  const ingest::ReadOptions options = args.read.Options();
+  std::vector<nlohmann::json> results(args.files.size());
+  std::vector<std::string> errors(args.files.size());
+  tbb::parallel_for(std::size_t{0}, args.files.size(), [&](std::size_t i) {
+    try {
+      results[i] = ScanJson(args.files[i], ingest::ReadScan(args.files[i], options));
+    } catch (const Error& e) {
+      errors[i] = e.what();
+    }
+  });
+  nlohmann::json list = nlohmann::json::array();
+  int failed = 0;
+  for (std::size_t i = 0; i < args.files.size(); ++i) {
+    if (!errors[i].empty()) {
+      PrintError(errors[i]);
+      ++failed;
+      if (args.json) list.push_back({{"file", args.files[i]}, {"error", errors[i]}});
+      continue;
+    }
+    if (args.json) list.push_back(results[i]); else PrintText(results[i]);
+  }
+  if (args.json) std::cout << list.dump(2) << "\n";
+  return failed ? 1 : 0;
+}
+
+}  // namespace
+
+void RegisterInfo(CLI::App& app, Action* action) {
+  auto args = std::make_shared<InfoArgs>();
+  CLI::App* cmd = app.add_subcommand("info", "Describe scan files: format, size, spacing, heights, checksum");
+  cmd->add_option("files", args->files, "Scan files (X3P, PNG, TIFF, JPEG, PLY, PCD)")->required();
+  cmd->add_flag("--json", args->json, "Print a JSON list");
+  args->read.Add(cmd);
+  cmd->callback([args, action] { *action = [args] { return RunInfo(*args); }; });
+}
+
+}  // namespace toolmark::cli
