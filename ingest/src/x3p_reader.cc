@@ -146,6 +146,9 @@ void ReadValidMask(const ZipReader& zip, const X3pHeader& h, std::size_t n,
 Scan ReadX3pBytes(std::string_view bytes, const ReadOptions& options) {
   options.limits.Check();
   if (bytes.size() > options.limits.max_file_bytes) Fail("file exceeds the size limit");
+  if (bytes.size() < 22 || bytes.substr(0, 2) != "PK") {
+    Fail("not an X3P file: it is not a zip container");
+  }
   ZipReader zip(bytes, options.limits.max_zip_entries);
   if (!zip.Has("main.xml")) Fail("not an X3P file: main.xml is missing from the container");
   const std::string xml = zip.ReadAtMost("main.xml", options.limits.max_xml_bytes);

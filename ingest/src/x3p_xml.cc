@@ -3,6 +3,7 @@
 #include <pugixml.hpp>
 
 #include <cctype>
+#include <charconv>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -199,10 +200,11 @@ X3pHeader ParseX3pXml(const std::string& xml, int max_side, std::size_t max_poin
 
 namespace {
 
+/// Shortest text that reads back as exactly v.
 std::string Number(double v) {
   char buf[40];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
 }
 
 void AddText(pugi::xml_node parent, const char* name, const std::string& value) {

@@ -17,7 +17,10 @@ namespace toolmark::ingest {
 Scan ReadX3pBytes(std::string_view bytes, const ReadOptions& options);
 
 /// Serialises a surface as an X3P container (float64 heights in metres,
-/// incremental axes, MD5 checksums). Round-trips exactly through ReadX3pBytes.
+/// incremental axes, MD5 checksums). Round-trips bit-exactly through
+/// ReadX3pBytes for every surface that was read from an X3P file (its µm
+/// values are metre values × 1e6); a µm value that no double in metres maps
+/// to exactly (possible for arbitrary doubles) comes back within 1 ulp.
 std::string WriteX3pBytes(const Surface& surface);
 
 /// Writes WriteX3pBytes(surface) to path atomically (temp file, fsync, rename).
