@@ -1,6 +1,11 @@
 #include "toolmark/index/database.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
@@ -25,12 +30,25 @@ bool IsToken(const std::string& s) {
   });
 }
 
+/// Creates the folder atomically: built under a temporary name, then renamed
+/// into place, so a crash never leaves a half-made database behind.
 void CreateFolder(const fs::path& folder) {
+  const fs::path parent = folder.parent_path().empty() ? fs::path(".") : folder.parent_path();
   std::error_code ec;
-  fs::create_directories(folder / "arrays", ec);
+  fs::create_directories(parent, ec);
+  const fs::path tmp = parent / (folder.filename().string() + ".creating-" + std::to_string(::getpid()));
+  fs::remove_all(tmp, ec);
+  fs::create_directories(tmp / "arrays", ec);
   if (ec) Fail("cannot create database folder " + folder.string() + ": " + ec.message());
-  ingest::WriteFileAtomic((folder / kMarkerName).string(), "toolmark database, layout 1\n");
-  ingest::SyncDirectory(folder.parent_path().empty() ? "." : folder.parent_path().string());
+  ingest::WriteFileAtomic((tmp / kMarkerName).string(), "toolmark database, layout 1\n");
+  ingest::SyncDirectory(tmp.string());
+  if (std::rename(tmp.c_str(), folder.c_str()) != 0) {  // replaces an empty folder
+    const std::string why = std::strerror(errno);
+    fs::remove_all(tmp, ec);
+    if (fs::exists(folder / kMarkerName, ec)) return;  // another process created it first
+    Fail("cannot create database folder " + folder.string() + ": " + why);
+  }
+  ingest::SyncDirectory(parent.string());
 }
 
 class DatabaseImpl final : public Database {

@@ -1,1 +1,206 @@
+// The evidence database: storage, duplicates, integrity, leftovers, validation.
 #include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "test_util.h"
+#include "toolmark/engine/check.h"
+#include "toolmark/index/database.h"
+#include "toolmark/ingest/hash.h"
+
+namespace toolmark::index {
+namespace {
+namespace fs = std::filesystem;
+
+Surface MakeSurface(int seed) {
+  Surface s;
+  s.values.create(40, 60, CV_64FC1);
+  for (int y = 0; y < 40; ++y)
+    for (int x = 0; x < 60; ++x) s.values.at<double>(y, x) = std::sin(0.1 * x * seed) + 0.01 * y;
+  s.values.at<double>(3, 4) = NAN;
+  s.spacing_x_um = 1.5625;
+  s.spacing_y_um = 3.125;
+  s.origin_x_um = 10;
+  return s;
+}
+
+ItemRecord MakeItem(int seed) {
+  ItemRecord it;
+  it.file = "scan-" + std::to_string(seed) + ".x3p";
+  it.sha256 = ingest::Sha256Hex("file " + std::to_string(seed));
+  it.format = "x3p";
+  it.case_id = "C-2026-001";
+  it.item_label = "Q" + std::to_string(seed);
+  it.jurisdiction = "NL";
+  it.kind = seed % 2 ? "bullet" : "cartridge_case";
+  it.role = "questioned";
+  it.marks = {seed % 2 ? "land" + std::to_string(seed % 6 + 1) : "breech_face"};
+  it.class_marks = {"9mm Luger", "hemispherical", 6, "right"};
+  it.firearm = {"Ruger", "P95", "", "truth-label"};
+  it.instrument = "Sensofar S neox";
+  it.checksum_ok = true;
+  return it;
+}
+
+TEST(Database, AddGetListAndLoadSurface) {
+  testing::TempDir dir;
+  auto db = Database::Open(dir / "db", true);
+  const AddResult a = db->Add(MakeItem(1), MakeSurface(1));
+  const AddResult b = db->Add(MakeItem(2), MakeSurface(2));
+  EXPECT_FALSE(a.duplicate);
+  EXPECT_NE(a.id, b.id);
+  const auto got = db->Get(a.id);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->case_id, "C-2026-001");
+  EXPECT_EQ(got->marks, std::vector<std::string>{"land2"});
+  EXPECT_EQ(got->class_marks.lands, 6);
+  EXPECT_EQ(got->firearm.truth_label, "truth-label");
+  EXPECT_EQ(got->size_x, 60);
+  EXPECT_EQ(got->size_y, 40);
+  EXPECT_DOUBLE_EQ(got->spacing_y_um, 3.125);
+  EXPECT_NEAR(got->valid_fraction, 1.0 - 1.0 / 2400, 1e-12);
+  EXPECT_EQ(got->surface_kind, "height");
+  EXPECT_FALSE(got->toolmark_version.empty());
+  EXPECT_FALSE(got->ingested_at.empty());
+  EXPECT_EQ(got->checksum_ok, std::optional<bool>(true));
+  EXPECT_TRUE(IdenticalSurfaces(db->LoadSurface(a.id), MakeSurface(1)));
+  EXPECT_EQ(db->List().size(), 2u);
+  EXPECT_FALSE(db->Get(999));
+  EXPECT_THROW(db->LoadSurface(999), Error);
+}
+
+TEST(Database, SameFileTwiceIsReportedNotDuplicated) {
+  testing::TempDir dir;
+  auto db = Database::Open(dir / "db", true);
+  const AddResult first = db->Add(MakeItem(1), MakeSurface(1));
+  ItemRecord again = MakeItem(1);
+  again.case_id = "another case";
+  const AddResult second = db->Add(again, MakeSurface(1));
+  EXPECT_TRUE(second.duplicate);
+  EXPECT_EQ(second.id, first.id);
+  EXPECT_EQ(db->List().size(), 1u);
+  EXPECT_EQ(db->FindBySha256(MakeItem(1).sha256), std::optional<ItemId>(first.id));
+}
+
+TEST(Database, PersistsAcrossReopen) {
+  testing::TempDir dir;
+  ItemId id = kInvalidItemId;
+  {
+    auto db = Database::Open(dir / "db", true);
+    id = db->Add(MakeItem(3), MakeSurface(3)).id;
+  }
+  auto db = Database::Open(dir / "db", false);
+  ASSERT_TRUE(db->Get(id));
+  EXPECT_TRUE(IdenticalSurfaces(db->LoadSurface(id), MakeSurface(3)));
+  EXPECT_TRUE(db->Verify(false).ok());
+}
+
+TEST(Database, OpenRefusesMissingAndForeignFolders) {
+  testing::TempDir dir;
+  EXPECT_THROW(Database::Open(dir / "absent", false), Error);
+  fs::create_directories(dir.path() / "foreign");
+  std::ofstream(dir / "foreign/precious.txt") << "not ours";
+  EXPECT_THROW(Database::Open(dir / "foreign", true), Error);
+  EXPECT_TRUE(fs::exists(dir.path() / "foreign/precious.txt"));
+}
+
+TEST(Database, InvalidItemsAreRefusedAndNothingIsStored) {
+  testing::TempDir dir;
+  auto db = Database::Open(dir / "db", true);
+  std::vector<std::function<void(ItemRecord&)>> breakers = {
+      [](ItemRecord& i) { i.kind = "shotgun_shell"; },
+      [](ItemRecord& i) { i.role = "suspect"; },
+      [](ItemRecord& i) { i.case_id.clear(); },
+      [](ItemRecord& i) { i.jurisdiction.clear(); },
+      [](ItemRecord& i) { i.marks.clear(); },
+      [](ItemRecord& i) { i.marks = {"Breech Face"}; },
+      [](ItemRecord& i) { i.sha256 = "abc"; },
+      [](ItemRecord& i) { i.class_marks.lands = 100; },
+      [](ItemRecord& i) { i.class_marks.twist = "up"; },
+  };
+  for (auto& breaker : breakers) {
+    ItemRecord it = MakeItem(4);
+    breaker(it);
+    EXPECT_THROW(db->Add(it, MakeSurface(4)), Error);
+  }
+  EXPECT_THROW(db->Add(MakeItem(4), Surface{}), Error);
+  EXPECT_TRUE(db->List().empty());
+  const VerifyReport r = db->Verify(false);
+  EXPECT_TRUE(r.ok());
+  EXPECT_TRUE(r.leftovers.empty());
+}
+
+fs::path OnlyArrayFile(const fs::path& db) {
+  for (const auto& e : fs::recursive_directory_iterator(db / "arrays")) {
+    if (e.is_regular_file()) return e.path();
+  }
+  return {};
+}
+
+TEST(Database, VerifyDetectsDamagedAndMissingArrays) {
+  testing::TempDir dir;
+  auto db = Database::Open(dir / "db", true);
+  const ItemId id = db->Add(MakeItem(5), MakeSurface(5)).id;
+  EXPECT_TRUE(db->Verify(false).ok());
+  const fs::path array = OnlyArrayFile(dir.path() / "db");
+  std::string bytes = testing::ReadFile(array.string());
+  // Flip bytes in the middle of the file (chunk data or metadata).
+  for (std::size_t i = bytes.size() / 2; i < bytes.size() / 2 + 64; ++i) bytes[i] = static_cast<char>(~bytes[i]);
+  testing::WriteFile(array.string(), bytes);
+  EXPECT_FALSE(db->Verify(false).ok());
+  EXPECT_THROW(db->LoadSurface(id), Error);
+  fs::remove(array);
+  const VerifyReport r = db->Verify(false);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.problems.front().find("item " + std::to_string(id)), std::string::npos);
+}
+
+TEST(Database, LeftoversAreReportedAndRepairedWithoutTouchingItems) {
+  testing::TempDir dir;
+  auto db = Database::Open(dir / "db", true);
+  db->Add(MakeItem(6), MakeSurface(6));
+  fs::create_directories(dir.path() / "db/arrays/zz");
+  std::ofstream(dir / "db/arrays/zz/orphan.h5") << "half written";
+  std::ofstream(dir / "db/arrays/zz/x.h5.tmp-1-2") << "temp";
+  VerifyReport r = db->Verify(false);
+  EXPECT_TRUE(r.ok());
+  EXPECT_EQ(r.leftovers.size(), 2u);
+  r = db->Verify(true);
+  EXPECT_EQ(r.leftovers.size(), 2u);
+  r = db->Verify(false);
+  EXPECT_TRUE(r.leftovers.empty());
+  EXPECT_EQ(db->List().size(), 1u);
+  EXPECT_TRUE(db->Verify(false).ok());
+}
+
+TEST(Database, ConcurrentWritersFromThreadsAndHandles) {
+  testing::TempDir dir;
+  auto db1 = Database::Open(dir / "db", true);
+  auto db2 = Database::Open(dir / "db", false);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      Database& db = t % 2 ? *db1 : *db2;
+      for (int i = 0; i < 10; ++i) db.Add(MakeItem(100 + (i % 5) * 4 + t % 4), MakeSurface(1 + i));
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(db1->List().size(), 20u);  // 20 distinct files, each stored once
+  EXPECT_TRUE(db1->Verify(false).ok());
+}
+
+TEST(Database, IntensitySurfacesKeepTheirKind) {
+  testing::TempDir dir;
+  auto db = Database::Open(dir / "db", true);
+  Surface s = MakeSurface(7);
+  s.kind = SurfaceKind::kIntensity;
+  const ItemId id = db->Add(MakeItem(8), s).id;
+  EXPECT_EQ(db->Get(id)->surface_kind, "intensity");
+  EXPECT_EQ(db->LoadSurface(id).kind, SurfaceKind::kIntensity);
+}
+
+}  // namespace
+}  // namespace toolmark::index

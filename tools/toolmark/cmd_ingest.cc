@@ -1,6 +1,7 @@
 // toolmark ingest FILE/DIR…: add evidence to the database.
 #include <tbb/global_control.h>
 #include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -12,6 +13,8 @@
 #include "cli_common.h"
 #include "ingest_job.h"
 #include "toolmark/engine/check.h"
+#include "toolmark/ingest/file_io.h"
+#include "toolmark/ingest/hash.h"
 #include "toolmark/ingest/manifest.h"
 #include "toolmark/ingest/scan.h"
 
@@ -102,15 +105,23 @@ index::ItemRecord Describe(const std::string& path, const Row* row, const ItemFl
 }
 
 struct Prepared {
+  std::optional<index::ItemId> duplicate_of;  ///< the file is already stored
   std::optional<index::ItemRecord> item;
   std::optional<ingest::Scan> scan;
   std::string error;
 };
 
 Prepared Prepare(const std::string& path, const ingest::Manifest* manifest, const IngestRequest& req,
-                 const ingest::ReadOptions& options) {
+                 const ingest::ReadOptions& options, index::Database& db) {
   Prepared p;
   try {
+    // A file already stored is recognised by its SHA-256 before any parsing.
+    const std::string sha = ingest::Sha256Hex(ingest::ReadFileBounded(path, options.limits.max_file_bytes));
+    if ((p.duplicate_of = db.FindBySha256(sha))) {
+      p.item.emplace();
+      p.item->sha256 = sha;
+      return p;
+    }
     const Row* row = manifest ? manifest->Find(fs::path(path).filename().string()) : nullptr;
     if (manifest && !row) Fail("not listed in the manifest " + req.manifest);
     index::ItemRecord item = Describe(path, row, req.flags);
@@ -156,6 +167,7 @@ struct Reporter {
 
 void Store(index::Database& db, const std::string& path, Prepared& p, Reporter& rep) {
   if (!p.error.empty()) return rep.Rejected(path, p.error);
+  if (p.duplicate_of) return rep.Stored(path, *p.item, {*p.duplicate_of, true});
   try {
     rep.Stored(path, *p.item, db.Add(*p.item, p.scan->surface));
   } catch (const Error& e) {
@@ -176,12 +188,13 @@ IngestSummary RunIngestJob(const IngestRequest& req) {
   if (req.threads > 0) limit.emplace(tbb::global_control::max_allowed_parallelism, req.threads);
   Reporter rep{req.json, {}};
   Progress progress(files.size(), "ingest");
-  constexpr std::size_t kBatch = 16;  // bounds memory: at most kBatch scans held at once
+  // Small batches bound memory and let acknowledgements follow the work closely.
+  const std::size_t kBatch = 2 * static_cast<std::size_t>(std::max(1, req.threads > 0 ? req.threads : tbb::this_task_arena::max_concurrency()));
   for (std::size_t start = 0; start < files.size(); start += kBatch) {
     const std::size_t end = std::min(files.size(), start + kBatch);
     std::vector<Prepared> batch(end - start);
     tbb::parallel_for(start, end, [&](std::size_t i) {
-      batch[i - start] = Prepare(files[i], manifest ? &*manifest : nullptr, req, options);
+      batch[i - start] = Prepare(files[i], manifest ? &*manifest : nullptr, req, options, *db);
     });
     for (std::size_t i = start; i < end; ++i) {
       Store(*db, files[i], batch[i - start], rep);
