@@ -4,16 +4,15 @@
 // toolmark::Error messages.
 #include "toolmark/ingest/image2d.h"
 
-#include <nlohmann/json.hpp>
-#include <opencv2/core.hpp>
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
-
 #include <climits>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 #include <optional>
 #include <vector>
 
@@ -40,9 +39,7 @@ std::string FormatNumber(double v) {
   return buf;
 }
 
-std::uint32_t Byte(std::string_view b, std::size_t pos) {
-  return static_cast<unsigned char>(b[pos]);
-}
+std::uint32_t Byte(std::string_view b, std::size_t pos) { return static_cast<unsigned char>(b[pos]); }
 
 /// Unsigned integer of `n` bytes at `pos`, big- or little-endian.
 std::uint32_t ReadUint(std::string_view b, std::size_t pos, int n, bool big_endian) {
@@ -60,12 +57,11 @@ void CheckDimensions(std::uint64_t width, std::uint64_t height, const IngestLimi
   const std::string size = std::to_string(width) + " x " + std::to_string(height);
   Check(width > 0 && height > 0, what + " states an empty image (" + size + ")");
   const auto max_side = static_cast<std::uint64_t>(limits.max_side);
-  Check(width <= max_side && height <= max_side,
-        what + " states " + size + " pixels, over the limit of " +
-            std::to_string(limits.max_side) + " per side");
+  Check(width <= max_side && height <= max_side, what + " states " + size + " pixels, over the limit of " +
+                                                     std::to_string(limits.max_side) + " per side");
   Check(width * height <= limits.max_points,  // both < 2^32: no overflow
-        what + " states " + size + " pixels, over the limit of " +
-            std::to_string(limits.max_points) + " points");
+        what + " states " + size + " pixels, over the limit of " + std::to_string(limits.max_points) +
+            " points");
 }
 
 /// PNG: the IHDR chunk must come first; width and height are big-endian.
@@ -81,7 +77,8 @@ void CheckTiffHeader(std::string_view b, const IngestLimits& limits) {
   const std::uint64_t ifd = ReadUint(b, 4, 4, big);
   Check(ifd >= 8 && ifd + 2 <= b.size(), "TIFF directory lies outside the file");
   const std::uint64_t entries = ReadUint(b, ifd, 2, big);
-  Check(ifd + 2 + 12 * entries <= b.size(), "TIFF directory is truncated");
+  // Entries of 12 bytes, then the 4-byte offset of the next directory.
+  Check(ifd + 2 + 12 * entries + 4 <= b.size(), "TIFF directory is truncated");
   std::uint64_t width = 0, height = 0;
   for (std::uint64_t i = 0; i < entries; ++i) {
     const std::size_t at = ifd + 2 + 12 * i;
@@ -107,16 +104,21 @@ void CheckJpegHeader(std::string_view b, const IngestLimits& limits) {
   while (pos + 4 <= b.size()) {
     Check(Byte(b, pos) == 0xFF, "JPEG marker structure is corrupt");
     const std::uint32_t marker = Byte(b, pos + 1);
-    if (marker == 0xFF) { ++pos; continue; }  // fill byte
-    if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) { pos += 2; continue; }
+    if (marker == 0xFF) {  // fill byte
+      ++pos;
+      continue;
+    }
+    if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) {
+      pos += 2;
+      continue;
+    }
     if (marker == 0xDA) break;  // start of scan
     Check(marker != 0xD9, "JPEG ends before its image data");
     const std::size_t length = ReadUint(b, pos + 2, 2, true);
     Check(length >= 2 && pos + 2 + length <= b.size(), "JPEG segment is truncated");
     if (IsJpegFrameMarker(marker)) {
       Check(length >= 8, "JPEG frame header is truncated");
-      CheckDimensions(ReadUint(b, pos + 7, 2, true), ReadUint(b, pos + 5, 2, true), limits,
-                      "JPEG header");
+      CheckDimensions(ReadUint(b, pos + 7, 2, true), ReadUint(b, pos + 5, 2, true), limits, "JPEG header");
       have_frame = true;
     }
     pos += 2 + length;
@@ -135,8 +137,7 @@ void CheckHeader(std::string_view bytes, const std::string& format, const Ingest
 /// Decodes with OpenCV, keeping the stored depth and channels.
 cv::Mat Decode(std::string_view bytes, const std::string& format) {
   Check(bytes.size() <= static_cast<std::size_t>(INT_MAX), "image file is too large to decode");
-  const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8UC1,
-                       const_cast<char*>(bytes.data()));
+  const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<char*>(bytes.data()));
   cv::Mat image;
   try {
     image = cv::imdecode(buffer, cv::IMREAD_UNCHANGED);  // includes IMREAD_ANYDEPTH
@@ -145,16 +146,15 @@ cv::Mat Decode(std::string_view bytes, const std::string& format) {
   } catch (const std::exception& e) {
     Fail("cannot decode the " + format + " image: " + e.what());
   }
-  Check(!image.empty(), "cannot decode the " + format +
-                            " image (corrupt, truncated or an unsupported variant)");
+  Check(!image.empty(),
+        "cannot decode the " + format + " image (corrupt, truncated or an unsupported variant)");
   return image;
 }
 
 /// One grey channel of 8 or 16 bits; colour is converted with a note.
 cv::Mat ToGrey(const cv::Mat& image, std::vector<std::string>* notes) {
   const int depth = image.depth();
-  Check(depth == CV_8U || depth == CV_16U,
-        "unsupported pixel type (only 8 and 16 bit images are supported)");
+  Check(depth == CV_8U || depth == CV_16U, "unsupported pixel type (only 8 and 16 bit images are supported)");
   const int channels = image.channels();
   if (channels == 1) return image;
   cv::Mat grey;
@@ -172,16 +172,15 @@ cv::Mat ToGrey(const cv::Mat& image, std::vector<std::string>* notes) {
 
 void CheckSpacing(double v, const std::string& source) {
   Check(std::isfinite(v) && v >= kMinPlausibleSpacingUm && v <= kMaxPlausibleSpacingUm,
-        "pixel spacing " + FormatNumber(v) + " µm from " + source +
-            " is not plausible (expected " + FormatNumber(kMinPlausibleSpacingUm) + " to " +
-            FormatNumber(kMaxPlausibleSpacingUm) + " µm)");
+        "pixel spacing " + FormatNumber(v) + " µm from " + source + " is not plausible (expected " +
+            FormatNumber(kMinPlausibleSpacingUm) + " to " + FormatNumber(kMaxPlausibleSpacingUm) + " µm)");
 }
 
 /// "<path>.json", then "<path without extension>.json"; the first that exists.
 std::optional<std::string> FindSidecar(const std::string& path) {
   if (path.empty()) return std::nullopt;
-  const std::string candidates[] = {
-      path + ".json", std::filesystem::path(path).replace_extension(".json").string()};
+  const std::string candidates[] = {path + ".json",
+                                    std::filesystem::path(path).replace_extension(".json").string()};
   for (const std::string& candidate : candidates) {
     std::error_code ec;
     if (std::filesystem::is_regular_file(candidate, ec)) return candidate;
@@ -190,8 +189,7 @@ std::optional<std::string> FindSidecar(const std::string& path) {
 }
 
 double SidecarNumber(const nlohmann::json& j, const char* key, const std::string& sidecar) {
-  Check(j.contains(key) && j[key].is_number(),
-        "sidecar " + sidecar + ": \"" + key + "\" must be a number");
+  Check(j.contains(key) && j[key].is_number(), "sidecar " + sidecar + ": \"" + key + "\" must be a number");
   return j[key].get<double>();
 }
 
@@ -222,8 +220,7 @@ Spacing ParseSidecar(const std::string& sidecar) {
 }
 
 /// The spacing from the options, else from a sidecar; never guessed.
-Spacing ResolveSpacing(const std::string& path, const ReadOptions& options,
-                       std::vector<std::string>* notes) {
+Spacing ResolveSpacing(const std::string& path, const ReadOptions& options, std::vector<std::string>* notes) {
   const std::optional<std::string> sidecar = FindSidecar(path);
   Spacing s;
   if (options.spacing_um) {
@@ -233,8 +230,9 @@ Spacing ResolveSpacing(const std::string& path, const ReadOptions& options,
     s = ParseSidecar(*sidecar);
     notes->push_back("pixel spacing from " + s.source);
   } else {
-    Fail("no pixel spacing: a 2D image does not store its physical pixel size; pass "
-         "--spacing-um or put a sidecar <file>.json with {\"spacing_um\": …} next to it");
+    Fail(
+        "no pixel spacing: a 2D image does not store its physical pixel size; pass "
+        "--spacing-um or put a sidecar <file>.json with {\"spacing_um\": …} next to it");
   }
   CheckSpacing(s.x_um, s.source);
   CheckSpacing(s.y_um, s.source);
@@ -253,8 +251,7 @@ std::string SniffImageFormat(std::string_view bytes) {
   return "";
 }
 
-Scan ReadImageBytes(std::string_view bytes, const std::string& path,
-                    const ReadOptions& options) {
+Scan ReadImageBytes(std::string_view bytes, const std::string& path, const ReadOptions& options) {
   options.limits.Check();
   Scan scan;
   scan.format = SniffImageFormat(bytes);

@@ -20,7 +20,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
+#include <mutex>
 #include <vector>
 
 #include "toolmark/engine/check.h"
@@ -69,8 +69,7 @@ std::uint64_t CheckedFileSize(const std::string& path, const IngestLimits& limit
   Check(std::filesystem::is_regular_file(path, ec), "not a readable regular file");
   const std::uint64_t size = std::filesystem::file_size(path, ec);
   Check(!ec, "cannot stat: " + ec.message());
-  Check(size <= limits.max_file_bytes, "file is " + std::to_string(size) +
-                                           " bytes, over the limit of " +
+  Check(size <= limits.max_file_bytes, "file is " + std::to_string(size) + " bytes, over the limit of " +
                                            std::to_string(limits.max_file_bytes));
   return size;
 }
@@ -85,22 +84,39 @@ std::string ReadHead(const std::string& path) {
   return head;
 }
 
+/// Splits a header line at spaces, tabs and CRs as PCL does. Other control
+/// characters, which PCL's tokenisers treat inconsistently, are refused.
+Tokens SplitHeaderLine(std::string_view line) {
+  Tokens t(1);
+  for (char c : line) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == ' ' || c == '\t' || c == '\r') {
+      if (!t.back().empty()) t.emplace_back();
+      continue;
+    }
+    Check(u >= 0x20 && u != 0x7f, "header has a control character");
+    t.back() += c;
+  }
+  if (t.back().empty()) t.pop_back();
+  return t;
+}
+
 /// Header lines split into tokens, up to the line starting with `last`;
-/// `*data_offset` is the byte after that line.
-std::vector<Tokens> HeaderLines(std::string_view head, const std::string& last,
-                                std::size_t* data_offset) {
+/// `*data_offset` is the byte after that line. Empty lines are skipped, but a
+/// line of only blanks is refused: PCL 1.13 ends a PCD header there and then
+/// crashes (null dereference in PCDReader::read).
+std::vector<Tokens> HeaderLines(std::string_view head, const std::string& last, std::size_t* data_offset) {
   std::vector<Tokens> lines;
   std::size_t pos = 0;
   while (pos < std::min(head.size(), kHeaderScanBytes)) {
     const std::size_t end = head.find('\n', pos);
     if (end == std::string_view::npos) break;
-    std::istringstream line{std::string(head.substr(pos, end - pos))};
-    Tokens t;
-    for (std::string word; line >> word;) t.push_back(word);
+    const std::string_view raw = head.substr(pos, end - pos);
     pos = end + 1;
-    if (t.empty()) continue;
-    lines.push_back(t);
-    if (t[0] == last) {
+    if (raw.empty()) continue;
+    lines.push_back(SplitHeaderLine(raw));
+    Check(!lines.back().empty(), "header has a line of only blanks");
+    if (lines.back()[0] == last) {
       *data_offset = pos;
       return lines;
     }
@@ -141,8 +157,9 @@ std::vector<PlyElement> ParsePlyHeader(const std::vector<Tokens>& lines, bool* b
   for (const Tokens& t : lines) {
     const std::string& key = t[0];
     if (key == "format") {
-      Check(t.size() == 3 && (t[1] == "ascii" || t[1] == "binary_little_endian" ||
-                              t[1] == "binary_big_endian"), "PLY format line is malformed");
+      Check(
+          t.size() == 3 && (t[1] == "ascii" || t[1] == "binary_little_endian" || t[1] == "binary_big_endian"),
+          "PLY format line is malformed");
       have_format = true;
       *binary = t[1] != "ascii";
     } else if (key == "element") {
@@ -162,8 +179,7 @@ void CheckPlyHeader(std::string_view head, std::uint64_t file_size, const Ingest
   Check(head.starts_with("ply\n") || head.starts_with("ply\r\n"), "not a PLY file");
   std::size_t body_at = 0;
   bool binary = false;
-  const std::vector<PlyElement> elements =
-      ParsePlyHeader(HeaderLines(head, "end_header", &body_at), &binary);
+  const std::vector<PlyElement> elements = ParsePlyHeader(HeaderLines(head, "end_header", &body_at), &binary);
   std::uint64_t need = 0;
   int vertex_elements = 0;
   for (const PlyElement& e : elements) {
@@ -173,15 +189,17 @@ void CheckPlyHeader(std::string_view head, std::uint64_t file_size, const Ingest
     if (e.name != "vertex") continue;
     ++vertex_elements;
     Check(e.count <= limits.max_cloud_points, "PLY header states " + std::to_string(e.count) +
-              " vertices, over the limit of " + std::to_string(limits.max_cloud_points));
+                                                  " vertices, over the limit of " +
+                                                  std::to_string(limits.max_cloud_points));
     for (const char* axis : {"x", "y", "z"}) {
       Check(std::count(e.properties.begin(), e.properties.end(), axis) == 1,
             std::string("PLY vertices need exactly one '") + axis + "' property");
     }
   }
   Check(vertex_elements == 1, "PLY header needs exactly one vertex element");
-  Check(need <= file_size - body_at, "PLY header states more data than the file holds "
-                                     "(truncated file or lying header)");
+  Check(need <= file_size - body_at,
+        "PLY header states more data than the file holds "
+        "(truncated file or lying header)");
 }
 
 /// What a PCD header states (only what the size checks need).
@@ -259,11 +277,12 @@ void CheckPcdFields(PcdHeader* h) {
 }
 
 void CheckPcdPoints(const PcdHeader& h, const IngestLimits& limits) {
-  Check(h.have_width && h.have_points, "PCD header needs WIDTH and POINTS");
-  Check(h.points <= limits.max_cloud_points,
-        "PCD header states " + std::to_string(h.points) + " points, over the limit of " +
-            std::to_string(limits.max_cloud_points));
-  Check(CheckedMul(h.width, h.height, "PCD WIDTH x HEIGHT") == h.points,
+  Check(h.have_points, "PCD header has no POINTS line");
+  const std::uint64_t width = h.have_width ? h.width : h.points;  // old PCD files: POINTS only
+  Check(h.points <= limits.max_cloud_points, "PCD header states " + std::to_string(h.points) +
+                                                 " points, over the limit of " +
+                                                 std::to_string(limits.max_cloud_points));
+  Check(CheckedMul(width, h.have_width ? h.height : 1, "PCD WIDTH x HEIGHT") == h.points,
         "PCD WIDTH x HEIGHT differs from POINTS");
 }
 
@@ -298,7 +317,8 @@ void CheckPcdHeader(std::string_view head, std::uint64_t file_size, const Ingest
 
 /// Loads the whole file with PCL, its messages silenced.
 pcl::PCLPointCloud2 LoadBlob(const std::string& path, bool ply) {
-  pcl::console::setVerbosityLevel(pcl::console::L_ALWAYS);
+  static std::once_flag quiet;  // a global of PCL's: set once, not raced by parallel ingest
+  std::call_once(quiet, [] { pcl::console::setVerbosityLevel(pcl::console::L_ALWAYS); });
   const std::string what = ply ? "PLY" : "PCD";
   pcl::PCLPointCloud2 blob;
   int rc = -1;
@@ -314,11 +334,22 @@ pcl::PCLPointCloud2 LoadBlob(const std::string& path, bool ply) {
 std::size_t FieldBytes(std::uint8_t type) {
   using F = pcl::PCLPointField;
   switch (type) {
-    case F::INT8: case F::UINT8: return 1;
-    case F::INT16: case F::UINT16: return 2;
-    case F::INT32: case F::UINT32: case F::FLOAT32: return 4;
-    case F::INT64: case F::UINT64: case F::FLOAT64: return 8;
-    default: return 0;
+    case F::INT8:
+    case F::UINT8:
+      return 1;
+    case F::INT16:
+    case F::UINT16:
+      return 2;
+    case F::INT32:
+    case F::UINT32:
+    case F::FLOAT32:
+      return 4;
+    case F::INT64:
+    case F::UINT64:
+    case F::FLOAT64:
+      return 8;
+    default:
+      return 0;
   }
 }
 
@@ -332,16 +363,26 @@ double Load(const std::uint8_t* p) {
 double ReadValue(const std::uint8_t* p, std::uint8_t type) {
   using F = pcl::PCLPointField;
   switch (type) {
-    case F::INT8: return Load<std::int8_t>(p);
-    case F::UINT8: return Load<std::uint8_t>(p);
-    case F::INT16: return Load<std::int16_t>(p);
-    case F::UINT16: return Load<std::uint16_t>(p);
-    case F::INT32: return Load<std::int32_t>(p);
-    case F::UINT32: return Load<std::uint32_t>(p);
-    case F::INT64: return Load<std::int64_t>(p);
-    case F::UINT64: return Load<std::uint64_t>(p);
-    case F::FLOAT32: return Load<float>(p);
-    default: return Load<double>(p);
+    case F::INT8:
+      return Load<std::int8_t>(p);
+    case F::UINT8:
+      return Load<std::uint8_t>(p);
+    case F::INT16:
+      return Load<std::int16_t>(p);
+    case F::UINT16:
+      return Load<std::uint16_t>(p);
+    case F::INT32:
+      return Load<std::int32_t>(p);
+    case F::UINT32:
+      return Load<std::uint32_t>(p);
+    case F::INT64:
+      return Load<std::int64_t>(p);
+    case F::UINT64:
+      return Load<std::uint64_t>(p);
+    case F::FLOAT32:
+      return Load<float>(p);
+    default:
+      return Load<double>(p);
   }
 }
 
@@ -364,31 +405,31 @@ std::vector<Point> FinitePoints(const pcl::PCLPointCloud2& blob, const IngestLim
   Check(n <= limits.max_cloud_points && blob.point_step > 0 &&
             CheckedMul(n, blob.point_step, "cloud size") <= blob.data.size(),
         "PCL returned an inconsistent cloud");
-  const pcl::PCLPointField* f[3] = {&FindField(blob, "x"), &FindField(blob, "y"),
-                                    &FindField(blob, "z")};
+  const pcl::PCLPointField* f[3] = {&FindField(blob, "x"), &FindField(blob, "y"), &FindField(blob, "z")};
   std::vector<Point> points;
   points.reserve(n);
   for (std::size_t i = 0; i < n; ++i) {
     const std::uint8_t* p = blob.data.data() + i * blob.point_step;
-    const Point q{ReadValue(p + f[0]->offset, f[0]->datatype),
-                  ReadValue(p + f[1]->offset, f[1]->datatype),
+    const Point q{ReadValue(p + f[0]->offset, f[0]->datatype), ReadValue(p + f[1]->offset, f[1]->datatype),
                   ReadValue(p + f[2]->offset, f[2]->datatype)};
     if (std::isfinite(q.x) && std::isfinite(q.y) && std::isfinite(q.z)) points.push_back(q);
   }
   if (points.size() < n) {
     notes->push_back("dropped " + std::to_string(n - points.size()) + " non-finite points");
   }
-  Check(points.size() >= 3, "too few finite points (" + std::to_string(points.size()) +
-                                "); need at least 3");
+  Check(points.size() >= 3, "too few finite points (" + std::to_string(points.size()) + "); need at least 3");
   return points;
 }
 
 Bounds BoundsOf(const std::vector<Point>& points) {
   Bounds b;
   for (const Point& p : points) {
-    b.xmin = std::min(b.xmin, p.x), b.xmax = std::max(b.xmax, p.x);
-    b.ymin = std::min(b.ymin, p.y), b.ymax = std::max(b.ymax, p.y);
-    b.zmin = std::min(b.zmin, p.z), b.zmax = std::max(b.zmax, p.z);
+    b.xmin = std::min(b.xmin, p.x);
+    b.xmax = std::max(b.xmax, p.x);
+    b.ymin = std::min(b.ymin, p.y);
+    b.ymax = std::max(b.ymax, p.y);
+    b.zmin = std::min(b.zmin, p.z);
+    b.zmax = std::max(b.zmax, p.z);
   }
   return b;
 }
@@ -413,8 +454,8 @@ LengthUnit InferLateralUnit(double extent, std::vector<std::string>* notes) {
 /// Converts every point to µm, with the units given or inferred.
 void ConvertToMicrometres(std::vector<Point>* points, const ReadOptions& options,
                           std::vector<std::string>* notes) {
-  const LengthUnit xy = options.xy_unit ? *options.xy_unit
-                                        : InferLateralUnit(BoundsOf(*points).LateralExtent(), notes);
+  const LengthUnit xy =
+      options.xy_unit ? *options.xy_unit : InferLateralUnit(BoundsOf(*points).LateralExtent(), notes);
   const double xy_factor = MicrometresPer(xy);
   const double z_factor = MicrometresPer(options.z_unit.value_or(xy));
   for (Point& p : *points) p = {p.x * xy_factor, p.y * xy_factor, p.z * z_factor};
@@ -425,7 +466,9 @@ void CheckExtents(const Bounds& b, const IngestLimits& limits) {
   const double max_extent = kMaxPlausibleSpacingUm * limits.max_side;
   const double extent = b.LateralExtent();
   Check(std::isfinite(extent) && extent <= max_extent,
-        "lateral extent of " + Num(extent) + " µm is too large (check --xy-unit)");
+        "lateral extent of " + Num(extent) + " µm does not fit a grid of at most " +
+            std::to_string(limits.max_side) + " points per side at a plausible spacing " +
+            "(check --xy-unit)");
   const double range = b.zmax - b.zmin;
   Check(std::isfinite(range) && range <= kMaxPlausibleHeightRangeUm,
         "height range of " + Num(range) + " µm is not plausible for a toolmark (check --z-unit)");
@@ -449,7 +492,10 @@ double MedianNeighbourSpacing(const std::vector<Point>& points, const Bounds& b)
     tree.nearestKSearch(int(i), kNeighbours, found, sq);
     for (pcl::index_t j : found) {
       const double d = std::hypot(points[j].x - points[i].x, points[j].y - points[i].y);
-      if (d > 0) { nearest.push_back(d); break; }
+      if (d > 0) {
+        nearest.push_back(d);
+        break;
+      }
     }
   }
   if (nearest.empty()) return 0;
@@ -458,8 +504,8 @@ double MedianNeighbourSpacing(const std::vector<Point>& points, const Bounds& b)
   return *mid;
 }
 
-double ChooseSpacing(const std::vector<Point>& points, const Bounds& b,
-                     const ReadOptions& options, std::vector<std::string>* notes) {
+double ChooseSpacing(const std::vector<Point>& points, const Bounds& b, const ReadOptions& options,
+                     std::vector<std::string>* notes) {
   double spacing = 0;
   std::string source = "--spacing-um";
   if (options.spacing_um) {
@@ -469,8 +515,7 @@ double ChooseSpacing(const std::vector<Point>& points, const Bounds& b,
     source = "the median nearest-neighbour distance";
     notes->push_back("grid spacing " + Num(spacing) + " µm from " + source);
   }
-  Check(std::isfinite(spacing) && spacing >= kMinPlausibleSpacingUm &&
-            spacing <= kMaxPlausibleSpacingUm,
+  Check(std::isfinite(spacing) && spacing >= kMinPlausibleSpacingUm && spacing <= kMaxPlausibleSpacingUm,
         "grid spacing of " + Num(spacing) + " µm from " + source + " is not plausible (expected " +
             Num(kMinPlausibleSpacingUm) + " to " + Num(kMaxPlausibleSpacingUm) + " µm)");
   return spacing;
@@ -480,8 +525,8 @@ double ChooseSpacing(const std::vector<Point>& points, const Bounds& b,
 cv::Size GridSize(const Bounds& b, double spacing, const IngestLimits& limits) {
   const double cols = std::round((b.xmax - b.xmin) / spacing) + 1;
   const double rows = std::round((b.ymax - b.ymin) / spacing) + 1;
-  const std::string what = "a grid of " + Num(cols) + " x " + Num(rows) + " points at " +
-                           Num(spacing) + " µm";
+  const std::string what =
+      "a grid of " + Num(cols) + " x " + Num(rows) + " points at " + Num(spacing) + " µm";
   Check(cols <= limits.max_side && rows <= limits.max_side,
         what + " exceeds the limit of " + std::to_string(limits.max_side) + " per side");
   const auto c = static_cast<std::size_t>(cols), r = static_cast<std::size_t>(rows);
@@ -491,8 +536,8 @@ cv::Size GridSize(const Bounds& b, double spacing, const IngestLimits& limits) {
 }
 
 /// Each cell the mean z (µm) of the points rounding to it; NaN where none.
-Surface Rasterise(const std::vector<Point>& points, const Bounds& b, double spacing,
-                  cv::Size size, std::vector<std::string>* notes) {
+Surface Rasterise(const std::vector<Point>& points, const Bounds& b, double spacing, cv::Size size,
+                  std::vector<std::string>* notes) {
   Surface s;
   s.values = cv::Mat::zeros(size, CV_64FC1);
   std::vector<std::uint32_t> count(static_cast<std::size_t>(size.width) * size.height, 0);

@@ -1,9 +1,8 @@
 // Fuzz target: 2D image decoding (PNG, TIFF, JPEG) through ReadImageBytes.
 // Any exception other than toolmark::Error escapes and counts as a finding.
+#include <cstdint>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
-
-#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,8 +17,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   options.limits.max_side = 4096;
   options.limits.max_points = std::size_t{1} << 22;
   try {
-    toolmark::ingest::ReadImageBytes(
-        std::string_view(reinterpret_cast<const char*>(data), size), "", options);
+    toolmark::ingest::ReadImageBytes(std::string_view(reinterpret_cast<const char*>(data), size), "",
+                                     options);
   } catch (const toolmark::Error&) {
   }
   return 0;
@@ -58,7 +57,6 @@ std::vector<std::string> ToolmarkFuzzSeeds() {
   const cv::Mat grey8 = SeedImage(CV_8U, 1, 255);
   const cv::Mat grey16 = SeedImage(CV_16U, 1, 65535);
   const cv::Mat colour = SeedImage(CV_8U, 3, 255);
-  return {Encode(".png", grey8),  Encode(".png", grey16), Encode(".png", colour),
-          Encode(".tif", grey8),  Encode(".tif", grey16), Encode(".jpg", grey8),
-          Encode(".jpg", colour)};
+  return {Encode(".png", grey8),  Encode(".png", grey16), Encode(".png", colour), Encode(".tif", grey8),
+          Encode(".tif", grey16), Encode(".jpg", grey8),  Encode(".jpg", colour)};
 }

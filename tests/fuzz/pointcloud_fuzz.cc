@@ -105,15 +105,15 @@ std::string LzfLiterals(const std::string& raw) {
 std::string Uint32(std::uint32_t v) { return std::string(reinterpret_cast<char*>(&v), 4); }
 
 std::string PlyHeader(const char* format) {
-  return std::string("ply\nformat ") + format + " 1.0\nelement vertex " +
-         std::to_string(kPoints) + "\nproperty float x\nproperty float y\nproperty float z\n" +
-         "end_header\n";
+  return std::string("ply\nformat ") + format + " 1.0\nelement vertex " + std::to_string(kPoints) +
+         "\nproperty float x\nproperty float y\nproperty float z\n" + "end_header\n";
 }
 
 std::string PcdHeader(const char* data) {
   return "# .PCD v0.7\nVERSION 0.7\nFIELDS x y z\nSIZE 4 4 4\nTYPE F F F\nCOUNT 1 1 1\n"
-         "WIDTH " + std::to_string(kPoints) + "\nHEIGHT 1\nVIEWPOINT 0 0 0 1 0 0 0\nPOINTS " +
-         std::to_string(kPoints) + "\nDATA " + data + "\n";
+         "WIDTH " +
+         std::to_string(kPoints) + "\nHEIGHT 1\nVIEWPOINT 0 0 0 1 0 0 0\nPOINTS " + std::to_string(kPoints) +
+         "\nDATA " + data + "\n";
 }
 
 }  // namespace
@@ -121,10 +121,8 @@ std::string PcdHeader(const char* data) {
 std::vector<std::string> ToolmarkFuzzSeeds() {
   const std::string planar = BinaryRows(true);
   const std::string compressed = LzfLiterals(planar);
-  return {PlyHeader("ascii") + AsciiRows(),
-          PlyHeader("binary_little_endian") + BinaryRows(false),
-          PcdHeader("ascii") + AsciiRows(),
-          PcdHeader("binary") + BinaryRows(false),
+  return {PlyHeader("ascii") + AsciiRows(), PlyHeader("binary_little_endian") + BinaryRows(false),
+          PcdHeader("ascii") + AsciiRows(), PcdHeader("binary") + BinaryRows(false),
           PcdHeader("binary_compressed") + Uint32(static_cast<std::uint32_t>(compressed.size())) +
               Uint32(static_cast<std::uint32_t>(planar.size())) + compressed};
 }

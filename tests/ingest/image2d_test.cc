@@ -1,22 +1,22 @@
 // Tests of ingest/src/image2d.cc: PNG, TIFF and JPEG images as intensity
 // surfaces, pixel spacing from options or sidecars, and hostile input.
-#include <gtest/gtest.h>
+#include "toolmark/ingest/image2d.h"
 
-#include <opencv2/core.hpp>
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
+#include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <limits>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "test_util.h"
 #include "toolmark/engine/check.h"
-#include "toolmark/ingest/image2d.h"
 
 namespace toolmark::ingest {
 namespace {
@@ -61,8 +61,7 @@ void ExpectSameLevels(const Surface& s, const cv::Mat& expected, double toleranc
   EXPECT_LE(cv::norm(s.values, expected64, cv::NORM_INF), tolerance);
 }
 
-std::string ErrorText(std::string_view bytes, const std::string& path,
-                      const ReadOptions& options) {
+std::string ErrorText(std::string_view bytes, const std::string& path, const ReadOptions& options) {
   try {
     ReadImageBytes(bytes, path, options);
   } catch (const Error& e) {
@@ -83,7 +82,13 @@ TEST(Image2d, SniffsFormats) {
 
 TEST(Image2d, ReadsPngTiffAndJpegAt8And16Bit) {
   TempDir dir;
-  struct Case { const char* name; int type; double max_level; double tolerance; const char* format; };
+  struct Case {
+    const char* name;
+    int type;
+    double max_level;
+    double tolerance;
+    const char* format;
+  };
   const Case cases[] = {{"g8.png", CV_8UC1, 255, 0, "png"},
                         {"g16.png", CV_16UC1, 65535, 0, "png"},
                         {"g8.tif", CV_8UC1, 255, 0, "tiff"},
@@ -105,8 +110,7 @@ TEST(Image2d, ReadsPngTiffAndJpegAt8And16Bit) {
 
 TEST(Image2d, ConvertsColourToGreyWithANote) {
   TempDir dir;
-  std::vector<cv::Mat> planes = {Pattern(CV_16UC1, 65535), Pattern(CV_16UC1, 30000),
-                                 Pattern(CV_16UC1, 1000)};
+  std::vector<cv::Mat> planes = {Pattern(CV_16UC1, 65535), Pattern(CV_16UC1, 30000), Pattern(CV_16UC1, 1000)};
   cv::Mat colour, grey;
   cv::merge(planes, colour);
   cv::cvtColor(colour, grey, cv::COLOR_BGR2GRAY);
@@ -155,14 +159,17 @@ TEST(Image2d, BadSidecarsNameTheSidecar) {
   const std::string path = dir / "s.png";
   ASSERT_TRUE(cv::imwrite(path, Pattern(CV_8UC1, 255)));
   const std::string bytes = ReadFile(path);
-  const std::string sidecars[] = {R"({"spacing_um": )", "not json", "[1, 2]",
-                                  R"({"spacing_um": "5"})", R"({"spacing_x_um": 5})",
-                                  R"({"spacing": 5})", R"({"spacing_um": 5, "spacing_x_um": 5, "spacing_y_um": 5})"};
+  const std::string sidecars[] = {R"({"spacing_um": )",
+                                  "not json",
+                                  "[1, 2]",
+                                  R"({"spacing_um": "5"})",
+                                  R"({"spacing_x_um": 5})",
+                                  R"({"spacing": 5})",
+                                  R"({"spacing_um": 5, "spacing_x_um": 5, "spacing_y_um": 5})"};
   for (const std::string& sidecar : sidecars) {
     WriteFile(dir / "s.json", sidecar);
     const std::string message = ErrorText(bytes, path, {});
-    EXPECT_NE(message.find("sidecar " + (dir / "s.json")), std::string::npos)
-        << sidecar << " -> " << message;
+    EXPECT_NE(message.find("sidecar " + (dir / "s.json")), std::string::npos) << sidecar << " -> " << message;
   }
 }
 
@@ -171,10 +178,8 @@ TEST(Image2d, RefusesImplausibleSpacing) {
   const std::string path = dir / "p.png";
   ASSERT_TRUE(cv::imwrite(path, Pattern(CV_8UC1, 255)));
   const std::string bytes = ReadFile(path);
-  for (double bad : {0.0, -2.0, 0.001, 250.0, std::nan(""),
-                     std::numeric_limits<double>::infinity()}) {
-    EXPECT_NE(ErrorText(bytes, path, WithSpacing(bad)).find("not plausible"), std::string::npos)
-        << bad;
+  for (double bad : {0.0, -2.0, 0.001, 250.0, std::nan(""), std::numeric_limits<double>::infinity()}) {
+    EXPECT_NE(ErrorText(bytes, path, WithSpacing(bad)).find("not plausible"), std::string::npos) << bad;
   }
   WriteFile(dir / "p.json", R"({"spacing_x_um": 2, "spacing_y_um": 1e9})");
   EXPECT_NE(ErrorText(bytes, path, {}).find("not plausible"), std::string::npos);
@@ -211,10 +216,8 @@ std::string Encode(const char* ext, const cv::Mat& image) {
 TEST(Image2d, HeadersClaimingHugeImagesAreRefusedBeforeDecoding) {
   const std::string png = Encode(".png", Pattern(CV_8UC1, 255));
   const ReadOptions options = WithSpacing(5);
-  EXPECT_NE(ErrorText(PngClaiming(png, 1000000, 1000000), "", options).find("limit"),
-            std::string::npos);
-  EXPECT_NE(ErrorText(PngClaiming(png, 60000, 60000), "", options).find("points"),
-            std::string::npos);
+  EXPECT_NE(ErrorText(PngClaiming(png, 1000000, 1000000), "", options).find("limit"), std::string::npos);
+  EXPECT_NE(ErrorText(PngClaiming(png, 60000, 60000), "", options).find("points"), std::string::npos);
   EXPECT_NE(ErrorText(PngClaiming(png, 0, 5), "", options).find("empty"), std::string::npos);
   ReadOptions small = options;
   small.limits.max_side = 20;
@@ -225,17 +228,20 @@ TEST(Image2d, HeadersClaimingHugeImagesAreRefusedBeforeDecoding) {
 }
 
 TEST(Image2d, CorruptedInputsGiveOnlyToolmarkErrors) {
-  struct Case { std::string name, bytes; bool must_fail; };
-  std::vector<Case> corpus = {{"empty", "", true}, {"one byte", "\x89", true},
+  struct Case {
+    std::string name, bytes;
+    bool must_fail;
+  };
+  std::vector<Case> corpus = {{"empty", "", true},
+                              {"one byte", "\x89", true},
                               {"png magic only", "\x89PNG\r\n\x1a\n", true},
                               {"tiff magic only", std::string("II*\0", 4), true},
                               {"jpeg magic only", "\xFF\xD8\xFF", true}};
   std::mt19937 rng(99);
-  const std::string seeds[] = {Encode(".png", Pattern(CV_8UC1, 255)),
-                               Encode(".png", Pattern(CV_16UC1, 65535)),
-                               Encode(".tif", Pattern(CV_8UC1, 255)),
-                               Encode(".tif", Pattern(CV_16UC1, 65535)),
-                               Encode(".jpg", Pattern(CV_8UC1, 255))};
+  const std::string seeds[] = {
+      Encode(".png", Pattern(CV_8UC1, 255)), Encode(".png", Pattern(CV_16UC1, 65535)),
+      Encode(".tif", Pattern(CV_8UC1, 255)), Encode(".tif", Pattern(CV_16UC1, 65535)),
+      Encode(".jpg", Pattern(CV_8UC1, 255))};
   for (const std::string& seed : seeds) {
     const std::string kind = SniffImageFormat(seed);
     const bool png = kind == "png";
