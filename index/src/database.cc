@@ -215,6 +215,11 @@ std::unique_ptr<Database> Database::Open(const std::string& folder, bool create)
   }
 }
 
+bool Database::Exists(const std::string& folder) {
+  std::error_code ec;
+  return fs::exists(fs::path(folder) / kMarkerName, ec);
+}
+
 std::string DefaultDatabaseFolder() {
   const char* env = std::getenv("TOOLMARK_DB");
   return env && *env ? env : "./toolmark-db";

@@ -1,8 +1,10 @@
 #include "cli_common.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 
 namespace toolmark::cli {
 
@@ -51,6 +53,24 @@ void Progress::Tick(const std::string& what) {
   if (!shown_) return;
   std::fprintf(stderr, "\r\033[K%s [%zu/%zu] %s", label_.c_str(), done_, total_, what.c_str());
   std::fflush(stderr);
+}
+
+QuietStderr::QuietStderr() {
+  const char* verbose = std::getenv("TOOLMARK_VERBOSE");
+  if (verbose && *verbose && std::string(verbose) != "0") return;
+  std::fflush(stderr);
+  const int null_fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+  if (null_fd < 0) return;
+  saved_ = ::dup(STDERR_FILENO);
+  if (saved_ >= 0) ::dup2(null_fd, STDERR_FILENO);
+  ::close(null_fd);
+}
+
+QuietStderr::~QuietStderr() {
+  if (saved_ < 0) return;
+  std::fflush(stderr);
+  ::dup2(saved_, STDERR_FILENO);
+  ::close(saved_);
 }
 
 nlohmann::json ItemJson(const index::ItemRecord& it) {

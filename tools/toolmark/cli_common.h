@@ -44,6 +44,20 @@ class Progress {
   bool shown_;
 };
 
+/// While alive, sends what libraries print on stderr (libpng, libjpeg, PCL)
+/// to /dev/null, so that toolmark's own errors stay the one line the
+/// contract promises. TOOLMARK_VERBOSE=1 keeps library output.
+class QuietStderr {
+ public:
+  QuietStderr();
+  ~QuietStderr();
+  QuietStderr(const QuietStderr&) = delete;
+  QuietStderr& operator=(const QuietStderr&) = delete;
+
+ private:
+  int saved_ = -1;
+};
+
 /// The list/JSON view of an item (ARCHITECTURE.md field names).
 nlohmann::json ItemJson(const index::ItemRecord& item);
 

@@ -57,13 +57,16 @@ int RunInfo(const InfoArgs& args) {
   const ingest::ReadOptions options = args.read.Options();
   std::vector<nlohmann::json> results(args.files.size());
   std::vector<std::string> errors(args.files.size());
-  tbb::parallel_for(std::size_t{0}, args.files.size(), [&](std::size_t i) {
-    try {
-      results[i] = ScanJson(args.files[i], ingest::ReadScan(args.files[i], options));
-    } catch (const Error& e) {
-      errors[i] = e.what();
-    }
-  });
+  {
+    QuietStderr quiet;
+    tbb::parallel_for(std::size_t{0}, args.files.size(), [&](std::size_t i) {
+      try {
+        results[i] = ScanJson(args.files[i], ingest::ReadScan(args.files[i], options));
+      } catch (const Error& e) {
+        errors[i] = e.what();
+      }
+    });
+  }
   nlohmann::json list = nlohmann::json::array();
   int failed = 0;
   for (std::size_t i = 0; i < args.files.size(); ++i) {

@@ -112,12 +112,12 @@ struct Prepared {
 };
 
 Prepared Prepare(const std::string& path, const ingest::Manifest* manifest, const IngestRequest& req,
-                 const ingest::ReadOptions& options, index::Database& db) {
+                 const ingest::ReadOptions& options, index::Database* db) {
   Prepared p;
   try {
     // A file already stored is recognised by its SHA-256 before any parsing.
     const std::string sha = ingest::Sha256Hex(ingest::ReadFileBounded(path, options.limits.max_file_bytes));
-    if ((p.duplicate_of = db.FindBySha256(sha))) {
+    if (db && (p.duplicate_of = db->FindBySha256(sha))) {
       p.item.emplace();
       p.item->sha256 = sha;
       return p;
@@ -165,11 +165,15 @@ struct Reporter {
   }
 };
 
-void Store(index::Database& db, const std::string& path, Prepared& p, Reporter& rep) {
+/// Stores a prepared file; the database is created with the first item, so a
+/// run that accepts nothing leaves no trace.
+void Store(const std::string& folder, std::unique_ptr<index::Database>& db, const std::string& path, Prepared& p,
+           Reporter& rep) {
   if (!p.error.empty()) return rep.Rejected(path, p.error);
   if (p.duplicate_of) return rep.Stored(path, *p.item, {*p.duplicate_of, true});
+  if (!db) db = index::Database::Open(folder, true);
   try {
-    rep.Stored(path, *p.item, db.Add(*p.item, p.scan->surface));
+    rep.Stored(path, *p.item, db->Add(*p.item, p.scan->surface));
   } catch (const Error& e) {
     rep.Rejected(path, path + ": " + e.what());
   }
@@ -183,7 +187,8 @@ IngestSummary RunIngestJob(const IngestRequest& req) {
   const std::vector<std::string> files = CollectFiles(req, manifest ? &*manifest : nullptr);
   if (files.empty()) Fail("nothing to ingest: no scan files given");
   const ingest::ReadOptions options = req.read.Options();
-  auto db = index::Database::Open(req.db, true);
+  std::unique_ptr<index::Database> db;
+  if (index::Database::Exists(req.db)) db = index::Database::Open(req.db, false);
   std::optional<tbb::global_control> limit;
   if (req.threads > 0) limit.emplace(tbb::global_control::max_allowed_parallelism, req.threads);
   Reporter rep{req.json, {}};
@@ -193,11 +198,14 @@ IngestSummary RunIngestJob(const IngestRequest& req) {
   for (std::size_t start = 0; start < files.size(); start += kBatch) {
     const std::size_t end = std::min(files.size(), start + kBatch);
     std::vector<Prepared> batch(end - start);
-    tbb::parallel_for(start, end, [&](std::size_t i) {
-      batch[i - start] = Prepare(files[i], manifest ? &*manifest : nullptr, req, options, *db);
-    });
+    {
+      QuietStderr quiet;
+      tbb::parallel_for(start, end, [&](std::size_t i) {
+        batch[i - start] = Prepare(files[i], manifest ? &*manifest : nullptr, req, options, db.get());
+      });
+    }
     for (std::size_t i = start; i < end; ++i) {
-      Store(*db, files[i], batch[i - start], rep);
+      Store(req.db, db, files[i], batch[i - start], rep);
       progress.Tick(fs::path(files[i]).filename().string());
     }
   }

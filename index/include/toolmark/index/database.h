@@ -77,6 +77,8 @@ class Database {
   /// Opens the database folder; creates it when `create` is true and it does
   /// not exist. Throws toolmark::Error.
   static std::unique_ptr<Database> Open(const std::string& folder, bool create);
+  /// True when `folder` holds a Toolmark database.
+  static bool Exists(const std::string& folder);
   virtual ~Database() = default;
 
   /// Stores an item and its surface atomically and durably; when this returns
