@@ -1,8 +1,11 @@
 #include "array_store.h"
 
 #include <hdf5.h>
+#include <tbb/parallel_for.h>
+#include <zlib.h>
 #include <unistd.h>
 
+#include <bit>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -87,17 +90,57 @@ std::string ReadStringAttr(hid_t obj, const char* name) {
   return out;
 }
 
+constexpr int kChunkSide = 256;
+
 hid_t CreateValuesProperties(int rows, int cols) {
   hid_t plist = H5Pcreate(H5P_DATASET_CREATE);
-  const hsize_t chunk[2] = {static_cast<hsize_t>(std::min(rows, 256)),
-                            static_cast<hsize_t>(std::min(cols, 256))};
+  const hsize_t chunk[2] = {static_cast<hsize_t>(std::min(rows, kChunkSide)),
+                            static_cast<hsize_t>(std::min(cols, kChunkSide))};
   H5Pset_chunk(plist, 2, chunk);
   H5Pset_shuffle(plist);
-  if (H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0) H5Pset_deflate(plist, 1);
+  H5Pset_deflate(plist, 1);
   return plist;
 }
 
-void WriteH5(const std::string& path, const Surface& s) {
+/// One chunk, filtered exactly as the dataset's pipeline (shuffle, then
+/// deflate) would, so it can be written directly.
+struct FilteredChunk {
+  hsize_t offset[2];
+  std::vector<unsigned char> bytes;
+};
+
+/// Shuffles and deflates every chunk of the values, in parallel (TBB) and
+/// outside the HDF5 lock: the HDF5 library itself is not thread-safe.
+/// Edge chunks are padded to full size, as direct chunk writes require.
+std::vector<FilteredChunk> FilterChunks(const cv::Mat& values) {
+  const int chunk_rows = std::min(values.rows, kChunkSide), chunk_cols = std::min(values.cols, kChunkSide);
+  const int grid_rows = (values.rows + chunk_rows - 1) / chunk_rows;
+  const int grid_cols = (values.cols + chunk_cols - 1) / chunk_cols;
+  std::vector<FilteredChunk> chunks(static_cast<std::size_t>(grid_rows) * grid_cols);
+  tbb::parallel_for(std::size_t{0}, chunks.size(), [&](std::size_t k) {
+    const int r0 = static_cast<int>(k / grid_cols) * chunk_rows, c0 = static_cast<int>(k % grid_cols) * chunk_cols;
+    const std::size_t n = static_cast<std::size_t>(chunk_rows) * chunk_cols;
+    std::vector<unsigned char> shuffled(n * sizeof(double), 0);
+    for (int r = 0; r < chunk_rows && r0 + r < values.rows; ++r) {
+      const auto* row = reinterpret_cast<const unsigned char*>(values.ptr<double>(r0 + r) + c0);
+      const int cols = std::min(chunk_cols, values.cols - c0);
+      for (int c = 0; c < cols; ++c) {
+        const std::size_t e = static_cast<std::size_t>(r) * chunk_cols + c;
+        for (std::size_t b = 0; b < sizeof(double); ++b) shuffled[b * n + e] = row[c * sizeof(double) + b];
+      }
+    }
+    uLongf size = compressBound(static_cast<uLong>(shuffled.size()));
+    chunks[k].bytes.resize(size);
+    TM_ASSERT(compress2(chunks[k].bytes.data(), &size, shuffled.data(), static_cast<uLong>(shuffled.size()), 1) == Z_OK);
+    chunks[k].bytes.resize(size);
+    chunks[k].offset[0] = static_cast<hsize_t>(r0);
+    chunks[k].offset[1] = static_cast<hsize_t>(c0);
+  });
+  return chunks;
+}
+
+void WriteH5(const std::string& path, const Surface& s, const std::vector<FilteredChunk>& chunks,
+             const std::string& values_sha256) {
   Handle file(H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT), H5Fclose,
               "create " + path);
   Handle group(H5Gcreate2(file.get(), "/surface", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
@@ -108,16 +151,17 @@ void WriteH5(const std::string& path, const Surface& s) {
   Handle data(H5Dcreate2(group.get(), "values", H5T_IEEE_F64LE, space.get(), H5P_DEFAULT,
                          plist.get(), H5P_DEFAULT),
               H5Dclose, "create dataset values");
-  cv::Mat contiguous = s.values.isContinuous() ? s.values : s.values.clone();
-  Ok(H5Dwrite(data.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, contiguous.ptr<double>(0)),
-     "write values");
+  static_assert(std::endian::native == std::endian::little, "chunks are stored little-endian");
+  for (const FilteredChunk& c : chunks) {
+    Ok(H5Dwrite_chunk(data.get(), H5P_DEFAULT, 0, c.offset, c.bytes.size(), c.bytes.data()), "write a chunk");
+  }
   WriteDoubleAttr(group.get(), "spacing_x_um", s.spacing_x_um);
   WriteDoubleAttr(group.get(), "spacing_y_um", s.spacing_y_um);
   WriteDoubleAttr(group.get(), "origin_x_um", s.origin_x_um);
   WriteDoubleAttr(group.get(), "origin_y_um", s.origin_y_um);
   WriteDoubleAttr(group.get(), "layout_version", kLayoutVersion);
   WriteStringAttr(group.get(), "kind", SurfaceKindName(s.kind));
-  WriteStringAttr(group.get(), "values_sha256", ValuesSha256(s));
+  WriteStringAttr(group.get(), "values_sha256", values_sha256);
   Ok(H5Fflush(file.get(), H5F_SCOPE_GLOBAL), "flush " + path);
 }
 
@@ -154,13 +198,16 @@ std::string ValuesSha256(const Surface& surface) {
   return ingest::Sha256Hex(std::string_view(p, contiguous.total() * contiguous.elemSize()));
 }
 
-void WriteSurfaceFile(const std::string& path, const Surface& surface) {
+void WriteSurfaceFile(const std::string& path, const Surface& surface, const std::string& values_sha256) {
+  Check(H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0 && H5Zfilter_avail(H5Z_FILTER_SHUFFLE) > 0,
+        "HDF5 lacks the deflate or shuffle filter");
+  const std::vector<FilteredChunk> chunks = FilterChunks(surface.values);
   std::random_device rd;
   const std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(rd());
   try {
     std::lock_guard<std::mutex> lock(Hdf5Mutex());
     QuietHdf5();
-    WriteH5(tmp, surface);
+    WriteH5(tmp, surface, chunks, values_sha256);
   } catch (...) {
     std::remove(tmp.c_str());
     throw;

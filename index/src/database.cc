@@ -114,7 +114,7 @@ AddResult DatabaseImpl::Add(const ItemRecord& input, const Surface& surface) {
     std::error_code ec;
     if (fs::create_directories(abs.parent_path(), ec)) ingest::SyncDirectory((fs::path(folder_) / "arrays").string());
     if (ec) Fail("cannot create " + abs.parent_path().string() + ": " + ec.message());
-    WriteSurfaceFile(abs.string(), surface);
+    WriteSurfaceFile(abs.string(), surface, item.values_sha256);
     const ItemId id = catalog_.InsertItem(item, rel);
     catalog_.Audit("ingest", id, item.file + " sha256=" + item.sha256);
     catalog_.Commit();

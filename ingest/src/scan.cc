@@ -20,26 +20,13 @@ std::string LowerExtension(const std::string& path) {
   return ext;
 }
 
-Scan ReadAny(const std::string& path, const ReadOptions& options) {
+Scan ReadAny(const std::string& path, const std::string& bytes, const ReadOptions& options) {
   const std::string ext = LowerExtension(path);
-  if (ext == ".ply" || ext == ".pcd") {
-    Scan scan = ReadPointCloudFile(path, options);
-    scan.sha256 = Sha256Hex(ReadFileBounded(path, options.limits.max_file_bytes));
-    return scan;
-  }
-  const std::string bytes = ReadFileBounded(path, options.limits.max_file_bytes);
-  Scan scan;
-  if (bytes.size() >= 4 && bytes.compare(0, 4, "PK\x03\x04") == 0) {
-    scan = ReadX3pBytes(bytes, options);
-  } else if (!SniffImageFormat(bytes).empty()) {
-    scan = ReadImageBytes(bytes, path, options);
-  } else if (ext == ".x3p") {
-    Fail("not an X3P file: it is not a zip container");
-  } else {
-    Fail("unrecognised file format (expected X3P, PNG, TIFF, JPEG, PLY or PCD)");
-  }
-  scan.sha256 = Sha256Hex(bytes);
-  return scan;
+  if (ext == ".ply" || ext == ".pcd") return ReadPointCloudFile(path, options);
+  if (bytes.size() >= 4 && bytes.compare(0, 4, "PK\x03\x04") == 0) return ReadX3pBytes(bytes, options);
+  if (!SniffImageFormat(bytes).empty()) return ReadImageBytes(bytes, path, options);
+  if (ext == ".x3p") Fail("not an X3P file: it is not a zip container");
+  Fail("unrecognised file format (expected X3P, PNG, TIFF, JPEG, PLY or PCD)");
 }
 
 }  // namespace
@@ -51,14 +38,27 @@ bool IsScanFileName(const std::string& path) {
                      [&](const char* e) { return ext == e; });
 }
 
-Scan ReadScan(const std::string& path, const ReadOptions& options) {
+Scan ReadScanBytes(const std::string& path, const std::string& bytes, const std::string& sha256,
+                   const ReadOptions& options) {
   try {
-    return ReadAny(path, options);
+    Scan scan = ReadAny(path, bytes, options);
+    scan.sha256 = sha256;
+    return scan;
   } catch (const Error& e) {
     throw Error(path + ": " + e.what());
   } catch (const std::bad_alloc&) {
     throw Error(path + ": out of memory while reading");
   }
+}
+
+Scan ReadScan(const std::string& path, const ReadOptions& options) {
+  std::string bytes;
+  try {
+    bytes = ReadFileBounded(path, options.limits.max_file_bytes);
+  } catch (const Error& e) {
+    throw Error(path + ": " + e.what());
+  }
+  return ReadScanBytes(path, bytes, Sha256Hex(bytes), options);
 }
 
 }  // namespace toolmark::ingest

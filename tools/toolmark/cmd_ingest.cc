@@ -116,7 +116,8 @@ Prepared Prepare(const std::string& path, const ingest::Manifest* manifest, cons
   Prepared p;
   try {
     // A file already stored is recognised by its SHA-256 before any parsing.
-    const std::string sha = ingest::Sha256Hex(ingest::ReadFileBounded(path, options.limits.max_file_bytes));
+    const std::string bytes = ingest::ReadFileBounded(path, options.limits.max_file_bytes);
+    const std::string sha = ingest::Sha256Hex(bytes);
     if (db && (p.duplicate_of = db->FindBySha256(sha))) {
       p.item.emplace();
       p.item->sha256 = sha;
@@ -125,7 +126,7 @@ Prepared Prepare(const std::string& path, const ingest::Manifest* manifest, cons
     const Row* row = manifest ? manifest->Find(fs::path(path).filename().string()) : nullptr;
     if (manifest && !row) Fail("not listed in the manifest " + req.manifest);
     index::ItemRecord item = Describe(path, row, req.flags);
-    p.scan = ingest::ReadScan(path, options);
+    p.scan = ingest::ReadScanBytes(path, bytes, sha, options);
     item.sha256 = p.scan->sha256;
     item.format = p.scan->format;
     item.instrument = p.scan->surface.meta.Instrument();

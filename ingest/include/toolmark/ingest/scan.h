@@ -25,6 +25,11 @@ struct Scan {
 /// with the message "<path>: <reason>" on any problem.
 Scan ReadScan(const std::string& path, const ReadOptions& options);
 
+/// As ReadScan, for a file whose bytes the caller has already read and
+/// hashed (point clouds are re-read from `path` by PCL).
+Scan ReadScanBytes(const std::string& path, const std::string& bytes, const std::string& sha256,
+                   const ReadOptions& options);
+
 /// True for file names whose extension ReadScan handles.
 bool IsScanFileName(const std::string& path);
 
