@@ -7,4 +7,4 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh"
 cd "$root/build"
 ctest --output-on-failure -j "$(nproc)" --timeout 900
-"$root/scripts/fuzz.sh" "${TOOLMARK_FUZZ_SECONDS:-20}"
+"$root/scripts/fuzz.sh"

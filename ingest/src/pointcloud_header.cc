@@ -264,11 +264,38 @@ void CheckPcdCompressed(std::string_view head, const PcdHeader& h, std::uint64_t
         "PCD compressed data states an inconsistent size");
 }
 
+/// PCL 1.13 keeps parsing header lines after DATA until one matches no
+/// keyword, so point data that begins like "COLUMNS …" or "POINTS …" rewrites
+/// the header and PCL then reads out of bounds (found by fuzzing). This
+/// replays PCL's loop over the lines after DATA and refuses such files.
+void CheckNoHeaderAfterData(std::string_view head, std::size_t body_at, std::uint64_t file_size) {
+  static const char* kStateful[] = {"FIELDS", "COLUMNS", "SIZE", "TYPE", "COUNT", "WIDTH",
+                                    "HEIGHT", "VIEWPOINT", "POINTS", "DATA"};
+  std::size_t pos = body_at;
+  while (pos < head.size()) {
+    const std::size_t end = std::min(head.find('\n', pos), head.size());
+    std::string_view line = head.substr(pos, end - pos);
+    pos = end + 1;
+    if (line.empty()) continue;
+    const auto is_space = [](char c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
+    while (!line.empty() && is_space(line.front())) line.remove_prefix(1);
+    std::string_view word = line.substr(0, std::find_if(line.begin(), line.end(), is_space) - line.begin());
+    if (word.substr(0, 1) == "#" || word.substr(0, 7) == "VERSION") continue;  // PCL skips these
+    for (const char* keyword : kStateful) {
+      Check(word.substr(0, std::strlen(keyword)) != keyword,
+            "PCD point data begins with bytes that PCL would read as a header line");
+    }
+    return;  // PCL stops reading the header here
+  }
+  Check(head.size() >= file_size, "PCD point data begins with comment-like lines PCL would keep reading");
+}
+
 void CheckPcdHeader(std::string_view head, std::uint64_t file_size, const IngestLimits& limits) {
   PcdHeader h;
   for (const Tokens& t : HeaderLines(head, "DATA", &h.body_at)) ParsePcdLine(t, &h);
   CheckPcdFields(&h);
   CheckPcdPoints(h, limits);
+  CheckNoHeaderAfterData(head, h.body_at, file_size);
   const std::uint64_t body = file_size - h.body_at;
   const char* lie = "PCD header states more data than the file holds (truncated file or lying header)";
   if (h.data == "ascii") {
@@ -281,8 +308,6 @@ void CheckPcdHeader(std::string_view head, std::uint64_t file_size, const Ingest
     Fail("PCD DATA '" + h.data + "' is not ascii, binary or binary_compressed");
   }
 }
-
-/// Loads the whole file with PCL, its messages silenced.
 
 }  // namespace
 

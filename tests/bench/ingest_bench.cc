@@ -3,12 +3,13 @@
 //   `toolmark ingest` of all 67 shared 3D scans into a fresh database with 1
 //   and 2 reader threads (items/s).
 #include <benchmark/benchmark.h>
-#include <sys/wait.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <string>
 
+#include "spawn.h"
 #include "toolmark/ingest/file_io.h"
 #include "toolmark/ingest/x3p.h"
 
@@ -37,20 +38,10 @@ void BM_ReadX3pHambyLand(benchmark::State& state) {
 void BM_ReadX3pFadul(benchmark::State& state) { ReadX3p(state, "/fadul/fadul-1-1.x3p"); }
 
 int RunToolmark(const std::vector<std::string>& args) {
-  std::vector<std::string> copy = args;
-  std::string binary = TOOLMARK_BINARY;
-  std::vector<char*> argv = {binary.data()};
-  for (auto& a : copy) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    if (!freopen("/dev/null", "w", stdout)) _exit(126);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  const int null_fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+  const pid_t pid = toolmark::testing::SpawnProcess(TOOLMARK_BINARY, args, null_fd, -1);
+  ::close(null_fd);
+  return toolmark::testing::WaitProcess(pid);
 }
 
 void BM_IngestShared3d(benchmark::State& state) {

@@ -1,11 +1,12 @@
-// Replay driver for builds without libFuzzer: runs the target on every seed
-// and on a deterministic series of mutations of them (bit flips, byte
+// Replay driver for builds without libFuzzer: runs the target on the files and
+// folders given (regression inputs), on every seed, and on a deterministic series of mutations of them (bit flips, byte
 // overwrites, truncations, insertions, chunk duplication). Any crash or
 // sanitizer report fails the CTest test.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <string>
@@ -67,7 +68,12 @@ int main(int argc, char** argv) {
       files.emplace_back(argv[i]);
     }
   }
+  std::vector<std::string> inputs;
   for (const std::string& f : files) {
+    if (!std::filesystem::is_directory(f)) { inputs.push_back(f); continue; }
+    for (const auto& e : std::filesystem::directory_iterator(f)) inputs.push_back(e.path().string());
+  }
+  for (const std::string& f : inputs) {
     std::ifstream in(f, std::ios::binary);
     Run(std::string(std::istreambuf_iterator<char>(in), {}));
   }
@@ -78,6 +84,6 @@ int main(int argc, char** argv) {
     Run(Mutate(seeds[static_cast<std::size_t>(i) % seeds.size()], rng));
   }
   std::printf("replayed %zu files, %zu seeds and %ld mutations without a crash\n",
-              files.size(), seeds.size(), mutations);
+              inputs.size(), seeds.size(), mutations);
   return 0;
 }

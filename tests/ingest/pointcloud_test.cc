@@ -366,6 +366,19 @@ TEST(PointCloud, CorruptedFilesGiveErrors) {
     ExpectErrorOrScan(dir / "blank.pcd", blank + pcd, true);
     ExpectErrorOrScan(dir / "blank.pcd", "FIELDS x y z\n" + blank + pcd.substr(pcd.find("SIZE")), true);
   }
+  // PCL 1.13 goes on parsing header lines after DATA: point data that begins
+  // like a header line ("COLUMNS", "POINTS", …, possibly after comment-like
+  // lines) rewrites the header and PCL reads out of bounds (found by libFuzzer).
+  const std::size_t body = pcd.find("DATA binary\n") + 12;
+  for (const std::string fake : {"COLUMNS\xff,", "POINTS 9", "\n\nDATA ascii", "# x\nSIZE 8", "FIELDSx"}) {
+    std::string bytes = pcd;
+    bytes.replace(body, fake.size(), fake);
+    ExpectErrorOrScan(dir / "after.pcd", bytes, true);
+  }
+  std::string comment_like = pcd;
+  comment_like.replace(body, 3, "#\x01\x02");  // harmless for PCL: the file still reads
+  ExpectErrorOrScan(dir / "after.pcd", comment_like, false);
+
   ExpectErrorOrScan(dir / "ctl.ply",
                     "ply\nformat ascii 1.0\nelement vertex 3\nproperty float x\v\n"
                     "property float y\nproperty float z\nend_header\n0 0 0\n1 0 0\n0 1 0\n",

@@ -2,6 +2,7 @@
 // afterwards the database opens, passes verify, and holds every item whose
 // ingest was acknowledged (an "accepted" line on stdout).
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include <thread>
 
 #include "run_cli.h"
+#include "spawn.h"
 #include "test_util.h"
 #include "toolmark/index/database.h"
 #include "toolmark/ingest/scan.h"
@@ -25,20 +27,8 @@ namespace {
 /// Starts `toolmark args…` with stdout to a pipe; returns pid and read end.
 pid_t Spawn(const std::vector<std::string>& args, int* out_fd) {
   int fds[2];
-  if (pipe(fds) != 0) throw std::runtime_error("pipe");
-  std::vector<std::string> copy = args;
-  std::string binary = TOOLMARK_BINARY;
-  std::vector<char*> argv = {binary.data()};
-  for (auto& a : copy) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    dup2(fds[1], 1);
-    close(fds[0]);
-    close(fds[1]);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
+  if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
+  const pid_t pid = SpawnProcess(TOOLMARK_BINARY, args, fds[1], -1);
   close(fds[1]);
   *out_fd = fds[0];
   return pid;
@@ -96,7 +86,7 @@ std::set<std::string> IngestAndKill(const std::string& db, const std::string& in
   std::this_thread::sleep_for(delay);
   kill(pid, SIGKILL);
   const std::string out = Drain(fd);
-  waitpid(pid, nullptr, 0);
+  WaitProcess(pid);
   return Acknowledged(out);
 }
 

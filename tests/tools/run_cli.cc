@@ -1,11 +1,10 @@
 #include "run_cli.h"
 
 #include <fcntl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <stdexcept>
 
+#include "spawn.h"
 #include "test_util.h"
 
 namespace toolmark::testing {
@@ -13,28 +12,13 @@ namespace toolmark::testing {
 CliResult RunCli(const std::vector<std::string>& args) {
   TempDir io;
   const std::string out_path = io / "out", err_path = io / "err";
-  std::vector<char*> argv;
-  std::string binary = TOOLMARK_BINARY;
-  argv.push_back(binary.data());
-  std::vector<std::string> copy = args;
-  for (auto& a : copy) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const pid_t pid = fork();
-  if (pid < 0) throw std::runtime_error("fork failed");
-  if (pid == 0) {
-    const int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    const int in = ::open("/dev/null", O_RDONLY);
-    dup2(in, 0);
-    dup2(out, 1);
-    dup2(err, 2);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
+  const int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const pid_t pid = SpawnProcess(TOOLMARK_BINARY, args, out, err);
+  ::close(out);
+  ::close(err);
   CliResult r;
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.status = WaitProcess(pid);
   r.out = ReadFile(out_path);
   r.err = ReadFile(err_path);
   return r;
