@@ -1,4 +1,5 @@
 // toolmark list, toolmark verify, toolmark export-scan: look at the database.
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -15,6 +16,21 @@ std::string Join(const std::vector<std::string>& v) {
   return s;
 }
 
+/// Prints rows as left-aligned columns, each as wide as its widest cell.
+void PrintTable(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> width(rows.front().size(), 0);
+  for (const auto& row : rows)
+    for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
+  for (const auto& row : rows) {
+    std::string line;
+    for (std::size_t c = 0; c < row.size(); ++c) {
+      line += row[c];
+      if (c + 1 < row.size()) line += std::string(width[c] - row[c].size() + 2, ' ');
+    }
+    std::printf("%s\n", line.c_str());
+  }
+}
+
 }  // namespace
 
 int RunList(const std::string& folder, bool json) {
@@ -26,14 +42,13 @@ int RunList(const std::string& folder, bool json) {
     std::cout << list.dump(2) << "\n";
     return 0;
   }
-  std::printf("%-5s %-14s %-12s %-10s %-14s %-10s %-12s %-11s %s\n", "id", "case", "item", "jurisdict.",
-              "kind", "role", "marks", "size", "file");
+  std::vector<std::vector<std::string>> rows = {
+      {"id", "case", "item", "jurisdiction", "kind", "role", "marks", "size", "file"}};
   for (const auto& it : items) {
-    const std::string size = std::to_string(it.size_x) + "x" + std::to_string(it.size_y);
-    std::printf("%-5lld %-14s %-12s %-10s %-14s %-10s %-12s %-11s %s\n", static_cast<long long>(it.id),
-                it.case_id.c_str(), it.item_label.c_str(), it.jurisdiction.c_str(), it.kind.c_str(),
-                it.role.c_str(), Join(it.marks).c_str(), size.c_str(), it.file.c_str());
+    rows.push_back({std::to_string(it.id), it.case_id, it.item_label, it.jurisdiction, it.kind, it.role,
+                    Join(it.marks), std::to_string(it.size_x) + "x" + std::to_string(it.size_y), it.file});
   }
+  PrintTable(rows);
   std::printf("%zu items\n", items.size());
   return 0;
 }
