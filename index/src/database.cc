@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <mutex>
 #include <set>
+#include <system_error>
 
 #include "array_store.h"
 #include "catalog.h"
@@ -43,7 +44,7 @@ void CreateFolder(const fs::path& folder) {
   ingest::WriteFileAtomic((tmp / kMarkerName).string(), "toolmark database, layout 1\n");
   ingest::SyncDirectory(tmp.string());
   if (std::rename(tmp.c_str(), folder.c_str()) != 0) {  // replaces an empty folder
-    const std::string why = std::strerror(errno);
+    const std::string why = std::generic_category().message(errno);
     fs::remove_all(tmp, ec);
     if (fs::exists(folder / kMarkerName, ec)) return;  // another process created it first
     Fail("cannot create database folder " + folder.string() + ": " + why);

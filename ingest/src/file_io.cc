@@ -8,13 +8,15 @@
 #include <cstring>
 #include <filesystem>
 #include <random>
+#include <system_error>
 
 #include "toolmark/engine/check.h"
 
 namespace toolmark::ingest {
 namespace {
 
-std::string ErrnoText() { return std::strerror(errno); }
+/// The text of errno, thread-safe (std::strerror is not).
+std::string ErrnoText() { return std::generic_category().message(errno); }
 
 class Fd {
  public:
