@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Quick start (2): set up, build, and run the whole test suite: the GoogleTest
-# suites and corpus-replay fuzz tests (ctest), then a short, bounded libFuzzer
-# run of every parser (clang build in build-fuzz/).
+# Quick start (2): set up, build, and run the whole test suite: the format
+# check, the GoogleTest suites and corpus-replay fuzz tests (ctest), then a
+# short, deterministic libFuzzer run of every parser (clang build in build-fuzz/).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh"
+"$root/scripts/format.sh" --check
 cd "$root/build"
 ctest --output-on-failure -j "$(nproc)" --timeout 900
 "$root/scripts/fuzz.sh"

@@ -14,10 +14,10 @@ TempDir::TempDir() {
   std::filesystem::path root = base ? base : "/tmp";
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
   std::string name = info ? std::string(info->test_suite_name()) + "." + info->name() : "test";
-  for (char& c : name) if (c == '/') c = '_';
+  for (char& c : name)
+    if (c == '/') c = '_';
   std::random_device rd;
-  path_ = root / ("toolmark-" + name + "-" + std::to_string(::getpid()) + "-" +
-                  std::to_string(rd()));
+  path_ = root / ("toolmark-" + name + "-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
   std::filesystem::create_directories(path_);
 }
 

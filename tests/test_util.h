@@ -31,8 +31,8 @@ std::string ReadFile(const std::string& path);
 }  // namespace toolmark::testing
 
 /// Skips the current test with a message when the shared datasets are absent.
-#define TOOLMARK_REQUIRE_DATASETS()                                             \
-  do {                                                                          \
-    if (::toolmark::testing::DatasetsDir().empty())                             \
-      GTEST_SKIP() << "../shared/datasets is absent; real-scan test skipped";   \
+#define TOOLMARK_REQUIRE_DATASETS()                                           \
+  do {                                                                        \
+    if (::toolmark::testing::DatasetsDir().empty())                           \
+      GTEST_SKIP() << "../shared/datasets is absent; real-scan test skipped"; \
   } while (0)

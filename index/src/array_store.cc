@@ -2,8 +2,8 @@
 
 #include <hdf5.h>
 #include <tbb/parallel_for.h>
-#include <zlib.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <bit>
 #include <cstdio>
@@ -38,7 +38,9 @@ class Handle {
   Handle(hid_t id, herr_t (*close)(hid_t), const std::string& what) : id_(id), close_(close) {
     if (id_ < 0) Fail("HDF5: cannot " + what);
   }
-  ~Handle() { if (id_ >= 0) close_(id_); }
+  ~Handle() {
+    if (id_ >= 0) close_(id_);
+  }
   Handle(const Handle&) = delete;
   Handle& operator=(const Handle&) = delete;
   hid_t get() const { return id_; }
@@ -54,8 +56,8 @@ void Ok(herr_t status, const std::string& what) {
 
 void WriteDoubleAttr(hid_t obj, const char* name, double value) {
   Handle space(H5Screate(H5S_SCALAR), H5Sclose, "create attribute space");
-  Handle attr(H5Acreate2(obj, name, H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT),
-              H5Aclose, std::string("create attribute ") + name);
+  Handle attr(H5Acreate2(obj, name, H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose,
+              std::string("create attribute ") + name);
   Ok(H5Awrite(attr.get(), H5T_NATIVE_DOUBLE, &value), std::string("write attribute ") + name);
 }
 
@@ -118,7 +120,8 @@ std::vector<FilteredChunk> FilterChunks(const cv::Mat& values) {
   const int grid_cols = (values.cols + chunk_cols - 1) / chunk_cols;
   std::vector<FilteredChunk> chunks(static_cast<std::size_t>(grid_rows) * grid_cols);
   tbb::parallel_for(std::size_t{0}, chunks.size(), [&](std::size_t k) {
-    const int r0 = static_cast<int>(k / grid_cols) * chunk_rows, c0 = static_cast<int>(k % grid_cols) * chunk_cols;
+    const int r0 = static_cast<int>(k / grid_cols) * chunk_rows,
+              c0 = static_cast<int>(k % grid_cols) * chunk_cols;
     const std::size_t n = static_cast<std::size_t>(chunk_rows) * chunk_cols;
     std::vector<unsigned char> shuffled(n * sizeof(double), 0);
     for (int r = 0; r < chunk_rows && r0 + r < values.rows; ++r) {
@@ -131,7 +134,8 @@ std::vector<FilteredChunk> FilterChunks(const cv::Mat& values) {
     }
     uLongf size = compressBound(static_cast<uLong>(shuffled.size()));
     chunks[k].bytes.resize(size);
-    TM_ASSERT(compress2(chunks[k].bytes.data(), &size, shuffled.data(), static_cast<uLong>(shuffled.size()), 1) == Z_OK);
+    TM_ASSERT(compress2(chunks[k].bytes.data(), &size, shuffled.data(), static_cast<uLong>(shuffled.size()),
+                        1) == Z_OK);
     chunks[k].bytes.resize(size);
     chunks[k].offset[0] = static_cast<hsize_t>(r0);
     chunks[k].offset[1] = static_cast<hsize_t>(c0);
@@ -141,16 +145,15 @@ std::vector<FilteredChunk> FilterChunks(const cv::Mat& values) {
 
 void WriteH5(const std::string& path, const Surface& s, const std::vector<FilteredChunk>& chunks,
              const std::string& values_sha256) {
-  Handle file(H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT), H5Fclose,
-              "create " + path);
-  Handle group(H5Gcreate2(file.get(), "/surface", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-               H5Gclose, "create group /surface");
+  Handle file(H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT), H5Fclose, "create " + path);
+  Handle group(H5Gcreate2(file.get(), "/surface", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose,
+               "create group /surface");
   const hsize_t dims[2] = {static_cast<hsize_t>(s.SizeY()), static_cast<hsize_t>(s.SizeX())};
   Handle space(H5Screate_simple(2, dims, nullptr), H5Sclose, "create data space");
   Handle plist(CreateValuesProperties(s.SizeY(), s.SizeX()), H5Pclose, "create properties");
-  Handle data(H5Dcreate2(group.get(), "values", H5T_IEEE_F64LE, space.get(), H5P_DEFAULT,
-                         plist.get(), H5P_DEFAULT),
-              H5Dclose, "create dataset values");
+  Handle data(
+      H5Dcreate2(group.get(), "values", H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, plist.get(), H5P_DEFAULT),
+      H5Dclose, "create dataset values");
   static_assert(std::endian::native == std::endian::little, "chunks are stored little-endian");
   for (const FilteredChunk& c : chunks) {
     Ok(H5Dwrite_chunk(data.get(), H5P_DEFAULT, 0, c.offset, c.bytes.size(), c.bytes.data()), "write a chunk");
@@ -173,7 +176,8 @@ Surface ReadH5(const std::string& path) {
   hsize_t dims[2] = {0, 0};
   if (H5Sget_simple_extent_ndims(space.get()) != 2) Fail("dataset values is not 2-D");
   H5Sget_simple_extent_dims(space.get(), dims, nullptr);
-  if (dims[0] == 0 || dims[1] == 0 || dims[0] > 100000 || dims[1] > 100000) Fail("dataset values has a bad size");
+  if (dims[0] == 0 || dims[1] == 0 || dims[0] > 100000 || dims[1] > 100000)
+    Fail("dataset values has a bad size");
   Surface s;
   s.values.create(static_cast<int>(dims[0]), static_cast<int>(dims[1]), CV_64FC1);
   Ok(H5Dread(data.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, s.values.ptr<double>(0)),

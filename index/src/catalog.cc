@@ -81,9 +81,18 @@ Statement& Statement::Bind(int i, const std::string& v) {
   sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
   return *this;
 }
-Statement& Statement::Bind(int i, std::int64_t v) { sqlite3_bind_int64(stmt_, i, v); return *this; }
-Statement& Statement::Bind(int i, double v) { sqlite3_bind_double(stmt_, i, v); return *this; }
-Statement& Statement::BindNull(int i) { sqlite3_bind_null(stmt_, i); return *this; }
+Statement& Statement::Bind(int i, std::int64_t v) {
+  sqlite3_bind_int64(stmt_, i, v);
+  return *this;
+}
+Statement& Statement::Bind(int i, double v) {
+  sqlite3_bind_double(stmt_, i, v);
+  return *this;
+}
+Statement& Statement::BindNull(int i) {
+  sqlite3_bind_null(stmt_, i);
+  return *this;
+}
 bool Statement::Step() {
   const int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
@@ -92,7 +101,9 @@ bool Statement::Step() {
 }
 std::string Statement::Text(int col) const {
   const auto* p = sqlite3_column_text(stmt_, col);
-  return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col))) : "";
+  return p ? std::string(reinterpret_cast<const char*>(p),
+                         static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)))
+           : "";
 }
 std::int64_t Statement::Int(int col) const { return sqlite3_column_int64(stmt_, col); }
 double Statement::Real(int col) const { return sqlite3_column_double(stmt_, col); }
@@ -119,7 +130,9 @@ Catalog::Catalog(const std::string& path) {
   }
 }
 
-Catalog::~Catalog() { if (db_) sqlite3_close(db_); }
+Catalog::~Catalog() {
+  if (db_) sqlite3_close(db_);
+}
 
 void Catalog::Exec(const char* sql) {
   char* err = nullptr;
@@ -158,16 +171,37 @@ ItemId Catalog::InsertItem(const ItemRecord& it, const std::string& array_path) 
     truth_firearm, instrument, surface_kind, spacing_x_um, spacing_y_um, size_x, size_y,
     valid_fraction, checksum_ok, ingested_at, toolmark_version, array_path, values_sha256)
     VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?))SQL");
-  s.Bind(1, it.sha256).Bind(2, it.file).Bind(3, it.format).Bind(4, it.case_id).Bind(5, it.item_label)
-      .Bind(6, it.jurisdiction).Bind(7, it.kind).Bind(8, it.role).Bind(9, it.class_marks.caliber)
-      .Bind(10, it.class_marks.firing_pin_shape).Bind(11, std::int64_t{it.class_marks.lands})
-      .Bind(12, it.class_marks.twist).Bind(13, it.firearm.make).Bind(14, it.firearm.model)
-      .Bind(15, it.firearm.serial).Bind(16, it.firearm.truth_label).Bind(17, it.instrument)
-      .Bind(18, it.surface_kind).Bind(19, it.spacing_x_um).Bind(20, it.spacing_y_um)
-      .Bind(21, std::int64_t{it.size_x}).Bind(22, std::int64_t{it.size_y}).Bind(23, it.valid_fraction);
-  if (it.checksum_ok) s.Bind(24, std::int64_t{*it.checksum_ok ? 1 : 0}); else s.BindNull(24);
-  s.Bind(25, it.ingested_at.empty() ? NowUtc() : it.ingested_at).Bind(26, it.toolmark_version)
-      .Bind(27, array_path).Bind(28, it.values_sha256);
+  s.Bind(1, it.sha256)
+      .Bind(2, it.file)
+      .Bind(3, it.format)
+      .Bind(4, it.case_id)
+      .Bind(5, it.item_label)
+      .Bind(6, it.jurisdiction)
+      .Bind(7, it.kind)
+      .Bind(8, it.role)
+      .Bind(9, it.class_marks.caliber)
+      .Bind(10, it.class_marks.firing_pin_shape)
+      .Bind(11, std::int64_t{it.class_marks.lands})
+      .Bind(12, it.class_marks.twist)
+      .Bind(13, it.firearm.make)
+      .Bind(14, it.firearm.model)
+      .Bind(15, it.firearm.serial)
+      .Bind(16, it.firearm.truth_label)
+      .Bind(17, it.instrument)
+      .Bind(18, it.surface_kind)
+      .Bind(19, it.spacing_x_um)
+      .Bind(20, it.spacing_y_um)
+      .Bind(21, std::int64_t{it.size_x})
+      .Bind(22, std::int64_t{it.size_y})
+      .Bind(23, it.valid_fraction);
+  if (it.checksum_ok)
+    s.Bind(24, std::int64_t{*it.checksum_ok ? 1 : 0});
+  else
+    s.BindNull(24);
+  s.Bind(25, it.ingested_at.empty() ? NowUtc() : it.ingested_at)
+      .Bind(26, it.toolmark_version)
+      .Bind(27, array_path)
+      .Bind(28, it.values_sha256);
   s.Step();
   const ItemId id = sqlite3_last_insert_rowid(db_);
   for (const std::string& mark : it.marks) {
@@ -180,7 +214,10 @@ ItemId Catalog::InsertItem(const ItemRecord& it, const std::string& array_path) 
 void Catalog::Audit(const std::string& action, ItemId item, const std::string& detail) {
   Statement s(db_, "INSERT INTO audit (at, action, item_id, detail) VALUES (?, ?, ?, ?)");
   s.Bind(1, NowUtc()).Bind(2, action);
-  if (item == kInvalidItemId) s.BindNull(3); else s.Bind(3, item);
+  if (item == kInvalidItemId)
+    s.BindNull(3);
+  else
+    s.Bind(3, item);
   s.Bind(4, detail).Step();
 }
 
@@ -194,27 +231,47 @@ std::optional<ItemId> Catalog::FindBySha256(const std::string& sha256) {
 std::vector<ItemRecord> Catalog::Items(std::optional<ItemId> only) {
   std::map<ItemId, std::vector<std::string>> marks;
   {
-    Statement m(db_, "SELECT item_id, mark FROM marks WHERE ?1 IS NULL OR item_id = ?1 ORDER BY item_id, rowid");
-    if (only) m.Bind(1, *only); else m.BindNull(1);
+    Statement m(db_,
+                "SELECT item_id, mark FROM marks WHERE ?1 IS NULL OR item_id = ?1 ORDER BY item_id, rowid");
+    if (only)
+      m.Bind(1, *only);
+    else
+      m.BindNull(1);
     while (m.Step()) marks[m.Int(0)].push_back(m.Text(1));
   }
   Statement s(db_, R"SQL(SELECT id, sha256, file, format, case_id, item_label, jurisdiction, kind, role,
     caliber, firing_pin_shape, lands, twist, firearm_make, firearm_model, firearm_serial, truth_firearm,
     instrument, surface_kind, spacing_x_um, spacing_y_um, size_x, size_y, valid_fraction, checksum_ok,
     ingested_at, toolmark_version, values_sha256 FROM items WHERE ?1 IS NULL OR id = ?1 ORDER BY id)SQL");
-  if (only) s.Bind(1, *only); else s.BindNull(1);
+  if (only)
+    s.Bind(1, *only);
+  else
+    s.BindNull(1);
   std::vector<ItemRecord> out;
   while (s.Step()) {
     ItemRecord r;
-    r.id = s.Int(0); r.sha256 = s.Text(1); r.file = s.Text(2); r.format = s.Text(3);
-    r.case_id = s.Text(4); r.item_label = s.Text(5); r.jurisdiction = s.Text(6); r.kind = s.Text(7);
-    r.role = s.Text(8); r.class_marks = {s.Text(9), s.Text(10), static_cast<int>(s.Int(11)), s.Text(12)};
+    r.id = s.Int(0);
+    r.sha256 = s.Text(1);
+    r.file = s.Text(2);
+    r.format = s.Text(3);
+    r.case_id = s.Text(4);
+    r.item_label = s.Text(5);
+    r.jurisdiction = s.Text(6);
+    r.kind = s.Text(7);
+    r.role = s.Text(8);
+    r.class_marks = {s.Text(9), s.Text(10), static_cast<int>(s.Int(11)), s.Text(12)};
     r.firearm = {s.Text(13), s.Text(14), s.Text(15), s.Text(16)};
-    r.instrument = s.Text(17); r.surface_kind = s.Text(18); r.spacing_x_um = s.Real(19);
-    r.spacing_y_um = s.Real(20); r.size_x = static_cast<int>(s.Int(21));
-    r.size_y = static_cast<int>(s.Int(22)); r.valid_fraction = s.Real(23);
+    r.instrument = s.Text(17);
+    r.surface_kind = s.Text(18);
+    r.spacing_x_um = s.Real(19);
+    r.spacing_y_um = s.Real(20);
+    r.size_x = static_cast<int>(s.Int(21));
+    r.size_y = static_cast<int>(s.Int(22));
+    r.valid_fraction = s.Real(23);
     if (!s.IsNull(24)) r.checksum_ok = s.Int(24) != 0;
-    r.ingested_at = s.Text(25); r.toolmark_version = s.Text(26); r.values_sha256 = s.Text(27);
+    r.ingested_at = s.Text(25);
+    r.toolmark_version = s.Text(26);
+    r.values_sha256 = s.Text(27);
     r.marks = marks[r.id];
     out.push_back(std::move(r));
   }

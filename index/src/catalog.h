@@ -56,7 +56,11 @@ class Catalog {
   std::optional<ItemId> FindBySha256(const std::string& sha256);
   std::vector<ItemRecord> Items(std::optional<ItemId> only);
   /// (id, array path, values_sha256) of every item.
-  struct ArrayRef { ItemId id; std::string path; std::string values_sha256; };
+  struct ArrayRef {
+    ItemId id;
+    std::string path;
+    std::string values_sha256;
+  };
   std::vector<ArrayRef> Arrays();
   std::string IntegrityCheck();
   sqlite3* handle() { return db_; }

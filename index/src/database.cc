@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <set>
@@ -113,7 +113,8 @@ AddResult DatabaseImpl::Add(const ItemRecord& input, const Surface& surface) {
       return {*existing, true};
     }
     std::error_code ec;
-    if (fs::create_directories(abs.parent_path(), ec)) ingest::SyncDirectory((fs::path(folder_) / "arrays").string());
+    if (fs::create_directories(abs.parent_path(), ec))
+      ingest::SyncDirectory((fs::path(folder_) / "arrays").string());
     if (ec) Fail("cannot create " + abs.parent_path().string() + ": " + ec.message());
     WriteSurfaceFile(abs.string(), surface, item.values_sha256);
     const ItemId id = catalog_.InsertItem(item, rel);
@@ -133,18 +134,23 @@ Surface DatabaseImpl::LoadSurface(ItemId id) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     for (const auto& a : catalog_.Arrays()) {
-      if (a.id == id) { path = a.path; sha = a.values_sha256; }
+      if (a.id == id) {
+        path = a.path;
+        sha = a.values_sha256;
+      }
     }
   }
   if (path.empty()) Fail("item " + std::to_string(id) + ": no such item");
   Surface s = ReadSurfaceFile((fs::path(folder_) / path).string());
-  if (ValuesSha256(s) != sha) Fail("item " + std::to_string(id) + ": stored array does not match the catalog");
+  if (ValuesSha256(s) != sha)
+    Fail("item " + std::to_string(id) + ": stored array does not match the catalog");
   return s;
 }
 
 void DatabaseImpl::FindLeftovers(VerifyReport* report, bool repair) {
   std::set<std::string> referenced;
-  for (const auto& a : catalog_.Arrays()) referenced.insert((fs::path(folder_) / a.path).lexically_normal().string());
+  for (const auto& a : catalog_.Arrays())
+    referenced.insert((fs::path(folder_) / a.path).lexically_normal().string());
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(fs::path(folder_) / "arrays", ec);
        !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
@@ -166,7 +172,8 @@ VerifyReport DatabaseImpl::Verify(bool repair) {
     try {
       Surface s = ReadSurfaceFile((fs::path(folder_) / a.path).string());
       if (ValuesSha256(s) != a.values_sha256) {
-        report.problems.push_back("item " + std::to_string(a.id) + ": array does not match the catalog checksum");
+        report.problems.push_back("item " + std::to_string(a.id) +
+                                  ": array does not match the catalog checksum");
       }
     } catch (const Error& e) {
       report.problems.push_back("item " + std::to_string(a.id) + ": " + e.what());
@@ -182,7 +189,9 @@ VerifyReport DatabaseImpl::Verify(bool repair) {
 
 void ValidateItem(const ItemRecord& item) {
   const std::string who = item.file.empty() ? std::string("item") : item.file;
-  auto need = [&](bool ok, const std::string& why) { if (!ok) Fail(who + ": " + why); };
+  auto need = [&](bool ok, const std::string& why) {
+    if (!ok) Fail(who + ": " + why);
+  };
   need(item.kind == "cartridge_case" || item.kind == "bullet",
        "kind '" + item.kind + "' must be cartridge_case or bullet");
   need(item.role == "questioned" || item.role == "reference",
@@ -191,12 +200,14 @@ void ValidateItem(const ItemRecord& item) {
   need(!item.item_label.empty(), "item label is empty");
   need(!item.jurisdiction.empty(), "jurisdiction is empty");
   need(!item.marks.empty(), "no marks given");
-  for (const auto& m : item.marks) need(IsToken(m), "mark '" + m + "' must be lower-case letters, digits or _");
+  for (const auto& m : item.marks)
+    need(IsToken(m), "mark '" + m + "' must be lower-case letters, digits or _");
   need(item.sha256.size() == 64 && item.sha256.find_first_not_of("0123456789abcdef") == std::string::npos,
        "sha256 is not 64 lowercase hex digits");
   need(item.class_marks.lands >= 0 && item.class_marks.lands <= 64, "number of lands must be 0..64");
-  need(item.class_marks.twist.empty() || item.class_marks.twist == "left" || item.class_marks.twist == "right",
-       "twist must be left or right");
+  need(
+      item.class_marks.twist.empty() || item.class_marks.twist == "left" || item.class_marks.twist == "right",
+      "twist must be left or right");
 }
 
 std::unique_ptr<Database> Database::Open(const std::string& folder, bool create) {

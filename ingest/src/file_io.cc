@@ -21,11 +21,18 @@ std::string ErrnoText() { return std::generic_category().message(errno); }
 class Fd {
  public:
   explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() { if (fd_ >= 0) ::close(fd_); }
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
   Fd(const Fd&) = delete;
   Fd& operator=(const Fd&) = delete;
   int get() const { return fd_; }
-  int release() { int f = fd_; fd_ = -1; return f; }
+  int release() {
+    int f = fd_;
+    fd_ = -1;
+    return f;
+  }
+
  private:
   int fd_;
 };
@@ -39,8 +46,7 @@ std::string ReadFileBounded(const std::string& path, std::size_t max_bytes) {
   if (::fstat(fd.get(), &st) != 0) Fail("cannot stat: " + ErrnoText());
   if (!S_ISREG(st.st_mode)) Fail("not a regular file");
   if (static_cast<std::size_t>(st.st_size) > max_bytes) {
-    Fail("file is " + std::to_string(st.st_size) + " bytes, over the limit of " +
-         std::to_string(max_bytes));
+    Fail("file is " + std::to_string(st.st_size) + " bytes, over the limit of " + std::to_string(max_bytes));
   }
   std::string bytes(static_cast<std::size_t>(st.st_size), '\0');
   std::size_t done = 0;
@@ -71,8 +77,7 @@ void WriteFileAtomic(const std::string& path, std::string_view bytes) {
   const fs::path target(path);
   const std::string dir = target.parent_path().string();
   std::random_device rd;
-  const std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" +
-                          std::to_string(rd());
+  const std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(rd());
   {
     Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
     if (fd.get() < 0) Fail("cannot create " + tmp + ": " + ErrnoText());

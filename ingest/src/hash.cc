@@ -10,8 +10,7 @@ namespace toolmark::ingest {
 namespace {
 
 std::string DigestHex(std::string_view bytes, const EVP_MD* md) {
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
-                                                              &EVP_MD_CTX_free);
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   TM_ASSERT(ctx != nullptr);

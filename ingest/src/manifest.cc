@@ -19,22 +19,47 @@ std::vector<std::vector<std::string>> SplitCsv(const std::string& text) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (quoted) {
-      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') { field += '"'; ++i; }
-      else if (c == '"') quoted = false;
-      else { if (c == '\n') ++line; field += c; }
+      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
+        field += '"';
+        ++i;
+      } else if (c == '"')
+        quoted = false;
+      else {
+        if (c == '\n') ++line;
+        field += c;
+      }
       continue;
     }
-    if (c == '"' && field.empty()) { quoted = true; any = true; }
-    else if (c == ',') { fields.push_back(std::move(field)); field.clear(); any = true; }
-    else if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') continue;
+    if (c == '"' && field.empty()) {
+      quoted = true;
+      any = true;
+    } else if (c == ',') {
+      fields.push_back(std::move(field));
+      field.clear();
+      any = true;
+    } else if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n')
+      continue;
     else if (c == '\n') {
-      if (any || !field.empty()) { fields.push_back(std::move(field)); records.push_back(std::move(fields)); }
-      fields.clear(); field.clear(); any = false; ++line;
-    } else if (c == '\0') Fail("line " + std::to_string(line) + ": NUL byte in CSV");
-    else { field += c; any = true; }
+      if (any || !field.empty()) {
+        fields.push_back(std::move(field));
+        records.push_back(std::move(fields));
+      }
+      fields.clear();
+      field.clear();
+      any = false;
+      ++line;
+    } else if (c == '\0')
+      Fail("line " + std::to_string(line) + ": NUL byte in CSV");
+    else {
+      field += c;
+      any = true;
+    }
   }
   if (quoted) Fail("unterminated quoted field at end of CSV");
-  if (any || !field.empty()) { fields.push_back(std::move(field)); records.push_back(std::move(fields)); }
+  if (any || !field.empty()) {
+    fields.push_back(std::move(field));
+    records.push_back(std::move(fields));
+  }
   return records;
 }
 
@@ -64,7 +89,8 @@ Manifest ParseManifest(const std::string& text, std::size_t max_rows) {
   std::set<std::string> seen_columns;
   for (const auto& c : records[0]) {
     m.columns.push_back(Trim(c));
-    if (!seen_columns.insert(m.columns.back()).second) Fail("manifest column '" + m.columns.back() + "' appears twice");
+    if (!seen_columns.insert(m.columns.back()).second)
+      Fail("manifest column '" + m.columns.back() + "' appears twice");
   }
   if (!seen_columns.count("file")) Fail("manifest has no 'file' column");
   std::set<std::string> files;

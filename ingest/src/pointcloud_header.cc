@@ -269,8 +269,8 @@ void CheckPcdCompressed(std::string_view head, const PcdHeader& h, std::uint64_t
 /// the header and PCL then reads out of bounds (found by fuzzing). This
 /// replays PCL's loop over the lines after DATA and refuses such files.
 void CheckNoHeaderAfterData(std::string_view head, std::size_t body_at, std::uint64_t file_size) {
-  static const char* kStateful[] = {"FIELDS", "COLUMNS", "SIZE", "TYPE", "COUNT", "WIDTH",
-                                    "HEIGHT", "VIEWPOINT", "POINTS", "DATA"};
+  static const char* kStateful[] = {"FIELDS", "COLUMNS", "SIZE",      "TYPE",   "COUNT",
+                                    "WIDTH",  "HEIGHT",  "VIEWPOINT", "POINTS", "DATA"};
   std::size_t pos = body_at;
   while (pos < head.size()) {
     const std::size_t end = std::min(head.find('\n', pos), head.size());

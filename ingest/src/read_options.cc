@@ -5,25 +5,31 @@
 namespace toolmark::ingest {
 
 void IngestLimits::Check() const {
-  toolmark::Check(max_file_bytes > 0 && max_points > 0 && max_side > 0 &&
-                      max_xml_bytes > 0 && max_zip_entries > 0 && max_cloud_points > 0,
+  toolmark::Check(max_file_bytes > 0 && max_points > 0 && max_side > 0 && max_xml_bytes > 0 &&
+                      max_zip_entries > 0 && max_cloud_points > 0,
                   "ingest limits must be positive");
 }
 
 double MicrometresPer(LengthUnit unit) {
   switch (unit) {
-    case LengthUnit::kMetre: return 1e6;
-    case LengthUnit::kMillimetre: return 1e3;
-    case LengthUnit::kMicrometre: return 1.0;
+    case LengthUnit::kMetre:
+      return 1e6;
+    case LengthUnit::kMillimetre:
+      return 1e3;
+    case LengthUnit::kMicrometre:
+      return 1.0;
   }
   return 1.0;
 }
 
 const char* LengthUnitName(LengthUnit unit) {
   switch (unit) {
-    case LengthUnit::kMetre: return "m";
-    case LengthUnit::kMillimetre: return "mm";
-    case LengthUnit::kMicrometre: return "um";
+    case LengthUnit::kMetre:
+      return "m";
+    case LengthUnit::kMillimetre:
+      return "mm";
+    case LengthUnit::kMicrometre:
+      return "um";
   }
   return "?";
 }

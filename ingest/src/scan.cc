@@ -34,8 +34,7 @@ Scan ReadAny(const std::string& path, const std::string& bytes, const ReadOption
 bool IsScanFileName(const std::string& path) {
   static const char* kExtensions[] = {".x3p", ".png", ".tif", ".tiff", ".jpg", ".jpeg", ".ply", ".pcd"};
   const std::string ext = LowerExtension(path);
-  return std::any_of(std::begin(kExtensions), std::end(kExtensions),
-                     [&](const char* e) { return ext == e; });
+  return std::any_of(std::begin(kExtensions), std::end(kExtensions), [&](const char* e) { return ext == e; });
 }
 
 Scan ReadScanBytes(const std::string& path, const std::string& bytes, const std::string& sha256,

@@ -2,8 +2,8 @@
 #include <bit>
 #include <cctype>
 #include <cmath>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 
@@ -30,10 +30,18 @@ std::vector<double> DecodePoints(const std::string& raw, char type, std::size_t 
   const char* p = raw.data();
   for (std::size_t i = 0; i < n; ++i) {
     switch (type) {
-      case 'I': out[i] = LoadLittleEndian<std::int16_t>(p + 2 * i); break;
-      case 'L': out[i] = LoadLittleEndian<std::int32_t>(p + 4 * i); break;
-      case 'F': out[i] = LoadLittleEndian<float>(p + 4 * i); break;
-      default: out[i] = LoadLittleEndian<double>(p + 8 * i); break;
+      case 'I':
+        out[i] = LoadLittleEndian<std::int16_t>(p + 2 * i);
+        break;
+      case 'L':
+        out[i] = LoadLittleEndian<std::int32_t>(p + 4 * i);
+        break;
+      case 'F':
+        out[i] = LoadLittleEndian<float>(p + 4 * i);
+        break;
+      default:
+        out[i] = LoadLittleEndian<double>(p + 8 * i);
+        break;
     }
   }
   return out;
@@ -103,8 +111,8 @@ double SpacingUm(double increment, const char* axis, const ReadOptions& options)
   const LengthUnit unit = options.xy_unit.value_or(LengthUnit::kMetre);
   const double um = increment * MicrometresPer(unit);
   if (um >= kMinPlausibleSpacingUm && um <= kMaxPlausibleSpacingUm) return um;
-  std::string msg = std::string(axis) + " increment " + Fmt(increment) + " " + LengthUnitName(unit) +
-                    " = " + Fmt(um) + " um is not a plausible scan spacing";
+  std::string msg = std::string(axis) + " increment " + Fmt(increment) + " " + LengthUnitName(unit) + " = " +
+                    Fmt(um) + " um is not a plausible scan spacing";
   if (!options.xy_unit && increment >= kMinPlausibleSpacingUm && increment <= kMaxPlausibleSpacingUm) {
     msg += "; the file likely states it in um instead of metres: rerun with --xy-unit um";
   } else if (!options.xy_unit && increment * 1e3 >= kMinPlausibleSpacingUm &&
@@ -125,16 +133,15 @@ void CheckHeightRange(const Surface& s, const ReadOptions& options) {
   Fail(msg);
 }
 
-std::vector<double> ReadPoints(const ZipReader& zip, const X3pHeader& h, std::size_t n,
-                               std::string* raw) {
+std::vector<double> ReadPoints(const ZipReader& zip, const X3pHeader& h, std::size_t n, std::string* raw) {
   if (h.has_data_list) return h.data_list;
   const std::size_t bytes = CheckedMul(n, X3pTypeSize(h.cz.data_type), "point data size");
   *raw = zip.ReadExact(h.point_link, bytes);
   return DecodePoints(*raw, h.cz.data_type, n);
 }
 
-void ReadValidMask(const ZipReader& zip, const X3pHeader& h, std::size_t n,
-                   const ReadOptions& options, std::vector<double>* values, Scan* scan) {
+void ReadValidMask(const ZipReader& zip, const X3pHeader& h, std::size_t n, const ReadOptions& options,
+                   std::vector<double>* values, Scan* scan) {
   if (h.valid_link.empty()) return;
   const std::string mask = zip.ReadExact(h.valid_link, CheckedAdd(n, 7, "mask size") / 8);
   if (!h.valid_md5.empty()) CheckSum(Md5Hex(mask) == h.valid_md5, "the validity mask", options, scan);

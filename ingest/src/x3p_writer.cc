@@ -67,8 +67,7 @@ std::string WriteX3pBytes(const Surface& surface) {
   h.point_md5 = Md5Hex(points);
   const std::string xml = WriteX3pXml(h);
   const std::string checksum = Md5Hex(xml) + " *main.xml\n";
-  return BuildZip({{"main.xml", xml}, {h.point_link, points}, {h.checksum_file, checksum}},
-                  {"bindata/"});
+  return BuildZip({{"main.xml", xml}, {h.point_link, points}, {h.checksum_file, checksum}}, {"bindata/"});
 }
 
 void WriteX3pFile(const Surface& surface, const std::string& path) {

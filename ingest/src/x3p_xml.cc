@@ -1,14 +1,13 @@
 #include "x3p_xml.h"
 
-#include <pugixml.hpp>
-
 #include <cctype>
-#include <charconv>
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <pugixml.hpp>
 
 #include "toolmark/engine/check.h"
 
@@ -59,9 +58,11 @@ double ParseDouble(const std::string& s, const std::string& what) {
 }
 
 std::size_t ParseSize(const std::string& s, const std::string& what, std::size_t max) {
-  if (s.empty() || s.size() > 12) Fail("main.xml: " + what + " is not a valid size: '" + s.substr(0, 40) + "'");
+  if (s.empty() || s.size() > 12)
+    Fail("main.xml: " + what + " is not a valid size: '" + s.substr(0, 40) + "'");
   for (char c : s) {
-    if (!std::isdigit(static_cast<unsigned char>(c))) Fail("main.xml: " + what + " is not a valid size: '" + s + "'");
+    if (!std::isdigit(static_cast<unsigned char>(c)))
+      Fail("main.xml: " + what + " is not a valid size: '" + s + "'");
   }
   unsigned long long v = std::strtoull(s.c_str(), nullptr, 10);
   if (v == 0 || v > max) Fail("main.xml: " + what + " = " + s + " is outside 1.." + std::to_string(max));
@@ -135,7 +136,8 @@ void ParseRecord3(const pugi::xml_node& r3, int max_side, std::size_t max_points
   h->size_x = ParseSize(Text(dim, "SizeX"), "SizeX", side);
   h->size_y = ParseSize(Text(dim, "SizeY"), "SizeY", side);
   h->size_z = ParseSize(Text(dim, "SizeZ"), "SizeZ", side);
-  if (h->size_z != 1) Fail("main.xml: SizeZ = " + std::to_string(h->size_z) + ": multi-layer X3P is not supported");
+  if (h->size_z != 1)
+    Fail("main.xml: SizeZ = " + std::to_string(h->size_z) + ": multi-layer X3P is not supported");
   const std::size_t points = CheckedMul(h->size_x, h->size_y, "SizeX*SizeY");
   if (points > max_points) {
     Fail("main.xml: " + std::to_string(h->size_x) + "x" + std::to_string(h->size_y) +
@@ -160,10 +162,14 @@ void ParseRecord3(const pugi::xml_node& r3, int max_side, std::size_t max_points
 
 std::size_t X3pTypeSize(char data_type) {
   switch (data_type) {
-    case 'I': return 2;
-    case 'L': return 4;
-    case 'F': return 4;
-    case 'D': return 8;
+    case 'I':
+      return 2;
+    case 'L':
+      return 4;
+    case 'F':
+      return 4;
+    case 'D':
+      return 8;
   }
   Fail(std::string("unknown X3P data type '") + data_type + "'");
 }
@@ -171,8 +177,9 @@ std::size_t X3pTypeSize(char data_type) {
 X3pHeader ParseX3pXml(const std::string& xml, int max_side, std::size_t max_points) {
   pugi::xml_document doc;
   pugi::xml_parse_result ok = doc.load_buffer(xml.data(), xml.size(), pugi::parse_default);
-  if (!ok) Fail(std::string("main.xml is not well-formed XML: ") + ok.description() +
-                " at byte " + std::to_string(ok.offset));
+  if (!ok)
+    Fail(std::string("main.xml is not well-formed XML: ") + ok.description() + " at byte " +
+         std::to_string(ok.offset));
   pugi::xml_node root = doc.document_element();
   if (!root || std::strcmp(LocalName(root), "ISO5436_2") != 0) {
     Fail("main.xml: root element is not ISO5436_2");

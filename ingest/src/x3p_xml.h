@@ -24,13 +24,13 @@ struct X3pHeader {
   X3pAxis cx, cy, cz;
   ScanMetadata meta;
   std::size_t size_x = 0, size_y = 0, size_z = 1;
-  std::string point_link;         ///< zip entry of the point data; empty with a DataList
-  std::string point_md5;          ///< lowercase; empty when absent
-  std::string valid_link;         ///< zip entry of the validity bit mask; may be empty
+  std::string point_link;  ///< zip entry of the point data; empty with a DataList
+  std::string point_md5;   ///< lowercase; empty when absent
+  std::string valid_link;  ///< zip entry of the validity bit mask; may be empty
   std::string valid_md5;
   std::vector<double> data_list;  ///< inline <DataList> values (raw, unscaled)
   bool has_data_list = false;
-  std::string checksum_file;      ///< Record4; empty when absent
+  std::string checksum_file;  ///< Record4; empty when absent
 };
 
 /// Parses main.xml. Sizes are checked against max_side / max_points.

@@ -47,7 +47,8 @@ int RunToolmark(const std::vector<std::string>& args) {
 void BM_IngestShared3d(benchmark::State& state) {
   const std::string root = Datasets();
   if (!fs::exists(root + "/fadul/truth.csv")) return state.SkipWithError("shared datasets absent");
-  const std::string db = (fs::temp_directory_path() / ("toolmark-bench-" + std::to_string(getpid()))).string();
+  const std::string db =
+      (fs::temp_directory_path() / ("toolmark-bench-" + std::to_string(getpid()))).string();
   const std::string threads = std::to_string(state.range(0));
   for (auto _ : state) {
     fs::remove_all(db);
@@ -59,8 +60,8 @@ void BM_IngestShared3d(benchmark::State& state) {
     }
   }
   fs::remove_all(db);
-  state.counters["items_per_s"] = benchmark::Counter(67.0 * static_cast<double>(state.iterations()),
-                                                     benchmark::Counter::kIsRate);
+  state.counters["items_per_s"] =
+      benchmark::Counter(67.0 * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 
 BENCHMARK(BM_ReadX3pHambyLand)->Unit(benchmark::kMillisecond);

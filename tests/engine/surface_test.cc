@@ -1,10 +1,11 @@
+#include "toolmark/engine/surface.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <limits>
 
 #include "toolmark/engine/check.h"
-#include "toolmark/engine/surface.h"
 
 namespace toolmark {
 namespace {

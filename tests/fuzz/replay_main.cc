@@ -1,7 +1,7 @@
 // Replay driver for builds without libFuzzer: runs the target on the files and
-// folders given (regression inputs), on every seed, and on a deterministic series of mutations of them (bit flips, byte
-// overwrites, truncations, insertions, chunk duplication). Any crash or
-// sanitizer report fails the CTest test.
+// folders given (regression inputs), on every seed, and on a deterministic series of mutations of them (bit
+// flips, byte overwrites, truncations, insertions, chunk duplication). Any crash or sanitizer report fails
+// the CTest test.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -19,8 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 namespace {
 
 int Run(const std::string& input) {
-  return LLVMFuzzerTestOneInput(reinterpret_cast<const std::uint8_t*>(input.data()),
-                                input.size());
+  return LLVMFuzzerTestOneInput(reinterpret_cast<const std::uint8_t*>(input.data()), input.size());
 }
 
 std::string Mutate(std::string s, std::mt19937_64& rng) {
@@ -29,10 +28,18 @@ std::string Mutate(std::string s, std::mt19937_64& rng) {
   for (int e = 0; e < edits && !s.empty(); ++e) {
     std::size_t pos = rng() % s.size();
     switch (rng() % 6) {
-      case 0: s[pos] = static_cast<char>(s[pos] ^ (1 << (rng() % 8))); break;
-      case 1: s[pos] = static_cast<char>(rng()); break;
-      case 2: s.resize(pos); break;
-      case 3: s.insert(pos, 1 + rng() % 16, static_cast<char>(rng())); break;
+      case 0:
+        s[pos] = static_cast<char>(s[pos] ^ (1 << (rng() % 8)));
+        break;
+      case 1:
+        s[pos] = static_cast<char>(rng());
+        break;
+      case 2:
+        s.resize(pos);
+        break;
+      case 3:
+        s.insert(pos, 1 + rng() % 16, static_cast<char>(rng()));
+        break;
       case 4: {  // overwrite 4 bytes with an extreme integer (sizes, offsets)
         static const std::uint32_t kExtremes[] = {0, 1, 0x7fffffff, 0xffffffff, 0x80000000};
         std::uint32_t v = kExtremes[rng() % 5];
@@ -70,7 +77,10 @@ int main(int argc, char** argv) {
   }
   std::vector<std::string> inputs;
   for (const std::string& f : files) {
-    if (!std::filesystem::is_directory(f)) { inputs.push_back(f); continue; }
+    if (!std::filesystem::is_directory(f)) {
+      inputs.push_back(f);
+      continue;
+    }
     for (const auto& e : std::filesystem::directory_iterator(f)) inputs.push_back(e.path().string());
   }
   for (const std::string& f : inputs) {
@@ -83,7 +93,7 @@ int main(int argc, char** argv) {
   for (long i = 0; i < mutations && !seeds.empty(); ++i) {
     Run(Mutate(seeds[static_cast<std::size_t>(i) % seeds.size()], rng));
   }
-  std::printf("replayed %zu files, %zu seeds and %ld mutations without a crash\n",
-              inputs.size(), seeds.size(), mutations);
+  std::printf("replayed %zu files, %zu seeds and %ld mutations without a crash\n", inputs.size(),
+              seeds.size(), mutations);
   return 0;
 }

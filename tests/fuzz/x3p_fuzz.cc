@@ -20,7 +20,8 @@ std::string Packed(std::string_view rest) {
   const std::size_t split = rest.find('\0');
   const std::string xml(rest.substr(0, split));
   const std::string data = split == std::string_view::npos ? "" : std::string(rest.substr(split + 1));
-  return toolmark::ingest::BuildZip({{"main.xml", xml}, {"bindata/data.bin", data},
+  return toolmark::ingest::BuildZip({{"main.xml", xml},
+                                     {"bindata/data.bin", data},
                                      {"bindata/valid.bin", data.substr(0, data.size() / 8)},
                                      {"md5checksum.hex", "0 *main.xml\n"}},
                                     {"bindata/"});

@@ -1,4 +1,6 @@
 // The evidence database: storage, duplicates, integrity, leftovers, validation.
+#include "toolmark/index/database.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -8,7 +10,6 @@
 
 #include "test_util.h"
 #include "toolmark/engine/check.h"
-#include "toolmark/index/database.h"
 #include "toolmark/ingest/hash.h"
 
 namespace toolmark::index {
@@ -148,7 +149,8 @@ TEST(Database, VerifyDetectsDamagedAndMissingArrays) {
   const fs::path array = OnlyArrayFile(dir.path() / "db");
   std::string bytes = testing::ReadFile(array.string());
   // Flip bytes in the middle of the file (chunk data or metadata).
-  for (std::size_t i = bytes.size() / 2; i < bytes.size() / 2 + 64; ++i) bytes[i] = static_cast<char>(~bytes[i]);
+  for (std::size_t i = bytes.size() / 2; i < bytes.size() / 2 + 64; ++i)
+    bytes[i] = static_cast<char>(~bytes[i]);
   testing::WriteFile(array.string(), bytes);
   EXPECT_FALSE(db->Verify(false).ok());
   EXPECT_THROW(db->LoadSurface(id), Error);

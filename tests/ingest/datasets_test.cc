@@ -16,7 +16,11 @@ namespace fs = std::filesystem;
 TEST(SharedDatasets, EveryListedFileReadsWithItsStatedSpacing) {
   TOOLMARK_REQUIRE_DATASETS();
   const std::string root = testing::DatasetsDir();
-  struct Set { const char* name; double spacing_um; std::size_t count; };
+  struct Set {
+    const char* name;
+    double spacing_um;
+    std::size_t count;
+  };
   for (const Set& set : {Set{"fadul", 6.25, 40}, Set{"hamby44", 1.5625, 27}, Set{"images2d", 0, 4}}) {
     const Manifest m = ReadManifest(root + "/" + set.name + "/truth.csv");
     EXPECT_EQ(m.rows.size(), set.count) << set.name;
@@ -36,7 +40,9 @@ TEST(SharedDatasets, EveryListedFileReadsWithItsStatedSpacing) {
 }
 
 TEST(Manifest, ParsesQuotingAndRejectsBadTables) {
-  const Manifest m = ParseManifest("\xEF\xBB\xBF" "file,note\r\n\"a,b.x3p\",\"said \"\"hi\"\"\nthere\"\r\nc.x3p\n");
+  const Manifest m = ParseManifest(
+      "\xEF\xBB\xBF"
+      "file,note\r\n\"a,b.x3p\",\"said \"\"hi\"\"\nthere\"\r\nc.x3p\n");
   ASSERT_EQ(m.rows.size(), 2u);
   EXPECT_EQ(m.rows[0].at("file"), "a,b.x3p");
   EXPECT_EQ(m.rows[0].at("note"), "said \"hi\"\nthere");

@@ -16,8 +16,8 @@ std::string X3pXml(const X3pSpec& s) {
   } else {
     link = "<DataLink><PointDataLink>bindata/data.bin</PointDataLink>";
     if (s.with_point_md5) {
-      link += "<MD5ChecksumPointData>" +
-              (s.point_md5.empty() ? ingest::Md5Hex(s.data) : s.point_md5) + "</MD5ChecksumPointData>";
+      link += "<MD5ChecksumPointData>" + (s.point_md5.empty() ? ingest::Md5Hex(s.data) : s.point_md5) +
+              "</MD5ChecksumPointData>";
     }
     if (!s.valid_bits.empty()) {
       link += "<ValidPointsLink>bindata/valid.bin</ValidPointsLink><MD5ChecksumValidPoints>" +
@@ -27,19 +27,28 @@ std::string X3pXml(const X3pSpec& s) {
   }
   return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
          "<p:ISO5436_2 xmlns:p=\"http://www.opengps.eu/2008/ISO5436_2\">"
-         "<Record1><Revision>ISO5436 - 2000</Revision><FeatureType>" + s.feature_type + "</FeatureType><Axes>"
-         "<CX><AxisType>" + s.axis_type_x + "</AxisType><DataType>D</DataType><Increment>" + s.inc_x +
-         "</Increment><Offset>" + s.off_x + "</Offset></CX>"
-         "<CY><AxisType>I</AxisType><DataType>D</DataType><Increment>" + s.inc_y + "</Increment><Offset>" +
-         s.off_y + "</Offset></CY>"
-         "<CZ><AxisType>" + s.axis_type_z + "</AxisType><DataType>" + s.data_type + "</DataType><Increment>" +
-         s.z_inc + "</Increment><Offset>" + s.z_off + "</Offset></CZ></Axes></Record1>"
+         "<Record1><Revision>ISO5436 - 2000</Revision><FeatureType>" +
+         s.feature_type +
+         "</FeatureType><Axes>"
+         "<CX><AxisType>" +
+         s.axis_type_x + "</AxisType><DataType>D</DataType><Increment>" + s.inc_x + "</Increment><Offset>" +
+         s.off_x +
+         "</Offset></CX>"
+         "<CY><AxisType>I</AxisType><DataType>D</DataType><Increment>" +
+         s.inc_y + "</Increment><Offset>" + s.off_y +
+         "</Offset></CY>"
+         "<CZ><AxisType>" +
+         s.axis_type_z + "</AxisType><DataType>" + s.data_type + "</DataType><Increment>" + s.z_inc +
+         "</Increment><Offset>" + s.z_off +
+         "</Offset></CZ></Axes></Record1>"
          "<Record2><Date>2026-11-29T00:00:00</Date><Creator>test</Creator><Instrument><Manufacturer>Acme"
          "</Manufacturer><Model>Scope</Model><Serial>1</Serial><Version>2</Version></Instrument>"
          "<CalibrationDate>2026-01-01T00:00:00</CalibrationDate><ProbingSystem><Type>NonContacting</Type>"
          "<Identification>20X</Identification></ProbingSystem><Comment>made by a test</Comment></Record2>"
-         "<Record3><MatrixDimension><SizeX>" + s.size_x + "</SizeX><SizeY>" + s.size_y + "</SizeY><SizeZ>" +
-         s.size_z + "</SizeZ></MatrixDimension>" + link + "</Record3>"
+         "<Record3><MatrixDimension><SizeX>" +
+         s.size_x + "</SizeX><SizeY>" + s.size_y + "</SizeY><SizeZ>" + s.size_z +
+         "</SizeZ></MatrixDimension>" + link +
+         "</Record3>"
          "<Record4><ChecksumFile>md5checksum.hex</ChecksumFile></Record4></p:ISO5436_2>\n";
 }
 
@@ -104,7 +113,10 @@ void AddSpecCases(std::vector<std::pair<std::string, std::string>>* out) {
     edit(s);
     out->emplace_back(name, BuildX3p(s));
   };
-  with("size_huge", [](X3pSpec& s) { s.size_x = "100000"; s.size_y = "100000"; });
+  with("size_huge", [](X3pSpec& s) {
+    s.size_x = "100000";
+    s.size_y = "100000";
+  });
   with("size_overflow", [](X3pSpec& s) { s.size_x = "99999999999"; });
   with("size_negative", [](X3pSpec& s) { s.size_x = "-4"; });
   with("size_zero", [](X3pSpec& s) { s.size_y = "0"; });
@@ -127,17 +139,30 @@ void AddSpecCases(std::vector<std::pair<std::string, std::string>>* out) {
   with("point_md5_wrong", [](X3pSpec& s) { s.point_md5 = std::string(32, '0'); });
   with("point_md5_malformed", [](X3pSpec& s) { s.point_md5 = "xyz"; });
   with("xml_md5_wrong", [](X3pSpec& s) { s.xml_md5 = std::string(32, 'f'); });
-  with("heights_in_um", [](X3pSpec& s) { s.data = RawValues<double>(std::vector<double>(12, 0.0)); s.data.replace(0, 8, RawValues<double>({2e5})); });
+  with("heights_in_um", [](X3pSpec& s) {
+    s.data = RawValues<double>(std::vector<double>(12, 0.0));
+    s.data.replace(0, 8, RawValues<double>({2e5}));
+  });
   with("not_xml", [](X3pSpec& s) { s.xml = "this is not xml"; });
   with("wrong_root", [](X3pSpec& s) { s.xml = "<?xml version=\"1.0\"?><root/>"; });
-  with("no_record3", [](X3pSpec& s) { s.xml = X3pXml(s).substr(0, X3pXml(s).find("<Record3>")) + "</p:ISO5436_2>"; });
+  with("no_record3",
+       [](X3pSpec& s) { s.xml = X3pXml(s).substr(0, X3pXml(s).find("<Record3>")) + "</p:ISO5436_2>"; });
   with("datalist_short", [](X3pSpec& s) { s.data_list = "<Datum>1</Datum>"; });
-  with("datalist_long", [](X3pSpec& s) { s.size_x = "1"; s.size_y = "1"; s.data_list = "<Datum>1e-6</Datum><Datum>2e-6</Datum>"; });
+  with("datalist_long", [](X3pSpec& s) {
+    s.size_x = "1";
+    s.size_y = "1";
+    s.data_list = "<Datum>1e-6</Datum><Datum>2e-6</Datum>";
+  });
   with("valid_mask_short", [](X3pSpec& s) { s.valid_bits = "\x01"; });
-  with("xml_huge", [](X3pSpec& s) { s.xml = X3pXml(s); s.xml.insert(s.xml.find("<Record1>"), std::string(9 << 20, ' ')); });
+  with("xml_huge", [](X3pSpec& s) {
+    s.xml = X3pXml(s);
+    s.xml.insert(s.xml.find("<Record1>"), std::string(9 << 20, ' '));
+  });
   with("xml_entity_bomb", [](X3pSpec& s) {
-    s.xml = "<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;\">]>"
-            "<p:ISO5436_2 xmlns:p=\"x\"><Record1>&b;&b;&b;&b;</Record1></p:ISO5436_2>";
+    s.xml =
+        "<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b "
+        "\"&a;&a;&a;&a;&a;&a;&a;&a;\">]>"
+        "<p:ISO5436_2 xmlns:p=\"x\"><Record1>&b;&b;&b;&b;</Record1></p:ISO5436_2>";
   });
 }
 
@@ -146,8 +171,8 @@ void AddContainerCases(std::vector<std::pair<std::string, std::string>>* out) {
   out->emplace_back("empty", "");
   out->emplace_back("not_zip", "hello, I am a text file pretending to be X3P");
   out->emplace_back("zip_magic_only", "PK\x03\x04");
-  for (std::size_t cut : {std::size_t{10}, std::size_t{30}, std::size_t{100}, valid.size() / 2, valid.size() - 22,
-                          valid.size() - 1}) {
+  for (std::size_t cut : {std::size_t{10}, std::size_t{30}, std::size_t{100}, valid.size() / 2,
+                          valid.size() - 22, valid.size() - 1}) {
     out->emplace_back("truncated_" + std::to_string(cut), valid.substr(0, cut));
   }
   for (std::size_t pos = 0; pos < valid.size(); pos += 37) {

@@ -19,14 +19,14 @@ struct X3pSpec {
   std::string axis_type_x = "I", axis_type_z = "A";
   std::string feature_type = "SUR";
   std::string size_x = "4", size_y = "3", size_z = "1";
-  std::string data;                ///< raw point bytes (bindata/data.bin)
+  std::string data;  ///< raw point bytes (bindata/data.bin)
   bool with_point_md5 = true;
-  std::string point_md5;           ///< overrides the computed one when set
+  std::string point_md5;  ///< overrides the computed one when set
   bool with_xml_md5 = true;
-  std::string xml_md5;             ///< overrides the computed one when set
-  std::string valid_bits;          ///< bindata/valid.bin when non-empty
-  std::string data_list;           ///< inline <DataList> body instead of a DataLink
-  std::string xml;                 ///< whole main.xml when non-empty
+  std::string xml_md5;     ///< overrides the computed one when set
+  std::string valid_bits;  ///< bindata/valid.bin when non-empty
+  std::string data_list;   ///< inline <DataList> body instead of a DataLink
+  std::string xml;         ///< whole main.xml when non-empty
   std::vector<std::string> order = {"main.xml", "bindata/data.bin", "md5checksum.hex"};
   bool directory_entries = true;
   std::vector<std::pair<std::string, std::string>> extra_entries;

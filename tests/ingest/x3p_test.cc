@@ -1,5 +1,7 @@
 // X3P reader and writer: round trips, data types, axes, masks, checksums,
 // units, and the real scans of ../shared/datasets.
+#include "toolmark/ingest/x3p.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -12,7 +14,6 @@
 #include "toolmark/ingest/file_io.h"
 #include "toolmark/ingest/hash.h"
 #include "toolmark/ingest/scan.h"
-#include "toolmark/ingest/x3p.h"
 #include "x3p_builder.h"
 
 namespace toolmark::ingest {
@@ -138,7 +139,8 @@ TEST(X3p, ReadsEveryDataTypeWithScaleAndOffset) {
 
 TEST(X3p, PointOrderIsXFastest) {
   X3pSpec spec;
-  spec.data = RawValues<double>({0, 1e-6, 2e-6, 3e-6, 10e-6, 11e-6, 12e-6, 13e-6, 20e-6, 21e-6, 22e-6, 23e-6});
+  spec.data =
+      RawValues<double>({0, 1e-6, 2e-6, 3e-6, 10e-6, 11e-6, 12e-6, 13e-6, 20e-6, 21e-6, 22e-6, 23e-6});
   const Surface s = ReadX3pBytes(BuildX3p(spec), {}).surface;
   EXPECT_DOUBLE_EQ(s.values.at<double>(0, 3), 3.0);   // row y=0, column x=3
   EXPECT_DOUBLE_EQ(s.values.at<double>(2, 1), 21.0);  // row y=2, column x=1

@@ -2,11 +2,10 @@
 // errors, exit codes, and bad input that leaves the database unchanged.
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
-#include <opencv2/imgcodecs.hpp>
-
 #include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
 
 #include "run_cli.h"
 #include "test_util.h"
@@ -107,8 +106,8 @@ TEST(Cli, IngestAllSharedDatasetsThenListShowsEveryItem) {
   TempDir dir;
   const std::string db = dir / "db", root = DatasetsDir();
   for (const char* set : {"fadul", "hamby44"}) {
-    const CliResult r = RunCli({"ingest", "--db", db, "--manifest", root + "/" + set + "/truth.csv",
-                                "--case", std::string("study-") + set, "--jurisdiction", "US"});
+    const CliResult r = RunCli({"ingest", "--db", db, "--manifest", root + "/" + set + "/truth.csv", "--case",
+                                std::string("study-") + set, "--jurisdiction", "US"});
     ASSERT_EQ(r.status, 0) << r.err;
   }
   CliResult r = RunCli({"ingest", "--db", db, "--manifest", root + "/images2d/truth.csv", "--case", "nist-2d",
@@ -120,7 +119,8 @@ TEST(Cli, IngestAllSharedDatasetsThenListShowsEveryItem) {
   ASSERT_EQ(items.size(), 71u);
   std::map<std::string, json> by_file;
   for (const auto& it : items) {
-    for (const char* field : {"id", "file", "sha256", "case", "item", "jurisdiction", "kind", "role", "marks"}) {
+    for (const char* field :
+         {"id", "file", "sha256", "case", "item", "jurisdiction", "kind", "role", "marks"}) {
       EXPECT_TRUE(it.contains(field)) << field;
     }
     by_file[it["file"].get<std::string>()] = it;
@@ -154,7 +154,8 @@ TEST(Cli, ImagesWithoutSpacingAreRejectedWithTheFlagNamed) {
   TempDir dir;
   cv::Mat img(20, 30, CV_8UC1, cv::Scalar(128));
   cv::imwrite(dir / "ring.png", img);
-  const CliResult r = RunCli({"ingest", "--db", dir / "db", "--case", "c", "--kind", "cartridge_case", dir / "ring.png"});
+  const CliResult r =
+      RunCli({"ingest", "--db", dir / "db", "--case", "c", "--kind", "cartridge_case", dir / "ring.png"});
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("--spacing-um"), std::string::npos) << r.err;
   EXPECT_EQ(LineCount(r.err), 1);
@@ -181,25 +182,28 @@ TEST(Cli, CorruptInputsGetOneLineErrorsAndLeaveTheDatabaseUnchanged) {
   }
   for (const std::string& name : {"bad.png", "bad.ply", "bad.pcd", "bad.tif"}) {
     WriteFile(dir / name, "\x89PNG\r\n\x1a\n truncated garbage");
-    ExpectOneLineError(RunCli({"ingest", "--db", db, "--case", "c", "--kind", "bullet", "--spacing-um", "2",
-                               dir / name}), dir / name + ": ");
+    ExpectOneLineError(
+        RunCli({"ingest", "--db", db, "--case", "c", "--kind", "bullet", "--spacing-um", "2", dir / name}),
+        dir / name + ": ");
     ++tried;
   }
   // Real images, damaged the ways files get damaged: libpng and libjpeg must
   // not add their own lines to the one-line error.
   cv::Mat gradient(64, 80, CV_8UC1);
-  for (int i = 0; i < gradient.rows * gradient.cols; ++i) gradient.data[i] = static_cast<unsigned char>(i * 7);
+  for (int i = 0; i < gradient.rows * gradient.cols; ++i)
+    gradient.data[i] = static_cast<unsigned char>(i * 7);
   for (const char* ext : {".png", ".jpg", ".tif"}) {
     std::vector<unsigned char> encoded;
     cv::imencode(ext, gradient, encoded);
     const std::string bytes(encoded.begin(), encoded.end());
     std::string flipped = bytes;
     for (std::size_t i = 60; i < flipped.size(); i += 13) flipped[i] = static_cast<char>(flipped[i] ^ 0x55);
-    for (const auto& [name, content] : {std::pair{"trunc", bytes.substr(0, bytes.size() / 2)}, std::pair{"flip", flipped}}) {
+    for (const auto& [name, content] :
+         {std::pair{"trunc", bytes.substr(0, bytes.size() / 2)}, std::pair{"flip", flipped}}) {
       const std::string path = dir / (std::string(name) + ext);
       WriteFile(path, content);
-      const CliResult r = RunCli({"ingest", "--db", db, "--case", "c", "--kind", "cartridge_case", "--spacing-um",
-                                  "2", path});
+      const CliResult r = RunCli(
+          {"ingest", "--db", db, "--case", "c", "--kind", "cartridge_case", "--spacing-um", "2", path});
       if (r.status == 0) continue;  // a flip that still decodes is no corrupt input
       ExpectOneLineError(r, path + ": ");
       ++tried;
@@ -208,8 +212,9 @@ TEST(Cli, CorruptInputsGetOneLineErrorsAndLeaveTheDatabaseUnchanged) {
   EXPECT_GT(tried, 44);
   EXPECT_EQ(Snapshot(db), before);
   // Nothing accepted into a database that did not exist: no database is created.
-  ExpectOneLineError(RunCli({"ingest", "--db", dir / "new-db", "--case", "c", "--kind", "bullet", dir / "bad.png"}),
-                     dir / "bad.png: ");
+  ExpectOneLineError(
+      RunCli({"ingest", "--db", dir / "new-db", "--case", "c", "--kind", "bullet", dir / "bad.png"}),
+      dir / "bad.png: ");
   EXPECT_FALSE(fs::exists(dir.path() / "new-db"));
   EXPECT_EQ(RunCli({"verify", "--db", db}).status, 0);
 }
@@ -241,8 +246,9 @@ TEST(Cli, MissingMetadataAndManifestProblemsAreReported) {
   ExpectOneLineError(RunCli({"ingest", "--db", dir / "db", "--manifest", dir / "m.csv", "--case", "c"}),
                      dir / "m.csv: manifest has no 'file' column");
   WriteFile(dir / "m2.csv", "file,kind\nother.x3p,bullet\n");
-  ExpectOneLineError(RunCli({"ingest", "--db", dir / "db", "--manifest", dir / "m2.csv", "--case", "c", file}),
-                     file + ": not listed in the manifest");
+  ExpectOneLineError(
+      RunCli({"ingest", "--db", dir / "db", "--manifest", dir / "m2.csv", "--case", "c", file}),
+      file + ": not listed in the manifest");
 }
 
 TEST(Cli, UnitOverrideFlagIsNamedAndWorks) {
@@ -264,8 +270,10 @@ TEST(Cli, ExportScanWritesTheStoredSurface) {
   ASSERT_EQ(RunCli({"ingest", "--db", dir / "db", "--case", "c", "--kind", "bullet", file}).status, 0);
   const CliResult r = RunCli({"export-scan", "--db", dir / "db", "1", dir / "out.x3p"});
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_TRUE(IdenticalSurfaces(ingest::ReadScan(file, {}).surface, ingest::ReadScan(dir / "out.x3p", {}).surface));
-  ExpectOneLineError(RunCli({"export-scan", "--db", dir / "db", "42", dir / "x.x3p"}), "item 42: no such item");
+  EXPECT_TRUE(
+      IdenticalSurfaces(ingest::ReadScan(file, {}).surface, ingest::ReadScan(dir / "out.x3p", {}).surface));
+  ExpectOneLineError(RunCli({"export-scan", "--db", dir / "db", "42", dir / "x.x3p"}),
+                     "item 42: no such item");
 }
 
 TEST(Cli, VerifyFailsOnDamage) {

@@ -1,8 +1,8 @@
 // Crash safety: `toolmark ingest` is killed with SIGKILL at random instants;
 // afterwards the database opens, passes verify, and holds every item whose
 // ingest was acknowledged (an "accepted" line on stdout).
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -58,7 +58,8 @@ std::set<std::string> Acknowledged(const std::string& out) {
 
 /// Checks a database after a kill: it opens, verifies, holds every
 /// acknowledged file with its exact surface. Returns the number stored.
-std::size_t CheckAfterKill(const std::string& db, const std::string& in_dir, const std::set<std::string>& acknowledged) {
+std::size_t CheckAfterKill(const std::string& db, const std::string& in_dir,
+                           const std::set<std::string>& acknowledged) {
   if (!std::filesystem::exists(std::filesystem::path(db) / "TOOLMARK_DATABASE")) {
     EXPECT_TRUE(acknowledged.empty()) << "items acknowledged but no database";
     return 0;  // killed before the database was created
@@ -69,7 +70,8 @@ std::size_t CheckAfterKill(const std::string& db, const std::string& in_dir, con
   std::set<std::string> stored;
   for (const auto& item : database->List()) {
     stored.insert(in_dir + "/" + item.file);
-    EXPECT_TRUE(IdenticalSurfaces(database->LoadSurface(item.id), ingest::ReadScan(in_dir + "/" + item.file, {}).surface));
+    EXPECT_TRUE(IdenticalSurfaces(database->LoadSurface(item.id),
+                                  ingest::ReadScan(in_dir + "/" + item.file, {}).surface));
   }
   for (const auto& f : acknowledged) EXPECT_TRUE(stored.count(f)) << "lost acknowledged item " << f;
   return stored.size();
@@ -80,7 +82,8 @@ std::vector<std::string> IngestArgs(const std::string& db, const std::string& in
 }
 
 /// Runs an ingest and kills it after `delay`; returns the acknowledged files.
-std::set<std::string> IngestAndKill(const std::string& db, const std::string& in_dir, std::chrono::microseconds delay) {
+std::set<std::string> IngestAndKill(const std::string& db, const std::string& in_dir,
+                                    std::chrono::microseconds delay) {
   int fd = -1;
   const pid_t pid = Spawn(IngestArgs(db, in_dir), &fd);
   std::this_thread::sleep_for(delay);
@@ -107,18 +110,20 @@ TEST(CrashSafety, SigkillDuringIngestLosesNoAcknowledgedItem) {
   // How long an uninterrupted ingest takes: kills are spread over that time.
   const auto t0 = std::chrono::steady_clock::now();
   ASSERT_EQ(RunCli(IngestArgs(dir / "timing-db", in_dir)).status, 0);
-  const auto full = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
+  const auto full =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
   std::mt19937 rng(7);
   // Fresh databases killed at instants spread over the whole run.
   const int kRounds = 10;
   for (int round = 0; round < kRounds; ++round) {
-    const auto delay = std::chrono::microseconds(static_cast<long long>(static_cast<double>(full.count()) * (round + rng() % 100 / 100.0) / kRounds));
+    const auto delay = std::chrono::microseconds(
+        static_cast<long long>(static_cast<double>(full.count()) * (round + rng() % 100 / 100.0) / kRounds));
     const std::string db = dir / ("db" + std::to_string(round));
     const std::set<std::string> acked = IngestAndKill(db, in_dir, delay);
     const std::size_t stored = CheckAfterKill(db, in_dir, acked);
     std::printf("fresh db, killed at %lld ms of %lld: %zu stored, %zu acknowledged\n",
-                static_cast<long long>(delay.count() / 1000), static_cast<long long>(full.count() / 1000), stored,
-                acked.size());
+                static_cast<long long>(delay.count() / 1000), static_cast<long long>(full.count() / 1000),
+                stored, acked.size());
   }
   // One database killed repeatedly, then resumed to completion.
   const std::string db = dir / "resumed";

@@ -26,8 +26,10 @@ ingest::ReadOptions ReadFlags::Options() const {
   o.ignore_checksum = ignore_checksum;
   if (spacing_um > 0) o.spacing_um = spacing_um;
   if (!xy_unit.empty()) o.xy_unit = ingest::ParseLengthUnit(xy_unit);
-  if (!z_unit.empty()) o.z_unit = ingest::ParseLengthUnit(z_unit);
-  else if (o.xy_unit) o.z_unit = o.xy_unit;
+  if (!z_unit.empty())
+    o.z_unit = ingest::ParseLengthUnit(z_unit);
+  else if (o.xy_unit)
+    o.z_unit = o.xy_unit;
   return o;
 }
 
@@ -74,20 +76,35 @@ QuietStderr::~QuietStderr() {
 }
 
 nlohmann::json ItemJson(const index::ItemRecord& it) {
-  nlohmann::json j = {
-      {"id", it.id}, {"file", it.file}, {"sha256", it.sha256}, {"case", it.case_id},
-      {"item", it.item_label}, {"jurisdiction", it.jurisdiction}, {"kind", it.kind},
-      {"role", it.role}, {"marks", it.marks}, {"format", it.format},
-      {"surface", it.surface_kind}, {"size_x", it.size_x}, {"size_y", it.size_y},
-      {"spacing_x_um", it.spacing_x_um}, {"spacing_y_um", it.spacing_y_um},
-      {"valid_fraction", it.valid_fraction}, {"instrument", it.instrument},
-      {"ingested_at", it.ingested_at}, {"toolmark_version", it.toolmark_version},
-      {"values_sha256", it.values_sha256}};
+  nlohmann::json j = {{"id", it.id},
+                      {"file", it.file},
+                      {"sha256", it.sha256},
+                      {"case", it.case_id},
+                      {"item", it.item_label},
+                      {"jurisdiction", it.jurisdiction},
+                      {"kind", it.kind},
+                      {"role", it.role},
+                      {"marks", it.marks},
+                      {"format", it.format},
+                      {"surface", it.surface_kind},
+                      {"size_x", it.size_x},
+                      {"size_y", it.size_y},
+                      {"spacing_x_um", it.spacing_x_um},
+                      {"spacing_y_um", it.spacing_y_um},
+                      {"valid_fraction", it.valid_fraction},
+                      {"instrument", it.instrument},
+                      {"ingested_at", it.ingested_at},
+                      {"toolmark_version", it.toolmark_version},
+                      {"values_sha256", it.values_sha256}};
   j["checksum_ok"] = it.checksum_ok ? nlohmann::json(*it.checksum_ok) : nlohmann::json();
-  j["class"] = {{"caliber", it.class_marks.caliber}, {"firing_pin_shape", it.class_marks.firing_pin_shape},
-                {"lands", it.class_marks.lands}, {"twist", it.class_marks.twist}};
-  j["firearm"] = {{"make", it.firearm.make}, {"model", it.firearm.model},
-                  {"serial", it.firearm.serial}, {"truth", it.firearm.truth_label}};
+  j["class"] = {{"caliber", it.class_marks.caliber},
+                {"firing_pin_shape", it.class_marks.firing_pin_shape},
+                {"lands", it.class_marks.lands},
+                {"twist", it.class_marks.twist}};
+  j["firearm"] = {{"make", it.firearm.make},
+                  {"model", it.firearm.model},
+                  {"serial", it.firearm.serial},
+                  {"truth", it.firearm.truth_label}};
   return j;
 }
 

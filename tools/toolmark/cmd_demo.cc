@@ -48,7 +48,8 @@ std::string WritePlaceholderScans(const fs::path& dir) {
           s.values.at<double>(y, x) = std::sin(0.07 * (firearm + 1) * x + 0.03 * y) + noise(rng);
       s.spacing_x_um = s.spacing_y_um = 3.125;
       s.meta.comment = "Toolmark placeholder scan (not real evidence)";
-      const std::string name = "placeholder-f" + std::to_string(firearm) + "-" + std::to_string(shot) + ".x3p";
+      const std::string name =
+          "placeholder-f" + std::to_string(firearm) + "-" + std::to_string(shot) + ".x3p";
       ingest::WriteX3pFile(s, (dir / name).string());
       csv += name + ",placeholder" + std::to_string(firearm) + ",cartridge_case,breech_face\n";
     }
@@ -68,7 +69,8 @@ IngestSummary IngestDataset(const std::string& db, const fs::path& dir, const st
   req.flags.jurisdiction = "demo";
   if (name == "images2d") {
     req.read.spacing_um = kDemoImageSpacingUm;
-    std::printf("note: 2D images do not store their pixel size; the demo assumes %.2f um\n", kDemoImageSpacingUm);
+    std::printf("note: 2D images do not store their pixel size; the demo assumes %.2f um\n",
+                kDemoImageSpacingUm);
   }
   std::printf("== ingesting %s (%s)\n", name.c_str(), dir.c_str());
   return RunIngestJob(req);
@@ -80,7 +82,8 @@ int RunDemo(std::string db, const std::string& datasets_flag) {
   std::vector<std::pair<fs::path, std::string>> sets;
   if (!datasets.empty()) {
     for (const char* name : {"fadul", "hamby44", "images2d"}) {
-      if (fs::exists(fs::path(datasets) / name / "truth.csv")) sets.emplace_back(fs::path(datasets) / name, name);
+      if (fs::exists(fs::path(datasets) / name / "truth.csv"))
+        sets.emplace_back(fs::path(datasets) / name, name);
     }
   }
   if (sets.empty()) {
@@ -101,7 +104,8 @@ void RegisterDemo(CLI::App& app, Action* action) {
   auto datasets = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand("demo", "Create a demo database from the shared datasets and list it");
   cmd->add_option("--db", *db, "Demo database folder (default: a new folder under the temp folder)");
-  cmd->add_option("--datasets", *datasets, "Datasets folder (default: $TOOLMARK_DATASETS or ../shared/datasets)");
+  cmd->add_option("--datasets", *datasets,
+                  "Datasets folder (default: $TOOLMARK_DATASETS or ../shared/datasets)");
   cmd->callback([=] { *action = [=] { return RunDemo(*db, *datasets); }; });
 }
 

@@ -24,11 +24,17 @@ nlohmann::json ScanJson(const std::string& file, const ingest::Scan& scan) {
   const Surface& s = scan.surface;
   double lo = 0, hi = 0;
   s.Range(&lo, &hi);
-  nlohmann::json j = {{"file", file}, {"format", scan.format}, {"size_x", s.SizeX()},
-                      {"size_y", s.SizeY()}, {"spacing_x_um", s.spacing_x_um},
-                      {"spacing_y_um", s.spacing_y_um}, {"valid_fraction", s.ValidFraction()},
-                      {"surface", SurfaceKindName(s.kind)}, {"sha256", scan.sha256},
-                      {"instrument", s.meta.Instrument()}, {"notes", scan.notes}};
+  nlohmann::json j = {{"file", file},
+                      {"format", scan.format},
+                      {"size_x", s.SizeX()},
+                      {"size_y", s.SizeY()},
+                      {"spacing_x_um", s.spacing_x_um},
+                      {"spacing_y_um", s.spacing_y_um},
+                      {"valid_fraction", s.ValidFraction()},
+                      {"surface", SurfaceKindName(s.kind)},
+                      {"sha256", scan.sha256},
+                      {"instrument", s.meta.Instrument()},
+                      {"notes", scan.notes}};
   j["checksum_ok"] = scan.checksum_ok ? nlohmann::json(*scan.checksum_ok) : nlohmann::json();
   j["value_min"] = std::isfinite(lo) ? nlohmann::json(lo) : nlohmann::json();
   j["value_max"] = std::isfinite(hi) ? nlohmann::json(hi) : nlohmann::json();
@@ -37,7 +43,8 @@ nlohmann::json ScanJson(const std::string& file, const ingest::Scan& scan) {
 }
 
 void PrintText(const nlohmann::json& j) {
-  const std::string checksum = j["checksum_ok"].is_null() ? "n/a" : (j["checksum_ok"].get<bool>() ? "ok" : "NOT VERIFIED");
+  const std::string checksum =
+      j["checksum_ok"].is_null() ? "n/a" : (j["checksum_ok"].get<bool>() ? "ok" : "NOT VERIFIED");
   std::string range = "no valid points";
   if (!j["value_min"].is_null()) {
     range = Num(j["value_min"].get<double>()) + " .. " + Num(j["value_max"].get<double>()) + " " +
@@ -76,7 +83,10 @@ int RunInfo(const InfoArgs& args) {
       if (args.json) list.push_back({{"file", args.files[i]}, {"error", errors[i]}});
       continue;
     }
-    if (args.json) list.push_back(results[i]); else PrintText(results[i]);
+    if (args.json)
+      list.push_back(results[i]);
+    else
+      PrintText(results[i]);
   }
   if (args.json) std::cout << list.dump(2) << "\n";
   return failed ? 1 : 0;

@@ -35,10 +35,14 @@ std::vector<std::string> CollectFiles(const IngestRequest& req, const ingest::Ma
   }
   for (const std::string& p : req.paths) {
     std::error_code ec;
-    if (!fs::is_directory(p, ec)) { files.push_back(p); continue; }
+    if (!fs::is_directory(p, ec)) {
+      files.push_back(p);
+      continue;
+    }
     std::vector<std::string> in_dir;
     for (const auto& e : fs::directory_iterator(p, ec)) {
-      if (e.is_regular_file() && ingest::IsScanFileName(e.path().string())) in_dir.push_back(e.path().string());
+      if (e.is_regular_file() && ingest::IsScanFileName(e.path().string()))
+        in_dir.push_back(e.path().string());
     }
     std::sort(in_dir.begin(), in_dir.end());
     files.insert(files.end(), in_dir.begin(), in_dir.end());
@@ -58,8 +62,11 @@ std::vector<std::string> SplitMarks(const std::string& text) {
   std::vector<std::string> out;
   std::string cur;
   for (char c : text + ";") {
-    if (c == ';' || c == ' ' || c == '|') { if (!cur.empty()) out.push_back(cur); cur.clear(); }
-    else cur += c;
+    if (c == ';' || c == ' ' || c == '|') {
+      if (!cur.empty()) out.push_back(cur);
+      cur.clear();
+    } else
+      cur += c;
   }
   return out;
 }
@@ -68,8 +75,10 @@ std::vector<std::string> MarksFor(const Row* row, const ItemFlags& f, const std:
   std::vector<std::string> marks = SplitMarks(Pick(row, "mark", ""));
   if (marks.empty()) marks = f.marks;
   const std::string land = Pick(row, "land", "");
-  for (auto& m : marks) if (m == "land" && !land.empty()) m = "land" + land;
-  if (marks.empty()) marks.push_back(kind == "bullet" ? (land.empty() ? "land" : "land" + land) : "breech_face");
+  for (auto& m : marks)
+    if (m == "land" && !land.empty()) m = "land" + land;
+  if (marks.empty())
+    marks.push_back(kind == "bullet" ? (land.empty() ? "land" : "land" + land) : "breech_face");
   return marks;
 }
 
@@ -79,7 +88,8 @@ int ParseLands(const std::string& text) {
     std::size_t used = 0;
     const int v = std::stoi(text, &used);
     if (used == text.size()) return v;
-  } catch (const std::exception&) {}
+  } catch (const std::exception&) {
+  }
   Fail("lands '" + text + "' is not a whole number");
 }
 
@@ -156,7 +166,8 @@ struct Reporter {
     if (r.duplicate) {
       ++summary.duplicates;
       duplicates.push_back({{"file", file}, {"sha256", item.sha256}, {"existing_id", r.id}});
-      if (!json) std::printf("duplicate %s: same file as item %lld\n", file.c_str(), static_cast<long long>(r.id));
+      if (!json)
+        std::printf("duplicate %s: same file as item %lld\n", file.c_str(), static_cast<long long>(r.id));
     } else {
       ++summary.accepted;
       accepted.push_back({{"id", r.id}, {"file", file}, {"sha256", item.sha256}});
@@ -168,8 +179,8 @@ struct Reporter {
 
 /// Stores a prepared file; the database is created with the first item, so a
 /// run that accepts nothing leaves no trace.
-void Store(const std::string& folder, std::unique_ptr<index::Database>& db, const std::string& path, Prepared& p,
-           Reporter& rep) {
+void Store(const std::string& folder, std::unique_ptr<index::Database>& db, const std::string& path,
+           Prepared& p, Reporter& rep) {
   if (!p.error.empty()) return rep.Rejected(path, p.error);
   if (p.duplicate_of) return rep.Stored(path, *p.item, {*p.duplicate_of, true});
   if (!db) db = index::Database::Open(folder, true);
@@ -195,7 +206,9 @@ IngestSummary RunIngestJob(const IngestRequest& req) {
   Reporter rep{req.json, {}};
   Progress progress(files.size(), "ingest");
   // Small batches bound memory and let acknowledgements follow the work closely.
-  const std::size_t kBatch = 2 * static_cast<std::size_t>(std::max(1, req.threads > 0 ? req.threads : tbb::this_task_arena::max_concurrency()));
+  const std::size_t kBatch =
+      2 * static_cast<std::size_t>(
+              std::max(1, req.threads > 0 ? req.threads : tbb::this_task_arena::max_concurrency()));
   for (std::size_t start = 0; start < files.size(); start += kBatch) {
     const std::size_t end = std::min(files.size(), start + kBatch);
     std::vector<Prepared> batch(end - start);
@@ -211,8 +224,12 @@ IngestSummary RunIngestJob(const IngestRequest& req) {
     }
   }
   if (req.json) {
-    std::cout << nlohmann::json{{"db", req.db}, {"accepted", rep.accepted}, {"duplicates", rep.duplicates},
-                                {"rejected", rep.rejected}}.dump(2) << "\n";
+    std::cout << nlohmann::json{{"db", req.db},
+                                {"accepted", rep.accepted},
+                                {"duplicates", rep.duplicates},
+                                {"rejected", rep.rejected}}
+                     .dump(2)
+              << "\n";
   } else {
     std::printf("%s: %d accepted, %d duplicate, %d rejected\n", req.db.c_str(), rep.summary.accepted,
                 rep.summary.duplicates, rep.summary.rejected);
@@ -224,7 +241,8 @@ void AddItemFlags(CLI::App* cmd, ItemFlags* f) {
   cmd->add_option("--case", f->case_id, "Case identifier");
   cmd->add_option("--item", f->item_label, "Item label (default: the file name without extension)");
   cmd->add_option("--jurisdiction", f->jurisdiction, "Owning jurisdiction (default: local)");
-  cmd->add_option("--kind", f->kind, "cartridge_case or bullet")->check(CLI::IsMember({"cartridge_case", "bullet"}));
+  cmd->add_option("--kind", f->kind, "cartridge_case or bullet")
+      ->check(CLI::IsMember({"cartridge_case", "bullet"}));
   cmd->add_option("--role", f->role, "questioned (default) or reference (a test fire)")
       ->check(CLI::IsMember({"questioned", "reference"}));
   cmd->add_option("--mark", f->marks, "Marks on the scan: breech_face, firing_pin, land1, … (repeatable)");
@@ -244,9 +262,11 @@ void RegisterIngest(CLI::App& app, Action* action) {
   cmd->add_option("paths", req->paths, "Scan files or folders of scans");
   cmd->add_option("--manifest", req->manifest,
                   "CSV with a 'file' column and metadata columns (a dataset's truth.csv works); "
-                  "its values win over flags")->check(CLI::ExistingFile);
+                  "its values win over flags")
+      ->check(CLI::ExistingFile);
   cmd->add_flag("--json", req->json, "Print the result as JSON");
-  cmd->add_option("--threads", req->threads, "Reader threads (default: all cores)")->check(CLI::Range(1, 256));
+  cmd->add_option("--threads", req->threads, "Reader threads (default: all cores)")
+      ->check(CLI::Range(1, 256));
   AddDbFlag(cmd, &req->db);
   AddItemFlags(cmd, &req->flags);
   req->read.Add(cmd);

@@ -59,15 +59,23 @@ int RunVerify(const std::string& folder, bool repair, bool json) {
   auto db = index::Database::Open(folder, false);
   const index::VerifyReport r = db->Verify(repair);
   if (json) {
-    std::cout << nlohmann::json{{"ok", r.ok()}, {"items", r.items}, {"problems", r.problems},
-                                {"leftovers", r.leftovers}, {"repaired", repair}}.dump(2) << "\n";
+    std::cout << nlohmann::json{{"ok", r.ok()},
+                                {"items", r.items},
+                                {"problems", r.problems},
+                                {"leftovers", r.leftovers},
+                                {"repaired", repair}}
+                     .dump(2)
+              << "\n";
   } else {
     for (const auto& p : r.problems) std::printf("problem: %s\n", p.c_str());
     for (const auto& l : r.leftovers) {
-      std::printf("%s: %s\n", repair ? "removed leftover" : "leftover (from an unacknowledged write; --repair removes it)", l.c_str());
+      std::printf(
+          "%s: %s\n",
+          repair ? "removed leftover" : "leftover (from an unacknowledged write; --repair removes it)",
+          l.c_str());
     }
-    std::printf("%s: %zu items, %zu problems, %zu leftovers: %s\n", folder.c_str(), r.items, r.problems.size(),
-                r.leftovers.size(), r.ok() ? "OK" : "DAMAGED");
+    std::printf("%s: %zu items, %zu problems, %zu leftovers: %s\n", folder.c_str(), r.items,
+                r.problems.size(), r.leftovers.size(), r.ok() ? "OK" : "DAMAGED");
   }
   if (!r.ok()) PrintError(folder + ": verification failed: " + r.problems.front());
   return r.ok() ? 0 : 1;
@@ -79,7 +87,8 @@ int RunExportScan(const std::string& folder, long long id, const std::string& ou
   if (!item) Fail("item " + std::to_string(id) + ": no such item in " + folder);
   Surface s = db->LoadSurface(id);
   if (s.kind != SurfaceKind::kHeight) {
-    Fail("item " + std::to_string(id) + ": a 2D image (intensity), not a height map; X3P export is for 3D scans");
+    Fail("item " + std::to_string(id) +
+         ": a 2D image (intensity), not a height map; X3P export is for 3D scans");
   }
   s.meta.comment = "Exported by Toolmark from item " + std::to_string(id) + " (" + item->file + ")";
   s.meta.instrument_manufacturer = item->instrument;

@@ -24,7 +24,7 @@ struct IngestRequest {
   ItemFlags flags;
   ReadFlags read;
   bool json = false;
-  int threads = 0;                 ///< 0 = all cores
+  int threads = 0;  ///< 0 = all cores
 };
 
 struct IngestSummary {

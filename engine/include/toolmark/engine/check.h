@@ -35,8 +35,8 @@ std::string OneLine(std::string text);
 
 }  // namespace toolmark
 
-#define TM_ASSERT(cond)                                                 \
-  do {                                                                  \
+#define TM_ASSERT(cond)                                                       \
+  do {                                                                        \
     if (!(cond)) ::toolmark::detail::AssertFailed(#cond, __FILE__, __LINE__); \
   } while (0)
 

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <opencv2/core/mat.hpp>
-
 #include <string>
 
 namespace toolmark {
@@ -18,15 +17,15 @@ const char* SurfaceKindName(SurfaceKind kind);
 
 /// Descriptive metadata that travels with a scan (X3P Record2 and friends).
 struct ScanMetadata {
-  std::string date;             ///< acquisition date as written by the instrument
+  std::string date;  ///< acquisition date as written by the instrument
   std::string creator;
   std::string instrument_manufacturer;
   std::string instrument_model;
   std::string instrument_serial;
   std::string instrument_version;
   std::string calibration_date;
-  std::string probing_type;     ///< e.g. NonContacting
-  std::string probing_id;       ///< e.g. objective "20X"
+  std::string probing_type;  ///< e.g. NonContacting
+  std::string probing_id;    ///< e.g. objective "20X"
   std::string comment;
 
   /// "Manufacturer Model" or empty.

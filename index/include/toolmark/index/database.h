@@ -20,8 +20,8 @@ inline constexpr ItemId kInvalidItemId = -1;
 struct ClassCharacteristics {
   std::string caliber;
   std::string firing_pin_shape;
-  int lands = 0;        ///< number of lands and grooves; 0 = unknown
-  std::string twist;    ///< "left" | "right" | ""
+  int lands = 0;      ///< number of lands and grooves; 0 = unknown
+  std::string twist;  ///< "left" | "right" | ""
 };
 
 /// The firearm an item came from, where known. `truth_label` holds a dataset's
@@ -36,23 +36,23 @@ struct FirearmRecord {
 struct ItemRecord {
   ItemId id = kInvalidItemId;
   std::string case_id;
-  std::string item_label;     ///< the physical item (a bullet's lands share it)
+  std::string item_label;  ///< the physical item (a bullet's lands share it)
   std::string jurisdiction;
-  std::string kind;           ///< "cartridge_case" | "bullet"
-  std::string role;           ///< "questioned" | "reference"
+  std::string kind;                ///< "cartridge_case" | "bullet"
+  std::string role;                ///< "questioned" | "reference"
   std::vector<std::string> marks;  ///< "breech_face", "firing_pin", "land3", …
   ClassCharacteristics class_marks;
   FirearmRecord firearm;
-  std::string file;           ///< source file name (no folder)
-  std::string sha256;         ///< of the source file
-  std::string format;         ///< x3p, png, tiff, jpeg, ply, pcd
+  std::string file;    ///< source file name (no folder)
+  std::string sha256;  ///< of the source file
+  std::string format;  ///< x3p, png, tiff, jpeg, ply, pcd
   std::string instrument;
-  std::string surface_kind;   ///< "height" | "intensity"
+  std::string surface_kind;  ///< "height" | "intensity"
   double spacing_x_um = 0, spacing_y_um = 0;
   int size_x = 0, size_y = 0;
   double valid_fraction = 0;
   std::optional<bool> checksum_ok;
-  std::string ingested_at;    ///< UTC, ISO 8601
+  std::string ingested_at;  ///< UTC, ISO 8601
   std::string toolmark_version;
   std::string values_sha256;  ///< SHA-256 of the stored float64 values (integrity)
 };
@@ -62,7 +62,7 @@ void ValidateItem(const ItemRecord& item);
 
 struct AddResult {
   ItemId id = kInvalidItemId;
-  bool duplicate = false;   ///< the same file (SHA-256) was already there: id is that item
+  bool duplicate = false;  ///< the same file (SHA-256) was already there: id is that item
 };
 
 struct VerifyReport {

@@ -15,8 +15,7 @@ namespace toolmark::ingest {
 /// {"spacing_x_um": …, "spacing_y_um": …}); pass "" to use options alone.
 /// Throws toolmark::Error (reason only) on any problem, including a missing
 /// spacing.
-Scan ReadImageBytes(std::string_view bytes, const std::string& path,
-                    const ReadOptions& options);
+Scan ReadImageBytes(std::string_view bytes, const std::string& path, const ReadOptions& options);
 
 /// "png", "tiff", "jpeg" from the magic bytes, or "" when not an image.
 std::string SniffImageFormat(std::string_view bytes);

@@ -10,12 +10,12 @@ namespace toolmark::ingest {
 
 /// Upper bounds applied before any allocation driven by file contents.
 struct IngestLimits {
-  std::size_t max_file_bytes = std::size_t{4} << 30;       ///< whole input file
-  std::size_t max_points = std::size_t{200} << 20;         ///< size_x * size_y
-  int max_side = 100000;                                   ///< size_x, size_y
-  std::size_t max_xml_bytes = std::size_t{8} << 20;        ///< X3P main.xml
-  std::size_t max_zip_entries = 256;                       ///< X3P container
-  std::size_t max_cloud_points = std::size_t{200} << 20;   ///< PLY / PCD points
+  std::size_t max_file_bytes = std::size_t{4} << 30;      ///< whole input file
+  std::size_t max_points = std::size_t{200} << 20;        ///< size_x * size_y
+  int max_side = 100000;                                  ///< size_x, size_y
+  std::size_t max_xml_bytes = std::size_t{8} << 20;       ///< X3P main.xml
+  std::size_t max_zip_entries = 256;                      ///< X3P container
+  std::size_t max_cloud_points = std::size_t{200} << 20;  ///< PLY / PCD points
 
   /// Throws toolmark::Error when a limit is not positive.
   void Check() const;

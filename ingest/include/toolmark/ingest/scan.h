@@ -14,10 +14,10 @@ namespace toolmark::ingest {
 /// A scan as read from a file, normalised to micrometres.
 struct Scan {
   Surface surface;
-  std::string format;                ///< "x3p", "png", "tiff", "jpeg", "ply", "pcd"
-  std::string sha256;                ///< of the whole file, lowercase hex
-  std::optional<bool> checksum_ok;   ///< X3P MD5 status; nullopt where the format has none
-  std::vector<std::string> notes;    ///< what the reader assumed or tolerated
+  std::string format;               ///< "x3p", "png", "tiff", "jpeg", "ply", "pcd"
+  std::string sha256;               ///< of the whole file, lowercase hex
+  std::optional<bool> checksum_ok;  ///< X3P MD5 status; nullopt where the format has none
+  std::vector<std::string> notes;   ///< what the reader assumed or tolerated
 };
 
 /// Reads any supported file, chosen by its content (zip → X3P, PNG/TIFF/JPEG
