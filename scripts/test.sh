@@ -8,4 +8,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/format.sh" --check
 cd "$root/build"
 ctest --output-on-failure -j "$(nproc)" --timeout 900
+tests=$(ctest -N | sed -n 's/^Total Tests: //p')
 "$root/scripts/fuzz.sh"
+# Reached only when everything passed (set -e): ctest's tests plus the three fuzz runs.
+echo "summary: $((tests + 3)) passed, 0 failed"
