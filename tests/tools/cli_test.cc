@@ -237,6 +237,26 @@ TEST(Cli, MixedBatchKeepsTheGoodFilesAndExitsNonZero) {
   EXPECT_EQ(items[0]["item"], "a");
 }
 
+TEST(Cli, RecursiveIngestAndManifestRowsWithSubfolders) {
+  TempDir dir;
+  fs::create_directories(dir.path() / "in/case1/bullet1");
+  WriteSampleX3p(dir, "in/top.x3p", 8);
+  WriteSampleX3p(dir, "in/case1/bullet1/land1.x3p", 9);
+  WriteSampleX3p(dir, "in/case1/land1.x3p", 10);  // same name, other folder
+  WriteFile(dir / "in/manifest.csv",
+            "file,case,kind,item\ntop.x3p,K1,cartridge_case,T\ncase1/bullet1/land1.x3p,K2,bullet,B1\n"
+            "case1/land1.x3p,K3,bullet,B0\n");
+  CliResult r = RunCli({"ingest", "--db", dir / "flat", "--case", "c", "--kind", "bullet", dir / "in"});
+  EXPECT_NE(r.out.find("1 accepted"), std::string::npos) << r.out;
+  r = RunCli({"ingest", "--db", dir / "deep", "-r", "--manifest", dir / "in/manifest.csv", dir / "in"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::map<std::string, std::string> case_of_item;
+  for (const auto& it : json::parse(RunCli({"list", "--json", "--db", dir / "deep"}).out)) {
+    case_of_item[it["item"].get<std::string>()] = it["case"].get<std::string>();
+  }
+  EXPECT_EQ(case_of_item, (std::map<std::string, std::string>{{"T", "K1"}, {"B1", "K2"}, {"B0", "K3"}}));
+}
+
 TEST(Cli, MissingMetadataAndManifestProblemsAreReported) {
   TempDir dir;
   const std::string file = WriteSampleX3p(dir, "a.x3p", 5);

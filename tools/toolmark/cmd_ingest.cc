@@ -40,9 +40,14 @@ std::vector<std::string> CollectFiles(const IngestRequest& req, const ingest::Ma
       continue;
     }
     std::vector<std::string> in_dir;
-    for (const auto& e : fs::directory_iterator(p, ec)) {
+    auto take = [&](const fs::directory_entry& e) {
       if (e.is_regular_file() && ingest::IsScanFileName(e.path().string()))
         in_dir.push_back(e.path().string());
+    };
+    if (req.recursive) {
+      for (const auto& e : fs::recursive_directory_iterator(p, ec)) take(e);
+    } else {
+      for (const auto& e : fs::directory_iterator(p, ec)) take(e);
     }
     std::sort(in_dir.begin(), in_dir.end());
     files.insert(files.end(), in_dir.begin(), in_dir.end());
@@ -114,6 +119,17 @@ index::ItemRecord Describe(const std::string& path, const Row* row, const ItemFl
   return it;
 }
 
+/// The manifest row of a file: by its path relative to the manifest's folder
+/// (rows may name sub-folders), else by its file name.
+const Row* ManifestRow(const ingest::Manifest& manifest, const std::string& manifest_path,
+                       const std::string& path) {
+  std::error_code ec;
+  const fs::path base = fs::absolute(fs::path(manifest_path), ec).parent_path();
+  const fs::path relative = fs::absolute(fs::path(path), ec).lexically_relative(base);
+  if (const Row* row = manifest.Find(relative.generic_string())) return row;
+  return manifest.Find(fs::path(path).filename().string());
+}
+
 struct Prepared {
   std::optional<index::ItemId> duplicate_of;  ///< the file is already stored
   std::optional<index::ItemRecord> item;
@@ -133,7 +149,7 @@ Prepared Prepare(const std::string& path, const ingest::Manifest* manifest, cons
       p.item->sha256 = sha;
       return p;
     }
-    const Row* row = manifest ? manifest->Find(fs::path(path).filename().string()) : nullptr;
+    const Row* row = manifest ? ManifestRow(*manifest, req.manifest, path) : nullptr;
     if (manifest && !row) Fail("not listed in the manifest " + req.manifest);
     index::ItemRecord item = Describe(path, row, req.flags);
     p.scan = ingest::ReadScanBytes(path, bytes, sha, options);
@@ -265,6 +281,8 @@ void RegisterIngest(CLI::App& app, Action* action) {
                   "its values win over flags")
       ->check(CLI::ExistingFile);
   cmd->add_flag("--json", req->json, "Print the result as JSON");
+  cmd->add_flag("--recursive,-r", req->recursive,
+                "Also take scan files from sub-folders of the folders given");
   cmd->add_option("--threads", req->threads, "Reader threads (default: all cores)")
       ->check(CLI::Range(1, 256));
   AddDbFlag(cmd, &req->db);

@@ -20,6 +20,7 @@ struct ItemFlags {
 struct IngestRequest {
   std::vector<std::string> paths;  ///< files and folders (folders: their scan files)
   std::string manifest;            ///< CSV; with no paths, its files are ingested
+  bool recursive = false;          ///< folders: also their sub-folders
   std::string db;
   ItemFlags flags;
   ReadFlags read;
