@@ -73,5 +73,7 @@ void RegisterList(CLI::App& app, Action* action);
 void RegisterVerify(CLI::App& app, Action* action);
 void RegisterExportScan(CLI::App& app, Action* action);
 void RegisterDemo(CLI::App& app, Action* action);
+void RegisterSynth(CLI::App& app, Action* action);
+void RegisterEval(CLI::App& app, Action* action);
 
 }  // namespace toolmark::cli

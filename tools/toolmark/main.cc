@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
   RegisterVerify(app, &action);
   RegisterExportScan(app, &action);
   RegisterDemo(app, &action);
+  RegisterSynth(app, &action);
+  RegisterEval(app, &action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,667 @@
+// The two baseline comparators. Both are deliberately simple: they give the
+// accuracy harness an honest lower bar before the real comparators (CMC for
+// breech faces, feature-based land-to-land for bullets) arrive.
+//
+// "baseline" (areal marks: breech faces and 2D intensity images)
+//   Prepare:
+//     1. Resample to a working spacing of 25 µm with cv::resize INTER_AREA,
+//        NaN-aware: values·mask and mask are resampled separately and divided;
+//        a working cell is valid when at least half of its area was valid.
+//     2. Remove the least-squares plane of the valid cells (tilt).
+//     3. Gaussian high-pass: subtract a copy smoothed with σ = 250 µm by
+//        normalised convolution (G*(v·m) / G*m), so form and waviness do not
+//        dominate the correlation.
+//     4. Crop to the bounding box of the valid cells; keep values (0 where
+//        missing) and the 0/1 mask.
+//     Intensity images go through the same pipeline: grey levels are treated
+//     as heights (the high-pass removes illumination gradients; the masked NCC
+//     is invariant to gain and offset).
+//   Compare:
+//     Rotations of B about the centre of its scanned area: every 6° over 360°,
+//     then ±6° in 1.5° steps around the two best coarse angles. For each
+//     rotation the masked normalised cross-correlation over every translation
+//     whose overlap is at least 30% of the smaller valid area is computed with
+//     FFTs (cv::dft) of values, squared values and masks (sums over the
+//     overlap of a, b, a², b², ab and the overlap count, each a correlation of
+//     zero-padded arrays). Score = the maximum NCC, in [-1, 1] (-1 when no
+//     translation is admissible). Rotations run in parallel (TBB); the best is
+//     then taken in a fixed order, ties going to the lowest angle in [0°, 360°)
+//     and then to the lowest (row, column) shift, so the result does not
+//     depend on the thread count.
+//   Registration: B, rotated by rotation_deg (counter-clockwise in the (x, y)
+//   frame of the surface) about the centre of its scanned area, has that
+//   centre at A's centre + (shift_x_um, shift_y_um). rotation_deg in
+//   (-180, 180]; the shift is quantised to the 25 µm working grid.
+//
+// "baseline_land" (bullet land engraved areas; x across the land, striae
+// parallel to y, as in X3P land scans)
+//   Prepare:
+//     1. Crosscut: per column, the median over the middle 50% of the rows;
+//        NaN where fewer than half of those rows are valid.
+//     2. Resample to 1.5625 µm spacing (linear, NaN-aware) if the spacing
+//        differs, so that the filters below work at a fixed spacing.
+//     3. Remove curvature: least-squares quadratic, then a refit excluding the
+//        points whose residual lies more than 3 MAD (unscaled median absolute
+//        deviation) from the median residual.
+//     4. Drop the outer 15% of the valid extent on each side (a crude
+//        exclusion of the groove shoulders).
+//     5. Band-pass: subtract a NaN-aware Gaussian smooth with σ = 50 µm, then
+//        smooth with σ = 2 µm.
+//   Compare: Pearson correlation of the two signatures over their common
+//   valid points, for every lag whose overlap is at least 50% of the shorter
+//   signature's valid points; score = the maximum (ties: lowest lag), in
+//   [-1, 1]. shift_x_um: the point at x in B lies at x + shift_x_um in A
+//   (x measured from the first column of each scan); rotation 0.
+#include "baseline_comparator.h"
+
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <limits>
+#include <opencv2/core.hpp>
+#include <opencv2/imgproc.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "toolmark/engine/check.h"
+
+namespace toolmark::detail {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// ---------------------------------------------------------------- shared math
+
+/// Solves the 3×3 least-squares normal equations ata·x = atb (row-major ata).
+std::array<double, 3> SolveNormal3(const std::array<double, 9>& ata, const std::array<double, 3>& atb) {
+  cv::Mat lhs(3, 3, CV_64F, const_cast<double*>(ata.data()));
+  cv::Mat rhs(3, 1, CV_64F, const_cast<double*>(atb.data()));
+  cv::Mat x;
+  cv::solve(lhs, rhs, x, cv::DECOMP_SVD);
+  return {x.at<double>(0), x.at<double>(1), x.at<double>(2)};
+}
+
+/// Adds one observation target ≈ basis·coefficients to the normal equations.
+void Accumulate3(const std::array<double, 3>& basis, double target, std::array<double, 9>* ata,
+                 std::array<double, 3>* atb) {
+  for (std::size_t i = 0; i < 3; ++i) {
+    for (std::size_t j = 0; j < 3; ++j) (*ata)[i * 3 + j] += basis[i] * basis[j];
+    (*atb)[i] += basis[i] * target;
+  }
+}
+
+/// Median of a non-empty vector (reorders it).
+double Median(std::vector<double>* v) {
+  const std::size_t mid = v->size() / 2;
+  std::nth_element(v->begin(), v->begin() + static_cast<std::ptrdiff_t>(mid), v->end());
+  const double upper = (*v)[mid];
+  if (v->size() % 2 == 1) return upper;
+  const double lower = *std::max_element(v->begin(), v->begin() + static_cast<std::ptrdiff_t>(mid));
+  return 0.5 * (lower + upper);
+}
+
+/// Normalised 1D Gaussian kernel with half-width ceil(3σ), σ in samples.
+std::vector<double> GaussianKernel1d(double sigma) {
+  const int half = std::max(1, static_cast<int>(std::ceil(3.0 * sigma)));
+  std::vector<double> k(static_cast<std::size_t>(2 * half + 1));
+  double sum = 0;
+  for (int i = -half; i <= half; ++i) {
+    const double w = std::exp(-0.5 * (i * i) / (sigma * sigma));
+    k[static_cast<std::size_t>(i + half)] = w;
+    sum += w;
+  }
+  for (double& w : k) w /= sum;
+  return k;
+}
+
+// ------------------------------------------------------------ areal: prepare
+
+constexpr double kWorkingSpacingUm = 25.0;   ///< areal working grid spacing, µm
+constexpr double kHighPassSigmaUm = 250.0;   ///< σ of the removed smooth form, µm
+constexpr double kMinOverlapFraction = 0.3;  ///< of the smaller valid area
+constexpr int kMinValidCells = 64;           ///< valid working cells needed
+constexpr double kAngleStepDeg = 1.5;        ///< fine rotation step
+constexpr int kAngleSteps = 240;             ///< 360° / kAngleStepDeg
+constexpr int kCoarseEvery = 4;              ///< coarse step = 4 × 1.5° = 6°
+constexpr int kRefineCandidates = 2;         ///< coarse angles refined
+constexpr int kRefineHalfSteps = 4;          ///< refine ±4 × 1.5° = ±6°
+
+/// A working grid: values (0 where missing) and a 0/1 mask, both CV_64FC1.
+struct MaskedGrid {
+  cv::Mat values;
+  cv::Mat mask;
+};
+
+/// An areal mark prepared for Compare.
+class ArealMark : public PreparedMark {
+ public:
+  MaskedGrid grid;      ///< high-passed, cropped working grid
+  cv::Point2d centre;   ///< centre of the scanned area in grid (cell) coordinates
+  int valid_cells = 0;  ///< number of valid cells in grid
+};
+
+/// Splits a surface into values (0 where NaN) and a 0/1 mask.
+MaskedGrid SplitValid(const cv::Mat& values) {
+  MaskedGrid g{cv::Mat::zeros(values.size(), CV_64F), cv::Mat::zeros(values.size(), CV_64F)};
+  for (int y = 0; y < values.rows; ++y) {
+    const double* in = values.ptr<double>(y);
+    double* v = g.values.ptr<double>(y);
+    double* m = g.mask.ptr<double>(y);
+    for (int x = 0; x < values.cols; ++x) {
+      if (!std::isfinite(in[x])) continue;
+      v[x] = in[x];
+      m[x] = 1.0;
+    }
+  }
+  return g;
+}
+
+/// Resamples a masked grid to `size` (INTER_AREA), NaN-aware; a cell is valid
+/// when at least half of its area was.
+MaskedGrid ResampleMasked(const MaskedGrid& in, cv::Size size) {
+  MaskedGrid area;
+  cv::resize(in.values, area.values, size, 0, 0, cv::INTER_AREA);
+  cv::resize(in.mask, area.mask, size, 0, 0, cv::INTER_AREA);
+  MaskedGrid out{cv::Mat::zeros(size, CV_64F), cv::Mat::zeros(size, CV_64F)};
+  for (int y = 0; y < size.height; ++y) {
+    for (int x = 0; x < size.width; ++x) {
+      const double m = area.mask.at<double>(y, x);
+      if (m < 0.5) continue;
+      out.values.at<double>(y, x) = area.values.at<double>(y, x) / m;
+      out.mask.at<double>(y, x) = 1.0;
+    }
+  }
+  return out;
+}
+
+/// Subtracts the least-squares plane of the valid cells (in place).
+void RemovePlane(MaskedGrid* g) {
+  std::array<double, 9> ata{};
+  std::array<double, 3> atb{};
+  const double cx = 0.5 * (g->values.cols - 1), cy = 0.5 * (g->values.rows - 1);
+  for (int y = 0; y < g->values.rows; ++y)
+    for (int x = 0; x < g->values.cols; ++x)
+      if (g->mask.at<double>(y, x) > 0)
+        Accumulate3({1.0, x - cx, y - cy}, g->values.at<double>(y, x), &ata, &atb);
+  const std::array<double, 3> p = SolveNormal3(ata, atb);
+  for (int y = 0; y < g->values.rows; ++y)
+    for (int x = 0; x < g->values.cols; ++x)
+      if (g->mask.at<double>(y, x) > 0)
+        g->values.at<double>(y, x) -= p[0] + p[1] * (x - cx) + p[2] * (y - cy);
+}
+
+/// Gaussian smoothing with zero outside the grid; σ in cells.
+cv::Mat GaussianZeroBorder(const cv::Mat& src, double sigma) {
+  const std::vector<double> k = GaussianKernel1d(sigma);
+  const cv::Mat kernel(static_cast<int>(k.size()), 1, CV_64F, const_cast<double*>(k.data()));
+  cv::Mat out;
+  cv::sepFilter2D(src, out, CV_64F, kernel, kernel, cv::Point(-1, -1), 0, cv::BORDER_CONSTANT);
+  return out;
+}
+
+/// Subtracts the normalised-convolution Gaussian smooth (σ in cells) from the
+/// valid cells (in place); missing cells stay 0.
+void HighPass(MaskedGrid* g, double sigma) {
+  const cv::Mat num = GaussianZeroBorder(g->values, sigma);
+  const cv::Mat den = GaussianZeroBorder(g->mask, sigma);
+  for (int y = 0; y < g->values.rows; ++y)
+    for (int x = 0; x < g->values.cols; ++x) {
+      if (g->mask.at<double>(y, x) <= 0) continue;
+      const double d = den.at<double>(y, x);
+      if (d > 1e-9) g->values.at<double>(y, x) -= num.at<double>(y, x) / d;
+    }
+}
+
+/// Bounding box of the valid cells (empty when none).
+cv::Rect ValidBounds(const cv::Mat& mask) {
+  cv::Mat nonzero;
+  cv::findNonZero(mask > 0, nonzero);
+  return nonzero.empty() ? cv::Rect() : cv::boundingRect(nonzero);
+}
+
+std::shared_ptr<const PreparedMark> PrepareAreal(const Surface& surface) {
+  Check(surface.values.type() == CV_64FC1 && !surface.values.empty(),
+        "baseline comparator: surface has no height values");
+  Check(surface.spacing_x_um > 0 && surface.spacing_y_um > 0,
+        "baseline comparator: surface spacing must be positive");
+  const cv::Size size(
+      std::max(1, static_cast<int>(std::lround(surface.SizeX() * surface.spacing_x_um / kWorkingSpacingUm))),
+      std::max(1, static_cast<int>(std::lround(surface.SizeY() * surface.spacing_y_um / kWorkingSpacingUm))));
+  MaskedGrid g = ResampleMasked(SplitValid(surface.values), size);
+  const int valid = cv::countNonZero(g.mask);
+  Check(valid >= kMinValidCells, "baseline comparator: too few valid points (" + std::to_string(valid) +
+                                     " cells of 25 um, need " + std::to_string(kMinValidCells) + ")");
+  RemovePlane(&g);
+  HighPass(&g, kHighPassSigmaUm / kWorkingSpacingUm);
+  const cv::Rect box = ValidBounds(g.mask);
+  auto mark = std::make_shared<ArealMark>();
+  mark->grid = {g.values(box).clone(), g.mask(box).clone()};
+  mark->centre = {0.5 * (size.width - 1) - box.x, 0.5 * (size.height - 1) - box.y};
+  mark->valid_cells = valid;
+  return mark;
+}
+
+// ------------------------------------------------------------ areal: compare
+
+/// CCS-packed real DFTs of a masked grid zero-padded to a common size.
+struct Spectra {
+  cv::Mat values;   ///< DFT of v
+  cv::Mat squares;  ///< DFT of v²
+  cv::Mat mask;     ///< DFT of m
+};
+
+/// Real DFT (single precision: twice as fast, ample for sums over ≥ 30% of a
+/// high-passed grid) of src zero-padded to `padded`.
+cv::Mat PaddedDft(const cv::Mat& src, cv::Size padded) {
+  cv::Mat big = cv::Mat::zeros(padded, CV_32F);
+  src.convertTo(big(cv::Rect(0, 0, src.cols, src.rows)), CV_32F);
+  cv::Mat out;
+  cv::dft(big, out, 0, src.rows);
+  return out;
+}
+
+Spectra ComputeSpectra(const MaskedGrid& g, cv::Size padded) {
+  return {PaddedDft(g.values, padded), PaddedDft(g.values.mul(g.values), padded), PaddedDft(g.mask, padded)};
+}
+
+/// Circular cross-correlation r[s] = Σ_x f(x + s)·g(x) from the spectra.
+cv::Mat Correlate(const cv::Mat& f_spectrum, const cv::Mat& g_spectrum) {
+  cv::Mat product, out;
+  cv::mulSpectrums(f_spectrum, g_spectrum, product, 0, /*conjB=*/true);
+  cv::dft(product, out, cv::DFT_INVERSE | cv::DFT_SCALE | cv::DFT_REAL_OUTPUT);
+  return out;
+}
+
+/// The overlap sums of the masked NCC for every circular shift.
+struct OverlapSums {
+  cv::Mat n, sa, sb, saa, sbb, sab;
+};
+
+OverlapSums ComputeOverlapSums(const Spectra& a, const Spectra& b) {
+  return {Correlate(a.mask, b.mask),    Correlate(a.values, b.mask),  Correlate(a.mask, b.values),
+          Correlate(a.squares, b.mask), Correlate(a.mask, b.squares), Correlate(a.values, b.values)};
+}
+
+/// The best translation for one rotation: shift s means B's canvas pixel q
+/// lies on A's pixel q + s.
+struct ShiftResult {
+  double ncc = -2;  ///< below any NCC: no admissible shift
+  cv::Point shift;
+  double overlap_cells = 0;
+};
+
+/// Masked NCC at one circular index, or -2 when the overlap is too small or flat.
+double MaskedNcc(const OverlapSums& s, int row, int col, double min_overlap, double* n_out) {
+  const double n = std::round(s.n.at<float>(row, col));
+  *n_out = n;
+  if (n < min_overlap || n < 2) return -2;
+  const double sa = double{s.sa.at<float>(row, col)}, sb = double{s.sb.at<float>(row, col)};
+  const double va = double{s.saa.at<float>(row, col)} - sa * sa / n;
+  const double vb = double{s.sbb.at<float>(row, col)} - sb * sb / n;
+  if (va <= 1e-5 * double{s.saa.at<float>(row, col)} || vb <= 1e-5 * double{s.sbb.at<float>(row, col)})
+    return -2;
+  const double r = (double{s.sab.at<float>(row, col)} - sa * sb / n) / std::sqrt(va * vb);
+  return std::clamp(r, -1.0, 1.0);
+}
+
+/// Scans the shifts in (row, column) order; the first maximum wins.
+ShiftResult BestShift(const OverlapSums& s, cv::Size a_size, cv::Size b_size, double min_overlap) {
+  ShiftResult best;
+  const cv::Size padded = s.n.size();
+  for (int dy = -(b_size.height - 1); dy <= a_size.height - 1; ++dy) {
+    const int row = (dy + padded.height) % padded.height;
+    for (int dx = -(b_size.width - 1); dx <= a_size.width - 1; ++dx) {
+      double n = 0;
+      const double r = MaskedNcc(s, row, (dx + padded.width) % padded.width, min_overlap, &n);
+      if (r > best.ncc) best = {r, {dx, dy}, n};
+    }
+  }
+  return best;
+}
+
+/// B rotated by `deg` (counter-clockwise in x, y) about `centre`, on a square
+/// canvas of side `side` whose centre the rotation centre lands on.
+MaskedGrid RotateGrid(const MaskedGrid& b, cv::Point2d centre, int side, double deg) {
+  const double rad = deg * CV_PI / 180.0, c = std::cos(rad), s = std::sin(rad);
+  const double mid = 0.5 * (side - 1);
+  // Inverse map: canvas q → source p = R⁻¹(q − mid) + centre.
+  cv::Matx23d inverse(c, s, centre.x - c * mid - s * mid, -s, c, centre.y + s * mid - c * mid);
+  MaskedGrid warped;
+  const int flags = cv::INTER_LINEAR | cv::WARP_INVERSE_MAP;
+  cv::warpAffine(b.values, warped.values, inverse, {side, side}, flags, cv::BORDER_CONSTANT, 0);
+  cv::warpAffine(b.mask, warped.mask, inverse, {side, side}, flags, cv::BORDER_CONSTANT, 0);
+  MaskedGrid out{cv::Mat::zeros(side, side, CV_64F), cv::Mat::zeros(side, side, CV_64F)};
+  for (int y = 0; y < side; ++y)
+    for (int x = 0; x < side; ++x) {
+      const double m = warped.mask.at<double>(y, x);
+      if (m < 0.5) continue;
+      out.values.at<double>(y, x) = warped.values.at<double>(y, x) / m;
+      out.mask.at<double>(y, x) = 1.0;
+    }
+  return out;
+}
+
+/// Side of a square canvas that holds B's valid cells rotated by any angle
+/// about its centre (sized by the farthest valid cell, so a round breech face
+/// needs a smaller canvas than its bounding box's diagonal).
+int CanvasSide(const ArealMark& b) {
+  double radius2 = 0;
+  for (int y = 0; y < b.grid.mask.rows; ++y)
+    for (int x = 0; x < b.grid.mask.cols; ++x)
+      if (b.grid.mask.at<double>(y, x) > 0)
+        radius2 =
+            std::max(radius2, (x - b.centre.x) * (x - b.centre.x) + (y - b.centre.y) * (y - b.centre.y));
+  return 2 * static_cast<int>(std::ceil(std::sqrt(radius2))) + 3;
+}
+
+/// The shared, read-only inputs of every rotation of one comparison.
+struct RotationSearch {
+  const ArealMark& a;
+  const ArealMark& b;
+  Spectra a_spectra;
+  cv::Size padded;
+  int side = 0;
+  double min_overlap = 0;
+};
+
+ShiftResult EvaluateRotation(const RotationSearch& search, int angle_index) {
+  const MaskedGrid rotated =
+      RotateGrid(search.b.grid, search.b.centre, search.side, angle_index * kAngleStepDeg);
+  const Spectra b_spectra = ComputeSpectra(rotated, search.padded);
+  return BestShift(ComputeOverlapSums(search.a_spectra, b_spectra), search.a.grid.values.size(),
+                   {search.side, search.side}, search.min_overlap);
+}
+
+/// Evaluates the angle indices not yet in `results` (in parallel).
+void EvaluateAngles(const RotationSearch& search, const std::vector<int>& angles,
+                    std::vector<std::optional<ShiftResult>>* results) {
+  std::vector<int> todo;
+  for (int k : angles)
+    if (!(*results)[static_cast<std::size_t>(k)]) todo.push_back(k);
+  std::vector<ShiftResult> found(todo.size());
+  tbb::parallel_for(std::size_t{0}, todo.size(),
+                    [&](std::size_t i) { found[i] = EvaluateRotation(search, todo[i]); });
+  for (std::size_t i = 0; i < todo.size(); ++i) (*results)[static_cast<std::size_t>(todo[i])] = found[i];
+}
+
+/// Angle indices of the best `count` evaluated results (ties: lowest index).
+std::vector<int> TopAngles(const std::vector<std::optional<ShiftResult>>& results, int count) {
+  std::vector<int> order;
+  for (int k = 0; k < kAngleSteps; ++k)
+    if (results[static_cast<std::size_t>(k)]) order.push_back(k);
+  std::stable_sort(order.begin(), order.end(), [&](int x, int y) {
+    return results[static_cast<std::size_t>(x)]->ncc > results[static_cast<std::size_t>(y)]->ncc;
+  });
+  const auto keep = std::min(order.size(), static_cast<std::size_t>(count));
+  return {order.begin(), order.begin() + static_cast<std::ptrdiff_t>(keep)};
+}
+
+/// Coarse angles every 6°, then ±6° at 1.5° around the best coarse ones.
+std::vector<std::optional<ShiftResult>> SearchRotations(const RotationSearch& search) {
+  std::vector<std::optional<ShiftResult>> results(kAngleSteps);
+  std::vector<int> coarse;
+  for (int k = 0; k < kAngleSteps; k += kCoarseEvery) coarse.push_back(k);
+  EvaluateAngles(search, coarse, &results);
+  std::vector<int> fine;
+  for (int centre : TopAngles(results, kRefineCandidates))
+    for (int d = -kRefineHalfSteps; d <= kRefineHalfSteps; ++d)
+      fine.push_back(((centre + d) % kAngleSteps + kAngleSteps) % kAngleSteps);
+  EvaluateAngles(search, fine, &results);
+  return results;
+}
+
+/// Converts the best rotation and canvas shift into a Comparison.
+Comparison ToComparison(const RotationSearch& search, int k, const ShiftResult& r) {
+  Comparison c;
+  c.score = r.ncc < -1 ? -1.0 : r.ncc;
+  const double deg = k * kAngleStepDeg;
+  c.rotation_deg = deg > 180 ? deg - 360 : deg;
+  const double mid = 0.5 * (search.side - 1);
+  c.shift_x_um = (mid + r.shift.x - search.a.centre.x) * kWorkingSpacingUm;
+  c.shift_y_um = (mid + r.shift.y - search.a.centre.y) * kWorkingSpacingUm;
+  c.overlap_fraction = r.ncc < -1 ? 0.0 : r.overlap_cells / search.a.valid_cells;
+  return c;
+}
+
+Comparison CompareAreal(const ArealMark& a, const ArealMark& b) {
+  const int side = CanvasSide(b);
+  const cv::Size padded(cv::getOptimalDFTSize(a.grid.values.cols + side - 1),
+                        cv::getOptimalDFTSize(a.grid.values.rows + side - 1));
+  const RotationSearch search{a,      b,    ComputeSpectra(a.grid, padded),
+                              padded, side, kMinOverlapFraction * std::min(a.valid_cells, b.valid_cells)};
+  const std::vector<std::optional<ShiftResult>> results = SearchRotations(search);
+  int best = -1;
+  for (int k = 0; k < kAngleSteps; ++k) {
+    const auto& r = results[static_cast<std::size_t>(k)];
+    if (r && (best < 0 || r->ncc > results[static_cast<std::size_t>(best)]->ncc)) best = k;
+  }
+  return ToComparison(search, best, *results[static_cast<std::size_t>(best)]);
+}
+
+class BaselineComparator : public Comparator {
+ public:
+  std::string Name() const override { return "baseline"; }
+  std::shared_ptr<const PreparedMark> Prepare(const Surface& surface) const override {
+    return PrepareAreal(surface);
+  }
+  Comparison Compare(const PreparedMark& a, const PreparedMark& b) const override {
+    const auto* pa = dynamic_cast<const ArealMark*>(&a);
+    const auto* pb = dynamic_cast<const ArealMark*>(&b);
+    Check(pa && pb, "baseline comparator: marks were not prepared by this comparator");
+    return CompareAreal(*pa, *pb);
+  }
+};
+
+// ------------------------------------------------------------- land: prepare
+
+constexpr double kLandSpacingUm = 1.5625;      ///< signature spacing, µm
+constexpr double kShoulderFraction = 0.15;     ///< dropped on each side
+constexpr double kLandHighPassSigmaUm = 50.0;  ///< σ of the removed waviness, µm
+constexpr double kLandSmoothSigmaUm = 2.0;     ///< σ of the noise smoothing, µm
+constexpr double kLandMinOverlap = 0.5;        ///< of the shorter signature
+constexpr int kMinSignaturePoints = 50;        ///< valid points needed
+
+/// A land prepared for Compare.
+class LandMark : public PreparedMark {
+ public:
+  std::vector<double> signature;  ///< band-passed profile, NaN where missing
+  double start_um = 0;            ///< x of signature[0] from the scan's first column
+  int valid = 0;                  ///< finite points in signature
+};
+
+/// Per column, the median of the middle 50% of the rows (NaN where fewer than
+/// half of them are valid).
+std::vector<double> Crosscut(const cv::Mat& values) {
+  const int first = values.rows / 4, last = std::max(first + 1, values.rows - values.rows / 4);
+  std::vector<double> profile(static_cast<std::size_t>(values.cols), kNaN);
+  std::vector<double> column;
+  for (int x = 0; x < values.cols; ++x) {
+    column.clear();
+    for (int y = first; y < last; ++y)
+      if (std::isfinite(values.at<double>(y, x))) column.push_back(values.at<double>(y, x));
+    if (2 * static_cast<int>(column.size()) >= last - first && !column.empty())
+      profile[static_cast<std::size_t>(x)] = Median(&column);
+  }
+  return profile;
+}
+
+/// Linear resampling from spacing `from` to `to` (µm); NaN where a neighbour is.
+std::vector<double> ResampleProfile(const std::vector<double>& p, double from, double to) {
+  if (std::abs(from - to) < 1e-9 * to || p.size() < 2) return p;
+  const double span = static_cast<double>(p.size() - 1) * from;
+  std::vector<double> out(static_cast<std::size_t>(std::floor(span / to)) + 1, kNaN);
+  for (std::size_t j = 0; j < out.size(); ++j) {
+    const double x = static_cast<double>(j) * to / from;
+    const auto i = std::min(static_cast<std::size_t>(x), p.size() - 2);
+    const double t = x - static_cast<double>(i);
+    out[j] = (1 - t) * p[i] + t * p[i + 1];
+  }
+  return out;
+}
+
+/// Least-squares quadratic through the finite points with |residual − centre|
+/// ≤ limit (all finite points when residuals is empty).
+std::array<double, 3> FitQuadratic(const std::vector<double>& p, const std::vector<double>& residuals,
+                                   double centre, double limit) {
+  std::array<double, 9> ata{};
+  std::array<double, 3> atb{};
+  const double half = 0.5 * static_cast<double>(p.size());
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    if (!std::isfinite(p[i])) continue;
+    if (!residuals.empty() && std::abs(residuals[i] - centre) > limit) continue;
+    const double u = (static_cast<double>(i) - half) / half;
+    Accumulate3({1.0, u, u * u}, p[i], &ata, &atb);
+  }
+  return SolveNormal3(ata, atb);
+}
+
+std::vector<double> QuadraticResiduals(const std::vector<double>& p, const std::array<double, 3>& q) {
+  const double half = 0.5 * static_cast<double>(p.size());
+  std::vector<double> r(p.size(), kNaN);
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    const double u = (static_cast<double>(i) - half) / half;
+    if (std::isfinite(p[i])) r[i] = p[i] - (q[0] + q[1] * u + q[2] * u * u);
+  }
+  return r;
+}
+
+/// Robust curvature removal: quadratic fit, refit without points > 3 MAD off.
+std::vector<double> RemoveCurvature(const std::vector<double>& p) {
+  const std::vector<double> first = QuadraticResiduals(p, FitQuadratic(p, {}, 0, 0));
+  std::vector<double> finite;
+  for (double r : first)
+    if (std::isfinite(r)) finite.push_back(r);
+  const double centre = Median(&finite);
+  for (double& r : finite) r = std::abs(r - centre);
+  const double mad = Median(&finite);
+  return QuadraticResiduals(p, FitQuadratic(p, first, centre, 3.0 * mad));
+}
+
+/// NaN-aware Gaussian smoothing (normalised convolution), σ in samples.
+std::vector<double> SmoothProfile(const std::vector<double>& p, double sigma) {
+  const std::vector<double> k = GaussianKernel1d(sigma);
+  const auto half = static_cast<std::ptrdiff_t>(k.size() / 2);
+  const auto n = static_cast<std::ptrdiff_t>(p.size());
+  std::vector<double> out(p.size(), kNaN);
+  for (std::ptrdiff_t i = 0; i < n; ++i) {
+    if (!std::isfinite(p[static_cast<std::size_t>(i)])) continue;
+    double num = 0, den = 0;
+    for (std::ptrdiff_t j = std::max<std::ptrdiff_t>(0, i - half); j <= std::min(n - 1, i + half); ++j) {
+      const double v = p[static_cast<std::size_t>(j)];
+      if (!std::isfinite(v)) continue;
+      const double w = k[static_cast<std::size_t>(j - i + half)];
+      num += w * v;
+      den += w;
+    }
+    out[static_cast<std::size_t>(i)] = num / den;
+  }
+  return out;
+}
+
+/// Subtracts the σ = 50 µm smooth, then smooths with σ = 2 µm.
+std::vector<double> BandPass(const std::vector<double>& p) {
+  const std::vector<double> smooth = SmoothProfile(p, kLandHighPassSigmaUm / kLandSpacingUm);
+  std::vector<double> high(p.size());
+  for (std::size_t i = 0; i < p.size(); ++i) high[i] = p[i] - smooth[i];
+  return SmoothProfile(high, kLandSmoothSigmaUm / kLandSpacingUm);
+}
+
+int CountFinite(const std::vector<double>& p) {
+  return static_cast<int>(std::count_if(p.begin(), p.end(), [](double v) { return std::isfinite(v); }));
+}
+
+/// The valid extent of p without kShoulderFraction of it on each side, as
+/// [begin, end) indices (p has at least one finite value).
+std::pair<std::size_t, std::size_t> InnerExtent(const std::vector<double>& p) {
+  std::size_t first = 0, last = p.size() - 1;
+  while (!std::isfinite(p[first])) ++first;
+  while (!std::isfinite(p[last])) --last;
+  const auto cut =
+      static_cast<std::size_t>(std::lround(kShoulderFraction * static_cast<double>(last - first + 1)));
+  return {first + cut, last + 1 - cut};
+}
+
+std::shared_ptr<const PreparedMark> PrepareLand(const Surface& surface) {
+  Check(surface.values.type() == CV_64FC1 && !surface.values.empty(),
+        "baseline_land comparator: surface has no height values");
+  Check(surface.spacing_x_um > 0, "baseline_land comparator: surface spacing must be positive");
+  const std::vector<double> profile =
+      ResampleProfile(Crosscut(surface.values), surface.spacing_x_um, kLandSpacingUm);
+  const std::string too_few = "baseline_land comparator: too few valid points across the land";
+  Check(CountFinite(profile) >= kMinSignaturePoints, too_few);
+  const std::vector<double> flat = RemoveCurvature(profile);
+  const auto [begin, end] = InnerExtent(flat);
+  auto mark = std::make_shared<LandMark>();
+  mark->signature = BandPass(
+      {flat.begin() + static_cast<std::ptrdiff_t>(begin), flat.begin() + static_cast<std::ptrdiff_t>(end)});
+  mark->start_um = static_cast<double>(begin) * kLandSpacingUm;
+  mark->valid = CountFinite(mark->signature);
+  Check(mark->valid >= kMinSignaturePoints, too_few);
+  return mark;
+}
+
+// ------------------------------------------------------------- land: compare
+
+/// Pearson correlation of a[i] with b[i − lag] over their common finite
+/// points (their number in *overlap); -2 when fewer than min_overlap or flat.
+double LagCorrelation(const std::vector<double>& a, const std::vector<double>& b, std::ptrdiff_t lag,
+                      double min_overlap, double* overlap) {
+  const auto na = static_cast<std::ptrdiff_t>(a.size()), nb = static_cast<std::ptrdiff_t>(b.size());
+  double n = 0, sa = 0, sb = 0, saa = 0, sbb = 0, sab = 0;
+  for (std::ptrdiff_t i = std::max<std::ptrdiff_t>(0, lag); i < std::min(na, nb + lag); ++i) {
+    const double x = a[static_cast<std::size_t>(i)], y = b[static_cast<std::size_t>(i - lag)];
+    if (!std::isfinite(x) || !std::isfinite(y)) continue;
+    n += 1;
+    sa += x, sb += y, saa += x * x, sbb += y * y, sab += x * y;
+  }
+  *overlap = n;
+  if (n < min_overlap || n < 2) return -2;
+  const double va = saa - sa * sa / n, vb = sbb - sb * sb / n;
+  if (va <= 1e-12 * saa || vb <= 1e-12 * sbb) return -2;
+  return std::clamp((sab - sa * sb / n) / std::sqrt(va * vb), -1.0, 1.0);
+}
+
+Comparison CompareLand(const LandMark& a, const LandMark& b) {
+  const double min_overlap = kLandMinOverlap * std::min(a.valid, b.valid);
+  double best = -2, best_overlap = 0;
+  std::ptrdiff_t best_lag = 0;
+  const auto na = static_cast<std::ptrdiff_t>(a.signature.size());
+  const auto nb = static_cast<std::ptrdiff_t>(b.signature.size());
+  for (std::ptrdiff_t lag = -(nb - 1); lag <= na - 1; ++lag) {
+    double overlap = 0;
+    const double r = LagCorrelation(a.signature, b.signature, lag, min_overlap, &overlap);
+    if (r > best) best = r, best_lag = lag, best_overlap = overlap;
+  }
+  Comparison c;
+  c.score = best < -1 ? -1.0 : best;
+  c.shift_x_um = a.start_um - b.start_um + static_cast<double>(best_lag) * kLandSpacingUm;
+  c.overlap_fraction = best < -1 ? 0.0 : best_overlap / a.valid;
+  return c;
+}
+
+class BaselineLandComparator : public Comparator {
+ public:
+  std::string Name() const override { return "baseline_land"; }
+  std::shared_ptr<const PreparedMark> Prepare(const Surface& surface) const override {
+    return PrepareLand(surface);
+  }
+  Comparison Compare(const PreparedMark& a, const PreparedMark& b) const override {
+    const auto* pa = dynamic_cast<const LandMark*>(&a);
+    const auto* pb = dynamic_cast<const LandMark*>(&b);
+    Check(pa && pb, "baseline_land comparator: marks were not prepared by this comparator");
+    return CompareLand(*pa, *pb);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Comparator> MakeBaselineComparator() { return std::make_unique<BaselineComparator>(); }
+
+std::unique_ptr<Comparator> MakeBaselineLandComparator() {
+  return std::make_unique<BaselineLandComparator>();
+}
+
+}  // namespace toolmark::detail

@@ -1,0 +1,206 @@
+// toolmark eval end to end on tiny synthetic datasets written as X3P files.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "run_cli.h"
+#include "test_util.h"
+#include "toolmark/engine/surface.h"
+#include "toolmark/ingest/x3p.h"
+
+namespace toolmark::testing {
+namespace {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+/// A random smooth field: a sum of plane waves, wavelengths 60–250 µm,
+/// amplitude in µm. Evaluated at any (x, y) in µm, so shifted copies are exact.
+class WaveField {
+ public:
+  explicit WaveField(unsigned seed) {
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<double> u(0, 1);
+    for (int k = 0; k < 24; ++k) {
+      const double wavelength = 60 + 190 * u(rng), angle = 2 * M_PI * u(rng);
+      waves_.push_back({2 * M_PI / wavelength * std::cos(angle), 2 * M_PI / wavelength * std::sin(angle),
+                        2 * M_PI * u(rng), 0.5 + u(rng)});
+    }
+  }
+  double operator()(double x, double y) const {
+    double z = 0;
+    for (const Wave& w : waves_) z += w.amp * std::sin(w.kx * x + w.ky * y + w.phase);
+    return z;
+  }
+
+ private:
+  struct Wave {
+    double kx, ky, phase, amp;
+  };
+  std::vector<Wave> waves_;
+};
+
+/// A cols × rows surface at spacing_um of field(x + dx, y + dy) plus Gaussian noise (σ in µm).
+Surface Sample(const WaveField& field, int cols, int rows, double spacing_um, double dx, double dy,
+               double noise, unsigned noise_seed) {
+  std::mt19937 rng(noise_seed);
+  std::normal_distribution<double> n(0, 1);
+  Surface s;
+  s.values.create(rows, cols, CV_64FC1);
+  s.spacing_x_um = s.spacing_y_um = spacing_um;
+  for (int r = 0; r < rows; ++r) {
+    for (int c = 0; c < cols; ++c) {
+      s.values.at<double>(r, c) = field(c * spacing_um + dx, r * spacing_um + dy) + noise * n(rng);
+    }
+  }
+  return s;
+}
+
+/// Cartridge cases: a1/a2 the same firearm (a2 = a1 shifted by 75 µm and
+/// noised), b, c, d each their own firearm.
+void WriteCartridgeDataset(const TempDir& dir) {
+  const WaveField fa(1), fb(2), fc(3), fd(4);
+  ingest::WriteX3pFile(Sample(fa, 64, 64, 12.5, 0, 0, 0.05, 11), dir / "a1.x3p");
+  ingest::WriteX3pFile(Sample(fa, 64, 64, 12.5, 75, 50, 0.05, 12), dir / "a2.x3p");
+  ingest::WriteX3pFile(Sample(fb, 64, 64, 12.5, 0, 0, 0.05, 13), dir / "b.x3p");
+  ingest::WriteX3pFile(Sample(fc, 64, 64, 12.5, 0, 0, 0.05, 14), dir / "c.x3p");
+  ingest::WriteX3pFile(Sample(fd, 64, 64, 12.5, 0, 0, 0.05, 15), dir / "d.x3p");
+  WriteFile(dir / "truth.csv",
+            "file,firearm,kind,mark\n"
+            "a1.x3p,F1,cartridge_case,breech_face\n"
+            "a2.x3p,F1,cartridge_case,breech_face\n"
+            "b.x3p,F2,cartridge_case,breech_face\n"
+            "c.x3p,F3,cartridge_case,breech_face\n"
+            "d.x3p,F4,cartridge_case,breech_face\n");
+}
+
+void ExpectContractFields(const json& j) {
+  for (const char* f : {"comparator", "level", "pairs", "km_pairs", "knm_pairs", "auc", "eer", "fpr_at_tpr95",
+                        "fpr_at_tpr99", "margin", "rank1", "rank10", "cllr", "queries", "sampled"}) {
+    EXPECT_TRUE(j.contains(f)) << f;
+  }
+  EXPECT_TRUE(j["cllr"].is_null());
+}
+
+TEST(Eval, CartridgeCasesJsonAndReport) {
+  TempDir dir;
+  WriteCartridgeDataset(dir);
+  const std::string report = dir / "report";
+  const CliResult r = RunCli({"eval", "--json", "--report", report, dir.path().string()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const json j = json::parse(r.out);
+  ASSERT_TRUE(j.is_object()) << r.out;
+  ExpectContractFields(j);
+  EXPECT_EQ(j["comparator"], "baseline");
+  EXPECT_EQ(j["level"], "pair");
+  EXPECT_EQ(j["pairs"], 10);
+  EXPECT_EQ(j["km_pairs"], 1);
+  EXPECT_EQ(j["knm_pairs"], 9);
+  EXPECT_EQ(j["queries"], 2);
+  EXPECT_EQ(j["sampled"], false);
+  // The shifted, noised copy must beat every pair of unrelated surfaces.
+  EXPECT_DOUBLE_EQ(j["auc"].get<double>(), 1.0) << r.out;
+  EXPECT_GT(j["margin"].get<double>(), 0) << r.out;
+  EXPECT_DOUBLE_EQ(j["rank1"].get<double>(), 1.0);
+  for (const char* f :
+       {"pair-pairs.csv", "pair-metrics.json", "pair-report.html", "pair-hist.png", "pair-roc.png"}) {
+    EXPECT_TRUE(fs::is_regular_file(fs::path(report) / f)) << f;
+  }
+  const std::string html = ReadFile(report + "/pair-report.html");
+  EXPECT_NE(html.find("<svg"), std::string::npos);
+  EXPECT_EQ(html.find("http://www.w3.org/2000/svg\""), html.find("http://"));  // no external resources
+  const std::string csv = ReadFile(report + "/pair-pairs.csv");
+  EXPECT_EQ(csv.rfind("file_a,file_b,score,known_match,rotation_deg,shift_x_um,shift_y_um\n", 0), 0u);
+  EXPECT_EQ(LineCount(csv), 11);
+  EXPECT_EQ(json::parse(ReadFile(report + "/pair-metrics.json"))["km_pairs"], 1);
+}
+
+TEST(Eval, ThreadCountDoesNotChangeResults) {
+  TempDir dir;
+  WriteCartridgeDataset(dir);
+  const CliResult r1 = RunCli({"eval", "--threads", "1", "--report", dir / "r1", dir.path().string()});
+  const CliResult r2 = RunCli({"eval", "--threads", "2", "--report", dir / "r2", dir.path().string()});
+  ASSERT_EQ(r1.status, 0) << r1.err;
+  ASSERT_EQ(r2.status, 0) << r2.err;
+  EXPECT_EQ(ReadFile(dir / "r1/pair-pairs.csv"), ReadFile(dir / "r2/pair-pairs.csv"));
+  EXPECT_NE(r1.out.find("AUC"), std::string::npos);
+}
+
+TEST(Eval, SamplingKeepsKnownMatchesAndIsDeterministic) {
+  TempDir dir;
+  WriteCartridgeDataset(dir);
+  const CliResult r =
+      RunCli({"eval", "--json", "--max-pairs", "4", "--report", dir / "s1", dir.path().string()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j["sampled"], true);
+  EXPECT_EQ(j["pairs"], 4);
+  EXPECT_EQ(j["km_pairs"], 1);
+  EXPECT_EQ(j["candidate_pairs"], 10);
+  const CliResult again = RunCli(
+      {"eval", "--json", "--max-pairs", "4", "--threads", "1", "--report", dir / "s2", dir.path().string()});
+  ASSERT_EQ(again.status, 0) << again.err;
+  EXPECT_EQ(ReadFile(dir / "s1/pair-pairs.csv"), ReadFile(dir / "s2/pair-pairs.csv"));
+}
+
+TEST(Eval, BulletLandsGiveLandAndBulletLevels) {
+  TempDir dir;
+  // Striae: profiles along x only. Lands with the same land_id share a profile.
+  const WaveField p1(21), p2(22), p3(23), p4(24);
+  const auto land = [&](const WaveField& f, double dx, unsigned seed, const std::string& name) {
+    Surface s = Sample(f, 160, 12, 1.5625, dx, 0, 0.02, seed);
+    for (int r = 1; r < s.SizeY(); ++r) s.values.row(0).copyTo(s.values.row(r));  // constant along y
+    ingest::WriteX3pFile(s, dir / name);
+  };
+  land(p1, 0, 31, "b1l1.x3p");
+  land(p2, 0, 32, "b1l2.x3p");
+  land(p2, 6, 33, "b2l1.x3p");  // bullet 2 is rotated by one land
+  land(p1, 6, 34, "b2l2.x3p");
+  land(p3, 0, 35, "b3l1.x3p");
+  land(p4, 0, 36, "b3l2.x3p");
+  WriteFile(dir / "truth.csv",
+            "file,firearm,kind,mark,bullet,land,land_id\n"
+            "b1l1.x3p,G1,bullet,land,B1,1,A\n"
+            "b1l2.x3p,G1,bullet,land,B1,2,B\n"
+            "b2l1.x3p,G1,bullet,land,B2,1,B\n"
+            "b2l2.x3p,G1,bullet,land,B2,2,A\n"
+            "b3l1.x3p,G2,bullet,land,B3,1,C\n"
+            "b3l2.x3p,G2,bullet,land,B3,2,D\n");
+  const CliResult r = RunCli({"eval", "--json", dir.path().string()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const json j = json::parse(r.out);
+  ASSERT_TRUE(j.is_array()) << r.out;
+  ASSERT_EQ(j.size(), 2u);
+  ExpectContractFields(j[0]);
+  ExpectContractFields(j[1]);
+  EXPECT_EQ(j[0]["level"], "land");
+  EXPECT_EQ(j[0]["comparator"], "baseline_land");
+  EXPECT_EQ(j[0]["pairs"], 15);
+  EXPECT_EQ(j[0]["km_pairs"], 2);
+  EXPECT_EQ(j[1]["level"], "bullet");
+  EXPECT_EQ(j[1]["pairs"], 3);
+  EXPECT_EQ(j[1]["km_pairs"], 1);
+}
+
+TEST(Eval, MissingTruthIsAOneLineError) {
+  TempDir dir;
+  const CliResult r = RunCli({"eval", dir.path().string()});
+  EXPECT_NE(r.status, 0);
+  EXPECT_EQ(LineCount(r.err), 1) << r.err;
+  EXPECT_EQ(r.err, "toolmark: " + dir.path().string() + ": no truth.csv (see datasets/README.md)\n");
+}
+
+TEST(Eval, UnreadableScanIsAnErrorNamingTheFile) {
+  TempDir dir;
+  WriteCartridgeDataset(dir);
+  WriteFile(dir / "c.x3p", "not a scan");
+  const CliResult r = RunCli({"eval", dir.path().string()});
+  EXPECT_NE(r.status, 0);
+  EXPECT_EQ(LineCount(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("c.x3p"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace toolmark::testing

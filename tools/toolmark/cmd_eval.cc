@@ -1,0 +1,482 @@
+// toolmark eval DATASET: accuracy of a comparator on a dataset with ground
+// truth (truth.csv, see datasets/README.md).
+//
+// Levels: cartridge cases (and anything that is not a bullet land) are scored
+// pair by pair ("pair" level, KM = same firearm; only scans of the same `mark`
+// are compared). Bullet lands are scored land by land ("land" level, KM = same
+// non-empty `land_id`; skipped with a note when truth.csv has no land_id column) and
+// bullet by bullet ("bullet" level, KM = same firearm): lands are grouped by
+// the `bullet` column and ordered by `land`; the bullet score is the best
+// cyclic sequence average (see BulletScore).
+//
+// Ground truth (firearm, land_id) only labels pairs; the comparator sees
+// nothing but the surfaces.
+//
+// Sampling: when a level has more candidate pairs than --max-pairs, every KM
+// pair is kept and the KNM pairs are a uniform sample without replacement of
+// size max-pairs − KM (or max-pairs if KM alone exceed it), drawn by
+// selection sampling (Knuth's Algorithm S) over the KNM pairs in enumeration
+// order (i < j, row-major) with std::mt19937_64 seeded with kSampleSeed. The
+// sample is the same on every run and thread count. Ranks are then computed
+// over the sampled pairs only. Bullet level samples bullet pairs; the land
+// scores it needs are computed in addition to the land level's pairs.
+//
+// Determinism: each pair's score is computed independently and stored by
+// pair index; nothing is accumulated across threads.
+#include <tbb/global_control.h>
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <random>
+
+#include "cli_common.h"
+#include "eval_report.h"
+#include "toolmark/engine/check.h"
+#include "toolmark/engine/comparator.h"
+#include "toolmark/engine/metrics.h"
+#include "toolmark/ingest/manifest.h"
+#include "toolmark/ingest/scan.h"
+
+namespace toolmark::cli {
+namespace fs = std::filesystem;
+namespace {
+
+/// Seed of the KNM pair sample (documented above; never change silently).
+constexpr std::uint64_t kSampleSeed = 20240229;
+
+struct EvalArgs {
+  std::string dataset;
+  std::string comparator;  ///< empty: per kind default
+  bool json = false;
+  std::string report;
+  std::size_t max_pairs = 200000;
+  int threads = 0;
+  ReadFlags read;
+};
+
+/// One truth.csv row, as eval uses it.
+struct Entry {
+  std::string file;  ///< as written in truth.csv (relative to the dataset)
+  std::string firearm, mark, bullet, land_id;
+  int land = 0;          ///< land index within the bullet (0 when absent)
+  bool is_land = false;  ///< a bullet land (kind bullet or mark land…)
+};
+
+/// A candidate pair of items i < j.
+struct Candidate {
+  int a = 0, b = 0;
+  bool known_match = false;
+};
+
+/// Selected pairs of one level (all KM, all or sampled KNM), in enumeration order.
+struct Selection {
+  std::vector<Candidate> pairs;
+  std::size_t candidates = 0, km = 0;
+  bool sampled = false;
+};
+
+std::string Cell(const std::map<std::string, std::string>& row, const std::string& column) {
+  const auto it = row.find(column);
+  return it == row.end() ? std::string() : it->second;
+}
+
+std::vector<Entry> ReadEntries(const ingest::Manifest& m, const std::string& truth) {
+  const auto has = [&](const char* c) {
+    return std::find(m.columns.begin(), m.columns.end(), c) != m.columns.end();
+  };
+  Check(has("firearm"), truth + ": no firearm column (see datasets/README.md)");
+  std::vector<Entry> entries;
+  for (const auto& row : m.rows) {
+    Entry e;
+    e.file = Cell(row, "file");
+    e.firearm = Cell(row, "firearm");
+    Check(!e.firearm.empty(), truth + ": " + e.file + ": empty firearm");
+    e.mark = Cell(row, "mark");
+    e.bullet = Cell(row, "bullet");
+    e.land_id = Cell(row, "land_id");
+    e.is_land = Cell(row, "kind") == "bullet" || e.mark.rfind("land", 0) == 0;
+    const std::string land = Cell(row, "land");
+    if (!land.empty()) {
+      try {
+        e.land = std::stoi(land);
+      } catch (const std::exception&) {
+        Fail(truth + ": " + e.file + ": land is not a number: " + land);
+      }
+    }
+    entries.push_back(std::move(e));
+  }
+  return entries;
+}
+
+/// Calls visit(candidate) for every eligible pair i < j of n items, row-major.
+template <typename Eligible, typename Match, typename Visit>
+void ForEachPair(int n, Eligible eligible, Match match, Visit visit) {
+  for (int i = 0; i < n; ++i) {
+    for (int j = i + 1; j < n; ++j) {
+      if (eligible(i, j)) visit(Candidate{i, j, match(i, j)});
+    }
+  }
+}
+
+/// All KM pairs and all or a seeded uniform sample of KNM pairs (see top of file).
+template <typename Eligible, typename Match>
+Selection SelectPairs(int n, Eligible eligible, Match match, std::size_t max_pairs) {
+  Selection sel;
+  std::size_t knm = 0;
+  ForEachPair(n, eligible, match, [&](const Candidate& c) { ++(c.known_match ? sel.km : knm); });
+  sel.candidates = sel.km + knm;
+  std::size_t keep = knm;
+  if (sel.candidates > max_pairs) {
+    sel.sampled = true;
+    keep = std::min(knm, max_pairs > sel.km ? max_pairs - sel.km : max_pairs);
+  }
+  std::mt19937_64 rng(kSampleSeed);
+  std::size_t seen = 0, chosen = 0;
+  ForEachPair(n, eligible, match, [&](const Candidate& c) {
+    if (c.known_match) {
+      sel.pairs.push_back(c);
+      return;
+    }
+    const std::size_t left = knm - seen++;
+    if (!sel.sampled) {
+      sel.pairs.push_back(c);
+      return;
+    }
+    const double u = static_cast<double>(rng() >> 11) * 0x1p-53;  // uniform in [0, 1)
+    if (static_cast<double>(left) * u < static_cast<double>(keep - chosen)) {
+      sel.pairs.push_back(c);
+      ++chosen;
+    }
+  });
+  return sel;
+}
+
+/// A prepared scan (the surface itself is not kept).
+using Prepared = std::shared_ptr<const PreparedMark>;
+
+/// Reads and prepares every scan in parallel; the first failure (in file
+/// order) is a hard error naming the file.
+std::vector<Prepared> PrepareAll(const std::string& dataset, const std::vector<Entry>& entries,
+                                 const std::vector<const Comparator*>& comparators,
+                                 const ingest::ReadOptions& options) {
+  std::vector<Prepared> prepared(entries.size());
+  std::vector<std::string> errors(entries.size());
+  Progress progress(entries.size(), "reading");
+  std::mutex progress_mutex;
+  {
+    QuietStderr quiet;
+    tbb::parallel_for(std::size_t{0}, entries.size(), [&](std::size_t i) {
+      const std::string path = (fs::path(dataset) / entries[i].file).string();
+      try {
+        const ingest::Scan scan = ingest::ReadScan(path, options);
+        try {
+          prepared[i] = comparators[i]->Prepare(scan.surface);
+        } catch (const Error& e) {
+          errors[i] = path + ": " + e.what();
+        }
+      } catch (const Error& e) {
+        errors[i] = e.what();  // already "<path>: <reason>"
+      }
+      std::lock_guard lock(progress_mutex);
+      progress.Tick(entries[i].file);
+    });
+  }
+  for (const std::string& e : errors) {
+    if (!e.empty()) throw Error(e);
+  }
+  return prepared;
+}
+
+/// Compares the pairs (global scan indices) in parallel, results by index.
+std::vector<Comparison> CompareAll(const std::vector<std::pair<int, int>>& pairs,
+                                   const std::vector<Prepared>& prepared, const Comparator& comparator,
+                                   const std::string& label) {
+  std::vector<Comparison> out(pairs.size());
+  Progress progress(pairs.size(), label);
+  std::mutex progress_mutex;
+  tbb::parallel_for(std::size_t{0}, pairs.size(), [&](std::size_t k) {
+    out[k] = comparator.Compare(*prepared[static_cast<std::size_t>(pairs[k].first)],
+                                *prepared[static_cast<std::size_t>(pairs[k].second)]);
+    std::lock_guard lock(progress_mutex);
+    progress.Tick("");
+  });
+  return out;
+}
+
+std::string SampleNote(const Selection& sel, std::size_t max_pairs) {
+  return "sampled: " + std::to_string(sel.pairs.size()) + " of " + std::to_string(sel.candidates) +
+         " pairs (all " + std::to_string(sel.km) +
+         " known matches, a seeded uniform sample of non-matches; " + "--max-pairs " +
+         std::to_string(max_pairs) + "); ranks are over the sampled pairs";
+}
+
+/// Fills a level's pairs and metrics from a selection and per-pair comparisons.
+void FillLevel(EvalLevel* lv, const Selection& sel, std::vector<Comparison> alignments,
+               std::size_t max_pairs) {
+  for (std::size_t k = 0; k < sel.pairs.size(); ++k) {
+    const double score = alignments.empty() ? 0 : alignments[k].score;
+    lv->pairs.push_back({sel.pairs[k].a, sel.pairs[k].b, score, sel.pairs[k].known_match});
+  }
+  lv->alignments = std::move(alignments);
+  lv->candidate_pairs = sel.candidates;
+  lv->sampled = sel.sampled;
+  if (sel.sampled) lv->notes.push_back(SampleNote(sel, max_pairs));
+  lv->metrics = ComputeMetrics(lv->pairs, static_cast<int>(lv->names.size()));
+}
+
+/// Evaluation context shared by the levels.
+struct Context {
+  const EvalArgs* args = nullptr;
+  std::vector<Entry> entries;
+  std::vector<Prepared> prepared;
+};
+
+EvalLevel NewLevel(const Context& ctx, const std::string& level, const std::string& comparator) {
+  EvalLevel lv;
+  lv.level = level;
+  lv.comparator = comparator;
+  lv.dataset = ctx.args->dataset;
+  return lv;
+}
+
+/// "pair" level over the scans `ids` (global indices): same mark, KM = same firearm.
+EvalLevel PairLevel(const Context& ctx, const std::vector<int>& ids, const Comparator& comparator) {
+  EvalLevel lv = NewLevel(ctx, "pair", comparator.Name());
+  const auto& e = ctx.entries;
+  const auto at = [&](int i) -> const Entry& {
+    return e[static_cast<std::size_t>(ids[static_cast<std::size_t>(i)])];
+  };
+  for (int id : ids) lv.names.push_back(e[static_cast<std::size_t>(id)].file);
+  const Selection sel = SelectPairs(
+      static_cast<int>(ids.size()), [&](int i, int j) { return at(i).mark == at(j).mark; },
+      [&](int i, int j) { return at(i).firearm == at(j).firearm; }, ctx.args->max_pairs);
+  std::vector<std::pair<int, int>> global;
+  for (const Candidate& c : sel.pairs)
+    global.emplace_back(ids[static_cast<std::size_t>(c.a)], ids[static_cast<std::size_t>(c.b)]);
+  FillLevel(&lv, sel, CompareAll(global, ctx.prepared, comparator, "comparing"), ctx.args->max_pairs);
+  return lv;
+}
+
+/// A bullet: its id and its lands (global scan indices) in `land` order.
+struct Bullet {
+  std::string id, firearm;
+  std::vector<int> lands;
+};
+
+std::vector<Bullet> GroupBullets(const std::vector<Entry>& entries, const std::vector<int>& ids) {
+  std::map<std::string, Bullet> by_id;
+  for (int id : ids) {
+    const Entry& e = entries[static_cast<std::size_t>(id)];
+    Bullet& b = by_id[e.bullet];
+    b.id = e.bullet;
+    b.firearm = e.firearm;
+    b.lands.push_back(id);
+  }
+  std::vector<Bullet> bullets;
+  for (auto& [id, b] : by_id) {
+    std::stable_sort(b.lands.begin(), b.lands.end(), [&](int x, int y) {
+      return entries[static_cast<std::size_t>(x)].land < entries[static_cast<std::size_t>(y)].land;
+    });
+    bullets.push_back(std::move(b));
+  }
+  return bullets;
+}
+
+/// Land-pair scores looked up by global scan indices (either order).
+class LandScores {
+ public:
+  void Add(int a, int b) { keys_.push_back(Key(a, b)); }
+  /// Sorts the keys and scores them all in parallel.
+  void Compute(const Context& ctx, const Comparator& comparator) {
+    std::sort(keys_.begin(), keys_.end());
+    keys_.erase(std::unique(keys_.begin(), keys_.end()), keys_.end());
+    std::vector<std::pair<int, int>> pairs;
+    for (std::uint64_t k : keys_)
+      pairs.emplace_back(static_cast<int>(k >> 32), static_cast<int>(k & 0xffffffffu));
+    values_ = CompareAll(pairs, ctx.prepared, comparator, "comparing lands");
+  }
+  const Comparison& Get(int a, int b) const {
+    const auto it = std::lower_bound(keys_.begin(), keys_.end(), Key(a, b));
+    TM_ASSERT(it != keys_.end() && *it == Key(a, b));
+    return values_[static_cast<std::size_t>(it - keys_.begin())];
+  }
+
+ private:
+  static std::uint64_t Key(int a, int b) {
+    const auto lo = static_cast<std::uint64_t>(std::min(a, b)),
+               hi = static_cast<std::uint64_t>(std::max(a, b));
+    return lo << 32 | hi;
+  }
+  std::vector<std::uint64_t> keys_;
+  std::vector<Comparison> values_;
+};
+
+/// Bullet-to-bullet score: with A the bullet with fewer lands (nA ≤ nB), the
+/// maximum over phases p = 0 … nB−1 of the mean over i < nA of
+/// score(A land i, B land (i + p) mod nB). Equal land counts give the usual
+/// sequence average; with different counts only min(nA, nB) lands take part.
+double BulletScore(const Bullet& x, const Bullet& y, const LandScores& scores) {
+  const Bullet& a = x.lands.size() <= y.lands.size() ? x : y;
+  const Bullet& b = &a == &x ? y : x;
+  const std::size_t na = a.lands.size(), nb = b.lands.size();
+  double best = -std::numeric_limits<double>::infinity();
+  for (std::size_t p = 0; p < nb; ++p) {
+    double sum = 0;
+    for (std::size_t i = 0; i < na; ++i) sum += scores.Get(a.lands[i], b.lands[(i + p) % nb]).score;
+    best = std::max(best, sum / static_cast<double>(na));
+  }
+  return best;
+}
+
+/// "land" (when land_id exists) and "bullet" levels over the land scans `ids`.
+std::vector<EvalLevel> BulletLevels(const Context& ctx, const std::vector<int>& ids,
+                                    const Comparator& comparator, bool has_land_id, bool has_bullet) {
+  const auto& e = ctx.entries;
+  const std::size_t max_pairs = ctx.args->max_pairs;
+  const auto at = [&](int i) -> const Entry& {
+    return e[static_cast<std::size_t>(ids[static_cast<std::size_t>(i)])];
+  };
+  const int n = static_cast<int>(ids.size());
+  LandScores scores;
+  std::optional<Selection> land_sel;
+  if (has_land_id) {
+    land_sel = SelectPairs(
+        n, [](int, int) { return true; },
+        [&](int i, int j) { return !at(i).land_id.empty() && at(i).land_id == at(j).land_id; }, max_pairs);
+    for (const Candidate& c : land_sel->pairs)
+      scores.Add(ids[static_cast<std::size_t>(c.a)], ids[static_cast<std::size_t>(c.b)]);
+  }
+  const std::vector<Bullet> bullets = has_bullet ? GroupBullets(e, ids) : std::vector<Bullet>{};
+  const auto bullet_at = [&](int i) -> const Bullet& { return bullets[static_cast<std::size_t>(i)]; };
+  Selection bullet_sel;
+  if (has_bullet) {
+    bullet_sel = SelectPairs(
+        static_cast<int>(bullets.size()), [](int, int) { return true; },
+        [&](int i, int j) { return bullet_at(i).firearm == bullet_at(j).firearm; }, max_pairs);
+    for (const Candidate& c : bullet_sel.pairs) {
+      for (int la : bullet_at(c.a).lands)
+        for (int lb : bullet_at(c.b).lands) scores.Add(la, lb);
+    }
+  }
+  scores.Compute(ctx, comparator);
+
+  std::vector<EvalLevel> levels;
+  if (land_sel) {
+    EvalLevel lv = NewLevel(ctx, "land", comparator.Name());
+    for (int id : ids) lv.names.push_back(e[static_cast<std::size_t>(id)].file);
+    std::vector<Comparison> results;
+    for (const Candidate& c : land_sel->pairs)
+      results.push_back(scores.Get(ids[static_cast<std::size_t>(c.a)], ids[static_cast<std::size_t>(c.b)]));
+    FillLevel(&lv, *land_sel, std::move(results), max_pairs);
+    levels.push_back(std::move(lv));
+  }
+  if (has_bullet) {
+    EvalLevel lv = NewLevel(ctx, "bullet", comparator.Name());
+    for (const Bullet& b : bullets) lv.names.push_back(b.id);
+    FillLevel(&lv, bullet_sel, {}, max_pairs);
+    for (std::size_t k = 0; k < bullet_sel.pairs.size(); ++k)
+      lv.pairs[k].score =
+          BulletScore(bullet_at(bullet_sel.pairs[k].a), bullet_at(bullet_sel.pairs[k].b), scores);
+    lv.metrics = ComputeMetrics(lv.pairs, static_cast<int>(lv.names.size()));
+    if (!has_land_id) lv.notes.push_back("truth.csv has no land_id column: land level skipped");
+    levels.push_back(std::move(lv));
+  }
+  return levels;
+}
+
+void PrintLevel(const EvalLevel& lv, const nlohmann::json& paths) {
+  const Metrics& m = lv.metrics;
+  std::printf("%s level, comparator %s: %zu items, %zu pairs (%zu known match, %zu known non-match)\n",
+              lv.level.c_str(), lv.comparator.c_str(), lv.names.size(), m.pairs, m.km_pairs, m.knm_pairs);
+  std::printf("  AUC %s  EER %s  FPR@TPR95 %s  FPR@TPR99 %s  margin %s\n", Num(m.auc).c_str(),
+              Num(m.eer).c_str(), Num(m.fpr_at_tpr95).c_str(), Num(m.fpr_at_tpr99).c_str(),
+              Num(m.margin).c_str());
+  std::printf("  rank-1 %s  rank-10 %s  (%zu queries)  Cllr: not calibrated\n", Num(m.rank1).c_str(),
+              Num(m.rank10).c_str(), m.queries);
+  for (const std::string& n : lv.notes) std::printf("  note: %s\n", n.c_str());
+  if (!paths.is_null()) std::printf("  report: %s\n", paths["html"].get<std::string>().c_str());
+}
+
+std::vector<EvalLevel> Evaluate(const EvalArgs& args) {
+  const fs::path truth = fs::path(args.dataset) / "truth.csv";
+  std::error_code ec;
+  if (!fs::is_regular_file(truth, ec)) throw Error(args.dataset + ": no truth.csv (see datasets/README.md)");
+  const ingest::Manifest manifest = ingest::ReadManifest(truth.string());
+  const auto has = [&](const char* c) {
+    return std::find(manifest.columns.begin(), manifest.columns.end(), c) != manifest.columns.end();
+  };
+  Context ctx;
+  ctx.args = &args;
+  ctx.entries = ReadEntries(manifest, truth.string());
+  std::vector<int> areal, lands;
+  for (std::size_t i = 0; i < ctx.entries.size(); ++i)
+    (ctx.entries[i].is_land ? lands : areal).push_back(static_cast<int>(i));
+  if (areal.size() + lands.size() < 2) throw Error(args.dataset + ": fewer than two scans in truth.csv");
+  const auto areal_cmp = MakeComparator(args.comparator.empty() ? "baseline" : args.comparator);
+  const auto land_cmp = MakeComparator(args.comparator.empty() ? "baseline_land" : args.comparator);
+  std::vector<const Comparator*> per_scan;
+  for (const Entry& e : ctx.entries) per_scan.push_back(e.is_land ? land_cmp.get() : areal_cmp.get());
+  ctx.prepared = PrepareAll(args.dataset, ctx.entries, per_scan, args.read.Options());
+
+  std::vector<EvalLevel> levels;
+  if (areal.size() >= 2) levels.push_back(PairLevel(ctx, areal, *areal_cmp));
+  if (lands.size() >= 2) {
+    for (EvalLevel& lv : BulletLevels(ctx, lands, *land_cmp, has("land_id"), has("bullet")))
+      levels.push_back(std::move(lv));
+    if (!has("land_id") && !has("bullet"))
+      throw Error(args.dataset + ": truth.csv has bullet lands but neither land_id nor bullet columns");
+  }
+  return levels;
+}
+
+int RunEval(const EvalArgs& args) {
+  std::optional<tbb::global_control> limit;
+  if (args.threads > 0)
+    limit.emplace(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(args.threads));
+  const std::vector<EvalLevel> levels = Evaluate(args);
+  nlohmann::json out = nlohmann::json::array();
+  for (const EvalLevel& lv : levels) {
+    nlohmann::json j = LevelJson(lv);
+    nlohmann::json paths;
+    if (!args.report.empty()) paths = WriteLevelReport(lv, args.report);
+    if (!paths.is_null()) j["report"] = paths;
+    if (args.json)
+      out.push_back(j);
+    else
+      PrintLevel(lv, paths);
+  }
+  if (args.json) std::cout << (out.size() == 1 ? out[0] : out).dump(2) << "\n";
+  return 0;
+}
+
+}  // namespace
+
+void RegisterEval(CLI::App& app, Action* action) {
+  auto args = std::make_shared<EvalArgs>();
+  CLI::App* cmd = app.add_subcommand("eval", "Accuracy on a dataset with ground truth: AUC, EER, ranks");
+  cmd->add_option("dataset", args->dataset, "Dataset folder with truth.csv (see datasets/README.md)")
+      ->required();
+  cmd->add_option("--comparator", args->comparator,
+                  "Comparator (default: baseline for cartridge cases, baseline_land for bullet lands)");
+  cmd->add_flag("--json", args->json, "Print JSON: one object per level (a list when several)");
+  cmd->add_option("--report", args->report,
+                  "Write <level>-pairs.csv, -metrics.json, -report.html, -hist.png, -roc.png here");
+  cmd->add_option("--max-pairs", args->max_pairs,
+                  "Most pairs per level; beyond it all known matches and a seeded sample of non-matches")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--threads", args->threads, "Worker threads (default: all cores)")
+      ->check(CLI::PositiveNumber);
+  args->read.Add(cmd);
+  cmd->callback([args, action] { *action = [args] { return RunEval(*args); }; });
+}
+
+}  // namespace toolmark::cli
