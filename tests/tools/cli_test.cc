@@ -180,7 +180,7 @@ TEST(Cli, CorruptInputsGetOneLineErrorsAndLeaveTheDatabaseUnchanged) {
     ExpectOneLineError(r, path + ": ");
     ++tried;
   }
-  for (const std::string& name : {"bad.png", "bad.ply", "bad.pcd", "bad.tif"}) {
+  for (const char* name : {"bad.png", "bad.ply", "bad.pcd", "bad.tif"}) {
     WriteFile(dir / name, "\x89PNG\r\n\x1a\n truncated garbage");
     ExpectOneLineError(
         RunCli({"ingest", "--db", db, "--case", "c", "--kind", "bullet", "--spacing-um", "2", dir / name}),
