@@ -184,6 +184,40 @@ TEST(Eval, BulletLandsGiveLandAndBulletLevels) {
   EXPECT_EQ(j[1]["km_pairs"], 1);
 }
 
+// End to end from the CLI: `toolmark synth` then `toolmark eval` on its output.
+TEST(Eval, SynthThenEvalEndToEnd) {
+  TempDir dir;
+  CliResult r =
+      RunCli({"synth", dir / "cc", "--firearms", "4", "--per-firearm", "2", "--size", "96", "--seed", "5"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  r = RunCli({"synth", dir / "cc", "--firearms", "1"});  // never writes into a non-empty folder
+  EXPECT_NE(r.status, 0);
+  r = RunCli({"eval", "--json", "--report", dir / "rep", dir / "cc"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const json cc = json::parse(r.out);
+  EXPECT_EQ(cc["level"], "pair");
+  EXPECT_EQ(cc["comparator"], "baseline");
+  EXPECT_EQ(cc["pairs"], 28);
+  EXPECT_EQ(cc["km_pairs"], 4);
+  EXPECT_GE(cc["auc"].get<double>(), 0.0);
+  EXPECT_LE(cc["auc"].get<double>(), 1.0);
+  EXPECT_TRUE(fs::exists(dir.path() / "rep/pair-report.html"));
+
+  ASSERT_EQ(RunCli({"synth", dir / "bu", "--kind", "bullet", "--firearms", "2", "--per-firearm", "2",
+                    "--size", "200", "--lands", "4"})
+                .status,
+            0);
+  r = RunCli({"eval", "--json", dir / "bu"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const json levels = json::parse(r.out);
+  ASSERT_EQ(levels.size(), 2u);
+  EXPECT_EQ(levels[0]["level"], "land");
+  EXPECT_EQ(levels[0]["pairs"], 16 * 15 / 2);
+  EXPECT_EQ(levels[0]["km_pairs"], 8);  // 8 barrel lands, each on two bullets
+  EXPECT_EQ(levels[1]["level"], "bullet");
+  EXPECT_EQ(levels[1]["km_pairs"], 2);
+}
+
 TEST(Eval, MissingTruthIsAOneLineError) {
   TempDir dir;
   const CliResult r = RunCli({"eval", dir.path().string()});
