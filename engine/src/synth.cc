@@ -82,6 +82,21 @@ cv::Mat MultiScale(int rows, int cols, double spacing_um, const double* scales_u
   return sum;
 }
 
+SynthScan NewScan(int firearm, const char* kind, const char* mark, cv::Mat heights_um, double spacing_um,
+                  std::uint64_t seed) {
+  char label[32];
+  std::snprintf(label, sizeof label, "f%04d", firearm);
+  SynthScan scan;
+  scan.firearm = label;
+  scan.kind = kind;
+  scan.mark = mark;
+  scan.surface.values = std::move(heights_um);
+  scan.surface.spacing_x_um = scan.surface.spacing_y_um = spacing_um;
+  scan.surface.meta.creator = "toolmark synth";
+  scan.surface.meta.comment = std::string("synthetic ") + kind + ", seed " + std::to_string(seed);
+  return scan;
+}
+
 Preset PresetFor(SynthDifficulty d) {
   switch (d) {
     case SynthDifficulty::kEasy:

@@ -17,12 +17,6 @@ constexpr double kBulletRadiusUm = 4500;     ///< 9 mm bullet
 constexpr double kLengthUm = 600;            ///< scanned length along the bullet axis
 constexpr double kProfileCellUm = 0.5;       ///< resolution of the barrel's land profiles
 
-std::string Label(const char* prefix, int n) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%s%04d", prefix, n);
-  return buf;
-}
-
 /// Class characteristics of a barrel model: land width and striae angle (twist).
 struct ModelClass {
   double land_width_um, striae_slope;
@@ -123,18 +117,11 @@ SynthScan GenerateBulletLand(const SynthOptions& o, int firearm, int bullet, int
     filled.setTo(std::numeric_limits<double>::quiet_NaN(), holes);
     z = filled;
   }
-  SynthScan scan;
-  scan.firearm = Label("f", firearm);
-  scan.kind = "bullet";
-  scan.mark = "land";
+  SynthScan scan = NewScan(firearm, "bullet", "land", z, s.spacing_um, o.seed);
   scan.bullet = scan.firearm + "-b" + std::to_string(bullet + 1);
   scan.land = land + 1;
   scan.land_id = scan.firearm + "-L" + std::to_string(barrel_land + 1);
   scan.file = "bu-" + scan.bullet + "-l" + std::to_string(land + 1) + ".x3p";
-  scan.surface.values = z;
-  scan.surface.spacing_x_um = scan.surface.spacing_y_um = s.spacing_um;
-  scan.surface.meta.creator = "toolmark synth";
-  scan.surface.meta.comment = "synthetic bullet land, seed " + std::to_string(o.seed);
   return scan;
 }
 

@@ -14,12 +14,6 @@ constexpr int kFirearmsPerModel = 10;         ///< consecutive firearms of one m
 constexpr int kFirearmsPerSubclassBlock = 3;  ///< consecutive firearms sharing subclass marks
 constexpr double kFiringPinDepthUm = 40;
 
-std::string Label(const char* prefix, int n) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%s%04d", prefix, n);
-  return buf;
-}
-
 /// Model-wide machining pattern: milling, turning or cross-hatch at a model pitch and direction.
 cv::Mat ClassMarks(int cells, double cell_um, int model, std::uint64_t seed, double amp_um) {
   Random rng(SeedOf(seed, "class", static_cast<std::uint64_t>(model)));
@@ -155,15 +149,8 @@ SynthScan GenerateCartridgeCase(const SynthOptions& o, int firearm, int shot) {
       if (lost) v = std::numeric_limits<double>::quiet_NaN();
     }
   }
-  SynthScan scan;
-  scan.firearm = Label("f", firearm);
+  SynthScan scan = NewScan(firearm, "cartridge_case", "breech_face;firing_pin", z, s.spacing_um, o.seed);
   scan.file = "cc-" + scan.firearm + "-s" + std::to_string(shot + 1) + ".x3p";
-  scan.kind = "cartridge_case";
-  scan.mark = "breech_face;firing_pin";
-  scan.surface.values = z;
-  scan.surface.spacing_x_um = scan.surface.spacing_y_um = s.spacing_um;
-  scan.surface.meta.creator = "toolmark synth";
-  scan.surface.meta.comment = "synthetic cartridge case, seed " + std::to_string(o.seed);
   return scan;
 }
 
