@@ -1,14 +1,16 @@
 #include "toolmark/engine/comparator.h"
 
 #include "baseline_comparator.h"
+#include "land_internal.h"
 #include "toolmark/engine/check.h"
 
 namespace toolmark {
 
-std::vector<std::string> ComparatorNames() { return {"baseline", "baseline_land"}; }
+std::vector<std::string> ComparatorNames() { return {"baseline", "land", "baseline_land"}; }
 
 std::unique_ptr<Comparator> MakeComparator(const std::string& name) {
   if (name == "baseline") return detail::MakeBaselineComparator();
+  if (name == "land") return detail::MakeLandComparator();
   if (name == "baseline_land") return detail::MakeBaselineLandComparator();
   std::string known;
   for (const std::string& n : ComparatorNames()) known += (known.empty() ? "" : ", ") + n;

@@ -28,8 +28,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <filesystem>
 #include <iostream>
 #include <limits>
@@ -42,6 +44,7 @@
 #include "eval_report.h"
 #include "toolmark/engine/check.h"
 #include "toolmark/engine/comparator.h"
+#include "toolmark/engine/land.h"
 #include "toolmark/engine/metrics.h"
 #include "toolmark/ingest/manifest.h"
 #include "toolmark/ingest/scan.h"
@@ -320,21 +323,53 @@ class LandScores {
   std::vector<Comparison> values_;
 };
 
-/// Bullet-to-bullet score: with A the bullet with fewer lands (nA ≤ nB), the
-/// maximum over phases p = 0 … nB−1 of the mean over i < nA of
-/// score(A land i, B land (i + p) mod nB). Equal land counts give the usual
-/// sequence average; with different counts only min(nA, nB) lands take part.
+/// Bullet-to-bullet score (CompareBullets): lands are placed around each
+/// bullet by their `land` order; the score is the best cyclic sequence average.
 double BulletScore(const Bullet& x, const Bullet& y, const LandScores& scores) {
-  const Bullet& a = x.lands.size() <= y.lands.size() ? x : y;
-  const Bullet& b = &a == &x ? y : x;
-  const std::size_t na = a.lands.size(), nb = b.lands.size();
-  double best = -std::numeric_limits<double>::infinity();
-  for (std::size_t p = 0; p < nb; ++p) {
-    double sum = 0;
-    for (std::size_t i = 0; i < na; ++i) sum += scores.Get(a.lands[i], b.lands[(i + p) % nb]).score;
-    best = std::max(best, sum / static_cast<double>(na));
+  std::vector<std::vector<double>> matrix(x.lands.size(), std::vector<double>(y.lands.size()));
+  std::vector<int> pos_x, pos_y;
+  for (std::size_t i = 0; i < x.lands.size(); ++i) pos_x.push_back(static_cast<int>(i));
+  for (std::size_t j = 0; j < y.lands.size(); ++j) pos_y.push_back(static_cast<int>(j));
+  for (std::size_t i = 0; i < x.lands.size(); ++i)
+    for (std::size_t j = 0; j < y.lands.size(); ++j) matrix[i][j] = scores.Get(x.lands[i], y.lands[j]).score;
+  return CompareBullets(matrix, pos_x, pos_y,
+                        static_cast<int>(std::max(x.lands.size(), y.lands.size())))
+      .bullet_score;
+}
+
+/// Share of KM pairs (both directions) whose partner is among the query's 10
+/// nearest scans by embedding (dot product; ties by index); NaN without embeddings.
+double EmbeddingRecall10(const Context& ctx, const std::vector<int>& ids, const Comparator& comparator,
+                         const std::function<bool(int, int)>& match) {
+  std::vector<std::vector<float>> e;
+  for (int id : ids) {
+    e.push_back(comparator.Embed(*ctx.prepared[static_cast<std::size_t>(id)]));
+    if (e.back().empty()) return std::numeric_limits<double>::quiet_NaN();
   }
-  return best;
+  const int n = static_cast<int>(ids.size());
+  std::vector<std::size_t> hits(static_cast<std::size_t>(n), 0), total(static_cast<std::size_t>(n), 0);
+  tbb::parallel_for(0, n, [&](int q) {
+    std::vector<std::pair<double, int>> order;
+    for (int j = 0; j < n; ++j) {
+      if (j == q) continue;
+      double dot = 0;
+      for (std::size_t k = 0; k < e[static_cast<std::size_t>(q)].size(); ++k)
+        dot += static_cast<double>(e[static_cast<std::size_t>(q)][k]) * e[static_cast<std::size_t>(j)][k];
+      order.emplace_back(-dot, j);
+    }
+    const std::size_t top = std::min<std::size_t>(10, order.size());
+    std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(top), order.end());
+    for (int j = 0; j < n; ++j) {
+      if (j == q || !match(q, j)) continue;
+      ++total[static_cast<std::size_t>(q)];
+      for (std::size_t k = 0; k < top; ++k) {
+        if (order[k].second == j) ++hits[static_cast<std::size_t>(q)];
+      }
+    }
+  });
+  std::size_t h = 0, t = 0;
+  for (int q = 0; q < n; ++q) h += hits[static_cast<std::size_t>(q)], t += total[static_cast<std::size_t>(q)];
+  return t == 0 ? std::numeric_limits<double>::quiet_NaN() : static_cast<double>(h) / static_cast<double>(t);
 }
 
 /// "land" (when land_id exists) and "bullet" levels over the land scans `ids`.
@@ -377,6 +412,9 @@ std::vector<EvalLevel> BulletLevels(const Context& ctx, const std::vector<int>& 
     for (const Candidate& c : land_sel->pairs)
       results.push_back(scores.Get(ids[static_cast<std::size_t>(c.a)], ids[static_cast<std::size_t>(c.b)]));
     FillLevel(&lv, *land_sel, std::move(results), max_pairs);
+    lv.embedding_recall10 = EmbeddingRecall10(ctx, ids, comparator, [&](int i, int j) {
+      return !at(i).land_id.empty() && at(i).land_id == at(j).land_id;
+    });
     levels.push_back(std::move(lv));
   }
   if (has_bullet) {
@@ -402,6 +440,8 @@ void PrintLevel(const EvalLevel& lv, const nlohmann::json& paths) {
               Num(m.margin).c_str());
   std::printf("  rank-1 %s  rank-10 %s  (%zu queries)  Cllr: not calibrated\n", Num(m.rank1).c_str(),
               Num(m.rank10).c_str(), m.queries);
+  if (std::isfinite(lv.embedding_recall10))
+    std::printf("  embedding recall@10 %s\n", Num(lv.embedding_recall10).c_str());
   for (const std::string& n : lv.notes) std::printf("  note: %s\n", n.c_str());
   if (!paths.is_null()) std::printf("  report: %s\n", paths["html"].get<std::string>().c_str());
 }
@@ -422,7 +462,7 @@ std::vector<EvalLevel> Evaluate(const EvalArgs& args) {
     (ctx.entries[i].is_land ? lands : areal).push_back(static_cast<int>(i));
   if (areal.size() + lands.size() < 2) throw Error(args.dataset + ": fewer than two scans in truth.csv");
   const auto areal_cmp = MakeComparator(args.comparator.empty() ? "baseline" : args.comparator);
-  const auto land_cmp = MakeComparator(args.comparator.empty() ? "baseline_land" : args.comparator);
+  const auto land_cmp = MakeComparator(args.comparator.empty() ? "land" : args.comparator);
   std::vector<const Comparator*> per_scan;
   for (const Entry& e : ctx.entries) per_scan.push_back(e.is_land ? land_cmp.get() : areal_cmp.get());
   ctx.prepared = PrepareAll(args.dataset, ctx.entries, per_scan, args.read.Options());
@@ -466,7 +506,7 @@ void RegisterEval(CLI::App& app, Action* action) {
   cmd->add_option("dataset", args->dataset, "Dataset folder with truth.csv (see datasets/README.md)")
       ->required();
   cmd->add_option("--comparator", args->comparator,
-                  "Comparator (default: baseline for cartridge cases, baseline_land for bullet lands)");
+                  "Comparator (default: baseline for cartridge cases, land for bullet lands)");
   cmd->add_flag("--json", args->json, "Print JSON: one object per level (a list when several)");
   cmd->add_option("--report", args->report,
                   "Write <level>-pairs.csv, -metrics.json, -report.html, -hist.png, -roc.png here");

@@ -434,6 +434,7 @@ nlohmann::json LevelJson(const EvalLevel& lv) {
             {"candidate_pairs", lv.candidate_pairs},
             {"sampled", lv.sampled},
             {"notes", lv.notes},
+            {"embedding_recall10", Finite(lv.embedding_recall10)},
             {"version", Version()}};
   j["cllr"] = m.cllr ? json(*m.cllr) : json();
   return j;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -26,6 +27,9 @@ struct EvalLevel {
   bool sampled = false;             ///< KNM pairs were sampled (see cmd_eval.cc)
   std::vector<std::string> notes;   ///< what the reader should know (sampling, skipped parts)
   Metrics metrics;
+  /// Land level with an embedding comparator: share of known-match pairs (both
+  /// directions) found among the query's 10 nearest items by embedding; NaN otherwise.
+  double embedding_recall10 = std::numeric_limits<double>::quiet_NaN();
 };
 
 /// The level's JSON object: comparator, level, pairs, km_pairs, knm_pairs, auc,

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "toolmark/engine/surface.h"
@@ -24,6 +25,9 @@ struct Comparison {
   double shift_x_um = 0;    ///< translation of B onto A after rotation, µm
   double shift_y_um = 0;
   double overlap_fraction = 0;  ///< fraction of A's valid area that B overlaps at the registration
+  /// Comparator-specific named values behind the score (e.g. the land features),
+  /// in a fixed order, for explanation and reports.
+  std::vector<std::pair<std::string, double>> details;
 };
 
 class Comparator {
@@ -35,10 +39,15 @@ class Comparator {
   virtual std::shared_ptr<const PreparedMark> Prepare(const Surface& surface) const = 0;
   /// Compares two prepared marks of this comparator. Deterministic.
   virtual Comparison Compare(const PreparedMark& a, const PreparedMark& b) const = 0;
+  /// Fixed-length embedding for the vector index (unit length, compared by dot
+  /// product), invariant to the mark's nuisances; empty when the comparator has none.
+  virtual std::vector<float> Embed(const PreparedMark& /*mark*/) const { return {}; }
 };
 
-/// "baseline" (areal marks: breech faces, 2D images) or "baseline_land"
-/// (bullet land engraved areas). Throws toolmark::Error for an unknown name.
+/// "baseline" (areal marks: breech faces, 2D images), "land" (bullet land
+/// engraved areas: signatures, features and a trained score; docs/bullets.md)
+/// or "baseline_land" (plain signature correlation). Throws toolmark::Error
+/// for an unknown name.
 std::unique_ptr<Comparator> MakeComparator(const std::string& name);
 std::vector<std::string> ComparatorNames();
 

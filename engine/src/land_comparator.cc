@@ -1,0 +1,53 @@
+// The "land" comparator: ExtractLandSignature → CompareSignatures → LandScore,
+// with the features kept as the comparison's details.
+#include <memory>
+#include <string>
+
+#include "land_internal.h"
+#include "toolmark/engine/check.h"
+
+namespace toolmark::detail {
+namespace {
+
+class LandMark : public PreparedMark {
+ public:
+  PreparedSignature prepared;
+  std::vector<float> embedding;
+};
+
+class LandComparator : public Comparator {
+ public:
+  std::string Name() const override { return "land"; }
+  std::shared_ptr<const PreparedMark> Prepare(const Surface& surface) const override {
+    auto mark = std::make_shared<LandMark>();
+    mark->prepared = PrepareSignature(ExtractLandSignature(surface));
+    mark->embedding = LandEmbedding(mark->prepared.signature);
+    return mark;
+  }
+  Comparison Compare(const PreparedMark& a, const PreparedMark& b) const override {
+    const LandFeatures f = CompareSignatures(Get(a).prepared, Get(b).prepared);
+    Comparison c;
+    c.score = LandScore(f);
+    c.shift_x_um = f.lag_um;
+    c.overlap_fraction = f.overlap_fraction;
+    const std::vector<std::string> names = LandFeatureNames();
+    const std::vector<double> values = f.Vector();
+    for (std::size_t i = 0; i < names.size(); ++i) c.details.emplace_back(names[i], values[i]);
+    c.details.emplace_back("overlap_um", f.overlap_um);
+    return c;
+  }
+  std::vector<float> Embed(const PreparedMark& mark) const override { return Get(mark).embedding; }
+
+ private:
+  static const LandMark& Get(const PreparedMark& m) {
+    const auto* p = dynamic_cast<const LandMark*>(&m);
+    Check(p != nullptr, "land comparator: mark was not prepared by this comparator");
+    return *p;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Comparator> MakeLandComparator() { return std::make_unique<LandComparator>(); }
+
+}  // namespace toolmark::detail

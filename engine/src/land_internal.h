@@ -1,0 +1,58 @@
+// Private: pieces of the land pipeline shared between its files.
+#pragma once
+
+#include <opencv2/core.hpp>
+#include <vector>
+
+#include "toolmark/engine/comparator.h"
+#include "toolmark/engine/land.h"
+
+namespace toolmark::detail {
+
+/// σ (same unit as λ) of the ISO 16610-21 Gaussian filter with cut-off λ.
+double GaussianSigmaForCutoff(double lambda_um);
+
+/// NaN-aware Gaussian smoothing (σ in samples) evaluated where evaluate[i];
+/// NaN elsewhere and where under 5% of the kernel's weight is finite.
+std::vector<double> NormalizedConvolution(const std::vector<double>& p, double sigma,
+                                          const std::vector<char>& evaluate);
+
+/// ISO 16610-21 Gaussian band-pass (λs < λc) of a profile with NaN; interior
+/// gaps up to max_gap_um are bridged, wider ones stay NaN.
+std::vector<double> BandPassProfile(const std::vector<double>& p, double spacing_um, double lambda_c_um,
+                                    double lambda_s_um, double max_gap_um);
+
+/// A peak (+1) or valley (−1) of a signature: the extent of one excursion of
+/// the signature to one side of zero whose extremum exceeds the threshold.
+struct Stria {
+  int begin = 0, end = 0;  ///< [begin, end) indices
+  int at = 0;              ///< index of the extremum
+  int type = 0;            ///< +1 peak, −1 valley
+  double height = 0;       ///< |extremum| / σ
+};
+
+/// Everything a land comparison needs from one signature, computed once.
+struct PreparedSignature {
+  LandSignature signature;
+  std::vector<double> rough;   ///< fine part (< 50 µm) of the signature
+  std::vector<Stria> striae;   ///< in index order
+  double sigma = 0;            ///< standard deviation of the signature
+  int dft_size = 0;            ///< of the spectra below
+  cv::Mat f_mask, f_value, f_square;  ///< CCS-packed DFTs of m, v·m, v²·m (zero-padded)
+};
+
+PreparedSignature PrepareSignature(LandSignature signature);
+
+/// Computes the spectra of `p` at `size` (no-op when already that size).
+void EnsureSpectra(PreparedSignature* p, int size);
+
+/// Smallest DFT size used for a signature of n points (2n rounded up to an
+/// optimal DFT size), so that two signatures usually share one.
+int SignatureDftSize(std::size_t n);
+
+LandFeatures CompareSignatures(const PreparedSignature& a, const PreparedSignature& b);
+
+/// The "land" comparator for MakeComparator.
+std::unique_ptr<Comparator> MakeLandComparator();
+
+}  // namespace toolmark::detail

@@ -1,0 +1,397 @@
+// Land signatures: crosscut bands → groove shoulders → stable region →
+// form removal → ISO 16610-21 Gaussian band-pass. See docs/bullets.md.
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "land_internal.h"
+#include "profile.h"
+#include "toolmark/engine/check.h"
+#include "toolmark/engine/land.h"
+
+namespace toolmark {
+namespace detail {
+
+double GaussianSigmaForCutoff(double lambda_um) {
+  // ISO 16610-21: s(x) = exp(-π (x / (α λ))²) / (α λ), α = sqrt(ln 2 / π);
+  // as a Gaussian of standard deviation σ = α λ / sqrt(2π).
+  const double alpha = std::sqrt(std::log(2.0) / M_PI);
+  return alpha * lambda_um / std::sqrt(2.0 * M_PI);
+}
+
+std::vector<double> NormalizedConvolution(const std::vector<double>& p, double sigma,
+                                          const std::vector<char>& evaluate) {
+  const std::vector<double> k = GaussianKernel1d(sigma);
+  const auto half = static_cast<std::ptrdiff_t>(k.size() / 2);
+  const auto n = static_cast<std::ptrdiff_t>(p.size());
+  std::vector<double> out(p.size(), kNaN);
+  for (std::ptrdiff_t i = 0; i < n; ++i) {
+    if (!evaluate[static_cast<std::size_t>(i)]) continue;
+    double num = 0, den = 0;
+    const std::ptrdiff_t lo = std::max<std::ptrdiff_t>(0, i - half), hi = std::min(n - 1, i + half);
+    for (std::ptrdiff_t j = lo; j <= hi; ++j) {
+      const double v = p[static_cast<std::size_t>(j)];
+      if (!std::isfinite(v)) continue;
+      const double w = k[static_cast<std::size_t>(j - i + half)];
+      num += w * v;
+      den += w;
+    }
+    // Less than 5% of the kernel's weight present: too little data to say.
+    if (den > 0.05) out[static_cast<std::size_t>(i)] = num / den;
+  }
+  return out;
+}
+
+std::vector<double> BandPassProfile(const std::vector<double>& p, double spacing_um, double lambda_c_um,
+                                    double lambda_s_um, double max_gap_um) {
+  const std::size_t n = p.size();
+  std::vector<char> finite(n), evaluate(n);
+  for (std::size_t i = 0; i < n; ++i) finite[i] = evaluate[i] = std::isfinite(p[i]);
+  // Bridge interior gaps of at most max_gap_um; wider gaps stay missing.
+  const auto max_gap = static_cast<std::size_t>(std::floor(max_gap_um / spacing_um));
+  for (std::size_t i = 0; i < n;) {
+    if (finite[i]) {
+      ++i;
+      continue;
+    }
+    std::size_t j = i;
+    while (j < n && !finite[j]) ++j;
+    if (i > 0 && j < n && j - i <= max_gap) std::fill(evaluate.begin() + static_cast<std::ptrdiff_t>(i),
+                                                      evaluate.begin() + static_cast<std::ptrdiff_t>(j), 1);
+    i = j;
+  }
+  const std::vector<double> waviness =
+      NormalizedConvolution(p, GaussianSigmaForCutoff(lambda_c_um) / spacing_um, finite);
+  std::vector<double> rough(n, kNaN);
+  for (std::size_t i = 0; i < n; ++i) rough[i] = p[i] - waviness[i];
+  return NormalizedConvolution(rough, GaussianSigmaForCutoff(lambda_s_um) / spacing_um, evaluate);
+}
+
+}  // namespace detail
+
+namespace {
+
+using detail::CountFinite;
+using detail::kNaN;
+
+/// Per column, the median of the finite values of rows [r0, r1); NaN where
+/// fewer than half of them are finite.
+std::vector<double> BandProfile(const cv::Mat& v, int r0, int r1) {
+  std::vector<double> out(static_cast<std::size_t>(v.cols), kNaN), column;
+  column.reserve(static_cast<std::size_t>(r1 - r0));
+  for (int c = 0; c < v.cols; ++c) {
+    column.clear();
+    for (int r = r0; r < r1; ++r) {
+      const double z = v.at<double>(r, c);
+      if (std::isfinite(z)) column.push_back(z);
+    }
+    if (!column.empty() && 2 * static_cast<int>(column.size()) >= r1 - r0)
+      out[static_cast<std::size_t>(c)] = detail::Median(&column);
+  }
+  return out;
+}
+
+/// Resamples a crosscut from the scan's spacing to the working spacing, with a
+/// Gaussian anti-alias smoothing first when it is coarser.
+std::vector<double> ToWorkingSpacing(const std::vector<double>& p, double from, double to) {
+  if (from < to / 1.5) return detail::ResampleProfile(detail::SmoothProfile(p, 0.5 * to / from), from, to);
+  return detail::ResampleProfile(p, from, to);
+}
+
+std::pair<std::size_t, std::size_t> FiniteExtent(const std::vector<double>& p) {
+  std::size_t first = 0, last = p.size();
+  while (first < p.size() && !std::isfinite(p[first])) ++first;
+  while (last > first && !std::isfinite(p[last - 1])) --last;
+  return {first, last};
+}
+
+/// Robust quadratic through p[i], i in [begin, end): least squares, then twice
+/// refitted without points more than 3 scaled MADs from the fit. Returns the
+/// fitted values over the whole profile.
+std::vector<double> RobustQuadratic(const std::vector<double>& p, std::size_t begin, std::size_t end) {
+  const double centre = 0.5 * static_cast<double>(begin + end);
+  const double half = std::max(1.0, 0.5 * static_cast<double>(end - begin));
+  const auto u = [&](std::size_t i) { return (static_cast<double>(i) - centre) / half; };
+  std::array<double, 3> q{};
+  double limit = std::numeric_limits<double>::infinity();
+  for (int iteration = 0; iteration < 3; ++iteration) {
+    std::array<double, 9> ata{};
+    std::array<double, 3> atb{};
+    for (std::size_t i = begin; i < end; ++i) {
+      if (!std::isfinite(p[i])) continue;
+      const double x = u(i), fit = q[0] + q[1] * x + q[2] * x * x;
+      if (std::abs(p[i] - fit) > limit) continue;
+      detail::Accumulate3({1.0, x, x * x}, p[i], &ata, &atb);
+    }
+    q = detail::SolveNormal3(ata, atb);
+    std::vector<double> residuals;
+    for (std::size_t i = begin; i < end; ++i)
+      if (std::isfinite(p[i])) residuals.push_back(std::abs(p[i] - (q[0] + q[1] * u(i) + q[2] * u(i) * u(i))));
+    if (residuals.empty()) break;
+    limit = std::max(3.0 * 1.4826 * detail::Median(&residuals), 1e-9);
+  }
+  std::vector<double> fit(p.size());
+  for (std::size_t i = 0; i < p.size(); ++i) fit[i] = q[0] + q[1] * u(i) + q[2] * u(i) * u(i);
+  return fit;
+}
+
+/// Robust local-linear smoother (LOWESS-like): Gaussian window of σ samples,
+/// two robustness iterations with bisquare weights on the residuals.
+std::vector<double> RobustSmoother(const std::vector<double>& p, std::size_t begin, std::size_t end,
+                                   double sigma) {
+  const std::vector<double> k = detail::GaussianKernel1d(sigma);
+  const auto half = static_cast<std::ptrdiff_t>(k.size() / 2);
+  std::vector<double> robust(p.size(), 1.0), fit(p.size(), kNaN);
+  for (int iteration = 0; iteration < 3; ++iteration) {
+    for (std::size_t i = begin; i < end; ++i) {
+      double sw = 0, sx = 0, sxx = 0, sz = 0, sxz = 0;
+      const auto c = static_cast<std::ptrdiff_t>(i);
+      for (std::ptrdiff_t j = std::max<std::ptrdiff_t>(static_cast<std::ptrdiff_t>(begin), c - half);
+           j < std::min<std::ptrdiff_t>(static_cast<std::ptrdiff_t>(end), c + half + 1); ++j) {
+        const double z = p[static_cast<std::size_t>(j)];
+        if (!std::isfinite(z)) continue;
+        const double w = k[static_cast<std::size_t>(j - c + half)] * robust[static_cast<std::size_t>(j)];
+        const auto x = static_cast<double>(j - c);
+        sw += w, sx += w * x, sxx += w * x * x, sz += w * z, sxz += w * x * z;
+      }
+      if (sw <= 0) continue;
+      const double det = sw * sxx - sx * sx;
+      fit[i] = det > 1e-12 * sw * sxx ? (sxx * sz - sx * sxz) / det : sz / sw;
+    }
+    std::vector<double> residuals;
+    for (std::size_t i = begin; i < end; ++i)
+      if (std::isfinite(p[i]) && std::isfinite(fit[i])) residuals.push_back(std::abs(p[i] - fit[i]));
+    if (residuals.empty()) break;
+    const double scale = std::max(6.0 * detail::Median(&residuals), 1e-9);
+    for (std::size_t i = begin; i < end; ++i) {
+      if (!std::isfinite(p[i]) || !std::isfinite(fit[i])) continue;
+      const double t = (p[i] - fit[i]) / scale;
+      robust[i] = std::abs(t) < 1 ? (1 - t * t) * (1 - t * t) : 0.0;
+    }
+  }
+  return fit;
+}
+
+struct Grooves {
+  std::size_t left = 0, right = 0;  ///< land between the shoulders: [left, right)
+  bool left_found = false, right_found = false;
+};
+
+/// Walks outwards from `centre` while |excess| stays below `threshold`; the
+/// shoulder is the first point where it exceeds it for `width` samples (or up
+/// to the profile's end). Returns the index just inside the shoulder.
+std::pair<std::size_t, bool> WalkToShoulder(const std::vector<double>& excess, std::size_t centre,
+                                            std::size_t first, std::size_t last, int direction,
+                                            double threshold, std::size_t width) {
+  const auto in_range = [&](std::ptrdiff_t i) {
+    return i >= static_cast<std::ptrdiff_t>(first) && i < static_cast<std::ptrdiff_t>(last);
+  };
+  for (auto i = static_cast<std::ptrdiff_t>(centre); in_range(i); i += direction) {
+    const double e = excess[static_cast<std::size_t>(i)];
+    if (!std::isfinite(e) || std::abs(e) <= threshold) continue;
+    std::size_t above = 0, seen = 0;
+    std::ptrdiff_t j = i;
+    for (; in_range(j) && seen < width; j += direction) {
+      const double v = excess[static_cast<std::size_t>(j)];
+      if (!std::isfinite(v)) continue;
+      ++seen;
+      if (std::abs(v) > threshold) ++above;
+    }
+    if (seen > 0 && above * 5 >= seen * 4) {
+      const auto inside = static_cast<std::size_t>(i - direction);
+      return {direction < 0 ? inside + 1 : inside, true};
+    }
+  }
+  return {direction < 0 ? first : last, false};
+}
+
+Grooves DetectGrooves(const std::vector<double>& p, const LandSignatureOptions& o) {
+  const auto [first, last] = FiniteExtent(p);
+  const std::size_t n = last - first;
+  Grooves g{first, last, false, false};
+  std::size_t fit_begin = first + n / 4, fit_end = last - n / 4;
+  const double ws = o.spacing_um;
+  const auto width = static_cast<std::size_t>(std::max(1.0, std::round(o.groove_min_width_um / ws)));
+  for (int pass = 0; pass < 2; ++pass) {
+    const std::vector<double> form = RobustQuadratic(p, fit_begin, fit_end);
+    std::vector<double> residual(p.size(), kNaN), central;
+    for (std::size_t i = first; i < last; ++i) residual[i] = p[i] - form[i];
+    for (std::size_t i = fit_begin; i < fit_end; ++i)
+      if (std::isfinite(residual[i])) central.push_back(residual[i]);
+    if (central.empty()) break;
+    const double med = detail::Median(&central);
+    for (double& r : central) r = std::abs(r - med);
+    const double threshold = std::max(o.groove_min_step_um, 6.0 * 1.4826 * detail::Median(&central));
+    const std::vector<double> excess = detail::SmoothProfile(residual, 5.0 / ws);
+    const std::size_t centre = (fit_begin + fit_end) / 2;
+    std::tie(g.left, g.left_found) = WalkToShoulder(excess, centre, first, last, -1, threshold, width);
+    std::tie(g.right, g.right_found) = WalkToShoulder(excess, centre, first, last, +1, threshold, width);
+    g.right = std::max(g.right, g.left + 1);
+    // Second pass: fit the form to the whole land found by the first.
+    const auto margin = static_cast<std::size_t>(std::round(o.groove_margin_um / ws));
+    if (g.right - g.left <= 2 * margin + 8) break;
+    fit_begin = g.left + margin;
+    fit_end = g.right - margin;
+  }
+  const auto margin = static_cast<std::size_t>(std::round(o.groove_margin_um / ws));
+  if (g.left_found) g.left += margin;
+  if (g.right_found) g.right = g.right > margin ? g.right - margin : 0;
+  if (g.right < g.left) g.right = g.left;
+  return g;
+}
+
+std::vector<double> Crop(const std::vector<double>& p, std::size_t begin, std::size_t end) {
+  return {p.begin() + static_cast<std::ptrdiff_t>(begin), p.begin() + static_cast<std::ptrdiff_t>(end)};
+}
+
+/// Mean over bands of band[b][i − offset[b]] where at least half of the bands
+/// are finite; NaN elsewhere.
+std::vector<double> AlignedMean(const std::vector<std::vector<double>>& bands,
+                                const std::vector<std::ptrdiff_t>& offsets) {
+  const std::size_t n = bands.front().size();
+  std::vector<double> out(n, kNaN);
+  for (std::size_t i = 0; i < n; ++i) {
+    double sum = 0;
+    int count = 0;
+    for (std::size_t b = 0; b < bands.size(); ++b) {
+      const std::ptrdiff_t j = static_cast<std::ptrdiff_t>(i) - offsets[b];
+      if (j < 0 || j >= static_cast<std::ptrdiff_t>(n)) continue;
+      const double v = bands[b][static_cast<std::size_t>(j)];
+      if (std::isfinite(v)) sum += v, ++count;
+    }
+    if (count > 0 && 2 * count >= static_cast<int>(bands.size())) out[i] = sum / count;
+  }
+  return out;
+}
+
+}  // namespace
+
+LandSignature ExtractLandSignature(const Surface& surface, const LandSignatureOptions& o) {
+  Check(surface.values.type() == CV_64FC1 && !surface.values.empty(), "land signature: surface has no values");
+  Check(surface.spacing_x_um > 0 && surface.spacing_y_um > 0,
+        "land signature: surface spacing must be positive");
+  Check(o.spacing_um > 0 && o.band_um > 0 && o.lambda_s_um > 0 && o.lambda_c_um > o.lambda_s_um,
+        "land signature: invalid options");
+  const double ws = o.spacing_um;
+  const double width_um = surface.values.cols * surface.spacing_x_um;
+  Check(width_um >= o.min_length_um,
+        "land signature: the scan is " + std::to_string(static_cast<int>(width_um)) +
+            " um across the land, less than the " + std::to_string(static_cast<int>(o.min_length_um)) +
+            " um needed (is x across the land?)");
+
+  // 1. Crosscut bands (median over each band's rows), at the working spacing.
+  const int rows = surface.values.rows;
+  const int per_band = std::clamp(static_cast<int>(std::lround(o.band_um / surface.spacing_y_um)), 1, rows);
+  const int band_count = rows / per_band;
+  std::vector<std::vector<double>> bands;
+  for (int b = 0; b < band_count; ++b)
+    bands.push_back(ToWorkingSpacing(BandProfile(surface.values, b * per_band, (b + 1) * per_band),
+                                     surface.spacing_x_um, ws));
+  // Overall crosscut: per point, the median over the bands.
+  std::vector<double> overall(bands.front().size(), kNaN), column;
+  for (std::size_t i = 0; i < overall.size(); ++i) {
+    column.clear();
+    for (const auto& band : bands)
+      if (std::isfinite(band[i])) column.push_back(band[i]);
+    if (!column.empty() && 2 * column.size() >= bands.size()) overall[i] = detail::Median(&column);
+  }
+  const std::string too_little = "land signature: too little valid data across the land";
+  Check(static_cast<double>(CountFinite(overall)) * ws >= o.min_length_um, too_little);
+
+  // 2. Groove shoulders, 3. form of the land between them.
+  const Grooves g = DetectGrooves(overall, o);
+  Check(static_cast<double>(g.right - g.left) * ws >= o.min_length_um,
+        "land signature: less than " + std::to_string(static_cast<int>(o.min_length_um)) +
+            " um of land between the groove shoulders");
+  const std::vector<double> form = o.form == LandFormModel::kQuadratic
+                                       ? RobustQuadratic(overall, g.left, g.right)
+                                       : RobustSmoother(overall, g.left, g.right, o.form_sigma_um / ws);
+
+  // 4. Per band: form removed, band-passed; adjacent bands aligned.
+  std::vector<std::vector<double>> flat(bands.size()), filtered(bands.size());
+  for (std::size_t b = 0; b < bands.size(); ++b) {
+    flat[b] = Crop(bands[b], g.left, g.right);
+    for (std::size_t i = 0; i < flat[b].size(); ++i) flat[b][i] -= form[g.left + i];
+    filtered[b] = detail::BandPassProfile(flat[b], ws, o.lambda_c_um, o.lambda_s_um, o.max_gap_um);
+  }
+  const auto max_lag = static_cast<std::ptrdiff_t>(std::ceil(o.max_drift_um / ws));
+  std::vector<double> corr(bands.size(), -2);
+  std::vector<std::ptrdiff_t> lag(bands.size(), 0);
+  for (std::size_t b = 0; b + 1 < bands.size(); ++b) {
+    const double min_overlap =
+        0.5 * std::min(CountFinite(filtered[b]), CountFinite(filtered[b + 1]));
+    for (std::ptrdiff_t l = -max_lag; l <= max_lag; ++l) {
+      double overlap = 0;
+      const double r = detail::LagCorrelation(filtered[b], filtered[b + 1], l, std::max(min_overlap, 10.0),
+                                              &overlap);
+      if (r > corr[b]) corr[b] = r, lag[b] = l;
+    }
+  }
+
+  // 5. Stable region: the longest run of adjacent bands that agree.
+  std::size_t best_begin = 0, best_end = 1;  // bands [begin, end)
+  double best_sum = -1;
+  bool stable = false;
+  for (std::size_t b = 0; b + 1 < bands.size();) {
+    if (corr[b] < o.min_band_correlation) {
+      ++b;
+      continue;
+    }
+    std::size_t e = b;
+    double sum = 0;
+    while (e + 1 < bands.size() && corr[e] >= o.min_band_correlation) sum += corr[e++];
+    if (!stable || e + 1 - b > best_end - best_begin || (e + 1 - b == best_end - best_begin && sum > best_sum))
+      best_begin = b, best_end = e + 1, best_sum = sum, stable = true;
+    b = e;
+  }
+  if (!stable && bands.size() >= 2) {  // no agreement anywhere: the best adjacent pair
+    const auto b = static_cast<std::size_t>(std::max_element(corr.begin(), corr.end() - 1) - corr.begin());
+    best_begin = b, best_end = b + 2, best_sum = corr[b];
+  }
+  if (bands.size() == 1) best_sum = 0;
+  // Offsets relative to the middle band of the run: band b's point i − E[b]
+  // lies on the same stria as the middle band's point i.
+  std::vector<std::vector<double>> run_filtered, run_flat;
+  std::vector<std::ptrdiff_t> offsets;
+  std::ptrdiff_t cumulative = 0;
+  std::vector<std::ptrdiff_t> d;
+  for (std::size_t b = best_begin; b < best_end; ++b) {
+    d.push_back(cumulative);
+    if (b + 1 < best_end) cumulative += lag[b];
+  }
+  const std::ptrdiff_t mid = d[d.size() / 2];
+  for (std::size_t k = 0; k < d.size(); ++k) {
+    offsets.push_back(-(d[k] - mid));
+    run_filtered.push_back(filtered[best_begin + k]);
+    run_flat.push_back(flat[best_begin + k]);
+  }
+
+  LandSignature s;
+  s.spacing_um = ws;
+  std::vector<double> values = AlignedMean(run_filtered, offsets);
+  std::vector<double> profile = AlignedMean(run_flat, offsets);
+  const auto [first, last] = FiniteExtent(values);
+  Check(last > first, too_little);
+  s.values = Crop(values, first, last);
+  s.profile = Crop(profile, first, last);
+  s.start_um = static_cast<double>(g.left + first) * ws;
+  s.valid = CountFinite(s.values);
+  Check(static_cast<double>(s.valid) * ws >= o.min_length_um, too_little);
+  s.groove_left_um = static_cast<double>(g.left) * ws;
+  s.groove_right_um = static_cast<double>(g.right) * ws;
+  s.left_shoulder_found = g.left_found;
+  s.right_shoulder_found = g.right_found;
+  s.crosscut_y0_um = static_cast<double>(static_cast<int>(best_begin) * per_band) * surface.spacing_y_um;
+  s.crosscut_y1_um = static_cast<double>(static_cast<int>(best_end) * per_band) * surface.spacing_y_um;
+  s.bands_used = static_cast<int>(best_end - best_begin);
+  s.stable = stable;
+  s.band_correlation = s.bands_used > 1 ? best_sum / (s.bands_used - 1) : 0.0;
+  s.drift_per_mm = s.bands_used > 1 ? static_cast<double>(cumulative) * ws /
+                                          ((s.bands_used - 1) * per_band * surface.spacing_y_um) * 1000.0
+                                    : 0.0;
+  return s;
+}
+
+}  // namespace toolmark
