@@ -1,6 +1,6 @@
 # Every find_package of the project lives here (one place, as COLMAP does).
 find_package(Threads REQUIRED)
-find_package(OpenCV 4 REQUIRED COMPONENTS core imgproc imgcodecs)
+find_package(OpenCV 4 REQUIRED COMPONENTS core imgproc imgcodecs ml)
 # PCL's VTK targets reference MPI::MPI_C; find it first.
 find_package(MPI COMPONENTS C)
 find_package(PCL 1.12 REQUIRED COMPONENTS common io kdtree)

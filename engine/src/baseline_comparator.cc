@@ -53,7 +53,6 @@
 //   [-1, 1]. shift_x_um: the point at x in B lies at x + shift_x_um in A
 //   (x measured from the first column of each scan); rotation 0.
 #include "baseline_comparator.h"
-#include "profile.h"
 
 #include <tbb/parallel_for.h>
 
@@ -67,6 +66,7 @@
 #include <string>
 #include <vector>
 
+#include "profile.h"
 #include "toolmark/engine/check.h"
 
 namespace toolmark::detail {

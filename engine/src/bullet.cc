@@ -39,8 +39,10 @@ BulletComparison CompareBullets(const std::vector<std::vector<double>>& land_sco
     Check(row.size() == positions_b.size(), "bullet comparison: one score column per land of B needed");
   Check(!positions_a.empty() && !positions_b.empty(), "bullet comparison: a bullet has no lands");
   int largest = 0;
-  for (int p : positions_a) Check(p >= 0, "bullet comparison: negative land position"), largest = std::max(largest, p);
-  for (int p : positions_b) Check(p >= 0, "bullet comparison: negative land position"), largest = std::max(largest, p);
+  for (int p : positions_a)
+    Check(p >= 0, "bullet comparison: negative land position"), largest = std::max(largest, p);
+  for (int p : positions_b)
+    Check(p >= 0, "bullet comparison: negative land position"), largest = std::max(largest, p);
   if (lands <= 0) lands = largest + 1;
   Check(lands > largest, "bullet comparison: a land position is not below the land count");
 

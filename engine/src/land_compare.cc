@@ -245,13 +245,21 @@ LandFeatures CompareSignatures(const PreparedSignature& a, const PreparedSignatu
 }  // namespace detail
 
 std::vector<double> LandFeatures::Vector() const {
-  return {ccf,           rough_cor,      overlap_fraction,  distance, amplitude_ratio, matches_per_mm,
-          mismatches_per_mm, cms, cnms, sum_peaks_per_mm};
+  return {ccf, rough_cor, overlap_fraction, distance, amplitude_ratio, matches_per_mm, mismatches_per_mm,
+          cms, cnms,      sum_peaks_per_mm};
 }
 
 std::vector<std::string> LandFeatureNames() {
-  return {"ccf",           "rough_cor",         "overlap_fraction", "distance", "amplitude_ratio",
-          "matches_per_mm", "mismatches_per_mm", "cms",              "cnms",     "sum_peaks_per_mm"};
+  return {"ccf",
+          "rough_cor",
+          "overlap_fraction",
+          "distance",
+          "amplitude_ratio",
+          "matches_per_mm",
+          "mismatches_per_mm",
+          "cms",
+          "cnms",
+          "sum_peaks_per_mm"};
 }
 
 LandFeatures CompareLandSignatures(const LandSignature& a, const LandSignature& b) {

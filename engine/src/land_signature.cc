@@ -1,8 +1,12 @@
 // Land signatures: crosscut bands → groove shoulders → stable region →
 // form removal → ISO 16610-21 Gaussian band-pass. See docs/bullets.md.
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -58,8 +62,9 @@ std::vector<double> BandPassProfile(const std::vector<double>& p, double spacing
     }
     std::size_t j = i;
     while (j < n && !finite[j]) ++j;
-    if (i > 0 && j < n && j - i <= max_gap) std::fill(evaluate.begin() + static_cast<std::ptrdiff_t>(i),
-                                                      evaluate.begin() + static_cast<std::ptrdiff_t>(j), 1);
+    if (i > 0 && j < n && j - i <= max_gap)
+      std::fill(evaluate.begin() + static_cast<std::ptrdiff_t>(i),
+                evaluate.begin() + static_cast<std::ptrdiff_t>(j), 1);
     i = j;
   }
   const std::vector<double> waviness =
@@ -107,34 +112,94 @@ std::pair<std::size_t, std::size_t> FiniteExtent(const std::vector<double>& p) {
   return {first, last};
 }
 
-/// Robust quadratic through p[i], i in [begin, end): least squares, then twice
-/// refitted without points more than 3 scaled MADs from the fit. Returns the
-/// fitted values over the whole profile.
-std::vector<double> RobustQuadratic(const std::vector<double>& p, std::size_t begin, std::size_t end) {
-  const double centre = 0.5 * static_cast<double>(begin + end);
-  const double half = std::max(1.0, 0.5 * static_cast<double>(end - begin));
-  const auto u = [&](std::size_t i) { return (static_cast<double>(i) - centre) / half; };
+/// A quadratic in u = (i − centre) / half.
+struct Quadratic {
   std::array<double, 3> q{};
-  double limit = std::numeric_limits<double>::infinity();
+  double centre = 0, half = 1;
+  double At(std::size_t i) const {
+    const double u = (static_cast<double>(i) - centre) / half;
+    return q[0] + q[1] * u + q[2] * u * u;
+  }
+};
+
+/// Robust quadratic through p[i], i in [begin, end): starting from `start`
+/// (or a plain least-squares fit), three times refitted without the points
+/// more than 3 scaled MADs (at least `floor`) from the previous fit.
+Quadratic RobustQuadratic(const std::vector<double>& p, std::size_t begin, std::size_t end,
+                          const Quadratic* start = nullptr, double floor = 1e-9) {
+  Quadratic fit;
+  fit.centre = 0.5 * static_cast<double>(begin + end);
+  fit.half = std::max(1.0, 0.5 * static_cast<double>(end - begin));
+  // With a start, its points within `floor` make the first fit.
+  double limit = start ? floor : std::numeric_limits<double>::infinity();
+  const Quadratic* previous = start;
   for (int iteration = 0; iteration < 3; ++iteration) {
     std::array<double, 9> ata{};
     std::array<double, 3> atb{};
     for (std::size_t i = begin; i < end; ++i) {
       if (!std::isfinite(p[i])) continue;
-      const double x = u(i), fit = q[0] + q[1] * x + q[2] * x * x;
-      if (std::abs(p[i] - fit) > limit) continue;
-      detail::Accumulate3({1.0, x, x * x}, p[i], &ata, &atb);
+      if (previous && std::abs(p[i] - previous->At(i)) > limit) continue;
+      const double u = (static_cast<double>(i) - fit.centre) / fit.half;
+      detail::Accumulate3({1.0, u, u * u}, p[i], &ata, &atb);
     }
-    q = detail::SolveNormal3(ata, atb);
+    if (ata[0] < 3) break;
+    fit.q = detail::SolveNormal3(ata, atb);
+    previous = &fit;
     std::vector<double> residuals;
     for (std::size_t i = begin; i < end; ++i)
-      if (std::isfinite(p[i])) residuals.push_back(std::abs(p[i] - (q[0] + q[1] * u(i) + q[2] * u(i) * u(i))));
-    if (residuals.empty()) break;
-    limit = std::max(3.0 * 1.4826 * detail::Median(&residuals), 1e-9);
+      if (std::isfinite(p[i])) residuals.push_back(std::abs(p[i] - fit.At(i)));
+    limit = std::max(3.0 * 1.4826 * detail::Median(&residuals), floor);
   }
-  std::vector<double> fit(p.size());
-  for (std::size_t i = 0; i < p.size(); ++i) fit[i] = q[0] + q[1] * u(i) + q[2] * u(i) * u(i);
   return fit;
+}
+
+/// Deterministic RANSAC quadratic over the finite points of [begin, end): the
+/// exact quadratic through 3 sample points that has the most points within
+/// `tolerance`; kRansacTrials trials from a fixed seed.
+Quadratic RansacQuadratic(const std::vector<double>& p, std::size_t begin, std::size_t end,
+                          double tolerance) {
+  constexpr int kRansacTrials = 300;
+  std::vector<std::size_t> finite;
+  for (std::size_t i = begin; i < end; ++i)
+    if (std::isfinite(p[i])) finite.push_back(i);
+  Quadratic best;
+  best.centre = 0.5 * static_cast<double>(begin + end);
+  best.half = std::max(1.0, 0.5 * static_cast<double>(end - begin));
+  if (finite.size() < 3) return best;
+  const std::size_t stride = std::max<std::size_t>(1, finite.size() / 400);  // count on ≤ ~400 points
+  std::uint64_t state = 0x6c616e64;                                          // "land"
+  const auto next = [&] {
+    std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return (z ^ (z >> 31)) % finite.size();
+  };
+  std::size_t best_count = 0;
+  for (int trial = 0; trial < kRansacTrials; ++trial) {
+    std::array<std::size_t, 3> idx{next(), next(), next()};
+    std::sort(idx.begin(), idx.end());
+    if (idx[0] == idx[1] || idx[1] == idx[2]) continue;
+    std::array<double, 9> ata{};
+    std::array<double, 3> atb{};
+    for (std::size_t k : idx) {
+      const std::size_t i = finite[k];
+      const double u = (static_cast<double>(i) - best.centre) / best.half;
+      detail::Accumulate3({1.0, u, u * u}, p[i], &ata, &atb);
+    }
+    Quadratic candidate = best;
+    candidate.q = detail::SolveNormal3(ata, atb);
+    std::size_t count = 0;
+    for (std::size_t k = 0; k < finite.size(); k += stride)
+      if (std::abs(p[finite[k]] - candidate.At(finite[k])) <= tolerance) ++count;
+    if (count > best_count) best_count = count, best.q = candidate.q;
+  }
+  return best;
+}
+
+std::vector<double> Evaluate(const Quadratic& fit, std::size_t n) {
+  std::vector<double> out(n);
+  for (std::size_t i = 0; i < n; ++i) out[i] = fit.At(i);
+  return out;
 }
 
 /// Robust local-linear smoother (LOWESS-like): Gaussian window of σ samples,
@@ -209,33 +274,36 @@ std::pair<std::size_t, bool> WalkToShoulder(const std::vector<double>& excess, s
 
 Grooves DetectGrooves(const std::vector<double>& p, const LandSignatureOptions& o) {
   const auto [first, last] = FiniteExtent(p);
-  const std::size_t n = last - first;
   Grooves g{first, last, false, false};
-  std::size_t fit_begin = first + n / 4, fit_end = last - n / 4;
   const double ws = o.spacing_um;
   const auto width = static_cast<std::size_t>(std::max(1.0, std::round(o.groove_min_width_um / ws)));
+  const auto margin = static_cast<std::size_t>(std::round(o.groove_margin_um / ws));
+  // The land's form: RANSAC (the shoulders are outliers), refined robustly.
+  const Quadratic start = RansacQuadratic(p, first, last, o.groove_min_step_um);
+  Quadratic form = RobustQuadratic(p, first, last, &start, o.groove_min_step_um);
   for (int pass = 0; pass < 2; ++pass) {
-    const std::vector<double> form = RobustQuadratic(p, fit_begin, fit_end);
-    std::vector<double> residual(p.size(), kNaN), central;
-    for (std::size_t i = first; i < last; ++i) residual[i] = p[i] - form[i];
-    for (std::size_t i = fit_begin; i < fit_end; ++i)
-      if (std::isfinite(residual[i])) central.push_back(residual[i]);
-    if (central.empty()) break;
-    const double med = detail::Median(&central);
-    for (double& r : central) r = std::abs(r - med);
-    const double threshold = std::max(o.groove_min_step_um, 6.0 * 1.4826 * detail::Median(&central));
+    std::vector<double> residual(p.size(), kNaN), inliers;
+    std::vector<std::size_t> inlier_at;
+    for (std::size_t i = first; i < last; ++i) {
+      residual[i] = p[i] - form.At(i);
+      if (std::isfinite(residual[i]) && std::abs(residual[i]) <= o.groove_min_step_um) {
+        inliers.push_back(residual[i]);
+        inlier_at.push_back(i);
+      }
+    }
+    if (inliers.size() < 3) break;
+    const double med = detail::Median(&inliers);
+    for (double& r : inliers) r = std::abs(r - med);
+    const double threshold = std::max(o.groove_min_step_um, 6.0 * 1.4826 * detail::Median(&inliers));
     const std::vector<double> excess = detail::SmoothProfile(residual, 5.0 / ws);
-    const std::size_t centre = (fit_begin + fit_end) / 2;
+    const std::size_t centre = inlier_at[inlier_at.size() / 2];  // median point on the land
     std::tie(g.left, g.left_found) = WalkToShoulder(excess, centre, first, last, -1, threshold, width);
     std::tie(g.right, g.right_found) = WalkToShoulder(excess, centre, first, last, +1, threshold, width);
     g.right = std::max(g.right, g.left + 1);
-    // Second pass: fit the form to the whole land found by the first.
-    const auto margin = static_cast<std::size_t>(std::round(o.groove_margin_um / ws));
+    // Second pass: the form fitted to the land found by the first.
     if (g.right - g.left <= 2 * margin + 8) break;
-    fit_begin = g.left + margin;
-    fit_end = g.right - margin;
+    form = RobustQuadratic(p, g.left + margin, g.right - margin, &form, o.groove_min_step_um);
   }
-  const auto margin = static_cast<std::size_t>(std::round(o.groove_margin_um / ws));
   if (g.left_found) g.left += margin;
   if (g.right_found) g.right = g.right > margin ? g.right - margin : 0;
   if (g.right < g.left) g.right = g.left;
@@ -246,19 +314,22 @@ std::vector<double> Crop(const std::vector<double>& p, std::size_t begin, std::s
   return {p.begin() + static_cast<std::ptrdiff_t>(begin), p.begin() + static_cast<std::ptrdiff_t>(end)};
 }
 
-/// Mean over bands of band[b][i − offset[b]] where at least half of the bands
-/// are finite; NaN elsewhere.
+/// Mean over bands of band[b] at i − offset[b] (linear interpolation between
+/// finite neighbours) where at least half of the bands have a value; NaN elsewhere.
 std::vector<double> AlignedMean(const std::vector<std::vector<double>>& bands,
-                                const std::vector<std::ptrdiff_t>& offsets) {
+                                const std::vector<double>& offsets) {
   const std::size_t n = bands.front().size();
   std::vector<double> out(n, kNaN);
   for (std::size_t i = 0; i < n; ++i) {
     double sum = 0;
     int count = 0;
     for (std::size_t b = 0; b < bands.size(); ++b) {
-      const std::ptrdiff_t j = static_cast<std::ptrdiff_t>(i) - offsets[b];
-      if (j < 0 || j >= static_cast<std::ptrdiff_t>(n)) continue;
-      const double v = bands[b][static_cast<std::size_t>(j)];
+      const double x = static_cast<double>(i) - offsets[b];
+      const double lo = std::floor(x);
+      if (lo < 0 || lo + 1 >= static_cast<double>(n)) continue;
+      const auto j = static_cast<std::size_t>(lo);
+      const double t = x - lo, v0 = bands[b][j], v1 = bands[b][j + 1];
+      const double v = t < 1e-9 ? v0 : (1 - t) * v0 + t * v1;
       if (std::isfinite(v)) sum += v, ++count;
     }
     if (count > 0 && 2 * count >= static_cast<int>(bands.size())) out[i] = sum / count;
@@ -266,10 +337,39 @@ std::vector<double> AlignedMean(const std::vector<std::vector<double>>& bands,
   return out;
 }
 
+/// Shoulder remnants and edge artefacts: within edge_trim_um of each end of
+/// the valid extent, everything outside the innermost point whose |value|
+/// exceeds edge_outlier_sigma robust σ (1.4826 MAD) is dropped, with λs more.
+void TrimEdgeOutliers(std::vector<double>* values, std::vector<double>* profile,
+                      const LandSignatureOptions& o) {
+  std::vector<double> finite;
+  for (double v : *values)
+    if (std::isfinite(v)) finite.push_back(std::abs(v));
+  if (finite.size() < 10) return;
+  const double sigma = 1.4826 * detail::Median(&finite);
+  const auto [first, last] = FiniteExtent(*values);
+  const auto zone = static_cast<std::size_t>(std::round(o.edge_trim_um / o.spacing_um));
+  const auto extra = static_cast<std::size_t>(std::round(o.lambda_s_um / o.spacing_um));
+  const auto outlier = [&](std::size_t i) {
+    return std::isfinite((*values)[i]) && std::abs((*values)[i]) > o.edge_outlier_sigma * sigma;
+  };
+  std::size_t cut_left = first, cut_right = last;  // keep [cut_left, cut_right)
+  for (std::size_t i = first; i < std::min(last, first + zone); ++i)
+    if (outlier(i)) cut_left = i + 1 + extra;
+  for (std::size_t i = last; i > first && i + zone > last; --i)
+    if (outlier(i - 1)) cut_right = i - 1 > extra ? i - 1 - extra : 0;
+  for (std::size_t i = 0; i < values->size(); ++i) {
+    if (i >= cut_left && i < cut_right) continue;
+    (*values)[i] = kNaN;
+    (*profile)[i] = kNaN;
+  }
+}
+
 }  // namespace
 
 LandSignature ExtractLandSignature(const Surface& surface, const LandSignatureOptions& o) {
-  Check(surface.values.type() == CV_64FC1 && !surface.values.empty(), "land signature: surface has no values");
+  Check(surface.values.type() == CV_64FC1 && !surface.values.empty(),
+        "land signature: surface has no values");
   Check(surface.spacing_x_um > 0 && surface.spacing_y_um > 0,
         "land signature: surface spacing must be positive");
   Check(o.spacing_um > 0 && o.band_um > 0 && o.lambda_s_um > 0 && o.lambda_c_um > o.lambda_s_um,
@@ -305,9 +405,10 @@ LandSignature ExtractLandSignature(const Surface& surface, const LandSignatureOp
   Check(static_cast<double>(g.right - g.left) * ws >= o.min_length_um,
         "land signature: less than " + std::to_string(static_cast<int>(o.min_length_um)) +
             " um of land between the groove shoulders");
-  const std::vector<double> form = o.form == LandFormModel::kQuadratic
-                                       ? RobustQuadratic(overall, g.left, g.right)
-                                       : RobustSmoother(overall, g.left, g.right, o.form_sigma_um / ws);
+  const std::vector<double> form =
+      o.form == LandFormModel::kQuadratic
+          ? Evaluate(RobustQuadratic(overall, g.left, g.right, nullptr, o.groove_min_step_um), overall.size())
+          : RobustSmoother(overall, g.left, g.right, o.form_sigma_um / ws);
 
   // 4. Per band: form removed, band-passed; adjacent bands aligned.
   std::vector<std::vector<double>> flat(bands.size()), filtered(bands.size());
@@ -317,16 +418,25 @@ LandSignature ExtractLandSignature(const Surface& surface, const LandSignatureOp
     filtered[b] = detail::BandPassProfile(flat[b], ws, o.lambda_c_um, o.lambda_s_um, o.max_gap_um);
   }
   const auto max_lag = static_cast<std::ptrdiff_t>(std::ceil(o.max_drift_um / ws));
-  std::vector<double> corr(bands.size(), -2);
-  std::vector<std::ptrdiff_t> lag(bands.size(), 0);
+  // lag[b]: band b's point i lies on the stria of band b+1's point i − lag[b]
+  // (sub-sample: parabola through the correlations at the best lag ± 1).
+  std::vector<double> corr(bands.size(), -2), lag(bands.size(), 0);
   for (std::size_t b = 0; b + 1 < bands.size(); ++b) {
     const double min_overlap =
-        0.5 * std::min(CountFinite(filtered[b]), CountFinite(filtered[b + 1]));
+        std::max(10.0, 0.5 * std::min(CountFinite(filtered[b]), CountFinite(filtered[b + 1])));
+    std::vector<double> r(static_cast<std::size_t>(2 * max_lag + 1));
+    std::size_t best = 0;
     for (std::ptrdiff_t l = -max_lag; l <= max_lag; ++l) {
       double overlap = 0;
-      const double r = detail::LagCorrelation(filtered[b], filtered[b + 1], l, std::max(min_overlap, 10.0),
-                                              &overlap);
-      if (r > corr[b]) corr[b] = r, lag[b] = l;
+      const auto k = static_cast<std::size_t>(l + max_lag);
+      r[k] = detail::LagCorrelation(filtered[b], filtered[b + 1], l, min_overlap, &overlap);
+      if (r[k] > r[best]) best = k;
+    }
+    corr[b] = r[best];
+    lag[b] = static_cast<double>(best) - static_cast<double>(max_lag);
+    if (best > 0 && best + 1 < r.size() && r[best - 1] > -2 && r[best + 1] > -2) {
+      const double curvature = r[best - 1] - 2 * r[best] + r[best + 1];
+      if (curvature < 0) lag[b] += std::clamp(0.5 * (r[best - 1] - r[best + 1]) / curvature, -0.5, 0.5);
     }
   }
 
@@ -342,7 +452,8 @@ LandSignature ExtractLandSignature(const Surface& surface, const LandSignatureOp
     std::size_t e = b;
     double sum = 0;
     while (e + 1 < bands.size() && corr[e] >= o.min_band_correlation) sum += corr[e++];
-    if (!stable || e + 1 - b > best_end - best_begin || (e + 1 - b == best_end - best_begin && sum > best_sum))
+    if (!stable || e + 1 - b > best_end - best_begin ||
+        (e + 1 - b == best_end - best_begin && sum > best_sum))
       best_begin = b, best_end = e + 1, best_sum = sum, stable = true;
     b = e;
   }
@@ -354,16 +465,15 @@ LandSignature ExtractLandSignature(const Surface& surface, const LandSignatureOp
   // Offsets relative to the middle band of the run: band b's point i − E[b]
   // lies on the same stria as the middle band's point i.
   std::vector<std::vector<double>> run_filtered, run_flat;
-  std::vector<std::ptrdiff_t> offsets;
-  std::ptrdiff_t cumulative = 0;
-  std::vector<std::ptrdiff_t> d;
+  std::vector<double> offsets, d;
+  double cumulative = 0;
   for (std::size_t b = best_begin; b < best_end; ++b) {
     d.push_back(cumulative);
     if (b + 1 < best_end) cumulative += lag[b];
   }
-  const std::ptrdiff_t mid = d[d.size() / 2];
+  const double mid = d[d.size() / 2];
   for (std::size_t k = 0; k < d.size(); ++k) {
-    offsets.push_back(-(d[k] - mid));
+    offsets.push_back(d[k] - mid);
     run_filtered.push_back(filtered[best_begin + k]);
     run_flat.push_back(flat[best_begin + k]);
   }
@@ -372,6 +482,7 @@ LandSignature ExtractLandSignature(const Surface& surface, const LandSignatureOp
   s.spacing_um = ws;
   std::vector<double> values = AlignedMean(run_filtered, offsets);
   std::vector<double> profile = AlignedMean(run_flat, offsets);
+  TrimEdgeOutliers(&values, &profile, o);
   const auto [first, last] = FiniteExtent(values);
   Check(last > first, too_little);
   s.values = Crop(values, first, last);
@@ -388,9 +499,9 @@ LandSignature ExtractLandSignature(const Surface& surface, const LandSignatureOp
   s.bands_used = static_cast<int>(best_end - best_begin);
   s.stable = stable;
   s.band_correlation = s.bands_used > 1 ? best_sum / (s.bands_used - 1) : 0.0;
-  s.drift_per_mm = s.bands_used > 1 ? static_cast<double>(cumulative) * ws /
-                                          ((s.bands_used - 1) * per_band * surface.spacing_y_um) * 1000.0
-                                    : 0.0;
+  s.drift_per_mm = s.bands_used > 1
+                       ? -cumulative * ws / ((s.bands_used - 1) * per_band * surface.spacing_y_um) * 1000.0
+                       : 0.0;
   return s;
 }
 

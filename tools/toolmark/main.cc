@@ -20,9 +20,11 @@ int main(int argc, char** argv) {
   RegisterList(app, &action);
   RegisterVerify(app, &action);
   RegisterExportScan(app, &action);
+  RegisterCompare(app, &action);
   RegisterDemo(app, &action);
   RegisterSynth(app, &action);
   RegisterEval(app, &action);
+  RegisterTrainLand(app, &action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

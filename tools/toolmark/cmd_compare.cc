@@ -1,0 +1,314 @@
+// toolmark compare A B: two scans, or two bullets (folders of land scans, or
+// --bullet-a/--bullet-b lists of files).
+//
+// Bullets: every land of A against every land of B with the land comparator
+// (ExtractLandSignature → CompareLandSignatures → LandScore), then
+// CompareBullets over the lands' positions (their order: files sorted by name
+// with numbers compared as numbers, or the order given). Two single scans:
+// the comparator chosen by --comparator, or by kind (bullet lands: "land",
+// anything else: "baseline"); --kind auto takes a scan at least twice as long
+// across (x) as along (y) for a land.
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli_common.h"
+#include "compare_png.h"
+#include "toolmark/engine/check.h"
+#include "toolmark/engine/comparator.h"
+#include "toolmark/engine/land.h"
+#include "toolmark/engine/version.h"
+#include "toolmark/ingest/scan.h"
+
+namespace toolmark::cli {
+namespace fs = std::filesystem;
+namespace {
+
+struct CompareArgs {
+  std::string a, b;
+  std::vector<std::string> bullet_a, bullet_b;
+  std::string kind = "auto";
+  std::string comparator;
+  std::string png;
+  int lands = 0;
+  bool json = false;
+  ReadFlags read;
+};
+
+/// "land10" after "land9": digit runs compare as numbers.
+bool NaturalLess(const std::string& x, const std::string& y) {
+  std::size_t i = 0, j = 0;
+  while (i < x.size() && j < y.size()) {
+    if (std::isdigit(static_cast<unsigned char>(x[i])) && std::isdigit(static_cast<unsigned char>(y[j]))) {
+      std::size_t ie = i, je = j;
+      while (ie < x.size() && std::isdigit(static_cast<unsigned char>(x[ie]))) ++ie;
+      while (je < y.size() && std::isdigit(static_cast<unsigned char>(y[je]))) ++je;
+      const std::string nx = x.substr(i, ie - i), ny = y.substr(j, je - j);
+      const std::string tx = nx.substr(std::min(nx.find_first_not_of('0'), nx.size()));
+      const std::string ty = ny.substr(std::min(ny.find_first_not_of('0'), ny.size()));
+      if (tx.size() != ty.size()) return tx.size() < ty.size();
+      if (tx != ty) return tx < ty;
+      i = ie, j = je;
+      continue;
+    }
+    if (x[i] != y[j]) return x[i] < y[j];
+    ++i, ++j;
+  }
+  return x.size() - i < y.size() - j;
+}
+
+std::vector<std::string> LandFiles(const std::string& folder) {
+  std::vector<std::string> files;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(folder, ec)) {
+    if (entry.is_regular_file() && ingest::IsScanFileName(entry.path().string()))
+      files.push_back(entry.path().string());
+  }
+  if (ec) throw Error(folder + ": cannot list: " + ec.message());
+  std::sort(files.begin(), files.end(), NaturalLess);
+  if (files.empty()) throw Error(folder + ": no scan files (x3p, png, tif, jpg, ply, pcd) in this folder");
+  return files;
+}
+
+/// A land: its file and signature.
+struct Land {
+  std::string file;
+  LandSignature signature;
+};
+
+std::vector<Land> ReadLands(const std::vector<std::string>& files, const ingest::ReadOptions& options) {
+  std::vector<Land> lands;
+  QuietStderr quiet;
+  for (const std::string& f : files) {
+    const ingest::Scan scan = ingest::ReadScan(f, options);
+    try {
+      lands.push_back({f, ExtractLandSignature(scan.surface)});
+    } catch (const Error& e) {
+      throw Error(f + ": " + e.what());
+    }
+  }
+  return lands;
+}
+
+nlohmann::json SignatureJson(const Land& land) {
+  const LandSignature& s = land.signature;
+  return {{"file", land.file},
+          {"start_um", s.start_um},
+          {"length_um", static_cast<double>(s.values.size()) * s.spacing_um},
+          {"valid_fraction",
+           s.values.empty() ? 0.0 : static_cast<double>(s.valid) / static_cast<double>(s.values.size())},
+          {"groove_left_um", s.groove_left_um},
+          {"groove_right_um", s.groove_right_um},
+          {"left_shoulder_found", s.left_shoulder_found},
+          {"right_shoulder_found", s.right_shoulder_found},
+          {"crosscut_y_um", {s.crosscut_y0_um, s.crosscut_y1_um}},
+          {"bands_used", s.bands_used},
+          {"stable", s.stable},
+          {"band_correlation", s.band_correlation},
+          {"drift_um_per_mm", s.drift_per_mm}};
+}
+
+nlohmann::json FeaturesJson(const LandFeatures& f) {
+  nlohmann::json j;
+  const std::vector<std::string> names = LandFeatureNames();
+  const std::vector<double> values = f.Vector();
+  for (std::size_t i = 0; i < names.size(); ++i) j[names[i]] = values[i];
+  j["lag_um"] = f.lag_um;
+  j["overlap_um"] = f.overlap_um;
+  return j;
+}
+
+std::string BaseName(const std::string& path) { return fs::path(path).filename().string(); }
+
+int RunBullets(const CompareArgs& args, const std::vector<std::string>& files_a,
+               const std::vector<std::string>& files_b) {
+  const std::vector<Land> a = ReadLands(files_a, args.read.Options());
+  const std::vector<Land> b = ReadLands(files_b, args.read.Options());
+  std::vector<std::vector<double>> scores(a.size(), std::vector<double>(b.size()));
+  std::vector<std::vector<LandFeatures>> features(a.size(), std::vector<LandFeatures>(b.size()));
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    for (std::size_t j = 0; j < b.size(); ++j) {
+      features[i][j] = CompareLandSignatures(a[i].signature, b[j].signature);
+      scores[i][j] = LandScore(features[i][j]);
+    }
+  }
+  std::vector<int> pos_a(a.size()), pos_b(b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) pos_a[i] = static_cast<int>(i);
+  for (std::size_t j = 0; j < b.size(); ++j) pos_b[j] = static_cast<int>(j);
+  const int lands = args.lands > 0 ? args.lands : static_cast<int>(std::max(a.size(), b.size()));
+  Check(lands >= static_cast<int>(std::max(a.size(), b.size())),
+        "--lands " + std::to_string(lands) + " is fewer than the lands given");
+  const BulletComparison bc = CompareBullets(scores, pos_a, pos_b, lands);
+  // ARCHITECTURE.md: phase = the land of B matched to land 1 of A (1-based),
+  // null when that land of B was not given.
+  const int b_for_a1 = bc.phase % lands;
+  const bool b_for_a1_given = b_for_a1 < static_cast<int>(b.size());
+
+  if (!args.png.empty()) {
+    std::vector<MatchedLandPlot> plots;
+    for (const auto& [i, j] : bc.matched) {
+      plots.push_back({BaseName(a[static_cast<std::size_t>(i)].file),
+                       BaseName(b[static_cast<std::size_t>(j)].file),
+                       &a[static_cast<std::size_t>(i)].signature, &b[static_cast<std::size_t>(j)].signature,
+                       features[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)],
+                       scores[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)]});
+    }
+    WriteBulletPng(args.png, plots, bc);
+  }
+
+  if (args.json) {
+    nlohmann::json j = {{"comparator", "land"},
+                        {"kind", a.size() == 1 && b.size() == 1 ? "land" : "bullet"},
+                        {"score", bc.bullet_score},
+                        {"bullet_score", bc.bullet_score},
+                        {"log10_lr", nullptr},
+                        {"phase", b_for_a1_given ? nlohmann::json(b_for_a1 + 1) : nlohmann::json()},
+                        {"phase_offset", bc.phase},
+                        {"lands", lands},
+                        {"phase_means", nlohmann::json::array()},
+                        {"phase_gap", bc.phase_gap},
+                        {"phase_t", bc.phase_t},
+                        {"land_scores", scores},
+                        {"version", Version()}};
+    for (double m : bc.phase_means)
+      j["phase_means"].push_back(std::isfinite(m) ? nlohmann::json(m) : nlohmann::json());
+    for (const Land& l : a) j["lands_a"].push_back(SignatureJson(l));
+    for (const Land& l : b) j["lands_b"].push_back(SignatureJson(l));
+    j["matched"] = nlohmann::json::array();
+    for (const auto& [i, k] : bc.matched) {
+      nlohmann::json m = {{"a", i + 1},
+                          {"b", k + 1},
+                          {"score", scores[static_cast<std::size_t>(i)][static_cast<std::size_t>(k)]}};
+      m["features"] = FeaturesJson(features[static_cast<std::size_t>(i)][static_cast<std::size_t>(k)]);
+      j["matched"].push_back(m);
+    }
+    if (!args.png.empty()) j["png"] = args.png;
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  std::printf("bullet A: %zu lands, bullet B: %zu lands, %d lands around the bullet\n", a.size(), b.size(),
+              lands);
+  for (std::size_t i = 0; i < a.size(); ++i) std::printf("  A%zu  %s\n", i + 1, a[i].file.c_str());
+  for (std::size_t j = 0; j < b.size(); ++j) std::printf("  B%zu  %s\n", j + 1, b[j].file.c_str());
+  std::printf("land scores (rows: lands of A, columns: lands of B; * = chosen phase):\n      ");
+  for (std::size_t j = 0; j < b.size(); ++j) std::printf("   B%-4zu", j + 1);
+  std::printf("\n");
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    std::printf("  A%-3zu", i + 1);
+    for (std::size_t j = 0; j < b.size(); ++j) {
+      const bool on = pos_b[j] == (pos_a[i] + bc.phase) % lands;
+      std::printf("  %5.3f%s", scores[i][j], on ? "*" : " ");
+    }
+    std::printf("\n");
+  }
+  std::printf("phase: A land k <-> B land k%+d (mod %d); sequence averages by phase:", bc.phase, lands);
+  for (double m : bc.phase_means) std::printf(" %s", std::isfinite(m) ? Num(m).c_str() : "-");
+  std::printf("\nbullet score %.4f  (best phase - mean of other phases: %.4f, Welch t %.2f)\n",
+              bc.bullet_score, bc.phase_gap, bc.phase_t);
+  std::printf("likelihood ratio: not calibrated\n");
+  for (const auto& [i, k] : bc.matched) {
+    const LandFeatures& f = features[static_cast<std::size_t>(i)][static_cast<std::size_t>(k)];
+    std::printf(
+        "  A%d <-> B%d  score %.3f  ccf %.3f  cms %d  matches %.1f/mm  overlap %.0f um  lag %.1f um\n", i + 1,
+        k + 1, scores[static_cast<std::size_t>(i)][static_cast<std::size_t>(k)], f.ccf,
+        static_cast<int>(f.cms), f.matches_per_mm, f.overlap_um, f.lag_um);
+  }
+  if (!args.png.empty()) std::printf("plot: %s\n", args.png.c_str());
+  return 0;
+}
+
+bool LooksLikeLand(const Surface& s) {
+  return s.values.cols * s.spacing_x_um >= 2.0 * s.values.rows * s.spacing_y_um;
+}
+
+int RunPair(const CompareArgs& args) {
+  std::optional<ingest::Scan> a, b;
+  {
+    QuietStderr quiet;
+    a = ingest::ReadScan(args.a, args.read.Options());
+    b = ingest::ReadScan(args.b, args.read.Options());
+  }
+  Check(a->surface.kind == b->surface.kind,
+        "a height map (3D) and an intensity image (2D) cannot be compared: compare 3D with 3D, 2D with 2D");
+  std::string kind = args.kind;
+  if (kind == "auto")
+    kind = LooksLikeLand(a->surface) && LooksLikeLand(b->surface) ? "land" : "cartridge_case";
+  if (kind == "bullet") kind = "land";
+  const std::string name = !args.comparator.empty() ? args.comparator : kind == "land" ? "land" : "baseline";
+  if (name == "land") return RunBullets(args, {args.a}, {args.b});
+  Check(args.png.empty(), "--png draws bullet comparisons; the " + name + " comparator has no plot yet");
+  const auto comparator = MakeComparator(name);
+  const auto pa = comparator->Prepare(a->surface);
+  const auto pb = comparator->Prepare(b->surface);
+  const Comparison c = comparator->Compare(*pa, *pb);
+  const bool two_d = a->surface.kind == SurfaceKind::kIntensity;
+  if (args.json) {
+    nlohmann::json j = {{"comparator", name},
+                        {"kind", kind},
+                        {"score", c.score},
+                        {"log10_lr", nullptr},
+                        {"rotation_deg", c.rotation_deg},
+                        {"translation_um", {c.shift_x_um, c.shift_y_um}},
+                        {"overlap_fraction", c.overlap_fraction},
+                        {"surfaces", two_d ? "2D intensity" : "3D height"},
+                        {"version", Version()}};
+    for (const auto& [key, value] : c.details) j["details"][key] = value;
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  std::printf("%s vs %s (%s, comparator %s)\n", args.a.c_str(), args.b.c_str(),
+              two_d ? "2D intensity images" : "3D height maps", name.c_str());
+  std::printf("score %.4f  rotation %.2f deg  translation (%.1f, %.1f) um  overlap %.2f\n", c.score,
+              c.rotation_deg, c.shift_x_um, c.shift_y_um, c.overlap_fraction);
+  for (const auto& [key, value] : c.details) std::printf("  %s %s\n", key.c_str(), Num(value).c_str());
+  std::printf("likelihood ratio: not calibrated\n");
+  return 0;
+}
+
+int RunCompare(const CompareArgs& args) {
+  if (!args.bullet_a.empty() || !args.bullet_b.empty()) {
+    Check(!args.bullet_a.empty() && !args.bullet_b.empty(), "give both --bullet-a and --bullet-b");
+    Check(args.a.empty() && args.b.empty(),
+          "give either two scans/folders or --bullet-a/--bullet-b, not both");
+    return RunBullets(args, args.bullet_a, args.bullet_b);
+  }
+  Check(!args.a.empty() && !args.b.empty(),
+        "give two scans, two folders of land scans, or --bullet-a/--bullet-b");
+  std::error_code ec;
+  const bool dir_a = fs::is_directory(args.a, ec), dir_b = fs::is_directory(args.b, ec);
+  Check(dir_a == dir_b, "compare two scans or two folders (bullets), not one of each");
+  if (dir_a) return RunBullets(args, LandFiles(args.a), LandFiles(args.b));
+  return RunPair(args);
+}
+
+}  // namespace
+
+void RegisterCompare(CLI::App& app, Action* action) {
+  auto args = std::make_shared<CompareArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "compare", "Compare two scans, or two bullets (folders of land scans): scores, alignment, plot");
+  cmd->add_option("a", args->a, "Scan file, or folder of one bullet's land scans");
+  cmd->add_option("b", args->b, "Scan file, or folder of the other bullet's land scans");
+  cmd->add_option("--bullet-a", args->bullet_a, "Land scans of bullet A, in order around the bullet")
+      ->delimiter(',');
+  cmd->add_option("--bullet-b", args->bullet_b, "Land scans of bullet B, in order around the bullet")
+      ->delimiter(',');
+  cmd->add_option("--kind", args->kind, "auto, land (bullet), or cartridge_case")
+      ->check(CLI::IsMember({"auto", "land", "bullet", "cartridge_case"}));
+  cmd->add_option("--comparator", args->comparator, "Comparator for two single scans (see eval --help)");
+  cmd->add_option("--lands", args->lands, "Lands around the bullet (default: the larger land count given)")
+      ->check(CLI::Range(1, 64));
+  cmd->add_option("--png", args->png,
+                  "Write a plot: aligned signatures of the matched lands and the score matrix");
+  cmd->add_flag("--json", args->json, "Print JSON (ARCHITECTURE.md fields)");
+  args->read.Add(cmd);
+  cmd->callback([args, action] { *action = [args] { return RunCompare(*args); }; });
+}
+
+}  // namespace toolmark::cli

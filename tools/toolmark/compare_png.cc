@@ -1,0 +1,122 @@
+#include "compare_png.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "toolmark/engine/check.h"
+
+namespace toolmark::cli {
+namespace {
+
+constexpr int kWidth = 1200;
+constexpr int kPanelHeight = 170;
+constexpr int kCell = 46;
+const cv::Scalar kInk(40, 40, 40), kBlue(180, 90, 20), kRed(40, 40, 200), kGrid(215, 215, 215);
+
+void Text(cv::Mat* img, const std::string& s, cv::Point at, double scale = 0.45, cv::Scalar colour = kInk) {
+  cv::putText(*img, s, at, cv::FONT_HERSHEY_SIMPLEX, scale, colour, 1, cv::LINE_AA);
+}
+
+std::string Format(const char* fmt, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, fmt, v);
+  return buf;
+}
+
+/// Heat map of the land scores (white 0 → dark green 1), chosen phase outlined.
+int DrawMatrix(cv::Mat* img, const BulletComparison& bc, int top) {
+  const std::size_t rows = bc.land_scores.size(), cols = rows ? bc.land_scores[0].size() : 0;
+  Text(img, "land scores (rows: lands of A, columns: lands of B); outlined: chosen phase", {20, top + 16});
+  const int x0 = 70, y0 = top + 50;
+  for (std::size_t j = 0; j < cols; ++j)
+    Text(img, "B" + std::to_string(j + 1), {x0 + static_cast<int>(j) * kCell + 12, y0 - 8});
+  for (std::size_t i = 0; i < rows; ++i) {
+    Text(img, "A" + std::to_string(i + 1), {x0 - 40, y0 + static_cast<int>(i) * kCell + 28});
+    for (std::size_t j = 0; j < cols; ++j) {
+      const double s = bc.land_scores[i][j];
+      const double t = std::isfinite(s) ? std::clamp(s, 0.0, 1.0) : 0.0;
+      const cv::Rect cell(x0 + static_cast<int>(j) * kCell, y0 + static_cast<int>(i) * kCell, kCell, kCell);
+      cv::rectangle(*img, cell, cv::Scalar(255 - 200 * t, 255 - 90 * t, 255 - 200 * t), cv::FILLED);
+      cv::rectangle(*img, cell, kGrid, 1);
+      Text(img, std::isfinite(s) ? Format("%.2f", s) : "-", {cell.x + 7, cell.y + 28}, 0.42,
+           t > 0.6 ? cv::Scalar(255, 255, 255) : kInk);
+    }
+  }
+  for (const auto& [i, j] : bc.matched)
+    cv::rectangle(*img, cv::Rect(x0 + j * kCell, y0 + i * kCell, kCell, kCell), kRed, 2);
+  Text(img,
+       Format("bullet score %.3f", bc.bullet_score) + Format("   phase offset %.0f", bc.phase) +
+           Format("   gap %.3f", bc.phase_gap) + Format("   Welch t %.2f", bc.phase_t),
+       {x0 + static_cast<int>(cols) * kCell + 30, y0 + 20}, 0.5);
+  return y0 + static_cast<int>(rows) * kCell + 20;
+}
+
+void DrawSignatures(cv::Mat* img, const MatchedLandPlot& m, int top) {
+  const LandSignature& a = *m.a;
+  const LandSignature& b = *m.b;
+  // x in A's scan coordinates: B's point x lies at x + lag_um.
+  const double a0 = a.start_um, a1 = a.start_um + a.spacing_um * static_cast<double>(a.values.size());
+  const double b0 = b.start_um + m.features.lag_um,
+               b1 = b0 + b.spacing_um * static_cast<double>(b.values.size());
+  const double x_min = std::min(a0, b0), x_max = std::max(a1, b1);
+  double amp = 0;
+  for (double v : a.values)
+    if (std::isfinite(v)) amp = std::max(amp, std::abs(v));
+  for (double v : b.values)
+    if (std::isfinite(v)) amp = std::max(amp, std::abs(v));
+  amp = std::max(amp, 1e-6);
+  const int left = 60, right = kWidth - 20, plot_top = top + 26, plot_bottom = top + kPanelHeight - 24;
+  const auto px = [&](double x) {
+    return left + static_cast<int>(std::lround((x - x_min) / (x_max - x_min) * (right - left)));
+  };
+  const auto py = [&](double z) {
+    return (plot_top + plot_bottom) / 2 -
+           static_cast<int>(std::lround(z / amp * (plot_bottom - plot_top) / 2));
+  };
+  cv::rectangle(*img, cv::Rect(left, plot_top, right - left, plot_bottom - plot_top), kGrid, 1);
+  cv::line(*img, {left, py(0)}, {right, py(0)}, kGrid, 1);
+  const auto curve = [&](const LandSignature& s, double offset, cv::Scalar colour) {
+    for (std::size_t i = 1; i < s.values.size(); ++i) {
+      if (!std::isfinite(s.values[i - 1]) || !std::isfinite(s.values[i])) continue;
+      const double x0 = offset + s.spacing_um * static_cast<double>(i - 1), x1 = x0 + s.spacing_um;
+      cv::line(*img, {px(x0), py(s.values[i - 1])}, {px(x1), py(s.values[i])}, colour, 1, cv::LINE_AA);
+    }
+  };
+  curve(a, a.start_um, kBlue);
+  curve(b, b.start_um + m.features.lag_um, kRed);
+  Text(img, m.name_a, {left, top + 16}, 0.45, kBlue);
+  Text(img, m.name_b, {left + 330, top + 16}, 0.45, kRed);
+  Text(img,
+       Format("score %.3f", m.score) + Format("  ccf %.3f", m.features.ccf) +
+           Format("  CMS %.0f", m.features.cms) + Format("  lag %.1f um", m.features.lag_um),
+       {left + 700, top + 16});
+  Text(img, Format("%.0f um", x_min), {left, plot_bottom + 16}, 0.4);
+  Text(img, Format("%.0f um", x_max), {right - 70, plot_bottom + 16}, 0.4);
+  Text(img, Format("+%.2f um", amp), {4, plot_top + 10}, 0.35);
+}
+
+}  // namespace
+
+void WriteBulletPng(const std::string& path, const std::vector<MatchedLandPlot>& matched,
+                    const BulletComparison& bullets) {
+  const int matrix_height = 90 + static_cast<int>(bullets.land_scores.size()) * kCell;
+  cv::Mat img(matrix_height + static_cast<int>(matched.size()) * kPanelHeight + 10, kWidth, CV_8UC3,
+              cv::Scalar(255, 255, 255));
+  int y = DrawMatrix(&img, bullets, 0);
+  for (const MatchedLandPlot& m : matched) {
+    DrawSignatures(&img, m, y);
+    y += kPanelHeight;
+  }
+  bool ok = false;
+  try {
+    ok = cv::imwrite(path, img);
+  } catch (const cv::Exception&) {
+    ok = false;
+  }
+  Check(ok, path + ": cannot write the PNG plot");
+}
+
+}  // namespace toolmark::cli

@@ -1,0 +1,25 @@
+// The --png plot of `toolmark compare` for bullets: the land score matrix
+// (chosen phase outlined) and, per matched land pair, the two signatures
+// aligned by the comparison's lag. Drawn with OpenCV, written as PNG.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "toolmark/engine/land.h"
+
+namespace toolmark::cli {
+
+struct MatchedLandPlot {
+  std::string name_a, name_b;
+  const LandSignature* a = nullptr;
+  const LandSignature* b = nullptr;
+  LandFeatures features;
+  double score = 0;
+};
+
+/// Throws toolmark::Error when the file cannot be written.
+void WriteBulletPng(const std::string& path, const std::vector<MatchedLandPlot>& matched,
+                    const BulletComparison& bullets);
+
+}  // namespace toolmark::cli
