@@ -36,7 +36,8 @@ namespace {
 struct TrainArgs {
   int firearms = 40, per_firearm = 3;
   std::uint64_t seed = 101, test_seed = 202;
-  std::string difficulty = "realistic";
+  std::vector<std::string> difficulties = {"realistic", "hard"};
+  double ridge = 1.0;
   int knm_per_km = 4;
   std::string out;  ///< optional JSON summary
 };
@@ -47,13 +48,14 @@ struct PairSet {
 };
 
 /// Land features of all KM pairs and knm_per_km × as many sampled KNM pairs.
-PairSet BuildPairs(const TrainArgs& args, std::uint64_t seed, const Comparator& land) {
+PairSet BuildPairs(const TrainArgs& args, std::uint64_t seed, const std::string& difficulty,
+                   const Comparator& land) {
   SynthOptions o;
   o.kind = "bullet";
   o.firearms = args.firearms;
   o.per_firearm = args.per_firearm;
   o.seed = seed;
-  o.difficulty = ParseSynthDifficulty(args.difficulty);
+  o.difficulty = ParseSynthDifficulty(difficulty);
   o.Check();
   const int n = SynthScanCount(o);
   std::vector<std::shared_ptr<const PreparedMark>> marks(static_cast<std::size_t>(n));
@@ -92,15 +94,14 @@ PairSet BuildPairs(const TrainArgs& args, std::uint64_t seed, const Comparator& 
 }
 
 /// Maximum-likelihood logistic regression by Newton's method (iteratively
-/// reweighted least squares) with a small ridge (kRidge) for stability.
+/// reweighted least squares) with an L2 penalty `ridge` on the weights (not the bias).
 /// OpenCV's ml::LogisticRegression is not used: its batch gradient descent
 /// stops far from the optimum here (weights ~0.15 after 20,000 iterations).
-cv::Mat FitLogistic(const cv::Mat& x, const std::vector<int>& y) {
-  constexpr double kRidge = 1e-3;
+cv::Mat FitLogistic(const cv::Mat& x, const std::vector<int>& y, double ridge) {
   const int n = x.rows, d = x.cols + 1;
   cv::Mat theta = cv::Mat::zeros(1, d, CV_64F);
   for (int iteration = 0; iteration < 50; ++iteration) {
-    cv::Mat hessian = cv::Mat::eye(d, d, CV_64F) * kRidge, gradient = theta.t() * kRidge;
+    cv::Mat hessian = cv::Mat::eye(d, d, CV_64F) * ridge, gradient = theta.t() * ridge;
     gradient.at<double>(0) = 0;
     hessian.at<double>(0, 0) = 1e-12;
     std::vector<double> row(static_cast<std::size_t>(d));
@@ -124,6 +125,12 @@ cv::Mat FitLogistic(const cv::Mat& x, const std::vector<int>& y) {
   return theta;
 }
 
+std::string Join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const std::string& s : v) out += (out.empty() ? "" : ",") + s;
+  return out;
+}
+
 Metrics Score(const std::vector<double>& scores, const std::vector<int>& labels) {
   std::vector<ScoredPair> pairs;
   for (std::size_t k = 0; k < scores.size(); ++k)
@@ -133,8 +140,18 @@ Metrics Score(const std::vector<double>& scores, const std::vector<int>& labels)
 
 int RunTrain(const TrainArgs& args) {
   const auto land = MakeComparator("land");
-  const PairSet train = BuildPairs(args, args.seed, *land);
-  const PairSet test = BuildPairs(args, args.test_seed, *land);
+  PairSet train, test;
+  for (const std::string& difficulty : args.difficulties) {
+    for (auto [set, seed] : {std::pair{&train, args.seed}, std::pair{&test, args.test_seed}}) {
+      PairSet part = BuildPairs(args, seed, difficulty, *land);
+      if (set->features.empty()) {
+        *set = std::move(part);
+      } else {
+        cv::vconcat(set->features, part.features, set->features);
+        set->labels.insert(set->labels.end(), part.labels.begin(), part.labels.end());
+      }
+    }
+  }
   const std::vector<std::string> names = LandFeatureNames();
   const int d = train.features.cols;
 
@@ -159,7 +176,7 @@ int RunTrain(const TrainArgs& args) {
   for (std::size_t k = 0; k < train.labels.size(); ++k)
     labels.at<float>(static_cast<int>(k)) = static_cast<float>(train.labels[k]);
 
-  const cv::Mat theta = FitLogistic(xs, train.labels);  // 1 × (d + 1), bias first
+  const cv::Mat theta = FitLogistic(xs, train.labels, args.ridge);  // 1 × (d + 1), bias first
   const auto logistic = [&](const cv::Mat& x, int r) {
     double z = theta.at<double>(0, 0);
     for (int f = 0; f < d; ++f) z += theta.at<double>(0, f + 1) * x.at<float>(r, f);
@@ -195,7 +212,7 @@ int RunTrain(const TrainArgs& args) {
                 m_ccf = Score(s_ccf, test.labels);
   std::printf("training pairs: %d (seed %llu), held-out pairs: %d (seed %llu), %s, %d barrels x %d bullets\n",
               xs.rows, static_cast<unsigned long long>(args.seed), ts.rows,
-              static_cast<unsigned long long>(args.test_seed), args.difficulty.c_str(), args.firearms,
+              static_cast<unsigned long long>(args.test_seed), Join(args.difficulties).c_str(), args.firearms,
               args.per_firearm);
   std::printf("held-out AUC / EER: logistic %s / %s, random forest %s / %s, ccf alone %s / %s\n",
               Num(m_lr.auc).c_str(), Num(m_lr.eer).c_str(), Num(m_rf.auc).c_str(), Num(m_rf.eer).c_str(),
@@ -213,7 +230,8 @@ int RunTrain(const TrainArgs& args) {
   if (!args.out.empty()) {
     nlohmann::json j = {{"seed", args.seed},
                         {"test_seed", args.test_seed},
-                        {"difficulty", args.difficulty},
+                        {"difficulty", args.difficulties},
+                        {"ridge", args.ridge},
                         {"firearms", args.firearms},
                         {"per_firearm", args.per_firearm},
                         {"features", names},
@@ -240,8 +258,12 @@ void RegisterTrainLand(CLI::App& app, Action* action) {
   cmd->add_option("--per-firearm", args->per_firearm, "Bullets per barrel")->check(CLI::Range(2, 20));
   cmd->add_option("--seed", args->seed, "Training set seed");
   cmd->add_option("--test-seed", args->test_seed, "Held-out set seed");
-  cmd->add_option("--difficulty", args->difficulty, "easy, realistic or hard")
+  cmd->add_option("--difficulty", args->difficulties,
+                  "Synthetic difficulties, each a set (default realistic,hard)")
+      ->delimiter(',')
       ->check(CLI::IsMember({"easy", "realistic", "hard"}));
+  cmd->add_option("--ridge", args->ridge, "L2 penalty of the logistic weights (standardised features)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--knm-per-km", args->knm_per_km, "Non-match pairs sampled per known-match pair")
       ->check(CLI::Range(1, 100));
   cmd->add_option("--out", args->out, "Also write the model and its accuracy as JSON here");

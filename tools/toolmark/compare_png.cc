@@ -32,9 +32,9 @@ int DrawMatrix(cv::Mat* img, const BulletComparison& bc, int top) {
   Text(img, "land scores (rows: lands of A, columns: lands of B); outlined: chosen phase", {20, top + 16});
   const int x0 = 70, y0 = top + 50;
   for (std::size_t j = 0; j < cols; ++j)
-    Text(img, "B" + std::to_string(j + 1), {x0 + static_cast<int>(j) * kCell + 12, y0 - 8});
+    Text(img, Format("B%.0f", static_cast<double>(j + 1)), {x0 + static_cast<int>(j) * kCell + 12, y0 - 8});
   for (std::size_t i = 0; i < rows; ++i) {
-    Text(img, "A" + std::to_string(i + 1), {x0 - 40, y0 + static_cast<int>(i) * kCell + 28});
+    Text(img, Format("A%.0f", static_cast<double>(i + 1)), {x0 - 40, y0 + static_cast<int>(i) * kCell + 28});
     for (std::size_t j = 0; j < cols; ++j) {
       const double s = bc.land_scores[i][j];
       const double t = std::isfinite(s) ? std::clamp(s, 0.0, 1.0) : 0.0;
