@@ -1,11 +1,17 @@
 // Shift-invariant land embedding: random convolutional kernels with global
 // pooling (after Dempster et al., ROCKET, 2020). Each of kKernels fixed
-// kernels (zero-mean Gaussian weights, 9 taps, dilations 1–8, drawn once from
-// a fixed seed: part of the feature version) is slid along the z-scored
-// signature; its responses are pooled over all positions into a soft maximum
-// and a soft minimum (log-sum-exp with β = kBeta), which do not depend on
-// where the striae sit. Each pooled group is centred and the vector is scaled
-// to unit length, so the dot product of two embeddings is their cosine.
+// kernels (zero-mean unit-norm Gaussian weights, 9 taps, dilations 4, 8, 16
+// and 32 samples, i.e. spans of 64–512 µm at 2 µm; drawn once from a fixed
+// seed: part of the feature version) is slid along the z-scored signature
+// wherever all its taps are valid. Its responses are standardised (their
+// level depends on the spectrum, which every land of a barrel model shares)
+// and pooled over all positions into a soft maximum and a soft minimum
+// (log-sum-exp / β with β = kBeta = 0.5, which weighs the whole tail of the
+// response distribution, not one position), so nothing depends on where the
+// striae sit. Each pooled group is centred and the vector is scaled to unit
+// length, so the dot product of two embeddings is their cosine. β, the
+// dilations and the dimension were chosen on synthetic lands (recall@10 on a
+// 50-barrel set), never on real scans.
 #include <cmath>
 #include <cstdint>
 #include <vector>
@@ -17,7 +23,7 @@ namespace {
 
 constexpr int kKernels = kLandEmbeddingDim / 2;
 constexpr int kTaps = 9;
-constexpr double kBeta = 2.0;
+constexpr double kBeta = 0.5;
 constexpr std::uint64_t kSeed = 0x746f6f6c6d61726bULL;  // "toolmark"
 
 struct Kernel {
@@ -45,7 +51,7 @@ std::vector<Kernel> MakeKernels() {
     }
     for (double& w : kernel.w) w -= mean, norm += w * w;
     for (double& w : kernel.w) w /= std::sqrt(norm);
-    kernel.dilation = 1 << (k % 4);
+    kernel.dilation = 4 << (k % 4);
   }
   return kernels;
 }
@@ -76,31 +82,36 @@ std::vector<float> LandEmbedding(const LandSignature& signature) {
   for (int k = 0; k < kKernels; ++k) {
     const Kernel& kernel = Kernels()[static_cast<std::size_t>(k)];
     const std::size_t span = static_cast<std::size_t>((kTaps - 1) * kernel.dilation);
-    // Log-sum-exp pooling, accumulated relative to a running maximum.
-    double max_hi = -1e300, sum_hi = 0, max_lo = -1e300, sum_lo = 0;
-    std::size_t count = 0;
+    // Responses at every position where the kernel sees only valid points.
+    std::vector<double> y;
     for (std::size_t t = 0; t + span < z.size(); ++t) {
-      double y = 0;
+      double r = 0;
       bool complete = true;
       for (int j = 0; j < kTaps && complete; ++j) {
         const std::size_t i = t + static_cast<std::size_t>(j * kernel.dilation);
         complete = ok[i];
-        y += kernel.w[j] * z[i];
+        r += kernel.w[j] * z[i];
       }
-      if (!complete) continue;
-      ++count;
-      const auto add = [](double x, double* mx, double* sum) {
-        if (x > *mx) {
-          *sum = *sum * std::exp(*mx - x) + 1.0;
-          *mx = x;
-        } else {
-          *sum += std::exp(x - *mx);
-        }
-      };
-      add(kBeta * y, &max_hi, &sum_hi);
-      add(-kBeta * y, &max_lo, &sum_lo);
+      if (complete) y.push_back(r);
     }
-    if (count == 0) continue;
+    const std::size_t count = y.size();
+    if (count < 2) continue;
+    // Standardised per kernel (its response level depends on the signature's
+    // spectrum, which every land of a barrel model shares), then pooled by
+    // log-sum-exp relative to the maximum.
+    double ym = 0, yss = 0;
+    for (double r : y) ym += r;
+    ym /= static_cast<double>(count);
+    for (double r : y) yss += (r - ym) * (r - ym);
+    const double ysd = std::sqrt(std::max(1e-30, yss / static_cast<double>(count)));
+    double max_hi = -1e300, max_lo = -1e300;
+    for (double& r : y) {
+      r = (r - ym) / ysd;
+      max_hi = std::max(max_hi, kBeta * r);
+      max_lo = std::max(max_lo, -kBeta * r);
+    }
+    double sum_hi = 0, sum_lo = 0;
+    for (double r : y) sum_hi += std::exp(kBeta * r - max_hi), sum_lo += std::exp(-kBeta * r - max_lo);
     const double log_n = std::log(static_cast<double>(count));
     pooled[static_cast<std::size_t>(k)] = (max_hi + std::log(sum_hi) - log_n) / kBeta;
     pooled[static_cast<std::size_t>(kKernels + k)] = (max_lo + std::log(sum_lo) - log_n) / kBeta;

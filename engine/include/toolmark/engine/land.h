@@ -93,7 +93,7 @@ double LandScore(const LandFeatures& features);
 
 /// Shift-invariant land embedding (unit length; cosine = dot product).
 std::vector<float> LandEmbedding(const LandSignature& signature);
-inline constexpr int kLandEmbeddingDim = 128;
+inline constexpr int kLandEmbeddingDim = 256;
 
 /// Bullet-to-bullet comparison from a land score matrix.
 struct BulletComparison {
