@@ -6,11 +6,12 @@
 
 namespace toolmark {
 
-std::vector<std::string> ComparatorNames() { return {"baseline", "land", "baseline_land"}; }
+std::vector<std::string> ComparatorNames() { return {"baseline", "land", "land_smoother", "baseline_land"}; }
 
 std::unique_ptr<Comparator> MakeComparator(const std::string& name) {
   if (name == "baseline") return detail::MakeBaselineComparator();
   if (name == "land") return detail::MakeLandComparator();
+  if (name == "land_smoother") return detail::MakeLandSmootherComparator();
   if (name == "baseline_land") return detail::MakeBaselineLandComparator();
   std::string known;
   for (const std::string& n : ComparatorNames()) known += (known.empty() ? "" : ", ") + n;

@@ -2,6 +2,7 @@
 // with the features kept as the comparison's details.
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "land_internal.h"
 #include "toolmark/engine/check.h"
@@ -17,10 +18,12 @@ class LandMark : public PreparedMark {
 
 class LandComparator : public Comparator {
  public:
-  std::string Name() const override { return "land"; }
+  LandComparator(std::string name, LandSignatureOptions options)
+      : name_(std::move(name)), options_(options) {}
+  std::string Name() const override { return name_; }
   std::shared_ptr<const PreparedMark> Prepare(const Surface& surface) const override {
     auto mark = std::make_shared<LandMark>();
-    mark->prepared = PrepareSignature(ExtractLandSignature(surface));
+    mark->prepared = PrepareSignature(ExtractLandSignature(surface, options_));
     mark->embedding = LandEmbedding(mark->prepared.signature);
     return mark;
   }
@@ -39,6 +42,8 @@ class LandComparator : public Comparator {
   std::vector<float> Embed(const PreparedMark& mark) const override { return Get(mark).embedding; }
 
  private:
+  std::string name_;
+  LandSignatureOptions options_;
   static const LandMark& Get(const PreparedMark& m) {
     const auto* p = dynamic_cast<const LandMark*>(&m);
     Check(p != nullptr, "land comparator: mark was not prepared by this comparator");
@@ -48,6 +53,14 @@ class LandComparator : public Comparator {
 
 }  // namespace
 
-std::unique_ptr<Comparator> MakeLandComparator() { return std::make_unique<LandComparator>(); }
+std::unique_ptr<Comparator> MakeLandComparator() {
+  return std::make_unique<LandComparator>("land", LandSignatureOptions{});
+}
+
+std::unique_ptr<Comparator> MakeLandSmootherComparator() {
+  LandSignatureOptions options;
+  options.form = LandFormModel::kRobustSmoother;
+  return std::make_unique<LandComparator>("land_smoother", options);
+}
 
 }  // namespace toolmark::detail

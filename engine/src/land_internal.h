@@ -54,5 +54,7 @@ LandFeatures CompareSignatures(const PreparedSignature& a, const PreparedSignatu
 
 /// The "land" comparator for MakeComparator.
 std::unique_ptr<Comparator> MakeLandComparator();
+/// As "land", with the robust smoother form model ("land_smoother").
+std::unique_ptr<Comparator> MakeLandSmootherComparator();
 
 }  // namespace toolmark::detail

@@ -100,11 +100,11 @@ SynthScan NewScan(int firearm, const char* kind, const char* mark, cv::Mat heigh
 Preset PresetFor(SynthDifficulty d) {
   switch (d) {
     case SynthDifficulty::kEasy:
-      return {0.3, 0.1, 1.0, 0.03, 0.9, 0.01, 100, 0.05, 2};
+      return {0.3, 0.1, 1.0, 0.03, 0.9, 0.01, 100, 0.05, 2, 0.3};
     case SynthDifficulty::kRealistic:
-      return {0.6, 0.35, 0.6, 0.08, 0.55, 0.05, 250, 0.2, 6};
+      return {0.6, 0.35, 0.6, 0.08, 0.55, 0.05, 250, 0.2, 6, 1.5};
     case SynthDifficulty::kHard:
-      return {0.8, 0.5, 0.4, 0.15, 0.35, 0.12, 400, 0.4, 10};
+      return {0.8, 0.5, 0.4, 0.15, 0.35, 0.12, 400, 0.4, 10, 3.0};
   }
   return PresetFor(SynthDifficulty::kRealistic);
 }

@@ -36,8 +36,8 @@ cv::Mat LandProfile(const SynthOptions& o, const Preset& p, int firearm, int lan
                     static_cast<std::uint64_t>(land)));
   Random ind(SeedOf(o.seed, "land", static_cast<std::uint64_t>(firearm), static_cast<std::uint64_t>(land)));
   cv::Mat profile = p.subclass_amp_um * SmoothNoise1d(n, 20 / kProfileCellUm, sub);
-  const double scales[] = {3, 10, 35}, amps[] = {0.5, 0.45, 0.35};
-  for (int i = 0; i < 3; ++i)
+  const double scales[] = {3, 10, 35, 90}, amps[] = {0.5, 0.45, 0.35, 0.3};
+  for (int i = 0; i < 4; ++i)
     profile += amps[i] * p.individual_amp_um * SmoothNoise1d(n, scales[i] / kProfileCellUm, ind);
   return profile;
 }
@@ -94,6 +94,10 @@ SynthScan GenerateBulletLand(const SynthOptions& o, int firearm, int bullet, int
             rows = static_cast<int>(kLengthUm / s.spacing_um);
   const cv::Mat contact = SmoothNoise(rows, cols, 300 / s.spacing_um, noise);
   const cv::Mat dropouts = SmoothNoise(rows, cols, 25 / s.spacing_um, noise);
+  // Form error: the bullet is not a perfect cylinder (deformation on impact,
+  // uneven engraving depth); smooth across the land, slower along it.
+  const cv::Mat form_error =
+      p.form_um * SmoothNoise(rows, cols, 120 / s.spacing_um, 400 / s.spacing_um, noise);
   const double damage_at = noise.Uniform(0, scanned),
                damage_width = noise.Uniform(0, 4) * p.dropout_fraction * scanned;
   const double dropout_cut = 2.2 - 3.0 * p.dropout_fraction;
@@ -103,8 +107,8 @@ SynthScan GenerateBulletLand(const SynthOptions& o, int firearm, int bullet, int
       const double x = c * s.spacing_um - scanned / 2, y = r * s.spacing_um;
       const double u = (x * s.scale + s.shift_um + cls.striae_slope * y) + scanned / 2 + p.max_shift_um + 100;
       const double w = std::clamp(s.contact + 0.2 * contact.at<double>(r, c), 0.0, 1.0);
-      double v = Form(x, cls.land_width_um / 2) + w * ProfileAt(profile, u) + s.tilt * y +
-                 p.noise_um * noise.Normal();
+      double v = Form(x, cls.land_width_um / 2) + form_error.at<double>(r, c) + w * ProfileAt(profile, u) +
+                 s.tilt * y + p.noise_um * noise.Normal();
       const bool damaged = std::abs(x + scanned / 2 - damage_at) < damage_width / 2;
       if (damaged || dropouts.at<double>(r, c) > dropout_cut) v = std::numeric_limits<double>::quiet_NaN();
       z.at<double>(r, c) = v;

@@ -51,6 +51,7 @@ struct Preset {
   double max_shift_um;       ///< per-shot translation (cartridge) / lateral shift (bullet)
   double max_tilt_deg;
   double blur_um;  ///< largest primer / jacket smoothing of fine detail
+  double form_um;  ///< bullets: form error / deformation of the land (smooth, 100–500 µm scales)
 };
 Preset PresetFor(SynthDifficulty difficulty);
 

@@ -38,6 +38,7 @@ struct CompareArgs {
   std::string png;
   int lands = 0;
   bool json = false;
+  bool signatures = false;
   ReadFlags read;
 };
 
@@ -96,22 +97,35 @@ std::vector<Land> ReadLands(const std::vector<std::string>& files, const ingest:
   return lands;
 }
 
-nlohmann::json SignatureJson(const Land& land) {
+nlohmann::json Values(const std::vector<double>& v) {
+  nlohmann::json out = nlohmann::json::array();
+  for (double x : v) out.push_back(std::isfinite(x) ? nlohmann::json(x) : nlohmann::json());
+  return out;
+}
+
+nlohmann::json SignatureJson(const Land& land, bool with_values) {
   const LandSignature& s = land.signature;
-  return {{"file", land.file},
-          {"start_um", s.start_um},
-          {"length_um", static_cast<double>(s.values.size()) * s.spacing_um},
-          {"valid_fraction",
-           s.values.empty() ? 0.0 : static_cast<double>(s.valid) / static_cast<double>(s.values.size())},
-          {"groove_left_um", s.groove_left_um},
-          {"groove_right_um", s.groove_right_um},
-          {"left_shoulder_found", s.left_shoulder_found},
-          {"right_shoulder_found", s.right_shoulder_found},
-          {"crosscut_y_um", {s.crosscut_y0_um, s.crosscut_y1_um}},
-          {"bands_used", s.bands_used},
-          {"stable", s.stable},
-          {"band_correlation", s.band_correlation},
-          {"drift_um_per_mm", s.drift_per_mm}};
+  nlohmann::json j = {
+      {"file", land.file},
+      {"start_um", s.start_um},
+      {"length_um", static_cast<double>(s.values.size()) * s.spacing_um},
+      {"valid_fraction",
+       s.values.empty() ? 0.0 : static_cast<double>(s.valid) / static_cast<double>(s.values.size())},
+      {"groove_left_um", s.groove_left_um},
+      {"groove_right_um", s.groove_right_um},
+      {"left_shoulder_found", s.left_shoulder_found},
+      {"right_shoulder_found", s.right_shoulder_found},
+      {"crosscut_y_um", {s.crosscut_y0_um, s.crosscut_y1_um}},
+      {"bands_used", s.bands_used},
+      {"stable", s.stable},
+      {"band_correlation", s.band_correlation},
+      {"drift_um_per_mm", s.drift_per_mm},
+      {"spacing_um", s.spacing_um}};
+  if (with_values) {
+    j["signature"] = Values(s.values);
+    j["profile"] = Values(s.profile);
+  }
+  return j;
 }
 
 nlohmann::json FeaturesJson(const LandFeatures& f) {
@@ -178,8 +192,8 @@ int RunBullets(const CompareArgs& args, const std::vector<std::string>& files_a,
                         {"version", Version()}};
     for (double m : bc.phase_means)
       j["phase_means"].push_back(std::isfinite(m) ? nlohmann::json(m) : nlohmann::json());
-    for (const Land& l : a) j["lands_a"].push_back(SignatureJson(l));
-    for (const Land& l : b) j["lands_b"].push_back(SignatureJson(l));
+    for (const Land& l : a) j["lands_a"].push_back(SignatureJson(l, args.signatures));
+    for (const Land& l : b) j["lands_b"].push_back(SignatureJson(l, args.signatures));
     j["matched"] = nlohmann::json::array();
     for (const auto& [i, k] : bc.matched) {
       nlohmann::json m = {{"a", i + 1},
@@ -307,6 +321,8 @@ void RegisterCompare(CLI::App& app, Action* action) {
   cmd->add_option("--png", args->png,
                   "Write a plot: aligned signatures of the matched lands and the score matrix");
   cmd->add_flag("--json", args->json, "Print JSON (ARCHITECTURE.md fields)");
+  cmd->add_flag("--signatures", args->signatures,
+                "With --json: include each land's signature and form-removed profile (µm, null = missing)");
   args->read.Add(cmd);
   cmd->callback([args, action] { *action = [args] { return RunCompare(*args); }; });
 }

@@ -34,7 +34,7 @@ struct LandSignatureOptions {
   double groove_margin_um = 25.0;     ///< also dropped inside each detected shoulder
   LandFormModel form = LandFormModel::kQuadratic;
   double form_sigma_um = 150.0;     ///< window σ of the robust smoother form model
-  double lambda_c_um = 250.0;       ///< ISO 16610-21 Gaussian long-wavelength cut-off (high-pass)
+  double lambda_c_um = 150.0;       ///< ISO 16610-21 Gaussian long-wavelength cut-off (high-pass)
   double lambda_s_um = 10.0;        ///< ISO 16610-21 Gaussian short-wavelength cut-off (low-pass)
   double edge_trim_um = 100.0;      ///< zone at each end searched for shoulder remnants
   double edge_outlier_sigma = 5.0;  ///< |value| beyond this many robust σ there is a remnant
