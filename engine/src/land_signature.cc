@@ -79,6 +79,9 @@ std::vector<double> BandPassProfile(const std::vector<double>& p, double spacing
 namespace {
 
 using detail::CountFinite;
+
+/// Below this rms (µm) a signature is numerical noise, not striae.
+constexpr double kMinSignatureRmsUm = 1e-4;
 using detail::kNaN;
 
 /// Per column, the median of the finite values of rows [r0, r1); NaN where
@@ -490,6 +493,11 @@ LandSignature ExtractLandSignature(const Surface& surface, const LandSignatureOp
   s.start_um = static_cast<double>(g.left + first) * ws;
   s.valid = CountFinite(s.values);
   Check(static_cast<double>(s.valid) * ws >= o.min_length_um, too_little);
+  double sum_squares = 0;
+  for (double v : s.values)
+    if (std::isfinite(v)) sum_squares += v * v;
+  Check(std::sqrt(sum_squares / s.valid) >= kMinSignatureRmsUm,
+        "land signature: no striae: the band-passed profile is flat (rms below 0.0001 um)");
   s.groove_left_um = static_cast<double>(g.left) * ws;
   s.groove_right_um = static_cast<double>(g.right) * ws;
   s.left_shoulder_found = g.left_found;

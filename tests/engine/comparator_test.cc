@@ -87,7 +87,8 @@ Comparison CompareSurfaces(const Comparator& comparator, const Surface& a, const
 // ------------------------------------------------------------------- factory
 
 TEST(MakeComparator, KnownNames) {
-  EXPECT_EQ(ComparatorNames(), (std::vector<std::string>{"baseline", "baseline_land"}));
+  EXPECT_EQ(ComparatorNames(),
+            (std::vector<std::string>{"baseline", "land", "land_smoother", "baseline_land"}));
   for (const std::string& name : ComparatorNames()) EXPECT_EQ(MakeComparator(name)->Name(), name);
 }
 
@@ -96,7 +97,7 @@ TEST(MakeComparator, UnknownNameThrows) {
     MakeComparator("cmc");
     FAIL() << "no exception";
   } catch (const Error& e) {
-    EXPECT_STREQ(e.what(), "unknown comparator 'cmc' (known: baseline, baseline_land)");
+    EXPECT_STREQ(e.what(), "unknown comparator 'cmc' (known: baseline, land, land_smoother, baseline_land)");
   }
 }
 

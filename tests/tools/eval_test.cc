@@ -150,7 +150,7 @@ TEST(Eval, BulletLandsGiveLandAndBulletLevels) {
   // Striae: profiles along x only. Lands with the same land_id share a profile.
   const WaveField p1(21), p2(22), p3(23), p4(24);
   const auto land = [&](const WaveField& f, double dx, unsigned seed, const std::string& name) {
-    Surface s = Sample(f, 160, 12, 1.5625, dx, 0, 0.02, seed);
+    Surface s = Sample(f, 400, 12, 1.5625, dx, 0, 0.02, seed);                    // 625 µm across
     for (int r = 1; r < s.SizeY(); ++r) s.values.row(0).copyTo(s.values.row(r));  // constant along y
     ingest::WriteX3pFile(s, dir / name);
   };
@@ -176,12 +176,16 @@ TEST(Eval, BulletLandsGiveLandAndBulletLevels) {
   ExpectContractFields(j[0]);
   ExpectContractFields(j[1]);
   EXPECT_EQ(j[0]["level"], "land");
-  EXPECT_EQ(j[0]["comparator"], "baseline_land");
+  EXPECT_EQ(j[0]["comparator"], "land");
   EXPECT_EQ(j[0]["pairs"], 15);
   EXPECT_EQ(j[0]["km_pairs"], 2);
+  EXPECT_EQ(j[0]["auc"], 1.0) << j[0].dump();
+  ASSERT_TRUE(j[0]["embedding_recall10"].is_number()) << j[0].dump();
+  EXPECT_EQ(j[0]["embedding_recall10"], 1.0);  // 6 lands: every partner is in the top 10
   EXPECT_EQ(j[1]["level"], "bullet");
   EXPECT_EQ(j[1]["pairs"], 3);
   EXPECT_EQ(j[1]["km_pairs"], 1);
+  EXPECT_EQ(j[1]["auc"], 1.0) << j[1].dump();
 }
 
 // End to end from the CLI: `toolmark synth` then `toolmark eval` on its output.
