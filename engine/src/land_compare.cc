@@ -105,17 +105,38 @@ bool BestLag(const PreparedSignature& a, const PreparedSignature& b, std::ptrdif
     EnsureSpectra(&resized, size);
     (a.dft_size != size ? pa : pb) = &resized;
   }
-  const cv::Mat n = Correlate(pa->f_mask, pb->f_mask);
-  const cv::Mat sa = Correlate(pa->f_value, pb->f_mask), sb = Correlate(pa->f_mask, pb->f_value);
-  const cv::Mat saa = Correlate(pa->f_square, pb->f_mask), sbb = Correlate(pa->f_mask, pb->f_square);
-  const cv::Mat sab = Correlate(pa->f_value, pb->f_value);
   const auto na = static_cast<std::ptrdiff_t>(a.signature.values.size());
   const auto nb = static_cast<std::ptrdiff_t>(b.signature.values.size());
   const double min_overlap =
       std::max(10.0, kMinOverlapShare * std::min(a.signature.valid, b.signature.valid));
+  const auto index = [&](std::ptrdiff_t l) { return static_cast<int>(l >= 0 ? l : size + l); };
+  const cv::Mat sab = Correlate(pa->f_value, pb->f_value);
   double best = -2;
+  if (a.complete && b.complete) {
+    // No missing values: every sum but Σab comes from prefix sums.
+    const auto at = [](const std::vector<double>& prefix, std::ptrdiff_t i) {
+      return prefix[static_cast<std::size_t>(i)];
+    };
+    for (std::ptrdiff_t l = -(nb - 1); l <= na - 1; ++l) {
+      const std::ptrdiff_t lo = std::max<std::ptrdiff_t>(0, l), hi = std::min(na, nb + l);
+      Moments m;
+      m.n = static_cast<double>(hi - lo);
+      if (m.n < min_overlap) continue;
+      m.sa = at(a.prefix, hi) - at(a.prefix, lo);
+      m.saa = at(a.prefix_squares, hi) - at(a.prefix_squares, lo);
+      m.sb = at(b.prefix, hi - l) - at(b.prefix, lo - l);
+      m.sbb = at(b.prefix_squares, hi - l) - at(b.prefix_squares, lo - l);
+      m.sab = sab.at<double>(0, index(l));
+      const double r = m.Pearson();
+      if (r > best) best = r, *lag = l;
+    }
+    return best > -2;
+  }
+  const cv::Mat n = Correlate(pa->f_mask, pb->f_mask);
+  const cv::Mat sa = Correlate(pa->f_value, pb->f_mask), sb = Correlate(pa->f_mask, pb->f_value);
+  const cv::Mat saa = Correlate(pa->f_square, pb->f_mask), sbb = Correlate(pa->f_mask, pb->f_square);
   for (std::ptrdiff_t l = -(nb - 1); l <= na - 1; ++l) {
-    const int k = static_cast<int>(l >= 0 ? l : size + l);
+    const int k = index(l);
     Moments m;
     m.n = std::round(n.at<double>(0, k));
     if (m.n < min_overlap) continue;
@@ -214,6 +235,15 @@ PreparedSignature PrepareSignature(LandSignature signature) {
   p.rough.resize(v.size());
   for (std::size_t i = 0; i < v.size(); ++i) p.rough[i] = v[i] - smooth[i];
   p.striae = FindStriae(v, p.sigma);
+  p.complete = std::all_of(v.begin(), v.end(), [](double x) { return std::isfinite(x); });
+  if (p.complete) {
+    p.prefix.assign(v.size() + 1, 0.0);
+    p.prefix_squares.assign(v.size() + 1, 0.0);
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      p.prefix[i + 1] = p.prefix[i] + v[i];
+      p.prefix_squares[i + 1] = p.prefix_squares[i] + v[i] * v[i];
+    }
+  }
   EnsureSpectra(&p, SignatureDftSize(v.size()));
   return p;
 }
