@@ -140,6 +140,31 @@ nlohmann::json FeaturesJson(const LandFeatures& f) {
 
 std::string BaseName(const std::string& path) { return fs::path(path).filename().string(); }
 
+/// Land positions around the bullet (0-based): the last number in each file
+/// name minus one when every name has one, all distinct and in 1…64 (e.g.
+/// "…-land3.x3p"), so that missing lands leave their gap; otherwise the order
+/// given. *from_names says which.
+std::vector<int> Positions(const std::vector<Land>& lands, bool* from_names) {
+  std::vector<int> out;
+  for (const Land& land : lands) {
+    const std::string stem = fs::path(land.file).stem().string();
+    const std::size_t end = stem.find_last_of("0123456789");
+    if (end == std::string::npos) break;
+    std::size_t begin = end;
+    while (begin > 0 && std::isdigit(static_cast<unsigned char>(stem[begin - 1]))) --begin;
+    const std::string digits = stem.substr(begin, end + 1 - begin);
+    if (digits.size() > 2) break;
+    const int n = std::stoi(digits);
+    if (n < 1 || n > 64 || std::find(out.begin(), out.end(), n - 1) != out.end()) break;
+    out.push_back(n - 1);
+  }
+  *from_names = out.size() == lands.size();
+  if (*from_names) return out;
+  out.clear();
+  for (std::size_t i = 0; i < lands.size(); ++i) out.push_back(static_cast<int>(i));
+  return out;
+}
+
 int RunBullets(const CompareArgs& args, const std::vector<std::string>& files_a,
                const std::vector<std::string>& files_b) {
   const std::vector<Land> a = ReadLands(files_a, args.read.Options());
@@ -152,17 +177,18 @@ int RunBullets(const CompareArgs& args, const std::vector<std::string>& files_a,
       scores[i][j] = LandScore(features[i][j]);
     }
   }
-  std::vector<int> pos_a(a.size()), pos_b(b.size());
-  for (std::size_t i = 0; i < a.size(); ++i) pos_a[i] = static_cast<int>(i);
-  for (std::size_t j = 0; j < b.size(); ++j) pos_b[j] = static_cast<int>(j);
-  const int lands = args.lands > 0 ? args.lands : static_cast<int>(std::max(a.size(), b.size()));
-  Check(lands >= static_cast<int>(std::max(a.size(), b.size())),
-        "--lands " + std::to_string(lands) + " is fewer than the lands given");
+  bool named_a = false, named_b = false;
+  const std::vector<int> pos_a = Positions(a, &named_a), pos_b = Positions(b, &named_b);
+  const int largest =
+      std::max(*std::max_element(pos_a.begin(), pos_a.end()), *std::max_element(pos_b.begin(), pos_b.end()));
+  const int lands = args.lands > 0 ? args.lands : largest + 1;
+  Check(lands > largest, "--lands " + std::to_string(lands) + " is fewer than the land positions given (" +
+                             std::to_string(largest + 1) + ")");
   const BulletComparison bc = CompareBullets(scores, pos_a, pos_b, lands);
-  // ARCHITECTURE.md: phase = the land of B matched to land 1 of A (1-based),
-  // null when that land of B was not given.
+  // ARCHITECTURE.md: phase = the land of B matched to land 1 of A (land
+  // numbers = positions + 1); null when B has no scan at that position.
   const int b_for_a1 = bc.phase % lands;
-  const bool b_for_a1_given = b_for_a1 < static_cast<int>(b.size());
+  const bool b_for_a1_given = std::find(pos_b.begin(), pos_b.end(), b_for_a1) != pos_b.end();
 
   if (!args.png.empty()) {
     std::vector<MatchedLandPlot> plots;
@@ -173,7 +199,10 @@ int RunBullets(const CompareArgs& args, const std::vector<std::string>& files_a,
                        features[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)],
                        scores[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)]});
     }
-    WriteBulletPng(args.png, plots, bc);
+    std::vector<std::string> labels_a, labels_b;
+    for (int p : pos_a) labels_a.push_back("A" + std::to_string(p + 1));
+    for (int p : pos_b) labels_b.push_back("B" + std::to_string(p + 1));
+    WriteBulletPng(args.png, plots, bc, labels_a, labels_b);
   }
 
   if (args.json) {
@@ -192,8 +221,15 @@ int RunBullets(const CompareArgs& args, const std::vector<std::string>& files_a,
                         {"version", Version()}};
     for (double m : bc.phase_means)
       j["phase_means"].push_back(std::isfinite(m) ? nlohmann::json(m) : nlohmann::json());
-    for (const Land& l : a) j["lands_a"].push_back(SignatureJson(l, args.signatures));
-    for (const Land& l : b) j["lands_b"].push_back(SignatureJson(l, args.signatures));
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      j["lands_a"].push_back(SignatureJson(a[i], args.signatures));
+      j["lands_a"].back()["land"] = pos_a[i] + 1;
+    }
+    for (std::size_t k = 0; k < b.size(); ++k) {
+      j["lands_b"].push_back(SignatureJson(b[k], args.signatures));
+      j["lands_b"].back()["land"] = pos_b[k] + 1;
+    }
+    j["land_numbers_from"] = {named_a ? "file names" : "order", named_b ? "file names" : "order"};
     j["matched"] = nlohmann::json::array();
     for (const auto& [i, k] : bc.matched) {
       nlohmann::json m = {{"a", i + 1},
@@ -208,20 +244,24 @@ int RunBullets(const CompareArgs& args, const std::vector<std::string>& files_a,
   }
   std::printf("bullet A: %zu lands, bullet B: %zu lands, %d lands around the bullet\n", a.size(), b.size(),
               lands);
-  for (std::size_t i = 0; i < a.size(); ++i) std::printf("  A%zu  %s\n", i + 1, a[i].file.c_str());
-  for (std::size_t j = 0; j < b.size(); ++j) std::printf("  B%zu  %s\n", j + 1, b[j].file.c_str());
+  std::printf("land numbers from %s (A), %s (B)\n", named_a ? "the file names" : "the order given",
+              named_b ? "the file names" : "the order given");
+  for (std::size_t i = 0; i < a.size(); ++i) std::printf("  A%d  %s\n", pos_a[i] + 1, a[i].file.c_str());
+  for (std::size_t j = 0; j < b.size(); ++j) std::printf("  B%d  %s\n", pos_b[j] + 1, b[j].file.c_str());
   std::printf("land scores (rows: lands of A, columns: lands of B; * = chosen phase):\n      ");
-  for (std::size_t j = 0; j < b.size(); ++j) std::printf("   B%-4zu", j + 1);
+  for (std::size_t j = 0; j < b.size(); ++j) std::printf("   B%-4d", pos_b[j] + 1);
   std::printf("\n");
   for (std::size_t i = 0; i < a.size(); ++i) {
-    std::printf("  A%-3zu", i + 1);
+    std::printf("  A%-3d", pos_a[i] + 1);
     for (std::size_t j = 0; j < b.size(); ++j) {
       const bool on = pos_b[j] == (pos_a[i] + bc.phase) % lands;
       std::printf("  %5.3f%s", scores[i][j], on ? "*" : " ");
     }
     std::printf("\n");
   }
-  std::printf("phase: A land k <-> B land k%+d (mod %d); sequence averages by phase:", bc.phase, lands);
+  std::printf(
+      "phase: A land k <-> B land k%+d (mod %d), B land %d matches A land 1; sequence averages by phase:",
+      bc.phase, lands, bc.phase + 1);
   for (double m : bc.phase_means) std::printf(" %s", std::isfinite(m) ? Num(m).c_str() : "-");
   std::printf("\nbullet score %.4f  (best phase - mean of other phases: %.4f, Welch t %.2f)\n",
               bc.bullet_score, bc.phase_gap, bc.phase_t);
@@ -229,9 +269,10 @@ int RunBullets(const CompareArgs& args, const std::vector<std::string>& files_a,
   for (const auto& [i, k] : bc.matched) {
     const LandFeatures& f = features[static_cast<std::size_t>(i)][static_cast<std::size_t>(k)];
     std::printf(
-        "  A%d <-> B%d  score %.3f  ccf %.3f  cms %d  matches %.1f/mm  overlap %.0f um  lag %.1f um\n", i + 1,
-        k + 1, scores[static_cast<std::size_t>(i)][static_cast<std::size_t>(k)], f.ccf,
-        static_cast<int>(f.cms), f.matches_per_mm, f.overlap_um, f.lag_um);
+        "  A%d <-> B%d  score %.3f  ccf %.3f  cms %d  matches %.1f/mm  overlap %.0f um  lag %.1f um\n",
+        pos_a[static_cast<std::size_t>(i)] + 1, pos_b[static_cast<std::size_t>(k)] + 1,
+        scores[static_cast<std::size_t>(i)][static_cast<std::size_t>(k)], f.ccf, static_cast<int>(f.cms),
+        f.matches_per_mm, f.overlap_um, f.lag_um);
   }
   if (!args.png.empty()) std::printf("plot: %s\n", args.png.c_str());
   return 0;

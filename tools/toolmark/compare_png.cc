@@ -27,14 +27,15 @@ std::string Format(const char* fmt, double v) {
 }
 
 /// Heat map of the land scores (white 0 → dark green 1), chosen phase outlined.
-int DrawMatrix(cv::Mat* img, const BulletComparison& bc, int top) {
+int DrawMatrix(cv::Mat* img, const BulletComparison& bc, int top, const std::vector<std::string>& labels_a,
+               const std::vector<std::string>& labels_b) {
   const std::size_t rows = bc.land_scores.size(), cols = rows ? bc.land_scores[0].size() : 0;
   Text(img, "land scores (rows: lands of A, columns: lands of B); outlined: chosen phase", {20, top + 16});
   const int x0 = 70, y0 = top + 50;
   for (std::size_t j = 0; j < cols; ++j)
-    Text(img, Format("B%.0f", static_cast<double>(j + 1)), {x0 + static_cast<int>(j) * kCell + 12, y0 - 8});
+    Text(img, labels_b[j], {x0 + static_cast<int>(j) * kCell + 12, y0 - 8});
   for (std::size_t i = 0; i < rows; ++i) {
-    Text(img, Format("A%.0f", static_cast<double>(i + 1)), {x0 - 40, y0 + static_cast<int>(i) * kCell + 28});
+    Text(img, labels_a[i], {x0 - 40, y0 + static_cast<int>(i) * kCell + 28});
     for (std::size_t j = 0; j < cols; ++j) {
       const double s = bc.land_scores[i][j];
       const double t = std::isfinite(s) ? std::clamp(s, 0.0, 1.0) : 0.0;
@@ -101,11 +102,15 @@ void DrawSignatures(cv::Mat* img, const MatchedLandPlot& m, int top) {
 }  // namespace
 
 void WriteBulletPng(const std::string& path, const std::vector<MatchedLandPlot>& matched,
-                    const BulletComparison& bullets) {
+                    const BulletComparison& bullets, const std::vector<std::string>& labels_a,
+                    const std::vector<std::string>& labels_b) {
+  Check(labels_a.size() == bullets.land_scores.size() &&
+            (bullets.land_scores.empty() || labels_b.size() == bullets.land_scores[0].size()),
+        "plot: one label per land needed");
   const int matrix_height = 90 + static_cast<int>(bullets.land_scores.size()) * kCell;
   cv::Mat img(matrix_height + static_cast<int>(matched.size()) * kPanelHeight + 10, kWidth, CV_8UC3,
               cv::Scalar(255, 255, 255));
-  int y = DrawMatrix(&img, bullets, 0);
+  int y = DrawMatrix(&img, bullets, 0, labels_a, labels_b);
   for (const MatchedLandPlot& m : matched) {
     DrawSignatures(&img, m, y);
     y += kPanelHeight;

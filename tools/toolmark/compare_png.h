@@ -18,8 +18,10 @@ struct MatchedLandPlot {
   double score = 0;
 };
 
+/// labels_a / labels_b name the matrix rows / columns (e.g. "A1", "B4").
 /// Throws toolmark::Error when the file cannot be written.
 void WriteBulletPng(const std::string& path, const std::vector<MatchedLandPlot>& matched,
-                    const BulletComparison& bullets);
+                    const BulletComparison& bullets, const std::vector<std::string>& labels_a,
+                    const std::vector<std::string>& labels_b);
 
 }  // namespace toolmark::cli
