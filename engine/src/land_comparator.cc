@@ -33,9 +33,9 @@ class LandComparator : public Comparator {
     c.score = LandScore(f);
     c.shift_x_um = f.lag_um;
     c.overlap_fraction = f.overlap_fraction;
-    const std::vector<std::string> names = LandFeatureNames();
+    static const std::vector<std::string> names = LandFeatureNames();
     const std::vector<double> values = f.Vector();
-    for (std::size_t i = 0; i < names.size(); ++i) c.details.emplace_back(names[i], values[i]);
+    for (std::size_t i = 0; i < names.size(); ++i) c.details.emplace_back(names[i].c_str(), values[i]);
     c.details.emplace_back("overlap_um", f.overlap_um);
     return c;
   }

@@ -34,13 +34,13 @@ struct Stria {
 /// Everything a land comparison needs from one signature, computed once.
 struct PreparedSignature {
   LandSignature signature;
-  std::vector<double> rough;   ///< fine part (< 50 µm) of the signature
-  std::vector<Stria> striae;   ///< in index order
-  double sigma = 0;            ///< standard deviation of the signature
-  bool complete = false;       ///< no missing value (then the prefix sums are set)
+  std::vector<double> rough;                   ///< fine part (< 50 µm) of the signature
+  std::vector<Stria> striae;                   ///< in index order
+  double sigma = 0;                            ///< standard deviation of the signature
+  bool complete = false;                       ///< no missing value (then the prefix sums are set)
   std::vector<double> prefix, prefix_squares;  ///< Σ v[0..i), Σ v²[0..i)
-  int dft_size = 0;            ///< of the spectra below
-  cv::Mat f_mask, f_value, f_square;  ///< CCS-packed DFTs of m, v·m, v²·m (zero-padded)
+  int dft_size = 0;                            ///< of the spectra below
+  cv::Mat f_mask, f_value, f_square;           ///< CCS-packed DFTs of m, v·m, v²·m (zero-padded)
 };
 
 PreparedSignature PrepareSignature(LandSignature signature);

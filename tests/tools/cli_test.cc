@@ -48,7 +48,8 @@ void ExpectOneLineError(const CliResult& r, const std::string& starts_with) {
 }
 
 TEST(Cli, EverySubcommandHasHelp) {
-  for (const char* sub : {"info", "ingest", "list", "verify", "export-scan", "demo", "synth", "eval"}) {
+  for (const char* sub : {"info", "ingest", "list", "verify", "export-scan", "demo", "synth", "eval",
+                          "compare", "train-land"}) {
     const CliResult r = RunCli({sub, "--help"});
     EXPECT_EQ(r.status, 0) << sub;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << sub;

@@ -321,7 +321,7 @@ int RunPair(const CompareArgs& args) {
               two_d ? "2D intensity images" : "3D height maps", name.c_str());
   std::printf("score %.4f  rotation %.2f deg  translation (%.1f, %.1f) um  overlap %.2f\n", c.score,
               c.rotation_deg, c.shift_x_um, c.shift_y_um, c.overlap_fraction);
-  for (const auto& [key, value] : c.details) std::printf("  %s %s\n", key.c_str(), Num(value).c_str());
+  for (const auto& [key, value] : c.details) std::printf("  %s %s\n", key, Num(value).c_str());
   std::printf("likelihood ratio: not calibrated\n");
   return 0;
 }

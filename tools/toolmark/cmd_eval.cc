@@ -31,8 +31,8 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <functional>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <limits>
 #include <map>
@@ -332,8 +332,7 @@ double BulletScore(const Bullet& x, const Bullet& y, const LandScores& scores) {
   for (std::size_t j = 0; j < y.lands.size(); ++j) pos_y.push_back(static_cast<int>(j));
   for (std::size_t i = 0; i < x.lands.size(); ++i)
     for (std::size_t j = 0; j < y.lands.size(); ++j) matrix[i][j] = scores.Get(x.lands[i], y.lands[j]).score;
-  return CompareBullets(matrix, pos_x, pos_y,
-                        static_cast<int>(std::max(x.lands.size(), y.lands.size())))
+  return CompareBullets(matrix, pos_x, pos_y, static_cast<int>(std::max(x.lands.size(), y.lands.size())))
       .bullet_score;
 }
 

@@ -26,8 +26,8 @@ struct Comparison {
   double shift_y_um = 0;
   double overlap_fraction = 0;  ///< fraction of A's valid area that B overlaps at the registration
   /// Comparator-specific named values behind the score (e.g. the land features),
-  /// in a fixed order, for explanation and reports.
-  std::vector<std::pair<std::string, double>> details;
+  /// in a fixed order, for explanation and reports. Names are static strings.
+  std::vector<std::pair<const char*, double>> details;
 };
 
 class Comparator {
