@@ -74,7 +74,7 @@ namespace {
 
 // ------------------------------------------------------------ areal: prepare
 
-constexpr double kWorkingSpacingUm = 25.0;   ///< areal working grid spacing, µm
+constexpr double kWorkingSpacingUm = 25.0;   ///< areal working grid spacing of "baseline", µm
 constexpr double kHighPassSigmaUm = 250.0;   ///< σ of the removed smooth form, µm
 constexpr double kMinOverlapFraction = 0.3;  ///< of the smaller valid area
 constexpr int kMinValidCells = 64;           ///< valid working cells needed
@@ -93,9 +93,10 @@ struct MaskedGrid {
 /// An areal mark prepared for Compare.
 class ArealMark : public PreparedMark {
  public:
-  MaskedGrid grid;      ///< high-passed, cropped working grid
-  cv::Point2d centre;   ///< centre of the scanned area in grid (cell) coordinates
-  int valid_cells = 0;  ///< number of valid cells in grid
+  MaskedGrid grid;                        ///< high-passed, cropped working grid
+  cv::Point2d centre;                     ///< centre of the scanned area in grid (cell) coordinates
+  int valid_cells = 0;                    ///< number of valid cells in grid
+  double spacing_um = kWorkingSpacingUm;  ///< of grid
 };
 
 /// Splits a surface into values (0 where NaN) and a 0/1 mask.
@@ -177,25 +178,27 @@ cv::Rect ValidBounds(const cv::Mat& mask) {
   return nonzero.empty() ? cv::Rect() : cv::boundingRect(nonzero);
 }
 
-std::shared_ptr<const PreparedMark> PrepareAreal(const Surface& surface) {
+std::shared_ptr<const PreparedMark> PrepareAreal(const Surface& surface, double spacing_um) {
   Check(surface.values.type() == CV_64FC1 && !surface.values.empty(),
         "baseline comparator: surface has no height values");
   Check(surface.spacing_x_um > 0 && surface.spacing_y_um > 0,
         "baseline comparator: surface spacing must be positive");
   const cv::Size size(
-      std::max(1, static_cast<int>(std::lround(surface.SizeX() * surface.spacing_x_um / kWorkingSpacingUm))),
-      std::max(1, static_cast<int>(std::lround(surface.SizeY() * surface.spacing_y_um / kWorkingSpacingUm))));
+      std::max(1, static_cast<int>(std::lround(surface.SizeX() * surface.spacing_x_um / spacing_um))),
+      std::max(1, static_cast<int>(std::lround(surface.SizeY() * surface.spacing_y_um / spacing_um))));
   MaskedGrid g = ResampleMasked(SplitValid(surface.values), size);
   const int valid = cv::countNonZero(g.mask);
   Check(valid >= kMinValidCells, "baseline comparator: too few valid points (" + std::to_string(valid) +
-                                     " cells of 25 um, need " + std::to_string(kMinValidCells) + ")");
+                                     " cells of " + std::to_string(static_cast<int>(spacing_um)) +
+                                     " um, need " + std::to_string(kMinValidCells) + ")");
   RemovePlane(&g);
-  HighPass(&g, kHighPassSigmaUm / kWorkingSpacingUm);
+  HighPass(&g, kHighPassSigmaUm / spacing_um);
   const cv::Rect box = ValidBounds(g.mask);
   auto mark = std::make_shared<ArealMark>();
   mark->grid = {g.values(box).clone(), g.mask(box).clone()};
   mark->centre = {0.5 * (size.width - 1) - box.x, 0.5 * (size.height - 1) - box.y};
   mark->valid_cells = valid;
+  mark->spacing_um = spacing_um;
   return mark;
 }
 
@@ -354,14 +357,15 @@ std::vector<int> TopAngles(const std::vector<std::optional<ShiftResult>>& result
   return {order.begin(), order.begin() + static_cast<std::ptrdiff_t>(keep)};
 }
 
-/// Coarse angles every 6°, then ±6° at 1.5° around the best coarse ones.
-std::vector<std::optional<ShiftResult>> SearchRotations(const RotationSearch& search) {
+/// Coarse angles every 6°, then ±6° at 1.5° around the best `candidates` coarse ones.
+std::vector<std::optional<ShiftResult>> SearchRotations(const RotationSearch& search,
+                                                        int candidates = kRefineCandidates) {
   std::vector<std::optional<ShiftResult>> results(kAngleSteps);
   std::vector<int> coarse;
   for (int k = 0; k < kAngleSteps; k += kCoarseEvery) coarse.push_back(k);
   EvaluateAngles(search, coarse, &results);
   std::vector<int> fine;
-  for (int centre : TopAngles(results, kRefineCandidates))
+  for (int centre : TopAngles(results, candidates))
     for (int d = -kRefineHalfSteps; d <= kRefineHalfSteps; ++d)
       fine.push_back(((centre + d) % kAngleSteps + kAngleSteps) % kAngleSteps);
   EvaluateAngles(search, fine, &results);
@@ -375,18 +379,22 @@ Comparison ToComparison(const RotationSearch& search, int k, const ShiftResult& 
   const double deg = k * kAngleStepDeg;
   c.rotation_deg = deg > 180 ? deg - 360 : deg;
   const double mid = 0.5 * (search.side - 1);
-  c.shift_x_um = (mid + r.shift.x - search.a.centre.x) * kWorkingSpacingUm;
-  c.shift_y_um = (mid + r.shift.y - search.a.centre.y) * kWorkingSpacingUm;
+  c.shift_x_um = (mid + r.shift.x - search.a.centre.x) * search.a.spacing_um;
+  c.shift_y_um = (mid + r.shift.y - search.a.centre.y) * search.a.spacing_um;
   c.overlap_fraction = r.ncc < -1 ? 0.0 : r.overlap_cells / search.a.valid_cells;
   return c;
 }
 
-Comparison CompareAreal(const ArealMark& a, const ArealMark& b) {
+RotationSearch MakeSearch(const ArealMark& a, const ArealMark& b) {
   const int side = CanvasSide(b);
   const cv::Size padded(cv::getOptimalDFTSize(a.grid.values.cols + side - 1),
                         cv::getOptimalDFTSize(a.grid.values.rows + side - 1));
-  const RotationSearch search{a,      b,    ComputeSpectra(a.grid, padded),
-                              padded, side, kMinOverlapFraction * std::min(a.valid_cells, b.valid_cells)};
+  return {a,      b,    ComputeSpectra(a.grid, padded),
+          padded, side, kMinOverlapFraction * std::min(a.valid_cells, b.valid_cells)};
+}
+
+Comparison CompareAreal(const ArealMark& a, const ArealMark& b) {
+  const RotationSearch search = MakeSearch(a, b);
   const std::vector<std::optional<ShiftResult>> results = SearchRotations(search);
   int best = -1;
   for (int k = 0; k < kAngleSteps; ++k) {
@@ -396,18 +404,49 @@ Comparison CompareAreal(const ArealMark& a, const ArealMark& b) {
   return ToComparison(search, best, *results[static_cast<std::size_t>(best)]);
 }
 
+/// The best registrations at `count` distinct rotations (local maxima at
+/// least 12° apart), best first.
+std::vector<Comparison> CompareArealCandidates(const ArealMark& a, const ArealMark& b, int count,
+                                               bool refine) {
+  const RotationSearch search = MakeSearch(a, b);
+  const std::vector<std::optional<ShiftResult>> results = SearchRotations(search, refine ? count : 0);
+  std::vector<int> order;
+  for (int k = 0; k < kAngleSteps; ++k)
+    if (results[static_cast<std::size_t>(k)]) order.push_back(k);
+  std::stable_sort(order.begin(), order.end(), [&](int x, int y) {
+    return results[static_cast<std::size_t>(x)]->ncc > results[static_cast<std::size_t>(y)]->ncc;
+  });
+  std::vector<int> chosen;
+  for (int k : order) {
+    const bool near = std::any_of(chosen.begin(), chosen.end(), [&](int c) {
+      const int d = std::abs(k - c) % kAngleSteps;
+      return std::min(d, kAngleSteps - d) * kAngleStepDeg < 12.0;
+    });
+    if (!near) chosen.push_back(k);
+    if (static_cast<int>(chosen.size()) == count) break;
+  }
+  std::vector<Comparison> out;
+  for (int k : chosen) out.push_back(ToComparison(search, k, *results[static_cast<std::size_t>(k)]));
+  return out;
+}
+
 class BaselineComparator : public Comparator {
  public:
+  explicit BaselineComparator(double spacing_um) : spacing_um_(spacing_um) {}
   std::string Name() const override { return "baseline"; }
   std::shared_ptr<const PreparedMark> Prepare(const Surface& surface) const override {
-    return PrepareAreal(surface);
+    return PrepareAreal(surface, spacing_um_);
   }
   Comparison Compare(const PreparedMark& a, const PreparedMark& b) const override {
     const auto* pa = dynamic_cast<const ArealMark*>(&a);
     const auto* pb = dynamic_cast<const ArealMark*>(&b);
-    Check(pa && pb, "baseline comparator: marks were not prepared by this comparator");
+    Check(pa && pb && pa->spacing_um == pb->spacing_um,
+          "baseline comparator: marks were not prepared by this comparator");
     return CompareAreal(*pa, *pb);
   }
+
+ private:
+  double spacing_um_;
 };
 
 // ------------------------------------------------------------- land: prepare
@@ -555,7 +594,18 @@ class BaselineLandComparator : public Comparator {
 
 }  // namespace
 
-std::unique_ptr<Comparator> MakeBaselineComparator() { return std::make_unique<BaselineComparator>(); }
+std::vector<Comparison> RegisterArealCandidates(const PreparedMark& a, const PreparedMark& b, int count,
+                                                bool refine) {
+  const auto* pa = dynamic_cast<const ArealMark*>(&a);
+  const auto* pb = dynamic_cast<const ArealMark*>(&b);
+  Check(pa && pb && pa->spacing_um == pb->spacing_um,
+        "areal registration: marks of the baseline comparator needed");
+  return CompareArealCandidates(*pa, *pb, count, refine);
+}
+
+std::unique_ptr<Comparator> MakeBaselineComparator(double spacing_um) {
+  return std::make_unique<BaselineComparator>(spacing_um);
+}
 
 std::unique_ptr<Comparator> MakeBaselineLandComparator() {
   return std::make_unique<BaselineLandComparator>();

@@ -5,14 +5,23 @@
 #pragma once
 
 #include <memory>
+#include <vector>
 
 #include "toolmark/engine/comparator.h"
 
 namespace toolmark::detail {
 
 /// Areal marks (breech faces, 2D intensity images): masked normalised
-/// cross-correlation over rotations and translations of high-passed surfaces.
-std::unique_ptr<Comparator> MakeBaselineComparator();
+/// cross-correlation over rotations and translations of high-passed surfaces,
+/// on a working grid of spacing_um (25 µm for "baseline"; the CMC comparator
+/// uses a coarser one for its global registration).
+std::unique_ptr<Comparator> MakeBaselineComparator(double spacing_um = 25.0);
+
+/// The baseline's registration of b onto a at the `count` best distinct
+/// rotations (≥ 12° apart), best first; marks from MakeBaselineComparator.
+/// refine = false: the 6° coarse angles only (no 1.5° refinement).
+std::vector<Comparison> RegisterArealCandidates(const PreparedMark& a, const PreparedMark& b, int count,
+                                                bool refine = true);
 
 /// Bullet lands: normalised cross-correlation of band-passed crosscut
 /// signatures across the land.

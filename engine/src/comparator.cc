@@ -1,15 +1,17 @@
 #include "toolmark/engine/comparator.h"
 
 #include "baseline_comparator.h"
+#include "cmc_internal.h"
 #include "land_internal.h"
 #include "toolmark/engine/check.h"
 
 namespace toolmark {
 
-std::vector<std::string> ComparatorNames() { return {"baseline", "land", "land_smoother", "baseline_land"}; }
+std::vector<std::string> ComparatorNames() { return {"cmc", "baseline", "land", "land_smoother", "baseline_land"}; }
 
 std::unique_ptr<Comparator> MakeComparator(const std::string& name) {
   if (name == "baseline") return detail::MakeBaselineComparator();
+  if (name == "cmc") return detail::MakeCmcComparator();
   if (name == "land") return detail::MakeLandComparator();
   if (name == "land_smoother") return detail::MakeLandSmootherComparator();
   if (name == "baseline_land") return detail::MakeBaselineLandComparator();

@@ -88,16 +88,16 @@ Comparison CompareSurfaces(const Comparator& comparator, const Surface& a, const
 
 TEST(MakeComparator, KnownNames) {
   EXPECT_EQ(ComparatorNames(),
-            (std::vector<std::string>{"baseline", "land", "land_smoother", "baseline_land"}));
+            (std::vector<std::string>{"cmc", "baseline", "land", "land_smoother", "baseline_land"}));
   for (const std::string& name : ComparatorNames()) EXPECT_EQ(MakeComparator(name)->Name(), name);
 }
 
 TEST(MakeComparator, UnknownNameThrows) {
   try {
-    MakeComparator("cmc");
+    MakeComparator("cmcx");
     FAIL() << "no exception";
   } catch (const Error& e) {
-    EXPECT_STREQ(e.what(), "unknown comparator 'cmc' (known: baseline, land, land_smoother, baseline_land)");
+    EXPECT_STREQ(e.what(), "unknown comparator 'cmcx' (known: cmc, baseline, land, land_smoother, baseline_land)");
   }
 }
 

@@ -93,7 +93,7 @@ TEST(Eval, CartridgeCasesJsonAndReport) {
   const json j = json::parse(r.out);
   ASSERT_TRUE(j.is_object()) << r.out;
   ExpectContractFields(j);
-  EXPECT_EQ(j["comparator"], "baseline");
+  EXPECT_EQ(j["comparator"], "cmc");
   EXPECT_EQ(j["level"], "pair");
   EXPECT_EQ(j["pairs"], 10);
   EXPECT_EQ(j["km_pairs"], 1);
@@ -200,7 +200,7 @@ TEST(Eval, SynthThenEvalEndToEnd) {
   ASSERT_EQ(r.status, 0) << r.err;
   const json cc = json::parse(r.out);
   EXPECT_EQ(cc["level"], "pair");
-  EXPECT_EQ(cc["comparator"], "baseline");
+  EXPECT_EQ(cc["comparator"], "cmc");
   EXPECT_EQ(cc["pairs"], 28);
   EXPECT_EQ(cc["km_pairs"], 4);
   EXPECT_GE(cc["auc"].get<double>(), 0.0);

@@ -6,7 +6,7 @@
 // CompareBullets over the lands' positions (their order: files sorted by name
 // with numbers compared as numbers, or the order given). Two single scans:
 // the comparator chosen by --comparator, or by kind (bullet lands: "land",
-// anything else: "baseline"); --kind auto takes a scan at least twice as long
+// anything else: "cmc"); --kind auto takes a scan at least twice as long
 // across (x) as along (y) for a land.
 #include <algorithm>
 #include <cctype>
@@ -295,7 +295,7 @@ int RunPair(const CompareArgs& args) {
   if (kind == "auto")
     kind = LooksLikeLand(a->surface) && LooksLikeLand(b->surface) ? "land" : "cartridge_case";
   if (kind == "bullet") kind = "land";
-  const std::string name = !args.comparator.empty() ? args.comparator : kind == "land" ? "land" : "baseline";
+  const std::string name = !args.comparator.empty() ? args.comparator : kind == "land" ? "land" : "cmc";
   if (name == "land") return RunBullets(args, {args.a}, {args.b});
   Check(args.png.empty(), "--png draws bullet comparisons; the " + name + " comparator has no plot yet");
   const auto comparator = MakeComparator(name);

@@ -460,7 +460,7 @@ std::vector<EvalLevel> Evaluate(const EvalArgs& args) {
   for (std::size_t i = 0; i < ctx.entries.size(); ++i)
     (ctx.entries[i].is_land ? lands : areal).push_back(static_cast<int>(i));
   if (areal.size() + lands.size() < 2) throw Error(args.dataset + ": fewer than two scans in truth.csv");
-  const auto areal_cmp = MakeComparator(args.comparator.empty() ? "baseline" : args.comparator);
+  const auto areal_cmp = MakeComparator(args.comparator.empty() ? "cmc" : args.comparator);
   const auto land_cmp = MakeComparator(args.comparator.empty() ? "land" : args.comparator);
   std::vector<const Comparator*> per_scan;
   for (const Entry& e : ctx.entries) per_scan.push_back(e.is_land ? land_cmp.get() : areal_cmp.get());
@@ -505,7 +505,7 @@ void RegisterEval(CLI::App& app, Action* action) {
   cmd->add_option("dataset", args->dataset, "Dataset folder with truth.csv (see datasets/README.md)")
       ->required();
   cmd->add_option("--comparator", args->comparator,
-                  "Comparator (default: baseline for cartridge cases, land for bullet lands)");
+                  "Comparator (default: cmc for cartridge cases and 2D images, land for bullet lands)");
   cmd->add_flag("--json", args->json, "Print JSON: one object per level (a list when several)");
   cmd->add_option("--report", args->report,
                   "Write <level>-pairs.csv, -metrics.json, -report.html, -hist.png, -roc.png here");

@@ -1,0 +1,62 @@
+// Congruent Matching Cells (after Song, NIST 2013; Tong et al. 2015) for
+// breech-face impressions: the reference is cut into cells, every cell is
+// registered in the other surface, and the cells that agree on one common
+// rotation and translation with a high correlation are counted. Engine code:
+// in-memory, deterministic, thread-safe. Method and constants: docs/cmc.md.
+#pragma once
+
+#include <vector>
+
+#include "toolmark/engine/breech_face.h"
+
+namespace toolmark {
+
+struct CmcOptions {
+  double spacing_um = 25.0;               ///< working grid of the cells
+  int cells_per_side = 8;                 ///< cells across the reference's region of interest
+  double min_cell_valid = 0.35;           ///< share of a cell's area that must be valid
+  double registration_spacing_um = 50.0;  ///< grid of the coarse full-circle registration
+  int coarse_candidates = 8;   ///< distinct coarse rotations screened cell by cell (at their own angle)
+  int refined_candidates = 2;  ///< best screened ones refined over the angle range, both directions
+  double angle_half_range_deg = 3.0;        ///< cells are registered within ± this of the coarse rotation
+  double angle_step_deg = 1.0;              ///< … in these steps
+  double search_radius_um = 250.0;          ///< each cell searches ± this around its registered place
+  double ccf_threshold = 0.5;               ///< a congruent cell correlates at least this well
+  double translation_tolerance_um = 100.0;  ///< … and sits within this of the cells' median offset
+  int decision_threshold = 6;               ///< Song's C: an identification needs this many CMCs
+};
+
+/// One reference cell and where it registered.
+struct CmcCell {
+  int row = 0, col = 0;       ///< position in the cell grid
+  double x_um = 0, y_um = 0;  ///< cell centre in the reference's grid (x = column · spacing)
+  double side_um = 0;         ///< cell side
+  double valid_fraction = 0;
+  double ccf = -1;                        ///< best masked normalised cross-correlation
+  double dx_um = 0, dy_um = 0;            ///< offset from the place the common registration predicts
+  double other_x_um = 0, other_y_um = 0;  ///< matched centre in the other surface's grid
+  bool congruent = false;
+};
+
+/// One direction (cells of `reference` registered in `other`).
+struct CmcDirection {
+  double rotation_deg = 0;  ///< other, rotated by this about its centre …
+  double shift_x_um = 0;    ///< … has its centre at the reference's centre + this shift
+  double shift_y_um = 0;
+  int count = 0;       ///< congruent cells
+  int cells_used = 0;  ///< cells with enough valid data
+  std::vector<CmcCell> cells;
+};
+
+struct CmcResult {
+  int count = 0;                ///< min of both directions' counts: the CMC count
+  bool identification = false;  ///< count ≥ decision_threshold
+  CmcDirection forward;         ///< cells of A in B
+  CmcDirection backward;        ///< cells of B in A
+};
+
+/// Compares two preprocessed breech faces (PreprocessBreechFace at
+/// options.spacing_um). Throws toolmark::Error when the spacings differ.
+CmcResult CompareCmc(const BreechFace& a, const BreechFace& b, const CmcOptions& options = {});
+
+}  // namespace toolmark

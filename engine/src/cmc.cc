@@ -1,0 +1,346 @@
+// Congruent Matching Cells. See docs/cmc.md.
+//
+// Per direction (cells of the reference R registered in the other surface O):
+//   1. Coarse registration over the full circle: the areal masked NCC of the
+//      "baseline" comparator on a registration_spacing_um grid, every 6° and
+//      then in 1.5° steps ±6° around the best coarse_candidates (FFTs over
+//      all translations), gives coarse_candidates distinct rotations θ₀
+//      (≥ 12° apart) with translations t₀, where
+//      p_R = Rot(θ)(p_O − c_O) + c_R + t (c: centre of each scanned grid).
+//      Each is screened by step 2 at θ₀ alone (forward); the best
+//      refined_candidates go through step 2 over the angle range in both
+//      directions.
+//   2. For θ in θ₀ ± angle_half_range_deg (angle_step_deg steps), O is warped
+//      into R's frame; every reference cell (cells_per_side² cells over the
+//      bounding box of R's valid data, used when ≥ min_cell_valid of it is
+//      valid) finds its best masked normalised cross-correlation within
+//      ± search_radius_um of the place (θ, t₀) predicts (six cv::matchTemplate
+//      correlations: values, squares and masks, so missing points count
+//      exactly; the overlap must be ≥ half the cell's valid points).
+//   3. Congruence at θ: the cells with ccf ≥ ccf_threshold, whose offset lies
+//      within translation_tolerance_um of those cells' median offset. The θ
+//      with the most congruent cells wins (ties: higher mean ccf, then the
+//      smaller |θ − θ₀|, then the lower θ).
+// Both directions are computed (the backward one from the forward's coarse
+// registration inverted); the CMC count is the smaller of the two counts.
+#include "toolmark/engine/cmc.h"
+
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <opencv2/imgproc.hpp>
+#include <string>
+#include <vector>
+
+#include "baseline_comparator.h"
+#include "cmc_internal.h"
+#include "profile.h"
+#include "toolmark/engine/check.h"
+
+namespace toolmark {
+namespace {
+
+/// A working grid: values (0 where missing) and a 0/1 mask, CV_32F.
+struct Grid {
+  cv::Mat values, mask;
+  double spacing = 0;
+  cv::Point2d centre;  ///< centre of the scanned grid, pixels
+};
+
+Grid ToGrid(const Surface& s) {
+  Grid g;
+  g.spacing = s.spacing_x_um;
+  g.values = cv::Mat::zeros(s.values.size(), CV_32F);
+  g.mask = cv::Mat::zeros(s.values.size(), CV_32F);
+  for (int y = 0; y < s.values.rows; ++y)
+    for (int x = 0; x < s.values.cols; ++x) {
+      const double v = s.values.at<double>(y, x);
+      if (!std::isfinite(v)) continue;
+      g.values.at<float>(y, x) = static_cast<float>(v);
+      g.mask.at<float>(y, x) = 1.0f;
+    }
+  g.centre = {0.5 * (s.values.cols - 1), 0.5 * (s.values.rows - 1)};
+  return g;
+}
+
+struct Registration {
+  double theta_deg = 0;
+  cv::Point2d t_px;  ///< translation in reference pixels
+};
+
+/// O warped into R's frame, padded by `pad` pixels on every side.
+Grid WarpInto(const Grid& other, const Grid& ref, const Registration& reg, int pad) {
+  const double rad = reg.theta_deg * CV_PI / 180.0, c = std::cos(rad), s = std::sin(rad);
+  // q = Rot(θ)(p − c_O) + c_R + t + pad
+  const double tx = ref.centre.x + reg.t_px.x + pad - (c * other.centre.x - s * other.centre.y);
+  const double ty = ref.centre.y + reg.t_px.y + pad - (s * other.centre.x + c * other.centre.y);
+  const cv::Matx23d forward(c, -s, tx, s, c, ty);
+  const cv::Size size(ref.values.cols + 2 * pad, ref.values.rows + 2 * pad);
+  cv::Mat weighted, mask;
+  cv::warpAffine(other.values.mul(other.mask), weighted, forward, size, cv::INTER_LINEAR, cv::BORDER_CONSTANT,
+                 0);
+  cv::warpAffine(other.mask, mask, forward, size, cv::INTER_LINEAR, cv::BORDER_CONSTANT, 0);
+  Grid out;
+  out.spacing = ref.spacing;
+  out.values = cv::Mat::zeros(size, CV_32F);
+  out.mask = cv::Mat::zeros(size, CV_32F);
+  for (int y = 0; y < size.height; ++y)
+    for (int x = 0; x < size.width; ++x) {
+      const float m = mask.at<float>(y, x);
+      if (m < 0.5f) continue;
+      out.values.at<float>(y, x) = weighted.at<float>(y, x) / m;
+      out.mask.at<float>(y, x) = 1.0f;
+    }
+  return out;
+}
+
+struct CellRect {
+  int row, col;
+  cv::Rect rect;
+  double valid_fraction;
+};
+
+std::vector<CellRect> Cells(const Grid& ref, const CmcOptions& o) {
+  cv::Mat nonzero;
+  cv::findNonZero(ref.mask > 0.5f, nonzero);
+  std::vector<CellRect> cells;
+  if (nonzero.empty()) return cells;
+  const cv::Rect box = cv::boundingRect(nonzero);
+  const int n = o.cells_per_side;
+  for (int r = 0; r < n; ++r) {
+    for (int c = 0; c < n; ++c) {
+      const int x0 = box.x + c * box.width / n, x1 = box.x + (c + 1) * box.width / n;
+      const int y0 = box.y + r * box.height / n, y1 = box.y + (r + 1) * box.height / n;
+      if (x1 - x0 < 3 || y1 - y0 < 3) continue;
+      const cv::Rect rect(x0, y0, x1 - x0, y1 - y0);
+      const double valid = cv::countNonZero(ref.mask(rect) > 0.5f) / static_cast<double>(rect.area());
+      if (valid >= o.min_cell_valid) cells.push_back({r, c, rect, valid});
+    }
+  }
+  return cells;
+}
+
+/// Best masked NCC of one cell within its search window of the warped other.
+CmcCell RegisterCell(const Grid& ref, const Grid& warped, const CellRect& cell, int pad) {
+  CmcCell out;
+  out.row = cell.row, out.col = cell.col;
+  out.valid_fraction = cell.valid_fraction;
+  out.x_um = (cell.rect.x + 0.5 * (cell.rect.width - 1)) * ref.spacing;
+  out.y_um = (cell.rect.y + 0.5 * (cell.rect.height - 1)) * ref.spacing;
+  out.side_um = 0.5 * (cell.rect.width + cell.rect.height) * ref.spacing;
+  const cv::Mat a = ref.values(cell.rect), ma = ref.mask(cell.rect), a2 = a.mul(a);
+  const cv::Rect window(cell.rect.x, cell.rect.y, cell.rect.width + 2 * pad, cell.rect.height + 2 * pad);
+  const cv::Mat b = warped.values(window), mb = warped.mask(window), b2 = b.mul(b);
+  cv::Mat sab, sa, saa, sb, sbb, n;
+  cv::matchTemplate(b, a, sab, cv::TM_CCORR);
+  cv::matchTemplate(mb, a, sa, cv::TM_CCORR);
+  cv::matchTemplate(mb, a2, saa, cv::TM_CCORR);
+  cv::matchTemplate(b, ma, sb, cv::TM_CCORR);
+  cv::matchTemplate(b2, ma, sbb, cv::TM_CCORR);
+  cv::matchTemplate(mb, ma, n, cv::TM_CCORR);
+  const double min_overlap = std::max(9.0, 0.5 * cv::countNonZero(ma > 0.5f));
+  double best = -2;
+  cv::Point at(pad, pad);
+  for (int y = 0; y < n.rows; ++y)
+    for (int x = 0; x < n.cols; ++x) {
+      const double count = std::round(n.at<float>(y, x));
+      if (count < min_overlap) continue;
+      const double sa_ = sa.at<float>(y, x), sb_ = sb.at<float>(y, x);
+      const double va = saa.at<float>(y, x) - sa_ * sa_ / count, vb = sbb.at<float>(y, x) - sb_ * sb_ / count;
+      if (va <= 1e-6 * saa.at<float>(y, x) || vb <= 1e-6 * sbb.at<float>(y, x)) continue;
+      const double r = std::clamp((sab.at<float>(y, x) - sa_ * sb_ / count) / std::sqrt(va * vb), -1.0, 1.0);
+      if (r > best) best = r, at = {x, y};
+    }
+  out.ccf = best < -1 ? -1.0 : best;
+  out.dx_um = (at.x - pad) * ref.spacing;
+  out.dy_um = (at.y - pad) * ref.spacing;
+  return out;
+}
+
+/// Congruent cells at one rotation (sets `congruent`), and their count.
+int Congruence(std::vector<CmcCell>* cells, const CmcOptions& o) {
+  std::vector<double> xs, ys;
+  for (const CmcCell& c : *cells)
+    if (c.ccf >= o.ccf_threshold) xs.push_back(c.dx_um), ys.push_back(c.dy_um);
+  if (xs.empty()) return 0;
+  const double mx = detail::Median(&xs), my = detail::Median(&ys);
+  int count = 0;
+  for (CmcCell& c : *cells) {
+    c.congruent = c.ccf >= o.ccf_threshold && std::abs(c.dx_um - mx) <= o.translation_tolerance_um &&
+                  std::abs(c.dy_um - my) <= o.translation_tolerance_um;
+    count += c.congruent;
+  }
+  return count;
+}
+
+double MeanCongruentCcf(const std::vector<CmcCell>& cells) {
+  double sum = 0;
+  int n = 0;
+  for (const CmcCell& c : cells)
+    if (c.congruent) sum += c.ccf, ++n;
+  return n ? sum / n : 0.0;
+}
+
+/// Registers the reference's cells in `other` at the coarse registration's
+/// angle (refine = false) or at every angle within ± angle_half_range_deg.
+CmcDirection RegisterDirection(const Grid& ref, const Grid& other, const Registration& coarse,
+                               const CmcOptions& o, bool refine) {
+  const std::vector<CellRect> cells = Cells(ref, o);
+  const int pad = std::max(1, static_cast<int>(std::lround(o.search_radius_um / ref.spacing)));
+  const int steps =
+      refine ? static_cast<int>(std::floor(o.angle_half_range_deg / o.angle_step_deg + 1e-9)) : 0;
+  std::vector<double> angles;
+  for (int k = -steps; k <= steps; ++k) angles.push_back(coarse.theta_deg + k * o.angle_step_deg);
+  std::vector<CmcDirection> at(angles.size());
+  tbb::parallel_for(std::size_t{0}, angles.size(), [&](std::size_t k) {
+    const Registration reg{angles[k], coarse.t_px};
+    const Grid warped = WarpInto(other, ref, reg, pad);
+    CmcDirection& d = at[k];
+    d.rotation_deg = angles[k];
+    d.cells_used = static_cast<int>(cells.size());
+    for (const CellRect& cell : cells) d.cells.push_back(RegisterCell(ref, warped, cell, pad));
+    d.count = Congruence(&d.cells, o);
+  });
+  std::size_t best = 0;
+  for (std::size_t k = 1; k < at.size(); ++k) {
+    const double mk = MeanCongruentCcf(at[k].cells), mb = MeanCongruentCcf(at[best].cells);
+    const double dk = std::abs(angles[k] - coarse.theta_deg), db = std::abs(angles[best] - coarse.theta_deg);
+    if (at[k].count > at[best].count || (at[k].count == at[best].count && (mk > mb || (mk == mb && dk < db))))
+      best = k;
+  }
+  CmcDirection d = std::move(at[best]);
+  // Registration of the whole surface: the coarse translation plus the
+  // congruent cells' median offset; each cell's match in the other's grid.
+  std::vector<double> xs, ys;
+  for (const CmcCell& c : d.cells)
+    if (c.congruent) xs.push_back(c.dx_um), ys.push_back(c.dy_um);
+  const double mx = xs.empty() ? 0.0 : detail::Median(&xs), my = ys.empty() ? 0.0 : detail::Median(&ys);
+  d.shift_x_um = coarse.t_px.x * ref.spacing + mx;
+  d.shift_y_um = coarse.t_px.y * ref.spacing + my;
+  const double rad = d.rotation_deg * CV_PI / 180.0, c = std::cos(rad), s = std::sin(rad);
+  for (CmcCell& cell : d.cells) {
+    // p_O = Rot(−θ)(p_R − c_R − t) + c_O, in pixels, with t including the cell's own offset.
+    const double qx = (cell.x_um + cell.dx_um) / ref.spacing - ref.centre.x - coarse.t_px.x;
+    const double qy = (cell.y_um + cell.dy_um) / ref.spacing - ref.centre.y - coarse.t_px.y;
+    cell.other_x_um = (c * qx + s * qy + other.centre.x) * ref.spacing;
+    cell.other_y_um = (-s * qx + c * qy + other.centre.y) * ref.spacing;
+  }
+  d.rotation_deg = std::remainder(d.rotation_deg, 360.0);
+  return d;
+}
+
+/// The inverse of p_R = Rot(θ)(p_O − c_O) + c_R + t: p_O = Rot(−θ)(p_R − c_R) + c_O − Rot(−θ) t.
+Registration Inverse(const Registration& r) {
+  const double rad = -r.theta_deg * CV_PI / 180.0, c = std::cos(rad), s = std::sin(rad);
+  return {-r.theta_deg, {-(c * r.t_px.x - s * r.t_px.y), -(s * r.t_px.x + c * r.t_px.y)}};
+}
+
+}  // namespace
+
+namespace detail {
+
+CmcPrepared PrepareCmc(const Surface& surface, const CmcOptions& options) {
+  BreechFaceOptions bo;
+  bo.spacing_um = options.spacing_um;
+  CmcPrepared p;
+  p.face = PreprocessBreechFace(surface, bo);
+  p.registration = MakeBaselineComparator(options.registration_spacing_um)->Prepare(p.face.surface);
+  return p;
+}
+
+CmcResult CompareCmcPrepared(const CmcPrepared& a, const CmcPrepared& b, const CmcOptions& options) {
+  Check(std::abs(a.face.surface.spacing_x_um - b.face.surface.spacing_x_um) < 1e-9 &&
+            std::abs(a.face.surface.spacing_x_um - options.spacing_um) < 1e-9,
+        "CMC: breech faces must be preprocessed at the CMC working spacing");
+  const std::vector<Comparison> coarse =
+      RegisterArealCandidates(*a.registration, *b.registration, options.coarse_candidates, true);
+  const Grid ga = ToGrid(a.face.surface), gb = ToGrid(b.face.surface);
+  // Screening: every coarse candidate's cells at its own angle (forward);
+  // the best `refined_candidates` are refined over ± angle_half_range_deg in
+  // both directions, and the one with the most CMCs wins (ties: the earlier,
+  // i.e. better screened, candidate).
+  std::vector<std::pair<int, std::size_t>> screened;  // (−count, candidate index)
+  std::vector<Registration> forward(coarse.size());
+  for (std::size_t k = 0; k < coarse.size(); ++k) {
+    forward[k] = {coarse[k].rotation_deg,
+                  {coarse[k].shift_x_um / options.spacing_um, coarse[k].shift_y_um / options.spacing_um}};
+    screened.emplace_back(-RegisterDirection(ga, gb, forward[k], options, false).count, k);
+  }
+  std::stable_sort(screened.begin(), screened.end(),
+                   [](const auto& x, const auto& y) { return x.first < y.first; });
+  CmcResult r;
+  bool first = true;
+  for (std::size_t i = 0; i < screened.size() && static_cast<int>(i) < options.refined_candidates; ++i) {
+    const Registration& reg = forward[screened[i].second];
+    CmcResult candidate;
+    candidate.forward = RegisterDirection(ga, gb, reg, options, true);
+    candidate.backward = RegisterDirection(gb, ga, Inverse(reg), options, true);
+    candidate.count = std::min(candidate.forward.count, candidate.backward.count);
+    if (first || candidate.count > r.count) r = std::move(candidate);
+    first = false;
+  }
+  r.identification = r.count >= options.decision_threshold;
+  return r;
+}
+
+}  // namespace detail
+
+CmcResult CompareCmc(const BreechFace& a, const BreechFace& b, const CmcOptions& options) {
+  detail::CmcPrepared pa, pb;
+  pa.face = a;
+  pb.face = b;
+  const auto registrar = detail::MakeBaselineComparator(options.registration_spacing_um);
+  pa.registration = registrar->Prepare(a.surface);
+  pb.registration = registrar->Prepare(b.surface);
+  return detail::CompareCmcPrepared(pa, pb, options);
+}
+
+}  // namespace toolmark
+
+namespace toolmark::detail {
+namespace {
+
+class CmcMark : public PreparedMark {
+ public:
+  CmcPrepared prepared;
+};
+
+class CmcComparator : public Comparator {
+ public:
+  std::string Name() const override { return "cmc"; }
+  std::shared_ptr<const PreparedMark> Prepare(const Surface& surface) const override {
+    auto mark = std::make_shared<CmcMark>();
+    mark->prepared = PrepareCmc(surface, options_);
+    return mark;
+  }
+  Comparison Compare(const PreparedMark& a, const PreparedMark& b) const override {
+    const auto* pa = dynamic_cast<const CmcMark*>(&a);
+    const auto* pb = dynamic_cast<const CmcMark*>(&b);
+    Check(pa && pb, "cmc comparator: marks were not prepared by this comparator");
+    const CmcResult r = CompareCmcPrepared(pa->prepared, pb->prepared, options_);
+    Comparison c;
+    c.score = r.count;
+    c.rotation_deg = r.forward.rotation_deg;
+    c.shift_x_um = r.forward.shift_x_um;
+    c.shift_y_um = r.forward.shift_y_um;
+    c.overlap_fraction =
+        r.forward.cells_used > 0 ? static_cast<double>(r.forward.count) / r.forward.cells_used : 0;
+    c.details = {{"cmc_forward", r.forward.count},
+                 {"cmc_backward", r.backward.count},
+                 {"cells_forward", r.forward.cells_used},
+                 {"cells_backward", r.backward.cells_used},
+                 {"rotation_backward_deg", r.backward.rotation_deg}};
+    return c;
+  }
+
+ private:
+  CmcOptions options_;
+};
+
+}  // namespace
+
+std::unique_ptr<Comparator> MakeCmcComparator() { return std::make_unique<CmcComparator>(); }
+
+}  // namespace toolmark::detail

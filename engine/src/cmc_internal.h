@@ -1,0 +1,23 @@
+// Private: the CMC comparator's prepared mark and entry points.
+#pragma once
+
+#include <memory>
+
+#include "toolmark/engine/cmc.h"
+#include "toolmark/engine/comparator.h"
+
+namespace toolmark::detail {
+
+/// A breech face prepared once for many comparisons.
+struct CmcPrepared {
+  BreechFace face;                                   ///< at CmcOptions::spacing_um
+  std::shared_ptr<const PreparedMark> registration;  ///< coarse areal registration mark
+};
+
+CmcPrepared PrepareCmc(const Surface& surface, const CmcOptions& options);
+CmcResult CompareCmcPrepared(const CmcPrepared& a, const CmcPrepared& b, const CmcOptions& options);
+
+/// The "cmc" comparator for MakeComparator (score = CMC count).
+std::unique_ptr<Comparator> MakeCmcComparator();
+
+}  // namespace toolmark::detail
