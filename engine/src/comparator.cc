@@ -7,7 +7,9 @@
 
 namespace toolmark {
 
-std::vector<std::string> ComparatorNames() { return {"cmc", "baseline", "land", "land_smoother", "baseline_land"}; }
+std::vector<std::string> ComparatorNames() {
+  return {"cmc", "baseline", "land", "land_smoother", "baseline_land"};
+}
 
 std::unique_ptr<Comparator> MakeComparator(const std::string& name) {
   if (name == "baseline") return detail::MakeBaselineComparator();

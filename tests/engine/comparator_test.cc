@@ -97,7 +97,8 @@ TEST(MakeComparator, UnknownNameThrows) {
     MakeComparator("cmcx");
     FAIL() << "no exception";
   } catch (const Error& e) {
-    EXPECT_STREQ(e.what(), "unknown comparator 'cmcx' (known: cmc, baseline, land, land_smoother, baseline_land)");
+    EXPECT_STREQ(e.what(),
+                 "unknown comparator 'cmcx' (known: cmc, baseline, land, land_smoother, baseline_land)");
   }
 }
 
