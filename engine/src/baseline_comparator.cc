@@ -323,6 +323,11 @@ struct RotationSearch {
   cv::Size padded;
   int side = 0;
   double min_overlap = 0;
+  double max_abs_deg = 180;  ///< only rotations within ± this are searched
+  bool Allowed(int k) const {
+    const double deg = k * kAngleStepDeg;
+    return std::min(deg, 360 - deg) <= max_abs_deg + 1e-9;
+  }
 };
 
 ShiftResult EvaluateRotation(const RotationSearch& search, int angle_index) {
@@ -359,15 +364,18 @@ std::vector<int> TopAngles(const std::vector<std::optional<ShiftResult>>& result
 
 /// Coarse angles every 6°, then ±6° at 1.5° around the best `candidates` coarse ones.
 std::vector<std::optional<ShiftResult>> SearchRotations(const RotationSearch& search,
-                                                        int candidates = kRefineCandidates) {
+                                                        int candidates = kRefineCandidates,
+                                                        int half_steps = kRefineHalfSteps) {
   std::vector<std::optional<ShiftResult>> results(kAngleSteps);
   std::vector<int> coarse;
-  for (int k = 0; k < kAngleSteps; k += kCoarseEvery) coarse.push_back(k);
+  for (int k = 0; k < kAngleSteps; k += kCoarseEvery)
+    if (search.Allowed(k)) coarse.push_back(k);
   EvaluateAngles(search, coarse, &results);
   std::vector<int> fine;
   for (int centre : TopAngles(results, candidates))
-    for (int d = -kRefineHalfSteps; d <= kRefineHalfSteps; ++d)
-      fine.push_back(((centre + d) % kAngleSteps + kAngleSteps) % kAngleSteps);
+    for (int d = -half_steps; d <= half_steps; ++d)
+      if (const int k = ((centre + d) % kAngleSteps + kAngleSteps) % kAngleSteps; search.Allowed(k))
+        fine.push_back(k);
   EvaluateAngles(search, fine, &results);
   return results;
 }
@@ -406,10 +414,12 @@ Comparison CompareAreal(const ArealMark& a, const ArealMark& b) {
 
 /// The best registrations at `count` distinct rotations (local maxima at
 /// least 12° apart), best first.
-std::vector<Comparison> CompareArealCandidates(const ArealMark& a, const ArealMark& b, int count,
-                                               bool refine) {
-  const RotationSearch search = MakeSearch(a, b);
-  const std::vector<std::optional<ShiftResult>> results = SearchRotations(search, refine ? count : 0);
+std::vector<Comparison> CompareArealCandidates(const ArealMark& a, const ArealMark& b, int count, bool refine,
+                                               double max_abs_deg) {
+  RotationSearch search = MakeSearch(a, b);
+  search.max_abs_deg = max_abs_deg;
+  // ±3° around each coarse candidate: the 6° coarse grid is within 3° of any angle.
+  const std::vector<std::optional<ShiftResult>> results = SearchRotations(search, refine ? count : 0, 2);
   std::vector<int> order;
   for (int k = 0; k < kAngleSteps; ++k)
     if (results[static_cast<std::size_t>(k)]) order.push_back(k);
@@ -595,12 +605,12 @@ class BaselineLandComparator : public Comparator {
 }  // namespace
 
 std::vector<Comparison> RegisterArealCandidates(const PreparedMark& a, const PreparedMark& b, int count,
-                                                bool refine) {
+                                                bool refine, double max_abs_deg) {
   const auto* pa = dynamic_cast<const ArealMark*>(&a);
   const auto* pb = dynamic_cast<const ArealMark*>(&b);
   Check(pa && pb && pa->spacing_um == pb->spacing_um,
         "areal registration: marks of the baseline comparator needed");
-  return CompareArealCandidates(*pa, *pb, count, refine);
+  return CompareArealCandidates(*pa, *pb, count, refine, max_abs_deg);
 }
 
 std::unique_ptr<Comparator> MakeBaselineComparator(double spacing_um) {

@@ -19,9 +19,10 @@ std::unique_ptr<Comparator> MakeBaselineComparator(double spacing_um = 25.0);
 
 /// The baseline's registration of b onto a at the `count` best distinct
 /// rotations (≥ 12° apart), best first; marks from MakeBaselineComparator.
-/// refine = false: the 6° coarse angles only (no 1.5° refinement).
+/// refine = false: the 6° coarse angles only (no 1.5° refinement); only
+/// rotations within ±max_abs_deg are searched.
 std::vector<Comparison> RegisterArealCandidates(const PreparedMark& a, const PreparedMark& b, int count,
-                                                bool refine = true);
+                                                bool refine = true, double max_abs_deg = 180);
 
 /// Bullet lands: normalised cross-correlation of band-passed crosscut
 /// signatures across the land.

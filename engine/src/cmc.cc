@@ -122,8 +122,31 @@ std::vector<CellRect> Cells(const Grid& ref, const CmcOptions& o) {
   return cells;
 }
 
+/// The warped other with the integral images of its values, squares and mask
+/// (box sums for cells without missing points).
+struct Warped {
+  Grid grid;
+  cv::Mat sum, sum_squares, sum_mask;  ///< CV_64F integral images
+};
+
+Warped WithIntegrals(Grid grid) {
+  Warped w;
+  w.grid = std::move(grid);
+  cv::integral(w.grid.values, w.sum, w.sum_squares, CV_64F, CV_64F);
+  cv::integral(w.grid.mask, w.sum_mask, CV_64F);
+  return w;
+}
+
+double BoxSum(const cv::Mat& integral, int x, int y, int w, int h) {
+  return integral.at<double>(y + h, x + w) - integral.at<double>(y, x + w) - integral.at<double>(y + h, x) +
+         integral.at<double>(y, x);
+}
+
 /// Best masked NCC of one cell within its search window of the warped other.
-CmcCell RegisterCell(const Grid& ref, const Grid& warped, const CellRect& cell, int pad) {
+/// The six overlap sums come from cv::matchTemplate; when the cell has no
+/// missing point, the three that only involve the cell's mask are box sums,
+/// and when the window has none either, the other two are the cell's totals.
+CmcCell RegisterCell(const Grid& ref, const Warped& w, const CellRect& cell, int pad) {
   CmcCell out;
   out.row = cell.row, out.col = cell.col;
   out.valid_fraction = cell.valid_fraction;
@@ -132,15 +155,37 @@ CmcCell RegisterCell(const Grid& ref, const Grid& warped, const CellRect& cell, 
   out.side_um = 0.5 * (cell.rect.width + cell.rect.height) * ref.spacing;
   const cv::Mat a = ref.values(cell.rect), ma = ref.mask(cell.rect), a2 = a.mul(a);
   const cv::Rect window(cell.rect.x, cell.rect.y, cell.rect.width + 2 * pad, cell.rect.height + 2 * pad);
-  const cv::Mat b = warped.values(window), mb = warped.mask(window), b2 = b.mul(b);
+  const cv::Mat b = w.grid.values(window), mb = w.grid.mask(window);
+  const int cell_valid = cv::countNonZero(ma > 0.5f);
+  const bool cell_full = cell_valid == cell.rect.area();
+  const bool window_full =
+      BoxSum(w.sum_mask, window.x, window.y, window.width, window.height) >= window.area() - 0.5;
+  const int rows = 2 * pad + 1, cols = 2 * pad + 1;
   cv::Mat sab, sa, saa, sb, sbb, n;
   cv::matchTemplate(b, a, sab, cv::TM_CCORR);
-  cv::matchTemplate(mb, a, sa, cv::TM_CCORR);
-  cv::matchTemplate(mb, a2, saa, cv::TM_CCORR);
-  cv::matchTemplate(b, ma, sb, cv::TM_CCORR);
-  cv::matchTemplate(b2, ma, sbb, cv::TM_CCORR);
-  cv::matchTemplate(mb, ma, n, cv::TM_CCORR);
-  const double min_overlap = std::max(9.0, 0.5 * cv::countNonZero(ma > 0.5f));
+  if (cell_full) {
+    sb.create(rows, cols, CV_32F), sbb.create(rows, cols, CV_32F), n.create(rows, cols, CV_32F);
+    for (int y = 0; y < rows; ++y)
+      for (int x = 0; x < cols; ++x) {
+        const int bx = window.x + x, by = window.y + y;
+        sb.at<float>(y, x) = static_cast<float>(BoxSum(w.sum, bx, by, cell.rect.width, cell.rect.height));
+        sbb.at<float>(y, x) =
+            static_cast<float>(BoxSum(w.sum_squares, bx, by, cell.rect.width, cell.rect.height));
+        n.at<float>(y, x) = static_cast<float>(BoxSum(w.sum_mask, bx, by, cell.rect.width, cell.rect.height));
+      }
+  } else {
+    cv::matchTemplate(b, ma, sb, cv::TM_CCORR);
+    cv::matchTemplate(b.mul(b), ma, sbb, cv::TM_CCORR);
+    cv::matchTemplate(mb, ma, n, cv::TM_CCORR);
+  }
+  if (window_full) {
+    sa = cv::Mat(rows, cols, CV_32F, cv::Scalar(cv::sum(a)[0]));
+    saa = cv::Mat(rows, cols, CV_32F, cv::Scalar(cv::sum(a2)[0]));
+  } else {
+    cv::matchTemplate(mb, a, sa, cv::TM_CCORR);
+    cv::matchTemplate(mb, a2, saa, cv::TM_CCORR);
+  }
+  const double min_overlap = std::max(9.0, 0.5 * cell_valid);
   double best = -2;
   cv::Point at(pad, pad);
   for (int y = 0; y < n.rows; ++y)
@@ -196,7 +241,7 @@ CmcDirection RegisterDirection(const Grid& ref, const Grid& other, const Registr
   std::vector<CmcDirection> at(angles.size());
   tbb::parallel_for(std::size_t{0}, angles.size(), [&](std::size_t k) {
     const Registration reg{angles[k], coarse.t_px};
-    const Grid warped = WarpInto(other, ref, reg, pad);
+    const Warped warped = WithIntegrals(WarpInto(other, ref, reg, pad));
     CmcDirection& d = at[k];
     d.rotation_deg = angles[k];
     d.cells_used = static_cast<int>(cells.size());
@@ -211,14 +256,15 @@ CmcDirection RegisterDirection(const Grid& ref, const Grid& other, const Registr
       best = k;
   }
   CmcDirection d = std::move(at[best]);
-  // Registration of the whole surface: the coarse translation plus the
-  // congruent cells' median offset; each cell's match in the other's grid.
+  // Registration of the whole surface: the coarse translation corrected by the
+  // congruent cells' median offset (content found dx further on in the warped
+  // other means t = t₀ − dx); each cell's match in the other's grid.
   std::vector<double> xs, ys;
   for (const CmcCell& c : d.cells)
     if (c.congruent) xs.push_back(c.dx_um), ys.push_back(c.dy_um);
   const double mx = xs.empty() ? 0.0 : detail::Median(&xs), my = ys.empty() ? 0.0 : detail::Median(&ys);
-  d.shift_x_um = coarse.t_px.x * ref.spacing + mx;
-  d.shift_y_um = coarse.t_px.y * ref.spacing + my;
+  d.shift_x_um = coarse.t_px.x * ref.spacing - mx;
+  d.shift_y_um = coarse.t_px.y * ref.spacing - my;
   const double rad = d.rotation_deg * CV_PI / 180.0, c = std::cos(rad), s = std::sin(rad);
   for (CmcCell& cell : d.cells) {
     // p_O = Rot(−θ)(p_R − c_R − t) + c_O, in pixels, with t including the cell's own offset.
@@ -254,8 +300,8 @@ CmcResult CompareCmcPrepared(const CmcPrepared& a, const CmcPrepared& b, const C
   Check(std::abs(a.face.surface.spacing_x_um - b.face.surface.spacing_x_um) < 1e-9 &&
             std::abs(a.face.surface.spacing_x_um - options.spacing_um) < 1e-9,
         "CMC: breech faces must be preprocessed at the CMC working spacing");
-  const std::vector<Comparison> coarse =
-      RegisterArealCandidates(*a.registration, *b.registration, options.coarse_candidates, true);
+  const std::vector<Comparison> coarse = RegisterArealCandidates(
+      *a.registration, *b.registration, options.coarse_candidates, true, options.max_rotation_deg);
   const Grid ga = ToGrid(a.face.surface), gb = ToGrid(b.face.surface);
   // Screening: every coarse candidate's cells at its own angle (forward);
   // the best `refined_candidates` are refined over ± angle_half_range_deg in

@@ -142,8 +142,17 @@ TEST_F(CompareTest, TwoLandsAndTwoCartridgeCases) {
   ASSERT_EQ(c.status, 0) << c.err;
   const json k = json::parse(c.out);
   EXPECT_EQ(k["kind"], "cartridge_case");
+  EXPECT_EQ(k["comparator"], "cmc");
   EXPECT_TRUE(k.contains("rotation_deg"));
   EXPECT_EQ(k["translation_um"].size(), 2u);
+  EXPECT_EQ(k["cmc_count"], k["score"]);
+  EXPECT_FALSE(k["identification"].get<bool>());  // different firearms
+  EXPECT_GT(k["forward"]["cells"].size(), 0u);
+  const fs::path png = dir_->path() / "cmc.png";
+  const CliResult p = RunCli({"compare", (dir_->path() / "cc/cc-f0000-s1.x3p").string(),
+                              (dir_->path() / "cc/cc-f0001-s1.x3p").string(), "--png", png.string()});
+  ASSERT_EQ(p.status, 0) << p.err;
+  EXPECT_EQ(ReadFile(png).substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
 }
 
 TEST_F(CompareTest, BadInputIsOneLineAndNonZero) {

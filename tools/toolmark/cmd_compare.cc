@@ -20,7 +20,9 @@
 
 #include "cli_common.h"
 #include "compare_png.h"
+#include "toolmark/engine/breech_face.h"
 #include "toolmark/engine/check.h"
+#include "toolmark/engine/cmc.h"
 #include "toolmark/engine/comparator.h"
 #include "toolmark/engine/land.h"
 #include "toolmark/engine/version.h"
@@ -278,6 +280,70 @@ int RunBullets(const CompareArgs& args, const std::vector<std::string>& files_a,
   return 0;
 }
 
+nlohmann::json DirectionJson(const CmcDirection& d) {
+  nlohmann::json j = {{"rotation_deg", d.rotation_deg},
+                      {"translation_um", {d.shift_x_um, d.shift_y_um}},
+                      {"cmc_count", d.count},
+                      {"cells_used", d.cells_used},
+                      {"cells", nlohmann::json::array()}};
+  for (const CmcCell& c : d.cells)
+    j["cells"].push_back({{"row", c.row},
+                          {"col", c.col},
+                          {"centre_um", {c.x_um, c.y_um}},
+                          {"matched_centre_um", {c.other_x_um, c.other_y_um}},
+                          {"ccf", c.ccf},
+                          {"offset_um", {c.dx_um, c.dy_um}},
+                          {"valid_fraction", c.valid_fraction},
+                          {"congruent", c.congruent}});
+  return j;
+}
+
+/// Breech faces with the CMC comparator: the full result (cells, both directions).
+int RunCmc(const CompareArgs& args, const Surface& sa, const Surface& sb, const std::string& kind) {
+  const CmcOptions options;
+  BreechFaceOptions bo;
+  bo.spacing_um = options.spacing_um;
+  const BreechFace a = PreprocessBreechFace(sa, bo), b = PreprocessBreechFace(sb, bo);
+  const CmcResult r = CompareCmc(a, b, options);
+  const bool two_d = sa.kind == SurfaceKind::kIntensity;
+  if (!args.png.empty()) WriteCmcPng(args.png, a, b, r);
+  if (args.json) {
+    nlohmann::json j = {{"comparator", "cmc"},
+                        {"kind", kind},
+                        {"score", r.count},
+                        {"cmc_count", r.count},
+                        {"identification", r.identification},
+                        {"decision_threshold", options.decision_threshold},
+                        {"log10_lr", nullptr},
+                        {"rotation_deg", r.forward.rotation_deg},
+                        {"translation_um", {r.forward.shift_x_um, r.forward.shift_y_um}},
+                        {"surfaces", two_d ? "2D intensity (compared with 2D only)" : "3D height"},
+                        {"forward", DirectionJson(r.forward)},
+                        {"backward", DirectionJson(r.backward)},
+                        {"version", Version()}};
+    for (const auto& [name, face] : {std::pair{"a", &a}, std::pair{"b", &b}}) {
+      j["roi"][name] = {{"outer_found", face->outer_found},
+                        {"outer_radius_um", face->outer_radius_um},
+                        {"firing_pin_found", face->firing_pin_found},
+                        {"firing_pin_radius_um", face->firing_pin_radius_um},
+                        {"notes", face->notes}};
+    }
+    if (!args.png.empty()) j["png"] = args.png;
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  std::printf("%s vs %s (%s, comparator cmc)\n", args.a.c_str(), args.b.c_str(),
+              two_d ? "2D intensity images, compared with 2D only" : "3D height maps");
+  std::printf("CMC count %d (A in B: %d of %d cells, B in A: %d of %d): %s at C = %d\n", r.count,
+              r.forward.count, r.forward.cells_used, r.backward.count, r.backward.cells_used,
+              r.identification ? "identification" : "no identification", options.decision_threshold);
+  std::printf("registration: B rotated %.1f deg, translated (%.0f, %.0f) um onto A\n", r.forward.rotation_deg,
+              r.forward.shift_x_um, r.forward.shift_y_um);
+  std::printf("likelihood ratio: not calibrated\n");
+  if (!args.png.empty()) std::printf("plot: %s\n", args.png.c_str());
+  return 0;
+}
+
 bool LooksLikeLand(const Surface& s) {
   return s.values.cols * s.spacing_x_um >= 2.0 * s.values.rows * s.spacing_y_um;
 }
@@ -297,7 +363,9 @@ int RunPair(const CompareArgs& args) {
   if (kind == "bullet") kind = "land";
   const std::string name = !args.comparator.empty() ? args.comparator : kind == "land" ? "land" : "cmc";
   if (name == "land") return RunBullets(args, {args.a}, {args.b});
-  Check(args.png.empty(), "--png draws bullet comparisons; the " + name + " comparator has no plot yet");
+  if (name == "cmc") return RunCmc(args, a->surface, b->surface, kind);
+  Check(args.png.empty(),
+        "--png draws the land and cmc comparisons; the " + name + " comparator has no plot");
   const auto comparator = MakeComparator(name);
   const auto pa = comparator->Prepare(a->surface);
   const auto pb = comparator->Prepare(b->surface);

@@ -101,6 +101,74 @@ void DrawSignatures(cv::Mat* img, const MatchedLandPlot& m, int top) {
 
 }  // namespace
 
+namespace {
+
+/// A surface as 8-bit grey (mean ± 3σ of the valid points), missing points white.
+cv::Mat Grey(const Surface& s) {
+  double sum = 0, squares = 0, n = 0;
+  for (int y = 0; y < s.values.rows; ++y)
+    for (int x = 0; x < s.values.cols; ++x) {
+      const double v = s.values.at<double>(y, x);
+      if (std::isfinite(v)) sum += v, squares += v * v, n += 1;
+    }
+  const double mean = n > 0 ? sum / n : 0,
+               sd = n > 1 ? std::sqrt(std::max(1e-30, squares / n - mean * mean)) : 1;
+  cv::Mat out(s.values.size(), CV_8UC3, cv::Scalar(255, 255, 255));
+  for (int y = 0; y < s.values.rows; ++y)
+    for (int x = 0; x < s.values.cols; ++x) {
+      const double v = s.values.at<double>(y, x);
+      if (!std::isfinite(v)) continue;
+      const auto g =
+          static_cast<unsigned char>(std::clamp(127.5 + 127.5 * (v - mean) / (3 * sd), 0.0, 255.0));
+      out.at<cv::Vec3b>(y, x) = {g, g, g};
+    }
+  return out;
+}
+
+}  // namespace
+
+void WriteCmcPng(const std::string& path, const BreechFace& a, const BreechFace& b, const CmcResult& result) {
+  constexpr int kScale = 3;  // working cells are 25 µm: draw each as 3×3 pixels
+  cv::Mat ga, gb;
+  cv::resize(Grey(a.surface), ga, {}, kScale, kScale, cv::INTER_NEAREST);
+  cv::resize(Grey(b.surface), gb, {}, kScale, kScale, cv::INTER_NEAREST);
+  const int top = 40, gap = 20;
+  cv::Mat img(top + std::max(ga.rows, gb.rows) + 10, ga.cols + gap + gb.cols, CV_8UC3,
+              cv::Scalar(255, 255, 255));
+  ga.copyTo(img(cv::Rect(0, top, ga.cols, ga.rows)));
+  gb.copyTo(img(cv::Rect(ga.cols + gap, top, gb.cols, gb.rows)));
+  const double s = a.surface.spacing_x_um;
+  const CmcDirection& d = result.forward;
+  for (const CmcCell& c : d.cells) {
+    const cv::Scalar colour = c.congruent ? cv::Scalar(40, 170, 40) : cv::Scalar(160, 160, 160);
+    const double half = 0.5 * c.side_um / s * kScale;
+    const cv::Point2d centre(c.x_um / s * kScale, top + c.y_um / s * kScale);
+    cv::rectangle(img, cv::Point2d(centre.x - half, centre.y - half),
+                  cv::Point2d(centre.x + half, centre.y + half), colour, c.congruent ? 2 : 1);
+    if (!c.congruent) continue;
+    // The match in B: the cell rotated back by −θ about its matched centre.
+    const cv::RotatedRect match(cv::Point2f(static_cast<float>(ga.cols + gap + c.other_x_um / s * kScale),
+                                            static_cast<float>(top + c.other_y_um / s * kScale)),
+                                cv::Size2f(static_cast<float>(2 * half), static_cast<float>(2 * half)),
+                                static_cast<float>(-d.rotation_deg));
+    cv::Point2f corners[4];
+    match.points(corners);
+    for (int k = 0; k < 4; ++k) cv::line(img, corners[k], corners[(k + 1) % 4], colour, 2, cv::LINE_AA);
+  }
+  Text(&img,
+       Format("CMC %.0f", result.count) + Format(" (A in B %.0f,", d.count) +
+           Format(" B in A %.0f)", result.backward.count) + Format("   rotation %.1f deg", d.rotation_deg) +
+           Format("   translation (%.0f,", d.shift_x_um) + Format(" %.0f) um", d.shift_y_um),
+       {10, 25}, 0.55);
+  bool ok = false;
+  try {
+    ok = cv::imwrite(path, img);
+  } catch (const cv::Exception&) {
+    ok = false;
+  }
+  Check(ok, path + ": cannot write the PNG plot");
+}
+
 void WriteBulletPng(const std::string& path, const std::vector<MatchedLandPlot>& matched,
                     const BulletComparison& bullets, const std::vector<std::string>& labels_a,
                     const std::vector<std::string>& labels_b) {

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "toolmark/engine/cmc.h"
 #include "toolmark/engine/land.h"
 
 namespace toolmark::cli {
@@ -23,5 +24,10 @@ struct MatchedLandPlot {
 void WriteBulletPng(const std::string& path, const std::vector<MatchedLandPlot>& matched,
                     const BulletComparison& bullets, const std::vector<std::string>& labels_a,
                     const std::vector<std::string>& labels_b);
+
+/// The --png plot for breech faces: both processed surfaces side by side (grey
+/// levels ±3σ), A's cells outlined (green: congruent, grey: not) and each
+/// congruent cell's match drawn on B, rotated by the registration.
+void WriteCmcPng(const std::string& path, const BreechFace& a, const BreechFace& b, const CmcResult& result);
 
 }  // namespace toolmark::cli
