@@ -293,6 +293,7 @@ CmcPrepared PrepareCmc(const Surface& surface, const CmcOptions& options) {
   CmcPrepared p;
   p.face = PreprocessBreechFace(surface, bo);
   p.registration = MakeBaselineComparator(options.registration_spacing_um)->Prepare(p.face.surface);
+  p.embedding = BreechFaceEmbedding(p.face);
   return p;
 }
 
@@ -379,6 +380,12 @@ class CmcComparator : public Comparator {
                  {"cells_backward", r.backward.cells_used},
                  {"rotation_backward_deg", r.backward.rotation_deg}};
     return c;
+  }
+
+  std::vector<float> Embed(const PreparedMark& mark) const override {
+    const auto* p = dynamic_cast<const CmcMark*>(&mark);
+    Check(p != nullptr, "cmc comparator: mark was not prepared by this comparator");
+    return p->prepared.embedding;
   }
 
  private:

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <vector>
 
 #include "toolmark/engine/cmc.h"
 #include "toolmark/engine/comparator.h"
@@ -12,7 +13,11 @@ namespace toolmark::detail {
 struct CmcPrepared {
   BreechFace face;                                   ///< at CmcOptions::spacing_um
   std::shared_ptr<const PreparedMark> registration;  ///< coarse areal registration mark
+  std::vector<float> embedding;                      ///< BreechFaceEmbedding(face)
 };
+
+/// Rotation-invariant embedding of a preprocessed breech face (unit length).
+std::vector<float> BreechFaceEmbedding(const BreechFace& face);
 
 CmcPrepared PrepareCmc(const Surface& surface, const CmcOptions& options);
 CmcResult CompareCmcPrepared(const CmcPrepared& a, const CmcPrepared& b, const CmcOptions& options);

@@ -251,6 +251,41 @@ EvalLevel NewLevel(const Context& ctx, const std::string& level, const std::stri
   return lv;
 }
 
+/// Share of KM pairs (both directions) whose partner is among the query's 10
+/// nearest scans by embedding (dot product; ties by index); NaN without embeddings.
+double EmbeddingRecall10(const Context& ctx, const std::vector<int>& ids, const Comparator& comparator,
+                         const std::function<bool(int, int)>& match) {
+  std::vector<std::vector<float>> e;
+  for (int id : ids) {
+    e.push_back(comparator.Embed(*ctx.prepared[static_cast<std::size_t>(id)]));
+    if (e.back().empty()) return std::numeric_limits<double>::quiet_NaN();
+  }
+  const int n = static_cast<int>(ids.size());
+  std::vector<std::size_t> hits(static_cast<std::size_t>(n), 0), total(static_cast<std::size_t>(n), 0);
+  tbb::parallel_for(0, n, [&](int q) {
+    std::vector<std::pair<double, int>> order;
+    for (int j = 0; j < n; ++j) {
+      if (j == q) continue;
+      double dot = 0;
+      for (std::size_t k = 0; k < e[static_cast<std::size_t>(q)].size(); ++k)
+        dot += static_cast<double>(e[static_cast<std::size_t>(q)][k]) * e[static_cast<std::size_t>(j)][k];
+      order.emplace_back(-dot, j);
+    }
+    const std::size_t top = std::min<std::size_t>(10, order.size());
+    std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(top), order.end());
+    for (int j = 0; j < n; ++j) {
+      if (j == q || !match(q, j)) continue;
+      ++total[static_cast<std::size_t>(q)];
+      for (std::size_t k = 0; k < top; ++k) {
+        if (order[k].second == j) ++hits[static_cast<std::size_t>(q)];
+      }
+    }
+  });
+  std::size_t h = 0, t = 0;
+  for (int q = 0; q < n; ++q) h += hits[static_cast<std::size_t>(q)], t += total[static_cast<std::size_t>(q)];
+  return t == 0 ? std::numeric_limits<double>::quiet_NaN() : static_cast<double>(h) / static_cast<double>(t);
+}
+
 /// "pair" level over the scans `ids` (global indices): same mark, KM = same firearm.
 EvalLevel PairLevel(const Context& ctx, const std::vector<int>& ids, const Comparator& comparator) {
   EvalLevel lv = NewLevel(ctx, "pair", comparator.Name());
@@ -266,6 +301,9 @@ EvalLevel PairLevel(const Context& ctx, const std::vector<int>& ids, const Compa
   for (const Candidate& c : sel.pairs)
     global.emplace_back(ids[static_cast<std::size_t>(c.a)], ids[static_cast<std::size_t>(c.b)]);
   FillLevel(&lv, sel, CompareAll(global, ctx.prepared, comparator, "comparing"), ctx.args->max_pairs);
+  lv.embedding_recall10 = EmbeddingRecall10(ctx, ids, comparator, [&](int i, int j) {
+    return at(i).mark == at(j).mark && at(i).firearm == at(j).firearm;
+  });
   return lv;
 }
 
@@ -334,41 +372,6 @@ double BulletScore(const Bullet& x, const Bullet& y, const LandScores& scores) {
     for (std::size_t j = 0; j < y.lands.size(); ++j) matrix[i][j] = scores.Get(x.lands[i], y.lands[j]).score;
   return CompareBullets(matrix, pos_x, pos_y, static_cast<int>(std::max(x.lands.size(), y.lands.size())))
       .bullet_score;
-}
-
-/// Share of KM pairs (both directions) whose partner is among the query's 10
-/// nearest scans by embedding (dot product; ties by index); NaN without embeddings.
-double EmbeddingRecall10(const Context& ctx, const std::vector<int>& ids, const Comparator& comparator,
-                         const std::function<bool(int, int)>& match) {
-  std::vector<std::vector<float>> e;
-  for (int id : ids) {
-    e.push_back(comparator.Embed(*ctx.prepared[static_cast<std::size_t>(id)]));
-    if (e.back().empty()) return std::numeric_limits<double>::quiet_NaN();
-  }
-  const int n = static_cast<int>(ids.size());
-  std::vector<std::size_t> hits(static_cast<std::size_t>(n), 0), total(static_cast<std::size_t>(n), 0);
-  tbb::parallel_for(0, n, [&](int q) {
-    std::vector<std::pair<double, int>> order;
-    for (int j = 0; j < n; ++j) {
-      if (j == q) continue;
-      double dot = 0;
-      for (std::size_t k = 0; k < e[static_cast<std::size_t>(q)].size(); ++k)
-        dot += static_cast<double>(e[static_cast<std::size_t>(q)][k]) * e[static_cast<std::size_t>(j)][k];
-      order.emplace_back(-dot, j);
-    }
-    const std::size_t top = std::min<std::size_t>(10, order.size());
-    std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(top), order.end());
-    for (int j = 0; j < n; ++j) {
-      if (j == q || !match(q, j)) continue;
-      ++total[static_cast<std::size_t>(q)];
-      for (std::size_t k = 0; k < top; ++k) {
-        if (order[k].second == j) ++hits[static_cast<std::size_t>(q)];
-      }
-    }
-  });
-  std::size_t h = 0, t = 0;
-  for (int q = 0; q < n; ++q) h += hits[static_cast<std::size_t>(q)], t += total[static_cast<std::size_t>(q)];
-  return t == 0 ? std::numeric_limits<double>::quiet_NaN() : static_cast<double>(h) / static_cast<double>(t);
 }
 
 /// "land" (when land_id exists) and "bullet" levels over the land scans `ids`.
