@@ -186,7 +186,7 @@ void AddContainerCases(std::vector<std::pair<std::string, std::string>>* out) {
   bomb.with_point_md5 = false;
   out->emplace_back("zip_bomb_data", BuildX3p(bomb));
   std::vector<std::pair<std::string, std::string>> many;
-  for (int i = 0; i < 300; ++i) many.emplace_back("e" + std::to_string(i), "x");
+  for (int i = 0; i < 300; ++i) many.emplace_back(std::string("e").append(std::to_string(i)), "x");
   out->emplace_back("too_many_entries", ZipOf(many));
 }
 

@@ -291,7 +291,9 @@ TEST(X3pRealScans, FadulAndHambyReadWithTheirStatedGeometry) {
     EXPECT_GE(scan.surface.SizeX(), 490) << e.path();
     EXPECT_LE(scan.surface.SizeX(), 590) << e.path();
     EXPECT_NEAR(scan.surface.SizeY(), scan.surface.SizeX(), 1) << e.path();
-    if (e.path().filename() == "fadul-1-1.x3p") EXPECT_EQ(scan.surface.SizeX(), 545);
+    if (e.path().filename() == "fadul-1-1.x3p") {
+      EXPECT_EQ(scan.surface.SizeX(), 545);
+    }
     EXPECT_DOUBLE_EQ(scan.surface.spacing_x_um, 6.25);
     EXPECT_DOUBLE_EQ(scan.surface.spacing_y_um, 6.25);
     EXPECT_EQ(scan.checksum_ok, std::optional<bool>(true));

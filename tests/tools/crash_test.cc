@@ -116,8 +116,8 @@ TEST(CrashSafety, SigkillDuringIngestLosesNoAcknowledgedItem) {
   // Fresh databases killed at instants spread over the whole run.
   const int kRounds = 10;
   for (int round = 0; round < kRounds; ++round) {
-    const auto delay = std::chrono::microseconds(
-        static_cast<long long>(static_cast<double>(full.count()) * (round + rng() % 100 / 100.0) / kRounds));
+    const auto delay = std::chrono::microseconds(static_cast<long long>(
+        static_cast<double>(full.count()) * (round + static_cast<double>(rng() % 100) / 100.0) / kRounds));
     const std::string db = dir / ("db" + std::to_string(round));
     const std::set<std::string> acked = IngestAndKill(db, in_dir, delay);
     const std::size_t stored = CheckAfterKill(db, in_dir, acked);
