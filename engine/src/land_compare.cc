@@ -296,4 +296,15 @@ LandFeatures CompareLandSignatures(const LandSignature& a, const LandSignature& 
   return detail::CompareSignatures(detail::PrepareSignature(a), detail::PrepareSignature(b));
 }
 
+std::vector<std::vector<LandFeatures>> CompareLandSignatureSets(const std::vector<LandSignature>& a,
+                                                                const std::vector<LandSignature>& b) {
+  std::vector<detail::PreparedSignature> pa, pb;
+  for (const LandSignature& s : a) pa.push_back(detail::PrepareSignature(s));
+  for (const LandSignature& s : b) pb.push_back(detail::PrepareSignature(s));
+  std::vector<std::vector<LandFeatures>> out(a.size(), std::vector<LandFeatures>(b.size()));
+  for (std::size_t i = 0; i < a.size(); ++i)
+    for (std::size_t j = 0; j < b.size(); ++j) out[i][j] = detail::CompareSignatures(pa[i], pb[j]);
+  return out;
+}
+
 }  // namespace toolmark

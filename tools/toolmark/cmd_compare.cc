@@ -171,14 +171,13 @@ int RunBullets(const CompareArgs& args, const std::vector<std::string>& files_a,
                const std::vector<std::string>& files_b) {
   const std::vector<Land> a = ReadLands(files_a, args.read.Options());
   const std::vector<Land> b = ReadLands(files_b, args.read.Options());
+  std::vector<LandSignature> sa, sb;
+  for (const Land& l : a) sa.push_back(l.signature);
+  for (const Land& l : b) sb.push_back(l.signature);
+  const std::vector<std::vector<LandFeatures>> features = CompareLandSignatureSets(sa, sb);
   std::vector<std::vector<double>> scores(a.size(), std::vector<double>(b.size()));
-  std::vector<std::vector<LandFeatures>> features(a.size(), std::vector<LandFeatures>(b.size()));
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    for (std::size_t j = 0; j < b.size(); ++j) {
-      features[i][j] = CompareLandSignatures(a[i].signature, b[j].signature);
-      scores[i][j] = LandScore(features[i][j]);
-    }
-  }
+  for (std::size_t i = 0; i < a.size(); ++i)
+    for (std::size_t j = 0; j < b.size(); ++j) scores[i][j] = LandScore(features[i][j]);
   bool named_a = false, named_b = false;
   const std::vector<int> pos_a = Positions(a, &named_a), pos_b = Positions(b, &named_b);
   const int largest =

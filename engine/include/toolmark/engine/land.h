@@ -87,6 +87,11 @@ std::vector<std::string> LandFeatureNames();
 /// overlap of at least half the shorter valid length) and computes features.
 LandFeatures CompareLandSignatures(const LandSignature& a, const LandSignature& b);
 
+/// Every signature of `a` against every one of `b` ([i][j]), each signature
+/// prepared once (spectra, striae) rather than once per pair.
+std::vector<std::vector<LandFeatures>> CompareLandSignatureSets(const std::vector<LandSignature>& a,
+                                                                const std::vector<LandSignature>& b);
+
 /// Probability-scale land score from features (logistic model trained on
 /// synthetic lands; coefficients and provenance in land_model.cc).
 double LandScore(const LandFeatures& features);
