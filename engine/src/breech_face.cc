@@ -107,6 +107,17 @@ constexpr double kMaxHoleToOuter = 0.9;            ///< largest hole radius / ou
 constexpr double kEdgeArtefactRatio = 3.5;         ///< band / face roughness that calls for the margin
 constexpr double kSpeckFraction = 0.05;            ///< smaller components (of the largest) are dropped
 constexpr double kMinOrientation = 0.2;            ///< |cos| between an edge step and the radius
+// 2D images (grey levels).
+constexpr double kClipMinFraction = 1e-4;  ///< this share of points at a full-scale value: clipped
+constexpr double kGreyCoarseUm = 100;      ///< coarse scale of the exhaustive circle search
+constexpr double kGreyCoarseMaxCells = 96;  ///< … at most this many coarse cells across the field
+constexpr double kGreyFineUm = 25;          ///< fine scale of the circle refinement
+constexpr int kGreyCoarseAngles = 96, kGreyFineAngles = 256;  ///< points sampled on a circle
+constexpr double kGreyEdgeQuantile = 0.25;  ///< a circle's score: this quantile of its edge strength
+constexpr double kGreyMinInside = 0.75;     ///< least share of a circle inside the image
+constexpr double kGreyMinEdge = 1.0;        ///< least score, in median gradients of the image
+constexpr double kGreyPinOffCentre = 0.35;  ///< pin centre within this × primer radius of its centre
+constexpr double kGreyPinMin = 0.12, kGreyPinMax = 0.6;  ///< pin radius range, × primer radius
 
 /// Deterministic pseudo-random indices (SplitMix64).
 class Random {
@@ -136,6 +147,29 @@ double Quantile(std::vector<double>* v, double q) {
       std::min<double>(static_cast<double>(v->size() - 1), std::floor(q * static_cast<double>(v->size()))));
   std::nth_element(v->begin(), v->begin() + static_cast<std::ptrdiff_t>(k), v->end());
   return (*v)[k];
+}
+
+/// 2D images: points at a full-scale grey level (the top of 8-, 10-, 12-,
+/// 14- or 16-bit or of [0, 1], or 0 at the bottom) are clipped — saturated
+/// highlights or black — when at least kClipMinFraction of the valid points
+/// share that value; they become missing. Returns how many.
+int RemoveClipped(cv::Mat* v) {
+  double lo = 0, hi = 0;
+  cv::minMaxIdx(*v, &lo, &hi, nullptr, nullptr, FiniteMask(*v));
+  const double valid = cv::countNonZero(FiniteMask(*v));
+  int removed = 0;
+  const auto clip = [&](double value) {
+    const cv::Mat at = *v == value;
+    const int n = cv::countNonZero(at);
+    if (n > 0 && n >= kClipMinFraction * valid) {
+      v->setTo(kNaN, at);
+      removed += n;
+    }
+  };
+  for (double full : {1.0, 255.0, 1023.0, 4095.0, 16383.0, 65535.0})
+    if (hi == full) clip(hi);
+  if (lo == 0 && hi > 0) clip(0.0);
+  return removed;
 }
 
 // ------------------------------------------------------------------ leveling
@@ -560,6 +594,170 @@ cv::Mat Depression(const cv::Mat& v, const cv::Mat& valid, const cv::Mat& exteri
   return KeepComponents((w < 0.5 * (face + bottom)) & valid, min_area, &exterior);
 }
 
+// ---- 2D images: the primer edge and the firing-pin impression from grey levels ----
+
+/// Bilinear sample of a CV_64F image at (x = column, y = row); false outside.
+bool SampleAt(const cv::Mat& g, double x, double y, double* out) {
+  if (!(x >= 0 && y >= 0 && x <= g.cols - 1 && y <= g.rows - 1)) return false;
+  const int c = std::min(static_cast<int>(x), g.cols - 2 < 0 ? 0 : g.cols - 2);
+  const int r = std::min(static_cast<int>(y), g.rows - 2 < 0 ? 0 : g.rows - 2);
+  const double fx = x - c, fy = y - r;
+  const int c1 = std::min(c + 1, g.cols - 1), r1 = std::min(r + 1, g.rows - 1);
+  *out = (1 - fy) * ((1 - fx) * g.at<double>(r, c) + fx * g.at<double>(r, c1)) +
+         fy * ((1 - fx) * g.at<double>(r1, c) + fx * g.at<double>(r1, c1));
+  return true;
+}
+
+/// Grey-level gradients of a working-grid image at one scale: the image
+/// (missing cells filled with the median) area-averaged by `factor` working
+/// cells, smoothed with a Gaussian of σ = `sigma` cells of that scale, Sobel
+/// derivatives per cell of that scale.
+struct GreyGradients {
+  cv::Mat gx, gy;
+  int factor = 1;   ///< working cells per cell of this scale
+  double noise = 0;  ///< median gradient magnitude
+  /// This scale's coordinates of working-grid cell coordinates, and back.
+  double In(double working) const { return (working + 0.5) / factor - 0.5; }
+  double Out(double scaled) const { return (scaled + 0.5) * factor - 0.5; }
+};
+
+GreyGradients Gradients(const cv::Mat& filled, int factor, double sigma) {
+  GreyGradients g;
+  g.factor = factor;
+  cv::Mat small;
+  if (factor > 1)
+    cv::resize(filled, small, cv::Size(std::max(1, filled.cols / factor), std::max(1, filled.rows / factor)), 0,
+               0, cv::INTER_AREA);
+  else
+    small = filled;
+  cv::Mat smooth;
+  cv::GaussianBlur(small, smooth, cv::Size(0, 0), sigma, sigma, cv::BORDER_REPLICATE);
+  cv::Sobel(smooth, g.gx, CV_64F, 1, 0, 3, 1.0 / 8, 0, cv::BORDER_REPLICATE);
+  cv::Sobel(smooth, g.gy, CV_64F, 0, 1, 3, 1.0 / 8, 0, cv::BORDER_REPLICATE);
+  std::vector<double> magnitude;
+  magnitude.reserve(g.gx.total());
+  for (int r = 0; r < g.gx.rows; ++r)
+    for (int c = 0; c < g.gx.cols; ++c) magnitude.push_back(std::hypot(g.gx.at<double>(r, c), g.gy.at<double>(r, c)));
+  g.noise = Quantile(&magnitude, 0.5);
+  return g;
+}
+
+/// How consistently a circle (this scale's cells) is a grey-level edge: the
+/// kGreyEdgeQuantile quantile, over the sampled angles inside the grid, of
+/// the radial derivative × polarity (+1: brighter outside, −1: brighter
+/// inside). −inf when less than kGreyMinInside of the circle is inside.
+double CircleEdgeScore(const GreyGradients& g, double cx, double cy, double r, int polarity,
+                       const std::vector<cv::Point2d>& directions, std::vector<double>* scratch) {
+  scratch->clear();
+  for (const cv::Point2d& d : directions) {
+    double gx = 0, gy = 0;
+    const double x = cx + r * d.x, y = cy + r * d.y;
+    if (!SampleAt(g.gx, x, y, &gx) || !SampleAt(g.gy, x, y, &gy)) continue;
+    scratch->push_back(polarity * (gx * d.x + gy * d.y));
+  }
+  if (static_cast<double>(scratch->size()) < kGreyMinInside * static_cast<double>(directions.size()))
+    return -std::numeric_limits<double>::infinity();
+  return Quantile(scratch, kGreyEdgeQuantile);
+}
+
+std::vector<cv::Point2d> Directions(int count) {
+  std::vector<cv::Point2d> d(static_cast<std::size_t>(count));
+  for (int i = 0; i < count; ++i) {
+    const double a = 2 * M_PI * (i + 0.5) / count;
+    d[static_cast<std::size_t>(i)] = {std::cos(a), std::sin(a)};
+  }
+  return d;
+}
+
+/// Search box for a circle, in working cells.
+struct CircleSearch {
+  double x_min, x_max, y_min, y_max, r_min, r_max;
+};
+
+/// The circle of the most consistent grey-level edge of `polarity` in the
+/// box: exhaustive on the coarse scale (1-cell steps), then refined on the fine
+/// scale within ±1 coarse cell (½-cell steps). found when its score is at
+/// least kGreyMinEdge × the fine scale's median gradient.
+CircleFit FindGreyCircle(const GreyGradients& coarse, const GreyGradients& fine, const CircleSearch& box,
+                         int polarity, double* score_out) {
+  CircleFit fit;
+  std::vector<double> scratch;
+  const std::vector<cv::Point2d> coarse_dirs = Directions(kGreyCoarseAngles);
+  double best = -std::numeric_limits<double>::infinity();
+  Circle best_coarse;
+  const double r0 = std::max(1.0, box.r_min / coarse.factor), r1 = box.r_max / coarse.factor;
+  for (double y = std::ceil(coarse.In(box.y_min)); y <= coarse.In(box.y_max); y += 1) {
+    for (double x = std::ceil(coarse.In(box.x_min)); x <= coarse.In(box.x_max); x += 1) {
+      for (double r = r0; r <= r1; r += 1) {
+        const double s = CircleEdgeScore(coarse, x, y, r, polarity, coarse_dirs, &scratch);
+        if (s > best) best = s, best_coarse = {x, y, r};
+      }
+    }
+  }
+  if (!std::isfinite(best)) return fit;
+  const std::vector<cv::Point2d> fine_dirs = Directions(kGreyFineAngles);
+  const double cx = fine.In(coarse.Out(best_coarse.x)), cy = fine.In(coarse.Out(best_coarse.y));
+  const double cr = best_coarse.r * coarse.factor / fine.factor, reach = static_cast<double>(coarse.factor) / fine.factor;
+  best = -std::numeric_limits<double>::infinity();
+  for (double dy = -reach; dy <= reach + 1e-9; dy += 0.5) {
+    for (double dx = -reach; dx <= reach + 1e-9; dx += 0.5) {
+      for (double dr = -reach; dr <= reach + 1e-9; dr += 0.5) {
+        const double r = cr + dr;
+        if (r * fine.factor < box.r_min || r * fine.factor > box.r_max) continue;
+        const double s = CircleEdgeScore(fine, cx + dx, cy + dy, r, polarity, fine_dirs, &scratch);
+        if (s > best) best = s, fit.circle = {fine.Out(cx + dx), fine.Out(cy + dy), r * fine.factor};
+      }
+    }
+  }
+  *score_out = fine.noise > 0 ? best / fine.noise : 0;
+  fit.found = std::isfinite(best) && *score_out >= kGreyMinEdge;
+  fit.arc = 1 - kGreyEdgeQuantile;
+  return fit;
+}
+
+/// 2D images: the primer's edge (brighter inside: the primer face against
+/// the dark gap around it) and, inside it, the firing-pin impression (darker
+/// inside) from grey levels on the working grid (cells of ws µm).
+void FindCirclesFromGreyLevels(const cv::Mat& v, double ws, CircleFit* outer, CircleFit* hole,
+                               BreechFace* out) {
+  std::vector<std::string>* notes = &out->notes;
+  std::vector<double> values;
+  for (int r = 0; r < v.rows; ++r)
+    for (int c = 0; c < v.cols; ++c)
+      if (std::isfinite(v.at<double>(r, c))) values.push_back(v.at<double>(r, c));
+  const double median = Quantile(&values, 0.5);
+  cv::Mat filled = v.clone();
+  filled.setTo(median, ~FiniteMask(v));
+  const double field_um = std::max(v.cols, v.rows) * ws;
+  const int coarse_factor =
+      std::max(1, static_cast<int>(std::lround(std::max(kGreyCoarseUm, field_um / kGreyCoarseMaxCells) / ws)));
+  const int fine_factor = std::max(1, static_cast<int>(std::lround(kGreyFineUm / ws)));
+  const GreyGradients coarse = Gradients(filled, coarse_factor, 1.0);
+  const GreyGradients fine = Gradients(filled, fine_factor, 1.0);
+  const double w = v.cols - 1, h = v.rows - 1;
+  double& outer_score = out->outer_edge_strength;
+  double& hole_score = out->firing_pin_edge_strength;
+  *outer = FindGreyCircle(coarse, fine, {0, w, 0, h, kMinOuterRadiusUm / ws, 0.5 * std::hypot(w, h)}, -1,
+                          &outer_score);
+  notes->push_back(Format(outer->found ? "2D image: primer edge found from grey levels (edge %.1f x the median "
+                                         "gradient; radius %.0f um)"
+                                       : "2D image: no primer edge in the grey levels (best edge %.1f x the "
+                                         "median gradient, radius %.0f um)",
+                          outer_score, outer->circle.r * ws));
+  if (!outer->found) return;
+  const Circle& o = outer->circle;
+  const double reach = kGreyPinOffCentre * o.r;
+  *hole = FindGreyCircle(coarse, fine,
+                         {o.x - reach, o.x + reach, o.y - reach, o.y + reach,
+                          std::max(kMinFiringPinRadiusUm / ws, kGreyPinMin * o.r), kGreyPinMax * o.r},
+                         +1, &hole_score);
+  notes->push_back(Format(hole->found ? "2D image: firing-pin impression found from grey levels (edge %.1f x "
+                                        "the median gradient; radius %.0f um)"
+                                      : "2D image: no firing-pin impression in the grey levels (best edge %.1f x "
+                                        "the median gradient, radius %.0f um)",
+                          hole_score, hole->circle.r * ws));
+}
+
 /// 95th percentile of |v| over the finite cells where select(r, c) holds; NaN
 /// when fewer than 20.
 template <typename Select>
@@ -596,6 +794,8 @@ BreechFace PreprocessBreechFace(const Surface& surface, const BreechFaceOptions&
           "breech face: the user mask must be CV_8UC1 and the size of the scan");
 
   const bool heights = surface.kind == SurfaceKind::kHeight;
+  Check(heights || (o.intensity_lambda_s_um >= 0 && o.lambda_c_um > o.intensity_lambda_s_um),
+        "breech face: invalid options (intensity_lambda_s_um)");
   BreechFace out;
   cv::Mat v = surface.values.clone();
   for (int r = 0; r < v.rows; ++r) {
@@ -606,6 +806,13 @@ BreechFace PreprocessBreechFace(const Surface& surface, const BreechFaceOptions&
   if (user_mask) {
     v.setTo(kNaN, *user_mask == 0);
     out.notes.push_back("user mask given: ROI detection skipped");
+  }
+  if (!heights) {
+    out.clipped_points = RemoveClipped(&v);
+    if (out.clipped_points > 0)
+      out.notes.push_back(Format("2D image: %.0f points at a full-scale grey level (saturated or black) "
+                                 "made missing",
+                                 out.clipped_points));
   }
   Check(cv::countNonZero(FiniteMask(v)) >= kMinValidPoints,
         user_mask ? "breech face: no valid data inside the user mask"
@@ -644,7 +851,7 @@ BreechFace PreprocessBreechFace(const Surface& surface, const BreechFaceOptions&
       w[c] = finite ? 1.0 : 0.0;
     }
   }
-  const double sigma_s = detail::GaussianSigmaForCutoff(o.lambda_s_um);
+  const double sigma_s = detail::GaussianSigmaForCutoff(heights ? o.lambda_s_um : o.intensity_lambda_s_um);
   if (sigma_s > 0) {
     const std::vector<double> kx = Kernel(sigma_s / sx, v.cols), ky = Kernel(sigma_s / sy, v.rows);
     cv::Mat num, den;
@@ -678,6 +885,8 @@ BreechFace PreprocessBreechFace(const Surface& surface, const BreechFaceOptions&
     cv::resize(keep, resized, cv::Size(cols, rows), 0, 0,
                sx < ws && sy < ws ? cv::INTER_AREA : cv::INTER_LINEAR);
     roi = resized >= 0.5;
+  } else if (o.detect_roi && !heights) {
+    FindCirclesFromGreyLevels(v, ws, &outer, &hole, &out);
   } else if (o.detect_roi) {
     cv::Mat exterior;
     cv::Mat support = FillSmallGaps(valid, min_hole_cells, &exterior);

@@ -411,6 +411,86 @@ TEST(BreechFace, IntensityImagesLoseTheirIlluminationGradient) {
   EXPECT_EQ(CountFinite(b.surface.values), static_cast<int>(b.surface.values.total()));
 }
 
+/// A ring-light image of a cartridge head, 6 × 4.5 mm at `spacing` µm: a
+/// bright textured primer (radius 1800 µm) in a dark gap (400 µm wide), a
+/// mid-grey head with dark headstamp strokes around it, and inside the
+/// primer a dark firing-pin impression (radius 600 µm, off the primer's
+/// centre) with a bright glint at its centre; 1% of the points saturated.
+struct RingLight {
+  double spacing = 10, cx = 3100, cy = 2200, radius = 1800, pin_x = 3220, pin_y = 2120, pin_radius = 600;
+};
+
+Surface RingLightImage(const RingLight& g, std::uint64_t seed) {
+  const int cols = static_cast<int>(6000 / g.spacing), rows = static_cast<int>(4500 / g.spacing);
+  const cv::Mat texture = Roughness(rows, cols, g.spacing, seed);
+  cv::RNG rng(seed + 1);
+  cv::Mat z(rows, cols, CV_64F);
+  for (int r = 0; r < rows; ++r) {
+    for (int c = 0; c < cols; ++c) {
+      const double x = c * g.spacing, y = r * g.spacing, t = texture.at<double>(r, c);
+      const double d = std::hypot(x - g.cx, y - g.cy), dp = std::hypot(x - g.pin_x, y - g.pin_y);
+      double v = 110 + 20 * t;                                // head
+      if (std::fmod(std::abs(x - 500), 900) < 120 && (y < 600 || y > 3900)) v = 40 + 8 * t;  // headstamp
+      if (d < g.radius + 400) v = 30 + 8 * t;                 // gap
+      if (d < g.radius) v = 165 + 30 * t;                     // primer
+      if (dp < g.pin_radius) v = 60 + 12 * t;                 // firing-pin impression
+      if (dp < 100) v = 230;                                  // glint
+      if (rng.uniform(0.0, 1.0) < 0.01) v = 255;              // saturated
+      z.at<double>(r, c) = std::clamp(std::round(v), 0.0, 255.0);
+    }
+  }
+  Surface s = MakeSurface(z, g.spacing);
+  s.kind = SurfaceKind::kIntensity;
+  return s;
+}
+
+TEST(BreechFace, FindsPrimerAndFiringPinInRingLightImages) {
+  // Tolerance: 2 working cells (25 µm at 12.5 µm) for centres and radii.
+  for (const RingLight& g : {RingLight{}, RingLight{5, 2900, 2300, 2000, 2800, 2400, 450},
+                             RingLight{12.5, 3000, 2250, 1600, 3000, 2250, 700}}) {
+    SCOPED_TRACE("spacing " + std::to_string(g.spacing));
+    const BreechFace b = PreprocessBreechFace(RingLightImage(g, 4));
+    ASSERT_TRUE(b.outer_found);
+    EXPECT_NEAR(b.centre_um.x, g.cx, 25);
+    EXPECT_NEAR(b.centre_um.y, g.cy, 25);
+    EXPECT_NEAR(b.outer_radius_um, g.radius, 25);
+    ASSERT_TRUE(b.firing_pin_found);
+    EXPECT_NEAR(b.firing_pin_centre_x_um, g.pin_x, 25);
+    EXPECT_NEAR(b.firing_pin_centre_y_um, g.pin_y, 25);
+    EXPECT_NEAR(b.firing_pin_radius_um, g.pin_radius, 25);
+    EXPECT_GT(b.outer_edge_strength, 1.0);
+    EXPECT_GT(b.firing_pin_edge_strength, 1.0);
+    // The ROI is the annulus between them: not the pin, the gap or the head.
+    const auto roi_at = [&](double x, double y) {
+      return b.roi.at<std::uint8_t>(static_cast<int>(y / 12.5), static_cast<int>(x / 12.5));
+    };
+    EXPECT_EQ(roi_at(g.pin_x, g.pin_y), 0);
+    EXPECT_EQ(roi_at(g.cx - (g.radius + g.pin_radius) / 2 - 150, g.cy), 255);
+    EXPECT_EQ(roi_at(g.cx, g.cy + g.radius + 200), 0);
+    EXPECT_EQ(roi_at(300, 300), 0);
+    // Saturated points are missing, not grey levels.
+    EXPECT_GT(b.clipped_points, 0);
+    EXPECT_TRUE(HasNote(b, "full-scale grey level"));
+  }
+}
+
+TEST(BreechFace, RingLightPrimerEdgeIsBrighterInside) {
+  // The same image in negative: the primer is dark in a bright gap, so the
+  // primer's edge is not of the ring-light polarity and is not taken (the
+  // bright-inside edge found is another circle); random texture has no circle.
+  const RingLight g;
+  Surface s = RingLightImage(g, 5);
+  s.values = 255 - s.values;
+  const BreechFace b = PreprocessBreechFace(s);
+  EXPECT_TRUE(!b.outer_found || std::abs(b.outer_radius_um - g.radius) > 100) << b.outer_radius_um;
+  Surface texture = MakeSurface(128 + 20 * Roughness(360, 480, 12.5, 6), 12.5);
+  texture.kind = SurfaceKind::kIntensity;
+  const BreechFace t = PreprocessBreechFace(texture);
+  EXPECT_FALSE(t.outer_found);
+  EXPECT_TRUE(HasNote(t, "no primer edge in the grey levels"));
+  EXPECT_LT(t.outer_edge_strength, 1.0);
+}
+
 // ---------------------------------------------------------- bad input, determinism
 
 void ExpectOneLineError(const Surface& s, const BreechFaceOptions& o = {}) {

@@ -454,6 +454,38 @@ double Pearson(const std::vector<double>& x, const std::vector<double>& y) {
   return (sxy - sx * sy / n) / std::sqrt((sxx - sx * sx / n) * (syy - sy * sy / n));
 }
 
+TEST(Cmc2d, RingLightKnownMatchesScoreAboveNonMatches) {
+  // ../shared/datasets/images2d: two known-match pairs (Fadul slide 1, NBIDE
+  // Ruger 3) and four non-match pairs of 8-bit ring-light images. The images
+  // carry no pixel size; 3 µm is assumed (the primer then measures ~4.2 mm).
+  TOOLMARK_REQUIRE_DATASETS();
+  const std::string dir = testing::DatasetsDir() + "/images2d/";
+  std::vector<std::string> files;
+  std::map<std::string, std::string> firearm;
+  for (const auto& row : ReadCsv(dir + "truth.csv")) {
+    if (row.size() < 2 || row[0] == "file") continue;
+    files.push_back(row[0]);
+    firearm[row[0]] = row[1];
+  }
+  ASSERT_EQ(files.size(), 4u);
+  ingest::ReadOptions read;
+  read.spacing_um = 3.0;
+  const auto comparator = MakeComparator("cmc");
+  std::vector<std::shared_ptr<const PreparedMark>> marks;
+  for (const std::string& f : files) marks.push_back(comparator->Prepare(ingest::ReadScan(dir + f, read).surface));
+  double min_km = 1e9, max_knm = -1e9;
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    for (std::size_t j = i + 1; j < files.size(); ++j) {
+      const double score = comparator->Compare(*marks[i], *marks[j]).score;
+      const bool km = firearm[files[i]] == firearm[files[j]];
+      std::printf("images2d: %s vs %s: %s, CMC %g\n", files[i].c_str(), files[j].c_str(), km ? "KM" : "KNM", score);
+      (km ? min_km : max_knm) = km ? std::min(min_km, score) : std::max(max_knm, score);
+    }
+  }
+  EXPECT_GT(min_km, max_knm);
+  EXPECT_GE(min_km, 6);  // identifications at Song's C = 6
+}
+
 TEST(CmcFadul, KnownMatchesReachSongsThresholdAndNonMatchesDoNot) {
   TOOLMARK_REQUIRE_DATASETS();
   const std::string dir = testing::DatasetsDir() + "/fadul/";

@@ -33,6 +33,10 @@ struct BreechFaceOptions {
   /// edge artefacts (rim, wall, roll-off: 3.5 × rougher than the face), so an
   /// already-cropped scan is not cropped again; false: always dropped.
   bool adaptive_margins = true;
+  /// 2D images: λs used instead of lambda_s_um. At shorter wavelengths the
+  /// grey levels of a ring-light image are mostly primer grain and specular
+  /// glints, which differ from firing to firing (docs/breech_face.md).
+  double intensity_lambda_s_um = 80.0;
 };
 
 struct BreechFace {
@@ -56,6 +60,10 @@ struct BreechFace {
   double outer_edge_ratio = 0, firing_pin_edge_ratio = 0;
   bool firing_pin_from_depth = false;  ///< the hole was found as a depression, not as missing data
   double spike_sigma_value = 0;        ///< the robust σ (value units) spikes were judged by
+  int clipped_points = 0;  ///< 2D images: points at a full-scale grey level (saturated or black), made missing
+  /// 2D images: how strong the primer edge and the firing-pin edge found from
+  /// grey levels are, in median gradients of the image (0: not searched).
+  double outer_edge_strength = 0, firing_pin_edge_strength = 0;
 };
 
 /// Preprocesses a breech-face scan (heights or a 2D intensity image). user_mask
