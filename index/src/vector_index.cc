@@ -1,0 +1,391 @@
+// The vector index over FAISS. See toolmark/index/vector_index.h and
+// docs/search.md.
+//
+// Layout: FAISS holds the vectors under their insertion positions; this
+// class maps positions to ids and marks removed (or replaced) positions dead.
+// Dead positions are excluded by the search's ID selector and dropped when
+// the index is compacted (rebuilt from the live vectors, in position order,
+// so the result does not depend on when it happens). HNSW graphs are built
+// with one OpenMP thread so that the same adds give the same graph.
+//
+// File format (Save/Load), host byte order (little-endian on every platform
+// Toolmark builds on):
+//   8 bytes  "TMVIDX1\n"
+//   u32 dims, u32 kind (1 flat, 2 hnsw), u64 positions n, u64 blob bytes b
+//   i64 ids[n], u8 live[n], b bytes of faiss::write_index
+//   32 bytes SHA-256 of everything before it
+// Load checks the size, the magic, the counts and the SHA-256 before FAISS
+// parses a byte.
+#include "toolmark/index/vector_index.h"
+
+#include <faiss/IndexFlat.h>
+#include <faiss/IndexHNSW.h>
+#include <faiss/impl/FaissException.h>
+#include <faiss/impl/IDSelector.h>
+#include <faiss/impl/io.h>
+#include <faiss/index_io.h>
+#include <faiss/utils/distances.h>
+#include <omp.h>
+#include <openssl/sha.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <unordered_map>
+
+#include "toolmark/engine/check.h"
+#include "toolmark/ingest/file_io.h"
+
+namespace toolmark::index {
+namespace {
+
+constexpr char kMagic[8] = {'T', 'M', 'V', 'I', 'D', 'X', '1', '\n'};
+constexpr std::size_t kHeaderBytes = 8 + 4 + 4 + 8 + 8;
+constexpr std::size_t kMaxFileBytes = std::size_t{1} << 40;  ///< 1 TiB: far above any real index
+constexpr std::size_t kMinCompactDead = 1024;                ///< compact when this many are dead …
+constexpr double kCompactDeadShare = 0.25;                   ///< … and this share of positions
+constexpr std::size_t kFilterSample = 1024;   ///< positions sampled to estimate a filter's share
+constexpr double kExactBelow = 20000;         ///< HNSW: fewer accepted vectors are searched exhaustively
+constexpr int kMaxSearchDepth = 4096;         ///< HNSW efSearch, however selective the filter
+
+/// Runs FAISS calls with one OpenMP thread in this thread (deterministic
+/// graph construction), restoring the previous setting.
+class SingleOmpThread {
+ public:
+  SingleOmpThread() : previous_(omp_get_max_threads()) { omp_set_num_threads(1); }
+  ~SingleOmpThread() { omp_set_num_threads(previous_); }
+  SingleOmpThread(const SingleOmpThread&) = delete;
+  SingleOmpThread& operator=(const SingleOmpThread&) = delete;
+
+ private:
+  int previous_;
+};
+
+template <typename T>
+void Put(std::string* out, const T& value) {
+  out->append(reinterpret_cast<const char*>(&value), sizeof value);
+}
+
+template <typename T>
+T Get(const std::string& in, std::size_t* at) {
+  T value;
+  std::memcpy(&value, in.data() + *at, sizeof value);
+  *at += sizeof value;
+  return value;
+}
+
+std::string Sha256Raw(const char* data, std::size_t size) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(data), size, digest);
+  return std::string(reinterpret_cast<const char*>(digest), sizeof digest);
+}
+
+}  // namespace
+
+const char* VectorIndexKindName(VectorIndexKind kind) {
+  switch (kind) {
+    case VectorIndexKind::kFlat:
+      return "flat";
+    case VectorIndexKind::kHnsw:
+      return "hnsw";
+    default:
+      return "auto";
+  }
+}
+
+VectorIndexKind ParseVectorIndexKind(const std::string& name) {
+  if (name == "auto") return VectorIndexKind::kAuto;
+  if (name == "flat") return VectorIndexKind::kFlat;
+  if (name == "hnsw") return VectorIndexKind::kHnsw;
+  throw Error("vector index: unknown kind '" + name + "' (auto, flat or hnsw)");
+}
+
+struct VectorIndex::Impl {
+  int dims = 0;
+  VectorIndexOptions options;
+  VectorIndexKind kind = VectorIndexKind::kFlat;
+  std::unique_ptr<faiss::Index> faiss;
+  std::vector<VectorId> ids;  ///< by position
+  std::vector<char> live;     ///< by position
+  std::unordered_map<VectorId, std::size_t> position;  ///< live ids only
+
+  std::size_t Dead() const { return ids.size() - position.size(); }
+
+  std::unique_ptr<faiss::Index> NewIndex(VectorIndexKind k) const {
+    if (k == VectorIndexKind::kHnsw) {
+      auto h = std::make_unique<faiss::IndexHNSWFlat>(dims, options.hnsw_neighbours, faiss::METRIC_INNER_PRODUCT);
+      h->hnsw.efConstruction = options.hnsw_build_depth;
+      h->hnsw.efSearch = options.hnsw_search_depth;
+      return h;
+    }
+    return std::make_unique<faiss::IndexFlatIP>(dims);
+  }
+
+  VectorIndexKind Wanted(std::size_t live_count) const {
+    if (options.kind != VectorIndexKind::kAuto) return options.kind;
+    return live_count > options.approximate_above ? VectorIndexKind::kHnsw : VectorIndexKind::kFlat;
+  }
+
+  void AppendToFaiss(faiss::Index* index, const float* vectors, std::size_t n) const {
+    if (n == 0) return;
+    SingleOmpThread single;
+    index->add(static_cast<faiss::Index::idx_t>(n), vectors);
+  }
+
+  /// Rebuilds FAISS from the live vectors in position order, as `k`.
+  void Rebuild(VectorIndexKind k) {
+    std::vector<float> vectors;
+    std::vector<VectorId> kept;
+    vectors.reserve(position.size() * static_cast<std::size_t>(dims));
+    std::vector<float> row(static_cast<std::size_t>(dims));
+    for (std::size_t p = 0; p < ids.size(); ++p) {
+      if (!live[p]) continue;
+      faiss->reconstruct(static_cast<faiss::Index::idx_t>(p), row.data());
+      vectors.insert(vectors.end(), row.begin(), row.end());
+      kept.push_back(ids[p]);
+    }
+    auto fresh = NewIndex(k);
+    AppendToFaiss(fresh.get(), vectors.data(), kept.size());
+    faiss = std::move(fresh);
+    kind = k;
+    ids = std::move(kept);
+    live.assign(ids.size(), 1);
+    position.clear();
+    for (std::size_t p = 0; p < ids.size(); ++p) position[ids[p]] = p;
+  }
+
+  void Maintain() {
+    const VectorIndexKind wanted = Wanted(position.size());
+    const std::size_t dead = Dead();
+    if (wanted != kind || (dead >= kMinCompactDead && static_cast<double>(dead) >= kCompactDeadShare * static_cast<double>(ids.size())))
+      Rebuild(wanted);
+  }
+};
+
+namespace {
+
+/// Accepts live positions whose id the caller's filter accepts.
+class PositionSelector : public faiss::IDSelector {
+ public:
+  PositionSelector(const std::vector<VectorId>& ids, const std::vector<char>& live, const VectorFilter* filter)
+      : ids_(ids), live_(live), filter_(filter) {}
+  bool is_member(faiss::Index::idx_t p) const override {
+    const auto i = static_cast<std::size_t>(p);
+    return i < ids_.size() && live_[i] && (filter_ == nullptr || (*filter_)(ids_[i]));
+  }
+
+ private:
+  const std::vector<VectorId>& ids_;
+  const std::vector<char>& live_;
+  const VectorFilter* filter_;
+};
+
+}  // namespace
+
+VectorIndex::VectorIndex(int dims, const VectorIndexOptions& options) : impl_(std::make_unique<Impl>()) {
+  Check(dims >= 1 && dims <= 65536, "vector index: dimensions must be 1..65536");
+  Check(options.hnsw_neighbours >= 2 && options.hnsw_neighbours <= 256 && options.hnsw_build_depth >= 1 &&
+            options.hnsw_search_depth >= 1,
+        "vector index: invalid HNSW options");
+  impl_->dims = dims;
+  impl_->options = options;
+  impl_->kind = impl_->Wanted(0);
+  impl_->faiss = impl_->NewIndex(impl_->kind);
+}
+
+VectorIndex::~VectorIndex() = default;
+VectorIndex::VectorIndex(VectorIndex&&) noexcept = default;
+VectorIndex& VectorIndex::operator=(VectorIndex&&) noexcept = default;
+
+int VectorIndex::dims() const { return impl_->dims; }
+std::size_t VectorIndex::size() const { return impl_->position.size(); }
+VectorIndexKind VectorIndex::kind() const { return impl_->kind; }
+const VectorIndexOptions& VectorIndex::options() const { return impl_->options; }
+bool VectorIndex::Contains(VectorId id) const { return impl_->position.count(id) > 0; }
+
+void VectorIndex::Add(const std::vector<VectorId>& ids, const std::vector<float>& vectors) {
+  Impl& m = *impl_;
+  Check(vectors.size() == ids.size() * static_cast<std::size_t>(m.dims),
+        "vector index: " + std::to_string(ids.size()) + " ids need " +
+            std::to_string(ids.size() * static_cast<std::size_t>(m.dims)) + " values, got " +
+            std::to_string(vectors.size()));
+  for (float v : vectors) Check(std::isfinite(v), "vector index: a vector has a non-finite value");
+  // Within one batch the last vector of an id wins.
+  std::unordered_map<VectorId, std::size_t> last;
+  for (std::size_t i = 0; i < ids.size(); ++i) last[ids[i]] = i;
+  std::vector<float> rows;
+  rows.reserve(vectors.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (last[ids[i]] != i) continue;
+    if (const auto it = m.position.find(ids[i]); it != m.position.end()) {
+      m.live[it->second] = 0;
+      m.position.erase(it);
+    }
+    const std::size_t p = m.ids.size();
+    m.ids.push_back(ids[i]);
+    m.live.push_back(1);
+    m.position[ids[i]] = p;
+    rows.insert(rows.end(), vectors.begin() + static_cast<std::ptrdiff_t>(i * static_cast<std::size_t>(m.dims)),
+                vectors.begin() + static_cast<std::ptrdiff_t>((i + 1) * static_cast<std::size_t>(m.dims)));
+  }
+  m.AppendToFaiss(m.faiss.get(), rows.data(), rows.size() / static_cast<std::size_t>(m.dims));
+  m.Maintain();
+}
+
+bool VectorIndex::Remove(VectorId id) {
+  Impl& m = *impl_;
+  const auto it = m.position.find(id);
+  if (it == m.position.end()) return false;
+  m.live[it->second] = 0;
+  m.position.erase(it);
+  m.Maintain();
+  return true;
+}
+
+std::vector<VectorHit> VectorIndex::Search(const float* query, std::size_t k, const VectorFilter* filter) const {
+  const Impl& m = *impl_;
+  std::vector<VectorHit> hits;
+  k = std::min(k, m.position.size());
+  if (k == 0) return hits;
+  for (int i = 0; i < m.dims; ++i) Check(std::isfinite(query[i]), "vector index: the query has a non-finite value");
+  const PositionSelector selector(m.ids, m.live, filter);
+  std::vector<float> similarity(k);
+  std::vector<faiss::Index::idx_t> label(k, -1);
+  const auto kk = static_cast<faiss::Index::idx_t>(k);
+  // HNSW: estimate the filter's share on a fixed sample of positions; a
+  // filter that leaves few vectors is answered exactly (cheap, and a graph
+  // walk through mostly rejected vectors would miss some), otherwise the walk
+  // is widened by 1 / share.
+  double share = 1;
+  if (m.kind == VectorIndexKind::kHnsw && filter != nullptr) {
+    const std::size_t step = std::max<std::size_t>(1, m.ids.size() / kFilterSample);
+    std::size_t sampled = 0, accepted = 0;
+    for (std::size_t p = 0; p < m.ids.size(); p += step) {
+      if (!m.live[p]) continue;
+      ++sampled;
+      accepted += selector.is_member(static_cast<faiss::Index::idx_t>(p));
+    }
+    share = sampled > 0 ? static_cast<double>(accepted) / static_cast<double>(sampled) : 0;
+  }
+  const bool exact = m.kind == VectorIndexKind::kHnsw && share * static_cast<double>(m.position.size()) < kExactBelow;
+  if (m.kind == VectorIndexKind::kHnsw && !exact) {
+    faiss::SearchParametersHNSW params;
+    params.sel = const_cast<PositionSelector*>(&selector);
+    const double depth = std::max(m.options.hnsw_search_depth, static_cast<int>(k)) / std::max(share, 1e-3);
+    params.efSearch = static_cast<int>(std::min<double>(kMaxSearchDepth, std::max<double>(depth, static_cast<double>(k))));
+    m.faiss->search(1, query, kk, similarity.data(), label.data(), &params);
+  } else if (m.kind == VectorIndexKind::kFlat) {
+    faiss::SearchParameters params;
+    params.sel = const_cast<PositionSelector*>(&selector);
+    m.faiss->search(1, query, kk, similarity.data(), label.data(), &params);
+  }
+  if (!exact) {
+    for (std::size_t i = 0; i < k; ++i) {
+      if (label[i] < 0 || !selector.is_member(label[i])) continue;
+      hits.push_back({m.ids[static_cast<std::size_t>(label[i])], similarity[i]});
+    }
+  }
+  if (exact || (hits.size() < k && m.kind == VectorIndexKind::kHnsw)) {
+    // Exhaustive over the accepted vectors (also when a graph walk came back
+    // short): exact, so never worse.
+    const auto* storage = dynamic_cast<const faiss::IndexFlat*>(
+        dynamic_cast<const faiss::IndexHNSW*>(m.faiss.get())->storage);
+    const float* xb = storage->get_xb();
+    hits.clear();
+    for (std::size_t p = 0; p < m.ids.size(); ++p) {
+      if (!selector.is_member(static_cast<faiss::Index::idx_t>(p))) continue;
+      hits.push_back({m.ids[p], faiss::fvec_inner_product(query, xb + p * static_cast<std::size_t>(m.dims),
+                                                          static_cast<std::size_t>(m.dims))});
+    }
+    const auto better = [](const VectorHit& a, const VectorHit& b) {
+      return a.similarity != b.similarity ? a.similarity > b.similarity : a.id < b.id;
+    };
+    const std::size_t keep = std::min(k, hits.size());
+    std::partial_sort(hits.begin(), hits.begin() + static_cast<std::ptrdiff_t>(keep), hits.end(), better);
+    hits.resize(keep);
+    return hits;
+  }
+  std::sort(hits.begin(), hits.end(), [](const VectorHit& a, const VectorHit& b) {
+    return a.similarity != b.similarity ? a.similarity > b.similarity : a.id < b.id;
+  });
+  return hits;
+}
+
+std::size_t VectorIndex::MemoryBytes() const {
+  const Impl& m = *impl_;
+  std::size_t bytes = m.ids.size() * (sizeof(VectorId) + 1) + m.position.size() * (sizeof(VectorId) + 3 * sizeof(void*));
+  bytes += static_cast<std::size_t>(m.faiss->ntotal) * static_cast<std::size_t>(m.dims) * sizeof(float);
+  if (const auto* h = dynamic_cast<const faiss::IndexHNSW*>(m.faiss.get())) {
+    bytes += h->hnsw.neighbors.size() * sizeof(faiss::HNSW::storage_idx_t) +
+             h->hnsw.offsets.size() * sizeof(std::size_t) + h->hnsw.levels.size() * sizeof(int) +
+             h->hnsw.assign_probas.size() * sizeof(double) + h->hnsw.cum_nneighbor_per_level.size() * sizeof(int);
+  }
+  return bytes;
+}
+
+void VectorIndex::Save(const std::string& path) const {
+  const Impl& m = *impl_;
+  faiss::VectorIOWriter writer;
+  faiss::write_index(m.faiss.get(), &writer);
+  std::string out;
+  out.reserve(kHeaderBytes + m.ids.size() * 9 + writer.data.size() + SHA256_DIGEST_LENGTH);
+  out.append(kMagic, sizeof kMagic);
+  Put(&out, static_cast<std::uint32_t>(m.dims));
+  Put(&out, static_cast<std::uint32_t>(m.kind == VectorIndexKind::kHnsw ? 2 : 1));
+  Put(&out, static_cast<std::uint64_t>(m.ids.size()));
+  Put(&out, static_cast<std::uint64_t>(writer.data.size()));
+  for (VectorId id : m.ids) Put(&out, static_cast<std::int64_t>(id));
+  out.append(m.live.data(), m.live.size());
+  out.append(reinterpret_cast<const char*>(writer.data.data()), writer.data.size());
+  out += Sha256Raw(out.data(), out.size());
+  ingest::WriteFileAtomic(path, out);
+}
+
+VectorIndex VectorIndex::Load(const std::string& path, const VectorIndexOptions& options) {
+  const std::string bytes = ingest::ReadFileBounded(path, kMaxFileBytes);
+  const auto fail = [&](const std::string& why) { throw Error("vector index: " + path + ": " + why); };
+  if (bytes.size() < kHeaderBytes + SHA256_DIGEST_LENGTH) fail("truncated (" + std::to_string(bytes.size()) + " bytes)");
+  if (std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0) fail("not a Toolmark vector index");
+  std::size_t at = sizeof kMagic;
+  const auto dims = Get<std::uint32_t>(bytes, &at);
+  const auto kind = Get<std::uint32_t>(bytes, &at);
+  const auto n = Get<std::uint64_t>(bytes, &at);
+  const auto blob = Get<std::uint64_t>(bytes, &at);
+  if (dims < 1 || dims > 65536 || (kind != 1 && kind != 2)) fail("bad header");
+  const std::uint64_t rest = bytes.size() - kHeaderBytes - SHA256_DIGEST_LENGTH;
+  if (n > rest / 9 || blob != rest - 9 * n) fail("sizes do not add up (truncated or corrupted)");
+  const std::size_t body = bytes.size() - SHA256_DIGEST_LENGTH;
+  if (Sha256Raw(bytes.data(), body) != bytes.substr(body)) fail("checksum mismatch (corrupted)");
+
+  VectorIndex index(static_cast<int>(dims), options);
+  Impl& m = *index.impl_;
+  m.ids.resize(n);
+  for (auto& id : m.ids) id = Get<std::int64_t>(bytes, &at);
+  m.live.assign(bytes.begin() + static_cast<std::ptrdiff_t>(at), bytes.begin() + static_cast<std::ptrdiff_t>(at + n));
+  at += n;
+  faiss::VectorIOReader reader;
+  reader.data.assign(bytes.begin() + static_cast<std::ptrdiff_t>(at),
+                     bytes.begin() + static_cast<std::ptrdiff_t>(at + blob));
+  try {
+    m.faiss.reset(faiss::read_index(&reader));
+  } catch (const std::exception& e) {
+    fail(std::string("FAISS could not read it: ") + e.what());
+  }
+  const bool hnsw = dynamic_cast<faiss::IndexHNSWFlat*>(m.faiss.get()) != nullptr;
+  const bool flat = dynamic_cast<faiss::IndexFlatIP*>(m.faiss.get()) != nullptr;
+  if (!(kind == 2 ? hnsw : flat) || m.faiss->d != static_cast<int>(dims) ||
+      m.faiss->ntotal != static_cast<faiss::Index::idx_t>(n))
+    fail("the FAISS index does not match the header");
+  if (hnsw) dynamic_cast<faiss::IndexHNSWFlat*>(m.faiss.get())->hnsw.efSearch = options.hnsw_search_depth;
+  m.kind = kind == 2 ? VectorIndexKind::kHnsw : VectorIndexKind::kFlat;
+  for (std::size_t p = 0; p < n; ++p) {
+    if (m.live[p] != 0 && m.live[p] != 1) fail("bad live flag");
+    if (!m.live[p]) continue;
+    if (!m.position.emplace(m.ids[p], p).second) fail("an id appears twice");
+  }
+  m.Maintain();
+  return index;
+}
+
+}  // namespace toolmark::index

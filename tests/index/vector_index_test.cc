@@ -1,0 +1,337 @@
+// The vector index (toolmark/index/vector_index.h): exactness of the flat
+// index, recall of HNSW against exact search, filters inside the search,
+// add / replace / remove, persistence (identical results after a reload,
+// corrupted and truncated files refused), automatic kind, determinism.
+#include "toolmark/index/vector_index.h"
+
+#include <gtest/gtest.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "test_util.h"
+#include "toolmark/engine/check.h"
+
+namespace toolmark::index {
+namespace {
+namespace fs = std::filesystem;
+
+/// n unit vectors of `dims` around `clusters` random centres (so that
+/// neighbours are meaningful), seeded.
+std::vector<float> Vectors(std::size_t n, int dims, int clusters, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> centres(static_cast<std::size_t>(clusters * dims));
+  for (float& c : centres) c = normal(rng);
+  std::vector<float> out(n * static_cast<std::size_t>(dims));
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t c = i % static_cast<std::size_t>(clusters);
+    double norm = 0;
+    for (int d = 0; d < dims; ++d) {
+      float& v = out[i * static_cast<std::size_t>(dims) + static_cast<std::size_t>(d)];
+      v = centres[c * static_cast<std::size_t>(dims) + static_cast<std::size_t>(d)] + 0.7f * normal(rng);
+      norm += static_cast<double>(v) * v;
+    }
+    for (int d = 0; d < dims; ++d)
+      out[i * static_cast<std::size_t>(dims) + static_cast<std::size_t>(d)] /= static_cast<float>(std::sqrt(norm));
+  }
+  return out;
+}
+
+std::vector<VectorId> Ids(std::size_t n, VectorId first = 1000) {
+  std::vector<VectorId> ids(n);
+  for (std::size_t i = 0; i < n; ++i) ids[i] = first + static_cast<VectorId>(i) * 3;
+  return ids;
+}
+
+/// Exact top k by brute force (ties: smaller id), among ids `accept` takes.
+std::vector<VectorId> BruteForce(const std::vector<VectorId>& ids, const std::vector<float>& vectors, int dims,
+                                 const float* q, std::size_t k, const VectorFilter* accept = nullptr) {
+  std::vector<std::pair<float, VectorId>> all;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (accept && !(*accept)(ids[i])) continue;
+    float dot = 0;
+    for (int d = 0; d < dims; ++d) dot += vectors[i * static_cast<std::size_t>(dims) + static_cast<std::size_t>(d)] * q[d];
+    all.emplace_back(-dot, ids[i]);
+  }
+  std::sort(all.begin(), all.end());
+  std::vector<VectorId> out;
+  for (std::size_t i = 0; i < std::min(k, all.size()); ++i) out.push_back(all[i].second);
+  return out;
+}
+
+std::vector<VectorId> HitIds(const std::vector<VectorHit>& hits) {
+  std::vector<VectorId> out;
+  for (const VectorHit& h : hits) out.push_back(h.id);
+  return out;
+}
+
+const float* Row(const std::vector<float>& v, std::size_t i, int dims) {
+  return v.data() + i * static_cast<std::size_t>(dims);
+}
+
+TEST(VectorIndex, FlatIsExact) {
+  constexpr int kDims = 64;
+  const std::vector<float> v = Vectors(3000, kDims, 50, 1);
+  const std::vector<VectorId> ids = Ids(3000);
+  VectorIndexOptions o;
+  o.kind = VectorIndexKind::kFlat;
+  VectorIndex index(kDims, o);
+  index.Add(ids, v);
+  EXPECT_EQ(index.size(), 3000u);
+  EXPECT_EQ(index.kind(), VectorIndexKind::kFlat);
+  const std::vector<float> queries = Vectors(20, kDims, 50, 2);
+  for (std::size_t q = 0; q < 20; ++q) {
+    const std::vector<VectorHit> hits = index.Search(Row(queries, q, kDims), 10);
+    ASSERT_EQ(hits.size(), 10u);
+    EXPECT_EQ(HitIds(hits), BruteForce(ids, v, kDims, Row(queries, q, kDims), 10));
+    for (std::size_t i = 1; i < hits.size(); ++i) EXPECT_GE(hits[i - 1].similarity, hits[i].similarity);
+  }
+  // A stored vector finds itself first, with similarity 1.
+  const std::vector<VectorHit> self = index.Search(Row(v, 17, kDims), 1);
+  ASSERT_EQ(self.size(), 1u);
+  EXPECT_EQ(self[0].id, ids[17]);
+  EXPECT_NEAR(self[0].similarity, 1.0f, 1e-5);
+}
+
+TEST(VectorIndex, HnswRecallAgainstExactSearch) {
+  constexpr int kDims = 64;
+  const std::vector<float> v = Vectors(20000, kDims, 400, 3);
+  const std::vector<VectorId> ids = Ids(20000);
+  VectorIndexOptions o;
+  o.kind = VectorIndexKind::kHnsw;
+  VectorIndex index(kDims, o);
+  index.Add(ids, v);
+  EXPECT_EQ(index.kind(), VectorIndexKind::kHnsw);
+  const std::vector<float> queries = Vectors(100, kDims, 400, 4);
+  std::size_t found = 0;
+  for (std::size_t q = 0; q < 100; ++q) {
+    const std::vector<VectorId> exact = BruteForce(ids, v, kDims, Row(queries, q, kDims), 10);
+    const std::vector<VectorId> got = HitIds(index.Search(Row(queries, q, kDims), 10));
+    for (VectorId id : exact) found += std::count(got.begin(), got.end(), id);
+  }
+  const double recall = static_cast<double>(found) / 1000;
+  std::printf("HNSW recall@10 against exact search (20,000 vectors, 64 dims): %.3f\n", recall);
+  EXPECT_GE(recall, 0.95);
+}
+
+TEST(VectorIndex, FiltersRunInsideTheSearch) {
+  constexpr int kDims = 32;
+  const std::vector<float> v = Vectors(5000, kDims, 100, 5);
+  const std::vector<VectorId> ids = Ids(5000);
+  const std::vector<float> queries = Vectors(10, kDims, 100, 6);
+  // Half the ids, and a selective filter that takes 1% of them.
+  const VectorFilter even = [](VectorId id) { return id % 2 == 0; };
+  const VectorFilter rare = [](VectorId id) { return id % 97 == 0; };
+  for (VectorIndexKind kind : {VectorIndexKind::kFlat, VectorIndexKind::kHnsw}) {
+    SCOPED_TRACE(VectorIndexKindName(kind));
+    VectorIndexOptions o;
+    o.kind = kind;
+    VectorIndex index(kDims, o);
+    index.Add(ids, v);
+    for (std::size_t q = 0; q < 10; ++q) {
+      const float* query = Row(queries, q, kDims);
+      for (const VectorFilter* f : {&even, &rare}) {
+        const std::vector<VectorHit> hits = index.Search(query, 20, f);
+        ASSERT_EQ(hits.size(), 20u);  // still k hits: filtered inside, not after
+        for (const VectorHit& h : hits) EXPECT_TRUE((*f)(h.id)) << h.id;
+        const std::vector<VectorId> exact = BruteForce(ids, v, kDims, query, 20, f);
+        if (kind == VectorIndexKind::kFlat || f == &rare) {
+          EXPECT_EQ(HitIds(hits), exact);
+        }
+      }
+      // A filter nothing passes: no hits.
+      const VectorFilter none = [](VectorId) { return false; };
+      EXPECT_TRUE(index.Search(query, 5, &none).empty());
+    }
+  }
+}
+
+TEST(VectorIndex, AddReplaceRemove) {
+  constexpr int kDims = 16;
+  for (VectorIndexKind kind : {VectorIndexKind::kFlat, VectorIndexKind::kHnsw}) {
+    SCOPED_TRACE(VectorIndexKindName(kind));
+    const std::vector<float> v = Vectors(3000, kDims, 30, 7);
+    const std::vector<VectorId> ids = Ids(3000);
+    VectorIndexOptions o;
+    o.kind = kind;
+    VectorIndex index(kDims, o);
+    index.Add(ids, v);
+    // Remove: never returned again.
+    EXPECT_TRUE(index.Remove(ids[5]));
+    EXPECT_FALSE(index.Remove(ids[5]));
+    EXPECT_FALSE(index.Contains(ids[5]));
+    EXPECT_EQ(index.size(), 2999u);
+    for (const VectorHit& h : index.Search(Row(v, 5, kDims), 50)) EXPECT_NE(h.id, ids[5]);
+    // Replace: the id now has the vector of item 9.
+    index.Add({ids[7]}, std::vector<float>(Row(v, 9, kDims), Row(v, 9, kDims) + kDims));
+    EXPECT_EQ(index.size(), 2999u);
+    const std::vector<VectorHit> hits = index.Search(Row(v, 9, kDims), 2);
+    ASSERT_EQ(hits.size(), 2u);
+    EXPECT_NEAR(hits[0].similarity, 1.0f, 1e-5);
+    EXPECT_NEAR(hits[1].similarity, 1.0f, 1e-5);
+    EXPECT_EQ(std::min(hits[0].id, hits[1].id), ids[7]);
+    // Removing most of them compacts the index; what is left still searches exactly.
+    for (std::size_t i = 100; i < 3000; ++i) index.Remove(ids[i]);
+    EXPECT_EQ(index.size(), 99u);
+    std::vector<VectorId> kept_ids;
+    std::vector<float> kept;
+    for (std::size_t i = 0; i < 100; ++i) {
+      if (i == 5) continue;
+      kept_ids.push_back(ids[i]);
+      const float* row = i == 7 ? Row(v, 9, kDims) : Row(v, i, kDims);
+      kept.insert(kept.end(), row, row + kDims);
+    }
+    const std::vector<float> q = Vectors(1, kDims, 30, 8);
+    EXPECT_EQ(HitIds(index.Search(q.data(), 10)), BruteForce(kept_ids, kept, kDims, q.data(), 10));
+  }
+}
+
+TEST(VectorIndex, AutomaticKindFollowsSize) {
+  constexpr int kDims = 8;
+  VectorIndexOptions o;
+  o.approximate_above = 500;
+  VectorIndex index(kDims, o);
+  EXPECT_EQ(index.kind(), VectorIndexKind::kFlat);
+  const std::vector<float> v = Vectors(800, kDims, 10, 9);
+  const std::vector<VectorId> ids = Ids(800);
+  index.Add(std::vector<VectorId>(ids.begin(), ids.begin() + 400),
+            std::vector<float>(v.begin(), v.begin() + 400 * kDims));
+  EXPECT_EQ(index.kind(), VectorIndexKind::kFlat);
+  index.Add(std::vector<VectorId>(ids.begin() + 400, ids.end()), std::vector<float>(v.begin() + 400 * kDims, v.end()));
+  EXPECT_EQ(index.kind(), VectorIndexKind::kHnsw);
+  EXPECT_EQ(index.size(), 800u);
+  EXPECT_EQ(index.Search(Row(v, 650, kDims), 1).at(0).id, ids[650]);
+  EXPECT_EQ(ParseVectorIndexKind("hnsw"), VectorIndexKind::kHnsw);
+  EXPECT_THROW(ParseVectorIndexKind("ivf"), Error);
+}
+
+TEST(VectorIndex, SaveLoadGivesIdenticalResults) {
+  constexpr int kDims = 32;
+  const testing::TempDir temp;
+  const std::string dir = temp.path().string();
+  const std::vector<float> v = Vectors(4000, kDims, 60, 10);
+  const std::vector<VectorId> ids = Ids(4000);
+  const std::vector<float> queries = Vectors(10, kDims, 60, 11);
+  for (VectorIndexKind kind : {VectorIndexKind::kFlat, VectorIndexKind::kHnsw}) {
+    SCOPED_TRACE(VectorIndexKindName(kind));
+    VectorIndexOptions o;
+    o.kind = kind;
+    VectorIndex index(kDims, o);
+    index.Add(ids, v);
+    index.Remove(ids[3]);
+    const std::string path = dir + "/index-" + VectorIndexKindName(kind) + ".tmvi";
+    index.Save(path);
+    const VectorIndex loaded = VectorIndex::Load(path, o);
+    EXPECT_EQ(loaded.kind(), kind);
+    EXPECT_EQ(loaded.size(), index.size());
+    EXPECT_FALSE(loaded.Contains(ids[3]));
+    for (std::size_t q = 0; q < 10; ++q) {
+      const std::vector<VectorHit> a = index.Search(Row(queries, q, kDims), 15);
+      const std::vector<VectorHit> b = loaded.Search(Row(queries, q, kDims), 15);
+      ASSERT_EQ(a.size(), b.size());
+      for (std::size_t i = 0; i < a.size(); ++i) {
+        EXPECT_EQ(a[i].id, b[i].id);
+        EXPECT_EQ(a[i].similarity, b[i].similarity);
+      }
+    }
+    // Rebuilt from the same vectors in the same order: the same results.
+    VectorIndex rebuilt(kDims, o);
+    std::vector<VectorId> live_ids(ids.begin(), ids.end());
+    std::vector<float> live(v.begin(), v.end());
+    live_ids.erase(live_ids.begin() + 3);
+    live.erase(live.begin() + 3 * kDims, live.begin() + 4 * kDims);
+    rebuilt.Add(live_ids, live);
+    for (std::size_t q = 0; q < 10; ++q)
+      EXPECT_EQ(HitIds(rebuilt.Search(Row(queries, q, kDims), 15)),
+                HitIds(loaded.Search(Row(queries, q, kDims), 15)));
+  }
+}
+
+TEST(VectorIndex, CorruptedTruncatedOrMissingFilesAreRefused) {
+  constexpr int kDims = 16;
+  const testing::TempDir temp;
+  const std::string dir = temp.path().string();
+  VectorIndex index(kDims);
+  index.Add(Ids(500), Vectors(500, kDims, 10, 12));
+  const std::string path = dir + "/index.tmvi";
+  index.Save(path);
+  const std::string bytes = testing::ReadFile(path);
+  const auto write = [&](const std::string& name, const std::string& content) {
+    testing::WriteFile(dir + "/" + name, content);
+    return dir + "/" + name;
+  };
+  const auto refused = [](const std::string& p) {
+    try {
+      VectorIndex::Load(p);
+      return std::string("loaded");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+  };
+  // Every single flipped byte (a sample across the whole file) is caught.
+  for (std::size_t at = 0; at < bytes.size(); at += std::max<std::size_t>(1, bytes.size() / 97)) {
+    std::string bad = bytes;
+    bad[at] = static_cast<char>(bad[at] ^ 0x5a);
+    const std::string why = refused(write("flipped.tmvi", bad));
+    EXPECT_NE(why, "loaded") << "byte " << at;
+    EXPECT_EQ(why.find('\n'), std::string::npos);
+  }
+  for (std::size_t keep : {std::size_t{0}, std::size_t{7}, std::size_t{40}, bytes.size() / 2, bytes.size() - 1})
+    EXPECT_NE(refused(write("short.tmvi", bytes.substr(0, keep))), "loaded") << keep;
+  EXPECT_NE(refused(write("long.tmvi", bytes + "x")), "loaded");
+  EXPECT_NE(refused(dir + "/missing.tmvi"), "loaded");
+  EXPECT_EQ(refused(path), "loaded");
+}
+
+TEST(VectorIndex, BadInputThrowsOneLineErrors) {
+  EXPECT_THROW(VectorIndex(0), Error);
+  VectorIndexOptions bad;
+  bad.hnsw_neighbours = 1;
+  EXPECT_THROW(VectorIndex(8, bad), Error);
+  VectorIndex index(4);
+  EXPECT_THROW(index.Add({1, 2}, std::vector<float>(7, 0.5f)), Error);
+  EXPECT_THROW(index.Add({1}, {0.5f, std::numeric_limits<float>::quiet_NaN(), 0.5f, 0.5f}), Error);
+  EXPECT_EQ(index.size(), 0u);  // nothing half-added
+  index.Add({1}, {0.5f, 0.5f, 0.5f, 0.5f});
+  const float nan_query[] = {0.5f, std::numeric_limits<float>::infinity(), 0.5f, 0.5f};
+  EXPECT_THROW(index.Search(nan_query, 1), Error);
+  EXPECT_TRUE(VectorIndex(4).Search(nan_query, 3).empty());  // empty index: nothing to find
+}
+
+TEST(VectorIndex, DeterministicWithAnyThreadCount) {
+  constexpr int kDims = 32;
+  const std::vector<float> v = Vectors(6000, kDims, 80, 13);
+  const std::vector<VectorId> ids = Ids(6000);
+  const std::vector<float> queries = Vectors(20, kDims, 80, 14);
+  std::vector<std::vector<VectorHit>> first;
+  for (int threads : {1, 2}) {
+    omp_set_num_threads(threads);
+    VectorIndexOptions o;
+    o.kind = VectorIndexKind::kHnsw;
+    VectorIndex index(kDims, o);
+    index.Add(ids, v);
+    for (std::size_t q = 0; q < 20; ++q) {
+      const std::vector<VectorHit> hits = index.Search(Row(queries, q, kDims), 10);
+      if (threads == 1) {
+        first.push_back(hits);
+        continue;
+      }
+      ASSERT_EQ(hits.size(), first[q].size());
+      for (std::size_t i = 0; i < hits.size(); ++i) {
+        EXPECT_EQ(hits[i].id, first[q][i].id);
+        EXPECT_EQ(hits[i].similarity, first[q][i].similarity);
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace toolmark::index
