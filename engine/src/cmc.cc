@@ -28,6 +28,7 @@
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
+#include <limits>
 #include <cmath>
 #include <memory>
 #include <opencv2/imgproc.hpp>
@@ -288,10 +289,10 @@ Registration Inverse(const Registration& r) {
 namespace detail {
 
 CmcPrepared PrepareCmc(const Surface& surface, const CmcOptions& options) {
-  BreechFaceOptions bo;
-  bo.spacing_um = options.spacing_um;
+  CartridgeCase item = PrepareCartridgeCase(surface, options);
   CmcPrepared p;
-  p.face = PreprocessBreechFace(surface, bo);
+  p.face = std::move(item.face);
+  p.firing_pin = std::move(item.firing_pin);
   p.registration = MakeBaselineComparator(options.registration_spacing_um)->Prepare(p.face.surface);
   p.embedding = BreechFaceEmbedding(p.face);
   return p;
@@ -328,11 +329,43 @@ CmcResult CompareCmcPrepared(const CmcPrepared& a, const CmcPrepared& b, const C
     if (first || candidate.count > r.count) r = std::move(candidate);
     first = false;
   }
-  r.identification = r.count >= options.decision_threshold;
+  r.score = r.count;
+  if (options.use_firing_pin && a.firing_pin.present && b.firing_pin.present) {
+    // The firing pins, judged against the breech face's rotation: a pin
+    // sector counts only where it agrees with the breech face.
+    r.firing_pin = CompareFiringPins(a.firing_pin, b.firing_pin, r.forward.rotation_deg, options.firing_pin);
+    if (r.firing_pin.compared) r.score += r.firing_pin.congruent_sectors;
+  } else {
+    r.firing_pin.note = !options.use_firing_pin ? "firing-pin comparison off"
+                        : a.firing_pin.present  ? "B: " + b.firing_pin.note
+                                                : "A: " + a.firing_pin.note;
+  }
+  r.identification = r.score >= options.decision_threshold;
   return r;
 }
 
 }  // namespace detail
+
+CartridgeCase PrepareCartridgeCase(const Surface& scan, const CmcOptions& options) {
+  BreechFaceOptions bo;
+  bo.spacing_um = options.spacing_um;
+  CartridgeCase c;
+  c.face = PreprocessBreechFace(scan, bo);
+  if (options.use_firing_pin) c.firing_pin = ExtractFiringPin(scan, c.face, options.firing_pin);
+  return c;
+}
+
+CmcResult CompareCartridgeCases(const CartridgeCase& a, const CartridgeCase& b, const CmcOptions& options) {
+  detail::CmcPrepared pa, pb;
+  pa.face = a.face;
+  pb.face = b.face;
+  pa.firing_pin = a.firing_pin;
+  pb.firing_pin = b.firing_pin;
+  const auto registrar = detail::MakeBaselineComparator(options.registration_spacing_um);
+  pa.registration = registrar->Prepare(a.face.surface);
+  pb.registration = registrar->Prepare(b.face.surface);
+  return detail::CompareCmcPrepared(pa, pb, options);
+}
 
 CmcResult CompareCmc(const BreechFace& a, const BreechFace& b, const CmcOptions& options) {
   detail::CmcPrepared pa, pb;
@@ -368,13 +401,19 @@ class CmcComparator : public Comparator {
     Check(pa && pb, "cmc comparator: marks were not prepared by this comparator");
     const CmcResult r = CompareCmcPrepared(pa->prepared, pb->prepared, options_);
     Comparison c;
-    c.score = r.count;
+    c.score = r.score;
     c.rotation_deg = r.forward.rotation_deg;
     c.shift_x_um = r.forward.shift_x_um;
     c.shift_y_um = r.forward.shift_y_um;
     c.overlap_fraction =
         r.forward.cells_used > 0 ? static_cast<double>(r.forward.count) / r.forward.cells_used : 0;
-    c.details = {{"cmc_forward", r.forward.count},
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    const bool fp = r.firing_pin.compared;
+    c.details = {{"cmc_count", r.count},
+                 {"firing_pin_sectors", fp ? r.firing_pin.congruent_sectors : nan},
+                 {"firing_pin_ccf", fp ? r.firing_pin.ccf : nan},
+                 {"firing_pin_rotation_deg", fp ? r.firing_pin.rotation_deg : nan},
+                 {"cmc_forward", r.forward.count},
                  {"cmc_backward", r.backward.count},
                  {"cells_forward", r.forward.cells_used},
                  {"cells_backward", r.backward.cells_used},

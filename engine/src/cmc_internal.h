@@ -12,6 +12,7 @@ namespace toolmark::detail {
 /// A breech face prepared once for many comparisons.
 struct CmcPrepared {
   BreechFace face;                                   ///< at CmcOptions::spacing_um
+  FiringPinImpression firing_pin;                    ///< present = false when none
   std::shared_ptr<const PreparedMark> registration;  ///< coarse areal registration mark
   std::vector<float> embedding;                      ///< BreechFaceEmbedding(face)
 };

@@ -1,4 +1,6 @@
-// Synthetic cartridge cases: breech-face and firing-pin impressions.
+// Synthetic cartridge cases: breech-face and firing-pin impressions. The
+// firing pin's tip has its own class and individual marks (firearm frame);
+// docs/firing_pin.md describes them.
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -13,6 +15,15 @@ constexpr double kFieldUm = 3600;             ///< scanned field: the primer, 3.
 constexpr int kFirearmsPerModel = 10;         ///< consecutive firearms of one make and model
 constexpr int kFirearmsPerSubclassBlock = 3;  ///< consecutive firearms sharing subclass marks
 constexpr double kFiringPinDepthUm = 40;
+/// Firing-pin tip: individual marks at these smoothing scales (µm) and
+/// amplitudes (× the preset's individual amplitude); class turning rings of
+/// a model pitch in this range (µm) and amplitude (× the class amplitude).
+constexpr double kPinIndividualScalesUm[] = {10, 20, 40};
+constexpr double kPinIndividualAmp[] = {0.45, 0.4, 0.35};
+constexpr double kPinClassPitchUm[] = {30, 70};
+constexpr double kPinClassAmp = 0.7;
+/// Per-shot noise inside the pin (× the individual amplitude, 10 µm scale).
+constexpr double kPinShotNoiseAmp = 0.2;
 
 /// Model-wide machining pattern: milling, turning or cross-hatch at a model pitch and direction.
 cv::Mat ClassMarks(int cells, double cell_um, int model, std::uint64_t seed, double amp_um) {
@@ -61,6 +72,40 @@ cv::Mat BreechFace(const SynthOptions& o, const Preset& p, int firearm, int cell
   return face;
 }
 
+/// The firing pin's tip in its own frame: a square grid of cell_um whose
+/// centre is the pin's axis, covering the pin radius (µm) with a margin.
+/// Model-wide class marks: turning rings of a model pitch about a point off
+/// the axis, wobbling with a model-wide field (after the axisymmetric form is
+/// removed they are not concentric: firearms of one model share them). The
+/// firearm's individual marks: multi-scale noise from their own random stream
+/// ("pin-marks"), so that every other stream, and the breech face outside the
+/// pin, is the same as without them.
+cv::Mat PinFace(const SynthOptions& o, const Preset& p, int firearm, double pin_radius_um, double cell_um) {
+  const int model = firearm / kFirearmsPerModel;
+  const int cells = 2 * static_cast<int>(std::ceil(pin_radius_um / cell_um)) + 9;
+  const double centre = (cells - 1) / 2.0;
+  Random class_rng(SeedOf(o.seed, "pin-class", static_cast<std::uint64_t>(model)));
+  const double pitch = class_rng.Uniform(kPinClassPitchUm[0], kPinClassPitchUm[1]);
+  const double off = class_rng.Uniform(0.1, 0.3) * pin_radius_um, off_angle = class_rng.Uniform(0, 2 * M_PI);
+  const double ox = off * std::cos(off_angle), oy = off * std::sin(off_angle);
+  const cv::Mat wobble = SmoothNoise(cells, cells, 150 / cell_um, class_rng);
+  cv::Mat tip(cells, cells, CV_64FC1);
+  for (int r = 0; r < cells; ++r) {
+    for (int c = 0; c < cells; ++c) {
+      const double x = (c - centre) * cell_um, y = (r - centre) * cell_um;
+      const double phase =
+          2 * M_PI * (std::hypot(x - ox, y - oy) + 0.15 * pitch * wobble.at<double>(r, c)) / pitch;
+      tip.at<double>(r, c) = kPinClassAmp * p.class_amp_um * std::sin(phase);
+    }
+  }
+  Random rng(SeedOf(o.seed, "pin-marks", static_cast<std::uint64_t>(firearm)));
+  const double amps[] = {kPinIndividualAmp[0] * p.individual_amp_um,
+                         kPinIndividualAmp[1] * p.individual_amp_um,
+                         kPinIndividualAmp[2] * p.individual_amp_um};
+  tip += MultiScale(cells, cells, cell_um, kPinIndividualScalesUm, amps, 3, rng);
+  return tip;
+}
+
 /// Firing-pin impression depth at radius fraction t = r / r_pin, by model shape.
 double PinDepth(int model, double t) {
   if (t >= 1) return 0;
@@ -96,13 +141,22 @@ Shot DrawShot(const Preset& p, SynthDifficulty d, double nominal_spacing, Random
   return s;
 }
 
-/// Samples the firearm-frame face onto the scan grid: rotation, translation, spacing.
+/// Samples a firearm-frame grid (breech face or firing-pin tip: cells of
+/// cell_um, the firing pin's axis at the grid's centre) onto the scan grid:
+/// the axis at (tx, ty) µm from the scan's centre, where the firing-pin
+/// impression is drawn, turned by the shot's rotation, at the shot's spacing.
+/// Scan point p (µm from the scan's centre) shows firearm point
+/// Rot(θ)·(p − t), so two shots of one firearm differ by a rotation about the
+/// impression and the pin sits at the same place of the breech face in every
+/// shot.
 cv::Mat Sample(const cv::Mat& face, double cell_um, const Shot& s, int points) {
   const double k = s.spacing_um / cell_um, c = std::cos(s.rotation_rad), sn = std::sin(s.rotation_rad);
-  const double half = (points - 1) / 2.0, centre = (face.cols - 1) / 2.0;
+  const double x0 = (points - 1) / 2.0 + s.tx_um / s.spacing_um,
+               y0 = (points - 1) / 2.0 + s.ty_um / s.spacing_um;
+  const double centre = (face.cols - 1) / 2.0;
   cv::Mat a = (cv::Mat_<double>(2, 3) << k * c, -k * sn, 0, k * sn, k * c, 0);
-  a.at<double>(0, 2) = centre + s.tx_um / cell_um - k * (c * half - sn * half);
-  a.at<double>(1, 2) = centre + s.ty_um / cell_um - k * (sn * half + c * half);
+  a.at<double>(0, 2) = centre - k * (c * x0 - sn * y0);
+  a.at<double>(1, 2) = centre - k * (sn * x0 + c * y0);
   cv::Mat out;
   cv::warpAffine(face, out, a, cv::Size(points, points), cv::INTER_LINEAR | cv::WARP_INVERSE_MAP,
                  cv::BORDER_REFLECT);
@@ -129,6 +183,10 @@ SynthScan GenerateCartridgeCase(const SynthOptions& o, int firearm, int shot) {
   const cv::Mat form = SmoothNoise(points, points, 900 / s.spacing_um, rng);
   Random model_rng(SeedOf(o.seed, "pin", static_cast<std::uint64_t>(firearm / kFirearmsPerModel)));
   const double pin_radius = model_rng.Uniform(380, 520), outer = kFieldUm / 2;
+  // Inside the pin the primer shows the pin's tip, not the breech face
+  // (smoothed like it); outside, every value is computed as before.
+  cv::Mat pin = Sample(PinFace(o, p, firearm, pin_radius, cell_um), cell_um, s, points);
+  if (s.blur_um > 0.5) cv::GaussianBlur(pin, pin, cv::Size(0, 0), s.blur_um / s.spacing_um);
   const double dropout_cut = 2.2 - 3.0 * p.dropout_fraction;  // a high quantile of N(0,1)
   const double half = (points - 1) / 2.0;
   for (int r = 0; r < points; ++r) {
@@ -137,9 +195,10 @@ SynthScan GenerateCartridgeCase(const SynthOptions& o, int firearm, int shot) {
       const double rad = std::hypot(x - s.tx_um, y - s.ty_um), ang = std::atan2(y, x);
       double& v = z.at<double>(r, c);
       const double w = std::clamp(s.contact + 0.25 * contact.at<double>(r, c), 0.0, 1.0);
-      v = w * v + 0.5 * form.at<double>(r, c) + s.tilt_x * x + s.tilt_y * y;
+      const double texture = rad < pin_radius ? pin.at<double>(r, c) : v;
+      v = w * texture + 0.5 * form.at<double>(r, c) + s.tilt_x * x + s.tilt_y * y;
       v -= PinDepth(firearm / kFirearmsPerModel, rad / pin_radius);
-      if (rad < pin_radius) v += 0.3 * p.individual_amp_um * pin_marks.at<double>(r, c);
+      if (rad < pin_radius) v += kPinShotNoiseAmp * p.individual_amp_um * pin_marks.at<double>(r, c);
       v += p.noise_um * rng.Normal();
       if (rng.Uniform() < 1e-4) v += 40 * p.noise_um * rng.Normal();  // spikes
       const double sector = std::remainder(ang - s.edge_start_rad, 2 * M_PI);

@@ -6,15 +6,24 @@
 //                          rotations searched over ±deg (180: the full circle,
 //                          the default; 30: cmcR's usual range), one core
 //   BM_CmcCoarse         — the coarse full-circle registration alone
+// Firing-pin impressions (toolmark/engine/firing_pin.h) on synthetic cartridge
+// cases (toolmark::synth, seed 7, easy: the nominal spacing), one core:
+//   BM_FiringPinExtract/<points> — ExtractFiringPin of one scan of <points>²
+//                          (256: the synthetic default, 14.1 µm; 545: 6.6 µm,
+//                          the size of a Fadul scan), breech face given
+//   BM_FiringPinCompare/<points> — CompareFiringPins of two shots of one firearm
 #include <benchmark/benchmark.h>
 #include <tbb/global_control.h>
 
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <string>
 
 #include "toolmark/engine/cmc.h"
 #include "toolmark/engine/comparator.h"
+#include "toolmark/engine/firing_pin.h"
+#include "toolmark/engine/synth.h"
 #include "toolmark/ingest/scan.h"
 
 namespace {
@@ -55,7 +64,49 @@ void BM_CmcCompare(benchmark::State& state) {
   state.counters["cmc"] = count;
 }
 
+/// Shot `shot` of synthetic firearm 0 with <points>² points and its breech face.
+struct PinScan {
+  toolmark::Surface scan;
+  toolmark::BreechFace face;
+};
+
+PinScan SynthPinScan(int points, int shot) {
+  toolmark::SynthOptions o;
+  o.seed = 7;
+  o.firearms = 1;
+  o.per_firearm = 2;
+  o.size = points;
+  o.difficulty = toolmark::SynthDifficulty::kEasy;
+  PinScan p;
+  p.scan = toolmark::GenerateSynthScan(o, shot).surface;
+  p.face = toolmark::PreprocessBreechFace(p.scan);
+  return p;
+}
+
+void BM_FiringPinExtract(benchmark::State& state) {
+  tbb::global_control one(tbb::global_control::max_allowed_parallelism, 1);
+  const PinScan p = SynthPinScan(static_cast<int>(state.range(0)), 0);
+  bool present = false;
+  for (auto _ : state) present = toolmark::ExtractFiringPin(p.scan, p.face).present;
+  state.counters["present"] = present;
+  state.counters["spacing_um"] = p.scan.spacing_x_um;
+}
+
+void BM_FiringPinCompare(benchmark::State& state) {
+  tbb::global_control one(tbb::global_control::max_allowed_parallelism, 1);
+  const PinScan a = SynthPinScan(static_cast<int>(state.range(0)), 0);
+  const PinScan b = SynthPinScan(static_cast<int>(state.range(0)), 1);
+  const toolmark::FiringPinImpression fa = toolmark::ExtractFiringPin(a.scan, a.face);
+  const toolmark::FiringPinImpression fb = toolmark::ExtractFiringPin(b.scan, b.face);
+  toolmark::FiringPinComparison c;
+  for (auto _ : state) c = toolmark::CompareFiringPins(fa, fb, std::numeric_limits<double>::quiet_NaN());
+  state.counters["ccf"] = c.ccf;
+  state.counters["congruent"] = c.congruent_sectors;
+}
+
 }  // namespace
 
+BENCHMARK(BM_FiringPinExtract)->Arg(256)->Arg(545)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_FiringPinCompare)->Arg(256)->Arg(545)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_CmcPrepare)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_CmcCompare)->Arg(180)->Arg(30)->Unit(benchmark::kMillisecond);

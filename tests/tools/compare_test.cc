@@ -145,7 +145,11 @@ TEST_F(CompareTest, TwoLandsAndTwoCartridgeCases) {
   EXPECT_EQ(k["comparator"], "cmc");
   EXPECT_TRUE(k.contains("rotation_deg"));
   EXPECT_EQ(k["translation_um"].size(), 2u);
-  EXPECT_EQ(k["cmc_count"], k["score"]);
+  // The item score: the breech face's CMC count plus the firing pin's
+  // congruent sectors (synthetic scans have a firing-pin impression).
+  ASSERT_TRUE(k["firing_pin"]["compared"].get<bool>()) << c.out;
+  EXPECT_EQ(k["score"].get<int>(), k["cmc_count"].get<int>() + k["firing_pin"]["congruent_sectors"].get<int>());
+  EXPECT_TRUE(k["roi"]["a"]["firing_pin_impression"]["present"].get<bool>());
   EXPECT_GT(k["forward"]["cells"].size(), 0u);
   // The same firearm's two cartridge cases share far more congruent cells.
   const CliResult km = RunCli({"compare", "--json", (dir_->path() / "cc/cc-f0000-s1.x3p").string(),
@@ -154,6 +158,8 @@ TEST_F(CompareTest, TwoLandsAndTwoCartridgeCases) {
   const json m = json::parse(km.out);
   EXPECT_TRUE(m["identification"].get<bool>()) << km.out;
   EXPECT_GT(m["cmc_count"].get<int>(), k["cmc_count"].get<int>() + 10) << km.out << c.out;
+  EXPECT_GT(m["firing_pin"]["congruent_sectors"].get<int>(), k["firing_pin"]["congruent_sectors"].get<int>())
+      << km.out << c.out;
   const fs::path png = dir_->path() / "cmc.png";
   const CliResult p = RunCli({"compare", (dir_->path() / "cc/cc-f0000-s1.x3p").string(),
                               (dir_->path() / "cc/cc-f0001-s1.x3p").string(), "--png", png.string()});

@@ -300,16 +300,16 @@ nlohmann::json DirectionJson(const CmcDirection& d) {
 /// Breech faces with the CMC comparator: the full result (cells, both directions).
 int RunCmc(const CompareArgs& args, const Surface& sa, const Surface& sb, const std::string& kind) {
   const CmcOptions options;
-  BreechFaceOptions bo;
-  bo.spacing_um = options.spacing_um;
-  const BreechFace a = PreprocessBreechFace(sa, bo), b = PreprocessBreechFace(sb, bo);
-  const CmcResult r = CompareCmc(a, b, options);
+  const CartridgeCase ca = PrepareCartridgeCase(sa, options), cb = PrepareCartridgeCase(sb, options);
+  const BreechFace &a = ca.face, &b = cb.face;
+  const CmcResult r = CompareCartridgeCases(ca, cb, options);
+  const FiringPinComparison& fp = r.firing_pin;
   const bool two_d = sa.kind == SurfaceKind::kIntensity;
   if (!args.png.empty()) WriteCmcPng(args.png, a, b, r);
   if (args.json) {
     nlohmann::json j = {{"comparator", "cmc"},
                         {"kind", kind},
-                        {"score", r.count},
+                        {"score", r.score},
                         {"cmc_count", r.count},
                         {"identification", r.identification},
                         {"decision_threshold", options.decision_threshold},
@@ -320,6 +320,30 @@ int RunCmc(const CompareArgs& args, const Surface& sa, const Surface& sb, const 
                         {"forward", DirectionJson(r.forward)},
                         {"backward", DirectionJson(r.backward)},
                         {"version", Version()}};
+    nlohmann::json pin = {{"compared", fp.compared}, {"note", fp.note}};
+    if (fp.compared) {
+      pin["congruent_sectors"] = fp.congruent_sectors;
+      pin["sectors_used"] = fp.sectors_used;
+      pin["ccf"] = fp.ccf;
+      pin["rotation_deg"] = fp.rotation_deg;
+      for (const auto& [name, d] : {std::pair{"forward", &fp.forward}, std::pair{"backward", &fp.backward}}) {
+        nlohmann::json sectors = nlohmann::json::array();
+        for (const FiringPinSector& sec : d->sectors)
+          sectors.push_back({{"start_deg", sec.start_deg},
+                             {"valid_fraction", sec.valid_fraction},
+                             {"used", sec.used},
+                             {"ccf", sec.ccf},
+                             {"rotation_deg", sec.rotation_deg},
+                             {"congruent", sec.congruent}});
+        pin[name] = {{"rotation_deg", d->rotation_deg},
+                     {"ccf", d->ccf},
+                     {"count", d->count},
+                     {"sectors_used", d->sectors_used},
+                     {"centre_shift_um", {d->shift_x_um, d->shift_y_um}},
+                     {"sectors", sectors}};
+      }
+    }
+    j["firing_pin"] = pin;
     for (const auto& [name, face] : {std::pair{"a", &a}, std::pair{"b", &b}}) {
       j["roi"][name] = {{"outer_found", face->outer_found},
                         {"outer_radius_um", face->outer_radius_um},
@@ -327,15 +351,28 @@ int RunCmc(const CompareArgs& args, const Surface& sa, const Surface& sb, const 
                         {"firing_pin_radius_um", face->firing_pin_radius_um},
                         {"notes", face->notes}};
     }
+    for (const auto& [name, item] : {std::pair{"a", &ca}, std::pair{"b", &cb}}) {
+      j["roi"][name]["firing_pin_impression"] = {{"present", item->firing_pin.present},
+                                                 {"note", item->firing_pin.note},
+                                                 {"centre_um", {item->firing_pin.centre_x_um, item->firing_pin.centre_y_um}},
+                                                 {"radius_um", item->firing_pin.radius_um},
+                                                 {"depth", item->firing_pin.depth_um}};
+    }
     if (!args.png.empty()) j["png"] = args.png;
     std::cout << j.dump(2) << "\n";
     return 0;
   }
   std::printf("%s vs %s (%s, comparator cmc)\n", args.a.c_str(), args.b.c_str(),
               two_d ? "2D intensity images, compared with 2D only" : "3D height maps");
-  std::printf("CMC count %d (A in B: %d of %d cells, B in A: %d of %d): %s at C = %d\n", r.count,
-              r.forward.count, r.forward.cells_used, r.backward.count, r.backward.cells_used,
-              r.identification ? "identification" : "no identification", options.decision_threshold);
+  std::printf("breech face: CMC count %d (A in B: %d of %d cells, B in A: %d of %d)\n", r.count, r.forward.count,
+              r.forward.cells_used, r.backward.count, r.backward.cells_used);
+  if (fp.compared)
+    std::printf("firing pin: %d of %d sectors congruent with the breech face's rotation (ccf %.2f at %.1f deg)\n",
+                fp.congruent_sectors, fp.sectors_used, fp.ccf, fp.rotation_deg);
+  else
+    std::printf("firing pin: not compared (%s)\n", fp.note.c_str());
+  std::printf("score %d: %s at C = %d\n", r.score, r.identification ? "identification" : "no identification",
+              options.decision_threshold);
   std::printf("registration: B rotated %.1f deg, translated (%.0f, %.0f) um onto A\n", r.forward.rotation_deg,
               r.forward.shift_x_um, r.forward.shift_y_um);
   std::printf("likelihood ratio: not calibrated\n");

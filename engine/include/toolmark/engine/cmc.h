@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "toolmark/engine/breech_face.h"
+#include "toolmark/engine/firing_pin.h"
 
 namespace toolmark {
 
@@ -25,6 +26,12 @@ struct CmcOptions {
   double ccf_threshold = 0.5;               ///< a congruent cell correlates at least this well
   double translation_tolerance_um = 100.0;  ///< … and sits within this of the cells' median offset
   int decision_threshold = 6;               ///< Song's C: an identification needs this many CMCs
+  /// Cartridge cases (PrepareCartridgeCase): compare the firing-pin
+  /// impressions too, where both scans have one, and add their congruent
+  /// sectors — those that agree with the breech face's rotation — to the item
+  /// score (docs/cmc.md, docs/firing_pin.md).
+  bool use_firing_pin = true;
+  FiringPinOptions firing_pin;
 };
 
 /// One reference cell and where it registered.
@@ -50,8 +57,12 @@ struct CmcDirection {
 };
 
 struct CmcResult {
-  int count = 0;                ///< min of both directions' counts: the CMC count
-  bool identification = false;  ///< count ≥ decision_threshold
+  int count = 0;  ///< min of both directions' counts: the CMC count (breech face)
+  /// The item score: count + firing_pin.congruent_sectors when the firing
+  /// pins were compared (CompareCartridgeCases), else count.
+  int score = 0;
+  bool identification = false;  ///< score ≥ decision_threshold
+  FiringPinComparison firing_pin;  ///< compared = false when either scan has no impression
   CmcDirection forward;         ///< cells of A in B
   CmcDirection backward;        ///< cells of B in A
 };
@@ -59,5 +70,21 @@ struct CmcResult {
 /// Compares two preprocessed breech faces (PreprocessBreechFace at
 /// options.spacing_um). Throws toolmark::Error when the spacings differ.
 CmcResult CompareCmc(const BreechFace& a, const BreechFace& b, const CmcOptions& options = {});
+
+/// A cartridge case ready for comparison: its breech face and, where the
+/// scan shows one with data, its firing-pin impression.
+struct CartridgeCase {
+  BreechFace face;                ///< at CmcOptions::spacing_um
+  FiringPinImpression firing_pin;  ///< present = false when there is none (or use_firing_pin is off)
+};
+
+/// Preprocesses a cartridge-case scan (heights or a 2D image). Throws
+/// toolmark::Error (one line) for unusable input.
+CartridgeCase PrepareCartridgeCase(const Surface& scan, const CmcOptions& options = {});
+
+/// Compares two cartridge cases: CMC on the breech faces, then the firing
+/// pins against the breech face's rotation; score and identification are the
+/// item's.
+CmcResult CompareCartridgeCases(const CartridgeCase& a, const CartridgeCase& b, const CmcOptions& options = {});
 
 }  // namespace toolmark
