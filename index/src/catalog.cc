@@ -10,7 +10,7 @@
 namespace toolmark::index {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;  // 2: features
 
 const char* kSchema = R"SQL(
 CREATE TABLE IF NOT EXISTS items (
@@ -57,6 +57,16 @@ CREATE TABLE IF NOT EXISTS audit (
   detail TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS items_case ON items(case_id);
+CREATE TABLE IF NOT EXISTS features (
+  item_id INTEGER NOT NULL REFERENCES items(id),
+  mark TEXT NOT NULL,
+  comparator TEXT NOT NULL,
+  version TEXT NOT NULL,
+  dims INTEGER NOT NULL CHECK (dims > 0),
+  vector BLOB NOT NULL,  -- dims float32, host (little-endian) order
+  sha256 TEXT NOT NULL,  -- of vector
+  PRIMARY KEY (item_id, mark, comparator, version)
+);
 )SQL";
 
 std::string NowUtc() {
@@ -108,6 +118,16 @@ std::string Statement::Text(int col) const {
 std::int64_t Statement::Int(int col) const { return sqlite3_column_int64(stmt_, col); }
 double Statement::Real(int col) const { return sqlite3_column_double(stmt_, col); }
 bool Statement::IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+Statement& Statement::BindBlob(int i, const void* data, std::size_t bytes) {
+  sqlite3_bind_blob64(stmt_, i, data, static_cast<sqlite3_uint64>(bytes), SQLITE_TRANSIENT);
+  return *this;
+}
+std::string Statement::Blob(int col) const {
+  const void* data = sqlite3_column_blob(stmt_, col);
+  const int bytes = sqlite3_column_bytes(stmt_, col);
+  return data && bytes > 0 ? std::string(static_cast<const char*>(data), static_cast<std::size_t>(bytes))
+                           : std::string();
+}
 
 Catalog::Catalog(const std::string& path) {
   if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,

@@ -25,12 +25,14 @@ class Statement {
   Statement& Bind(int i, std::int64_t v);
   Statement& Bind(int i, double v);
   Statement& BindNull(int i);
+  Statement& BindBlob(int i, const void* data, std::size_t bytes);
   /// Steps once: true when a row is available, false when done.
   bool Step();
   std::string Text(int col) const;
   std::int64_t Int(int col) const;
   double Real(int col) const;
   bool IsNull(int col) const;
+  std::string Blob(int col) const;
 
  private:
   sqlite3* db_;

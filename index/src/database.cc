@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -17,6 +18,7 @@
 #include "toolmark/engine/check.h"
 #include "toolmark/engine/version.h"
 #include "toolmark/ingest/file_io.h"
+#include "toolmark/ingest/hash.h"
 
 namespace toolmark::index {
 namespace fs = std::filesystem;
@@ -77,6 +79,8 @@ class DatabaseImpl final : public Database {
   const std::string& folder() const override { return folder_; }
 
  private:
+  void PutFeatures(const std::vector<FeatureRecord>& features) override;
+  std::vector<FeatureRecord> Features(const std::string& comparator, const std::string& version) override;
   std::string ArrayPathFor(const std::string& sha256) const {
     return "arrays/" + sha256.substr(0, 2) + "/" + sha256 + ".h5";
   }
@@ -127,6 +131,67 @@ AddResult DatabaseImpl::Add(const ItemRecord& input, const Surface& surface) {
     fs::remove(abs, ec);
     throw;
   }
+}
+
+void DatabaseImpl::PutFeatures(const std::vector<FeatureRecord>& features) {
+  for (const FeatureRecord& f : features) {
+    const std::string who = "item " + std::to_string(f.item) + " " + f.mark + " (" + f.comparator + "): ";
+    Check(!f.vector.empty(), who + "empty feature vector");
+    for (float v : f.vector) Check(std::isfinite(v), who + "non-finite feature value");
+    Check(IsToken(f.mark) && IsToken(f.comparator) && !f.version.empty(), who + "bad mark, comparator or version");
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  catalog_.BeginWrite();
+  try {
+    for (const FeatureRecord& f : features) {
+      Statement known(catalog_.handle(), "SELECT 1 FROM items WHERE id = ?");
+      known.Bind(1, static_cast<std::int64_t>(f.item));
+      Check(known.Step(), "item " + std::to_string(f.item) + ": no such item");
+      const std::size_t bytes = f.vector.size() * sizeof(float);
+      const std::string blob(reinterpret_cast<const char*>(f.vector.data()), bytes);
+      Statement put(catalog_.handle(),
+                    "INSERT OR REPLACE INTO features (item_id, mark, comparator, version, dims, vector, sha256) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)");
+      put.Bind(1, static_cast<std::int64_t>(f.item))
+          .Bind(2, f.mark)
+          .Bind(3, f.comparator)
+          .Bind(4, f.version)
+          .Bind(5, static_cast<std::int64_t>(f.vector.size()))
+          .BindBlob(6, blob.data(), blob.size())
+          .Bind(7, ingest::Sha256Hex(blob));
+      put.Step();
+    }
+    catalog_.Commit();
+  } catch (...) {
+    catalog_.Rollback();
+    throw;
+  }
+}
+
+std::vector<FeatureRecord> DatabaseImpl::Features(const std::string& comparator, const std::string& version) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Statement q(catalog_.handle(),
+              "SELECT item_id, mark, dims, vector, sha256 FROM features WHERE comparator = ? AND version = ? "
+              "ORDER BY item_id, mark");
+  q.Bind(1, comparator).Bind(2, version);
+  std::vector<FeatureRecord> out;
+  while (q.Step()) {
+    FeatureRecord f;
+    f.item = q.Int(0);
+    f.mark = q.Text(1);
+    f.comparator = comparator;
+    f.version = version;
+    const std::int64_t dims = q.Int(2);
+    const std::string blob = q.Blob(3);
+    const std::string who = "item " + std::to_string(f.item) + " " + f.mark + " (" + comparator + "): ";
+    Check(dims > 0 && blob.size() == static_cast<std::size_t>(dims) * sizeof(float),
+          who + "stored feature vector has the wrong size");
+    Check(ingest::Sha256Hex(blob) == q.Text(4), who + "stored feature vector does not match its checksum");
+    f.vector.resize(static_cast<std::size_t>(dims));
+    std::memcpy(f.vector.data(), blob.data(), blob.size());
+    out.push_back(std::move(f));
+  }
+  return out;
 }
 
 Surface DatabaseImpl::LoadSurface(ItemId id) {

@@ -194,6 +194,38 @@ TEST(Database, ConcurrentWritersFromThreadsAndHandles) {
   EXPECT_TRUE(db1->Verify(false).ok());
 }
 
+TEST(Database, FeatureRecordsAreStoredReplacedAndChecked) {
+  testing::TempDir dir;
+  ItemId a = kInvalidItemId, b = kInvalidItemId;
+  {
+    auto db = Database::Open(dir / "db", true);
+    a = db->Add(MakeItem(1), MakeSurface(1)).id;
+    b = db->Add(MakeItem(2), MakeSurface(2)).id;
+    db->PutFeatures({{a, "breech_face", "cmc", "v1", {0.5f, -0.25f, 1.0f}},
+                     {b, "breech_face", "cmc", "v1", {0.1f, 0.2f, 0.3f}},
+                     {a, "breech_face", "cmc", "v2", {9.0f}}});
+    // Same key: replaced, not duplicated.
+    db->PutFeatures({{b, "breech_face", "cmc", "v1", {0.4f, 0.5f, 0.6f}}});
+  }
+  auto db = Database::Open(dir / "db", false);  // durable across a reopen
+  const std::vector<FeatureRecord> v1 = db->Features("cmc", "v1");
+  ASSERT_EQ(v1.size(), 2u);
+  EXPECT_EQ(v1[0].item, a);
+  EXPECT_EQ(v1[0].vector, (std::vector<float>{0.5f, -0.25f, 1.0f}));
+  EXPECT_EQ(v1[1].item, b);
+  EXPECT_EQ(v1[1].vector, (std::vector<float>{0.4f, 0.5f, 0.6f}));
+  EXPECT_EQ(db->Features("cmc", "v2").size(), 1u);
+  EXPECT_TRUE(db->Features("land", "v1").empty());
+  // All or nothing: one bad record (unknown item, NaN, empty) stores none of the batch.
+  for (const FeatureRecord& bad : {FeatureRecord{999, "breech_face", "cmc", "v3", {1.0f}},
+                                   FeatureRecord{a, "breech_face", "cmc", "v3", {NAN}},
+                                   FeatureRecord{a, "breech_face", "cmc", "v3", {}},
+                                   FeatureRecord{a, "Breech Face", "cmc", "v3", {1.0f}}}) {
+    EXPECT_THROW(db->PutFeatures({{b, "breech_face", "cmc", "v3", {1.0f}}, bad}), Error);
+    EXPECT_TRUE(db->Features("cmc", "v3").empty());
+  }
+}
+
 TEST(Database, IntensitySurfacesKeepTheirKind) {
   testing::TempDir dir;
   auto db = Database::Open(dir / "db", true);

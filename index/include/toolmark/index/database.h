@@ -60,6 +60,16 @@ struct ItemRecord {
 /// Checks an item's fields (kind, role, marks, …); throws toolmark::Error.
 void ValidateItem(const ItemRecord& item);
 
+/// A feature vector of one item's mark, as a comparator's Embed produced it
+/// (derived data: the vector index is built from these records).
+struct FeatureRecord {
+  ItemId item = kInvalidItemId;
+  std::string mark;        ///< "breech_face", "land3", …
+  std::string comparator;  ///< the comparator that produced it, e.g. "cmc", "land"
+  std::string version;     ///< feature version: a new algorithm version makes new records
+  std::vector<float> vector;
+};
+
 struct AddResult {
   ItemId id = kInvalidItemId;
   bool duplicate = false;  ///< the same file (SHA-256) was already there: id is that item
@@ -91,6 +101,14 @@ class Database {
   virtual std::vector<ItemRecord> List() = 0;
   /// The stored surface of an item, checked against its values_sha256.
   virtual Surface LoadSurface(ItemId id) = 0;
+  /// Stores feature records in one durable transaction (all or none); a
+  /// record with the same item, mark, comparator and version is replaced.
+  /// Throws toolmark::Error for an unknown item, an empty or non-finite
+  /// vector, or a bad name.
+  virtual void PutFeatures(const std::vector<FeatureRecord>& features) = 0;
+  /// Every stored record of a comparator and version, by item then mark,
+  /// each checked against its stored SHA-256 (a mismatch throws).
+  virtual std::vector<FeatureRecord> Features(const std::string& comparator, const std::string& version) = 0;
   /// Checks the catalog and every array; `repair` removes leftovers only.
   virtual VerifyReport Verify(bool repair) = 0;
   virtual const std::string& folder() const = 0;
