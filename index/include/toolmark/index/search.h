@@ -1,0 +1,93 @@
+// Two-stage search of the evidence database: a shortlist from the vector
+// index of the comparator's embeddings, then the fine comparator on every
+// shortlisted candidate in parallel (TBB), ranked. The vector index is
+// derived data: it is loaded from <db>/index/, checked against the stored
+// feature records, and rebuilt (with a warning) when it is missing, corrupted
+// or out of date. See docs/search.md.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "toolmark/engine/surface.h"
+#include "toolmark/index/database.h"
+#include "toolmark/index/vector_index.h"
+
+namespace toolmark::index {
+
+/// The comparator that searches items of a kind: "cmc" for cartridge cases,
+/// "land" for bullets (one land per item). Throws for other kinds.
+std::string ComparatorForKind(const std::string& kind);
+
+/// The feature version of a comparator's embeddings in this build.
+std::string FeatureVersion(const std::string& comparator);
+
+struct SearchOptions {
+  std::size_t top = 10;         ///< hits returned
+  std::size_t shortlist = 100;  ///< candidates taken from the vector index and compared finely
+  VectorIndexOptions index;
+  /// Jurisdictions a search may see (empty: all). Applied inside the vector
+  /// search, not after it.
+  std::vector<std::string> jurisdictions;
+  /// When the query's class characteristics are known (caliber, firing-pin
+  /// shape, lands, twist), only items that do not contradict them are
+  /// searched (an unknown value contradicts nothing).
+  bool match_class = true;
+};
+
+struct SearchQuery {
+  Surface surface;
+  std::string kind;                       ///< "cartridge_case" | "bullet"
+  ClassCharacteristics class_marks;       ///< of the query, where known
+  ItemId exclude = kInvalidItemId;        ///< the query's own item, when it is in the database
+  std::string label;                      ///< for messages (file or item id)
+};
+
+struct SearchHit {
+  ItemId item = kInvalidItemId;
+  int rank = 0;               ///< 1 = best
+  double score = 0;           ///< the fine comparator's score (higher = more similar)
+  std::optional<double> log10_lr;  ///< none until calibrated
+  float similarity = 0;       ///< the embedding similarity that shortlisted it
+  int shortlist_rank = 0;     ///< its rank in the shortlist (1 = most similar embedding)
+  double rotation_deg = 0, shift_x_um = 0, shift_y_um = 0;  ///< the comparator's registration
+  std::string case_id, item_label, jurisdiction, file;
+};
+
+/// Searches one database with one comparator. Not thread-safe itself (use
+/// one per thread), but each search compares candidates in parallel.
+class SearchEngine {
+ public:
+  using Progress = std::function<void(const std::string& stage, std::size_t done, std::size_t total)>;
+
+  /// Opens the engine for items of `kind` in `db`.
+  SearchEngine(Database& db, const std::string& kind, const SearchOptions& options = {});
+  ~SearchEngine();
+
+  /// Brings the derived data up to date: embeddings for every item of the
+  /// kind that has none of this feature version (computed in parallel and
+  /// stored durably in batches), and the vector index (loaded, checked,
+  /// updated or rebuilt, then saved atomically). Warnings (e.g. a rebuilt
+  /// index) are appended to *warnings.
+  void Update(std::vector<std::string>* warnings, const Progress& progress = nullptr);
+
+  /// The ranked hit list of one query (Update first).
+  std::vector<SearchHit> Search(const SearchQuery& query) const;
+  /// The shortlist alone: ids and similarities from the vector index, best first.
+  std::vector<VectorHit> Shortlist(const SearchQuery& query) const;
+
+  std::size_t indexed() const;
+  const std::string& comparator() const;
+  /// Where the vector index lives: <db>/index/<comparator>-<feature version>.tmvi.
+  std::string IndexPath() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace toolmark::index

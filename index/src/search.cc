@@ -1,0 +1,243 @@
+// Two-stage search. See toolmark/index/search.h and docs/search.md.
+#include "toolmark/index/search.h"
+
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "toolmark/engine/check.h"
+#include "toolmark/engine/comparator.h"
+#include "toolmark/engine/version.h"
+
+namespace toolmark::index {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr std::size_t kFeatureBatch = 32;  ///< embeddings stored per transaction
+
+/// The mark a kind's whole-item embedding describes.
+std::string MarkFor(const std::string& kind) { return kind == "bullet" ? "land" : "breech_face"; }
+
+/// An unknown (empty / 0) value on either side contradicts nothing.
+bool Compatible(const ClassCharacteristics& q, const ClassCharacteristics& c) {
+  const auto same = [](const std::string& a, const std::string& b) { return a.empty() || b.empty() || a == b; };
+  return same(q.caliber, c.caliber) && same(q.firing_pin_shape, c.firing_pin_shape) && same(q.twist, c.twist) &&
+         (q.lands == 0 || c.lands == 0 || q.lands == c.lands);
+}
+
+}  // namespace
+
+std::string ComparatorForKind(const std::string& kind) {
+  if (kind == "cartridge_case") return "cmc";
+  if (kind == "bullet") return "land";
+  throw Error("search: kind '" + kind + "' must be cartridge_case or bullet");
+}
+
+std::string FeatureVersion(const std::string& comparator) { return comparator + "-" + Version(); }
+
+struct SearchEngine::Impl {
+  Database& db;
+  std::string kind, name, version;
+  SearchOptions options;
+  std::unique_ptr<Comparator> comparator;
+  std::map<ItemId, ItemRecord> items;  ///< of this kind
+  std::optional<VectorIndex> index;
+
+  Impl(Database& d, const std::string& k, const SearchOptions& o)
+      : db(d), kind(k), name(ComparatorForKind(k)), version(FeatureVersion(name)), options(o),
+        comparator(MakeComparator(name)) {}
+
+  std::string IndexPath() const { return (fs::path(db.folder()) / "index" / (version + ".tmvi")).string(); }
+
+  /// The vector index's candidates for a prepared query, filtered inside the search.
+  std::vector<VectorHit> ShortlistOf(const PreparedMark& prepared, const SearchQuery& query) const {
+    const std::vector<float> q = comparator->Embed(prepared);
+    if (index->size() == 0) return {};
+    Check(static_cast<int>(q.size()) == index->dims(), "search: the query's embedding does not match the index");
+    const std::set<std::string> scope(options.jurisdictions.begin(), options.jurisdictions.end());
+    const VectorFilter filter = [&](VectorId id) {
+      if (id == query.exclude) return false;
+      const auto it = items.find(id);
+      if (it == items.end()) return false;
+      if (!scope.empty() && !scope.count(it->second.jurisdiction)) return false;
+      return !options.match_class || Compatible(query.class_marks, it->second.class_marks);
+    };
+    return index->Search(q.data(), options.shortlist, &filter);
+  }
+};
+
+SearchEngine::SearchEngine(Database& db, const std::string& kind, const SearchOptions& options)
+    : impl_(std::make_unique<Impl>(db, kind, options)) {
+  Check(options.top >= 1 && options.shortlist >= 1, "search: --top and --shortlist must be at least 1");
+}
+
+SearchEngine::~SearchEngine() = default;
+
+std::size_t SearchEngine::indexed() const { return impl_->index ? impl_->index->size() : 0; }
+const std::string& SearchEngine::comparator() const { return impl_->name; }
+std::string SearchEngine::IndexPath() const { return impl_->IndexPath(); }
+
+void SearchEngine::Update(std::vector<std::string>* warnings, const Progress& progress) {
+  Impl& m = *impl_;
+  m.items.clear();
+  for (ItemRecord& it : m.db.List())
+    if (it.kind == m.kind) m.items.emplace(it.id, std::move(it));
+
+  // 1. Embeddings of the items that have none of this version.
+  std::map<ItemId, std::vector<float>> features;
+  for (FeatureRecord& f : m.db.Features(m.name, m.version))
+    if (m.items.count(f.item)) features[f.item] = std::move(f.vector);
+  const std::size_t stored_before = features.size();
+  std::vector<ItemId> missing;
+  for (const auto& [id, item] : m.items)
+    if (!features.count(id)) missing.push_back(id);
+  const std::string mark = MarkFor(m.kind);
+  for (std::size_t start = 0; start < missing.size(); start += kFeatureBatch) {
+    const std::size_t end = std::min(missing.size(), start + kFeatureBatch);
+    std::vector<FeatureRecord> batch(end - start);
+    std::vector<std::string> errors(end - start);
+    tbb::parallel_for(start, end, [&](std::size_t i) {
+      FeatureRecord& f = batch[i - start];
+      f.item = missing[i];
+      try {
+        const auto prepared = m.comparator->Prepare(m.db.LoadSurface(f.item));
+        f.vector = m.comparator->Embed(*prepared);
+        if (f.vector.empty()) errors[i - start] = "the " + m.name + " comparator has no embedding";
+      } catch (const Error& e) {
+        errors[i - start] = e.what();
+      }
+    });
+    std::vector<FeatureRecord> good;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (!errors[i].empty()) {
+        warnings->push_back("item " + std::to_string(batch[i].item) + " (" + m.items[batch[i].item].file +
+                            "): not indexed: " + errors[i]);
+        continue;
+      }
+      batch[i].mark = mark;
+      batch[i].comparator = m.name;
+      batch[i].version = m.version;
+      good.push_back(batch[i]);
+    }
+    if (!good.empty()) m.db.PutFeatures(good);
+    for (FeatureRecord& f : good) features[f.item] = std::move(f.vector);
+    if (progress) progress("embeddings", end, missing.size());
+  }
+
+  // 2. The vector index: load and reconcile, or rebuild.
+  const std::string path = m.IndexPath();
+  bool changed = false;
+  m.index.reset();
+  std::error_code ec;
+  if (!fs::exists(path, ec)) {
+    if (stored_before > 0)
+      warnings->push_back("vector index " + path + " missing: rebuilt from the " + std::to_string(features.size()) +
+                          " stored feature records");
+  } else {
+    try {
+      m.index.emplace(VectorIndex::Load(path, m.options.index));
+    } catch (const Error& e) {
+      warnings->push_back(std::string(e.what()) + ": rebuilt from the " + std::to_string(features.size()) +
+                          " stored feature records");
+    }
+  }
+  const int dims = features.empty() ? 0 : static_cast<int>(features.begin()->second.size());
+  if (m.index && dims > 0 && m.index->dims() != dims) {
+    warnings->push_back("vector index " + path + ": dimensions differ from the stored features: rebuilt");
+    m.index.reset();
+  }
+  if (!m.index) {
+    m.index.emplace(std::max(dims, 1), m.options.index);
+    changed = true;
+  }
+  std::vector<VectorId> add_ids;
+  std::vector<float> add;
+  for (const auto& [id, v] : features) {  // in item order: a rebuild is deterministic
+    if (m.index->Contains(id)) continue;
+    add_ids.push_back(id);
+    add.insert(add.end(), v.begin(), v.end());
+  }
+  if (!add_ids.empty()) {
+    m.index->Add(add_ids, add);
+    changed = true;
+  }
+  // Ids the index has that no longer have features (withdrawn items).
+  std::vector<VectorId> stale;
+  for (const auto& [id, item] : m.items)
+    if (!features.count(id) && m.index->Contains(id)) stale.push_back(id);
+  for (VectorId id : stale) changed |= m.index->Remove(id);
+  if (m.index->size() != features.size()) {  // an id the catalog does not know: start again
+    warnings->push_back("vector index " + path + ": holds items the catalog does not: rebuilt");
+    m.index.emplace(std::max(dims, 1), m.options.index);
+    add_ids.clear();
+    add.clear();
+    for (const auto& [id, v] : features) {
+      add_ids.push_back(id);
+      add.insert(add.end(), v.begin(), v.end());
+    }
+    if (!add_ids.empty()) m.index->Add(add_ids, add);
+    changed = true;
+  }
+  if (changed) {
+    fs::create_directories(fs::path(path).parent_path(), ec);
+    if (ec) throw Error("cannot create " + fs::path(path).parent_path().string() + ": " + ec.message());
+    m.index->Save(path);
+  }
+  if (progress) progress("index", m.index->size(), features.size());
+}
+
+std::vector<VectorHit> SearchEngine::Shortlist(const SearchQuery& query) const {
+  const Impl& m = *impl_;
+  Check(m.index.has_value(), "search: Update() first");
+  Check(query.kind == m.kind, "search: a " + query.kind + " cannot be searched among " + m.kind + "s");
+  return m.ShortlistOf(*m.comparator->Prepare(query.surface), query);
+}
+
+std::vector<SearchHit> SearchEngine::Search(const SearchQuery& query) const {
+  const Impl& m = *impl_;
+  Check(m.index.has_value(), "search: Update() first");
+  Check(query.kind == m.kind, "search: a " + query.kind + " cannot be searched among " + m.kind + "s");
+  const auto prepared = m.comparator->Prepare(query.surface);
+  const std::vector<VectorHit> shortlist = m.ShortlistOf(*prepared, query);
+  std::vector<SearchHit> hits(shortlist.size());
+  std::vector<std::string> errors(shortlist.size());
+  tbb::parallel_for(std::size_t{0}, shortlist.size(), [&](std::size_t i) {
+    SearchHit& h = hits[i];
+    h.item = shortlist[i].id;
+    h.similarity = shortlist[i].similarity;
+    h.shortlist_rank = static_cast<int>(i) + 1;
+    try {
+      const auto candidate = m.comparator->Prepare(m.db.LoadSurface(h.item));
+      const Comparison c = m.comparator->Compare(*prepared, *candidate);
+      h.score = c.score;
+      h.rotation_deg = c.rotation_deg;
+      h.shift_x_um = c.shift_x_um;
+      h.shift_y_um = c.shift_y_um;
+    } catch (const Error& e) {
+      errors[i] = e.what();
+    }
+  });
+  for (std::size_t i = 0; i < errors.size(); ++i)
+    if (!errors[i].empty()) throw Error("item " + std::to_string(hits[i].item) + ": " + errors[i]);
+  std::sort(hits.begin(), hits.end(), [](const SearchHit& a, const SearchHit& b) {
+    if (a.score != b.score) return a.score > b.score;
+    if (a.similarity != b.similarity) return a.similarity > b.similarity;
+    return a.item < b.item;
+  });
+  if (hits.size() > m.options.top) hits.resize(m.options.top);
+  for (std::size_t i = 0; i < hits.size(); ++i) {
+    SearchHit& h = hits[i];
+    h.rank = static_cast<int>(i) + 1;
+    const ItemRecord& it = m.items.at(h.item);
+    h.case_id = it.case_id;
+    h.item_label = it.item_label;
+    h.jurisdiction = it.jurisdiction;
+    h.file = it.file;
+  }
+  return hits;
+}
+
+}  // namespace toolmark::index

@@ -1,0 +1,195 @@
+// Two-stage search (toolmark/index/search.h) on a database of synthetic
+// cartridge cases: the same firearm ranks first, the query's own item and
+// other jurisdictions stay out, a missing or corrupted vector index is
+// rebuilt with a warning and gives the same hits, new items are picked up,
+// and hits do not depend on the thread count.
+#include "toolmark/index/search.h"
+
+#include <gtest/gtest.h>
+#include <tbb/global_control.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "test_util.h"
+#include "toolmark/engine/check.h"
+#include "toolmark/engine/synth.h"
+#include "toolmark/ingest/hash.h"
+
+namespace toolmark::index {
+namespace {
+
+constexpr int kFirearms = 5, kShots = 4;  ///< shots 0..2 are ingested, shot 3 is the query
+
+SynthOptions Options() {
+  SynthOptions o;
+  o.kind = "cartridge_case";
+  o.firearms = kFirearms;
+  o.per_firearm = kShots;
+  o.seed = 31;
+  o.size = 128;
+  return o;
+}
+
+/// The generated scan of `firearm`'s `shot` (index order: firearm-major).
+SynthScan Scan(int firearm, int shot) { return GenerateSynthScan(Options(), firearm * kShots + shot); }
+
+class SearchTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = Database::Open(dir_ / "db", true);
+    for (int f = 0; f < kFirearms; ++f)
+      for (int s = 0; s < 3; ++s) Ingest(f, s, f % 2 ? "DE" : "NL");
+  }
+
+  ItemId Ingest(int firearm, int shot, const std::string& jurisdiction) {
+    const SynthScan scan = Scan(firearm, shot);
+    ItemRecord it;
+    it.file = scan.file;
+    it.sha256 = ingest::Sha256Hex(scan.file);
+    it.format = "x3p";
+    it.case_id = "case-" + std::to_string(firearm);
+    it.item_label = scan.file;
+    it.jurisdiction = jurisdiction;
+    it.kind = "cartridge_case";
+    it.role = "reference";
+    it.marks = {"breech_face", "firing_pin"};
+    const ItemId id = db_->Add(it, scan.surface).id;
+    firearm_of_[id] = firearm;  // the test's own truth; the search never sees it
+    return id;
+  }
+
+  std::vector<SearchHit> Run(const SearchQuery& q, const SearchOptions& o = {}, std::vector<std::string>* w = nullptr) {
+    SearchEngine engine(*db_, "cartridge_case", o);
+    std::vector<std::string> warnings;
+    engine.Update(w ? w : &warnings);
+    return engine.Search(q);
+  }
+
+  static SearchQuery Query(int firearm, int shot) {
+    SearchQuery q;
+    q.surface = Scan(firearm, shot).surface;
+    q.kind = "cartridge_case";
+    q.label = "query";
+    return q;
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<Database> db_;
+  std::map<ItemId, int> firearm_of_;
+};
+
+TEST_F(SearchTest, TheSameFirearmRanksFirst) {
+  SearchOptions o;
+  o.top = 5;
+  for (int f = 0; f < kFirearms; ++f) {
+    SCOPED_TRACE("firearm " + std::to_string(f));
+    const std::vector<SearchHit> hits = Run(Query(f, 3), o);
+    ASSERT_EQ(hits.size(), 5u);
+    for (std::size_t i = 0; i < hits.size(); ++i) {
+      EXPECT_EQ(hits[i].rank, static_cast<int>(i) + 1);
+      if (i > 0) {
+        EXPECT_GE(hits[i - 1].score, hits[i].score);
+      }
+      EXPECT_FALSE(hits[i].log10_lr.has_value());  // not calibrated yet
+    }
+    // The three stored shots of the same firearm are the top three.
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(firearm_of_[hits[static_cast<std::size_t>(i)].item], f) << i;
+    EXPECT_EQ(hits[0].case_id, "case-" + std::to_string(f));
+    EXPECT_EQ(hits[0].jurisdiction, f % 2 ? "DE" : "NL");
+  }
+}
+
+TEST_F(SearchTest, TheQueryItemAndOtherJurisdictionsStayOut) {
+  const ItemId own = db_->List().front().id;
+  SearchQuery q;
+  q.surface = db_->LoadSurface(own);
+  q.kind = "cartridge_case";
+  q.exclude = own;
+  SearchOptions o;
+  o.top = 20;
+  for (const SearchHit& h : Run(q, o)) EXPECT_NE(h.item, own);
+  o.jurisdictions = {"DE"};
+  const std::vector<SearchHit> de = Run(Query(0, 3), o);
+  EXPECT_EQ(de.size(), 6u);  // firearms 1 and 3, three shots each
+  for (const SearchHit& h : de) EXPECT_EQ(h.jurisdiction, "DE");
+  // A bullet cannot be searched among cartridge cases.
+  SearchEngine engine(*db_, "cartridge_case");
+  std::vector<std::string> w;
+  engine.Update(&w);
+  SearchQuery bullet = Query(0, 3);
+  bullet.kind = "bullet";
+  EXPECT_THROW(engine.Search(bullet), Error);
+}
+
+TEST_F(SearchTest, AMissingOrCorruptedIndexIsRebuiltWithAWarning) {
+  SearchOptions o;
+  o.top = 6;
+  std::vector<std::string> first_warnings;
+  const std::vector<SearchHit> first = Run(Query(2, 3), o, &first_warnings);
+  EXPECT_TRUE(first_warnings.empty());
+  SearchEngine engine(*db_, "cartridge_case", o);
+  const std::string path = engine.IndexPath();
+  ASSERT_TRUE(std::filesystem::exists(path));
+  const auto same = [&](const std::vector<SearchHit>& hits) {
+    ASSERT_EQ(hits.size(), first.size());
+    for (std::size_t i = 0; i < hits.size(); ++i) {
+      EXPECT_EQ(hits[i].item, first[i].item);
+      EXPECT_EQ(hits[i].score, first[i].score);
+    }
+  };
+  // Corrupted: one byte changed.
+  std::string bytes = testing::ReadFile(path);
+  bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 0x11);
+  testing::WriteFile(path, bytes);
+  std::vector<std::string> warnings;
+  same(Run(Query(2, 3), o, &warnings));
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("rebuilt"), std::string::npos) << warnings[0];
+  // Missing.
+  std::filesystem::remove(path);
+  warnings.clear();
+  same(Run(Query(2, 3), o, &warnings));
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("missing"), std::string::npos) << warnings[0];
+  // Up to date: loaded as is, nothing to say.
+  warnings.clear();
+  same(Run(Query(2, 3), o, &warnings));
+  EXPECT_TRUE(warnings.empty());
+}
+
+TEST_F(SearchTest, NewItemsAreEmbeddedAndIndexed) {
+  SearchEngine before(*db_, "cartridge_case");
+  std::vector<std::string> w;
+  before.Update(&w);
+  EXPECT_EQ(before.indexed(), 15u);
+  const ItemId added = Ingest(4, 3, "NL");
+  SearchEngine after(*db_, "cartridge_case");
+  after.Update(&w);
+  EXPECT_EQ(after.indexed(), 16u);
+  EXPECT_TRUE(w.empty());
+  SearchQuery q;
+  q.surface = db_->LoadSurface(added);
+  q.kind = "cartridge_case";
+  const std::vector<SearchHit> hits = after.Search(q);
+  ASSERT_FALSE(hits.empty());
+  EXPECT_EQ(hits[0].item, added);  // itself, when not excluded
+}
+
+TEST_F(SearchTest, HitsDoNotDependOnTheThreadCount) {
+  std::vector<std::vector<SearchHit>> runs;
+  for (int threads : {1, 2}) {
+    tbb::global_control limit(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(threads));
+    runs.push_back(Run(Query(1, 3)));
+  }
+  ASSERT_EQ(runs[0].size(), runs[1].size());
+  for (std::size_t i = 0; i < runs[0].size(); ++i) {
+    EXPECT_EQ(runs[0][i].item, runs[1][i].item);
+    EXPECT_EQ(runs[0][i].score, runs[1][i].score);
+    EXPECT_EQ(runs[0][i].similarity, runs[1][i].similarity);
+  }
+}
+
+}  // namespace
+}  // namespace toolmark::index
