@@ -43,6 +43,10 @@ void PrintError(const std::string& message) {
   std::fflush(stderr);
 }
 
+bool LooksLikeLand(const Surface& s) {
+  return s.values.cols * s.spacing_x_um >= 2.0 * s.values.rows * s.spacing_y_um;
+}
+
 Progress::Progress(std::size_t total, std::string label)
     : total_(total), label_(std::move(label)), shown_(::isatty(STDERR_FILENO) == 1 && total > 1) {}
 

@@ -60,6 +60,10 @@ class QuietStderr {
 /// The list/JSON view of an item (ARCHITECTURE.md field names).
 nlohmann::json ItemJson(const index::ItemRecord& item);
 
+/// A scan at least twice as long (x) as wide looks like a bullet land;
+/// anything else like a cartridge case (--kind auto).
+bool LooksLikeLand(const Surface& s);
+
 /// Short number formatting for tables ("%.6g").
 std::string Num(double v);
 
@@ -77,5 +81,6 @@ void RegisterSynth(CLI::App& app, Action* action);
 void RegisterEval(CLI::App& app, Action* action);
 void RegisterTrainLand(CLI::App& app, Action* action);
 void RegisterCompare(CLI::App& app, Action* action);
+void RegisterSearch(CLI::App& app, Action* action);
 
 }  // namespace toolmark::cli

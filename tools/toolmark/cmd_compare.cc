@@ -380,10 +380,6 @@ int RunCmc(const CompareArgs& args, const Surface& sa, const Surface& sb, const 
   return 0;
 }
 
-bool LooksLikeLand(const Surface& s) {
-  return s.values.cols * s.spacing_x_um >= 2.0 * s.values.rows * s.spacing_y_um;
-}
-
 int RunPair(const CompareArgs& args) {
   std::optional<ingest::Scan> a, b;
   {

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   RegisterVerify(app, &action);
   RegisterExportScan(app, &action);
   RegisterCompare(app, &action);
+  RegisterSearch(app, &action);
   RegisterDemo(app, &action);
   RegisterSynth(app, &action);
   RegisterEval(app, &action);

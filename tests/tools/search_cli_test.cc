@@ -1,0 +1,86 @@
+// toolmark search end to end: ingest synthetic cartridge cases, search with a
+// file that is not in the database and with a stored item's id; JSON fields
+// of ARCHITECTURE.md; bad queries are one-line errors.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "run_cli.h"
+#include "test_util.h"
+
+namespace toolmark {
+namespace {
+namespace fs = std::filesystem;
+using nlohmann::json;
+using testing::CliResult;
+using testing::RunCli;
+
+TEST(SearchCli, FileAndItemQueriesRankTheSameFirearmFirst) {
+  testing::TempDir dir;
+  const std::string set = dir / "cc", db = dir / "db";
+  ASSERT_EQ(RunCli({"synth", set, "--firearms", "3", "--per-firearm", "3", "--size", "96", "--seed", "5"}).status,
+            0);
+  // Shots 1 and 2 of every firearm go in; shot 3 stays out as the query.
+  for (int f = 0; f < 3; ++f) {
+    for (int s = 1; s <= 2; ++s) {
+      const std::string file = set + "/cc-f000" + std::to_string(f) + "-s" + std::to_string(s) + ".x3p";
+      const CliResult r = RunCli({"ingest", "--db", db, "--case", "case-" + std::to_string(f), "--jurisdiction",
+                                  f == 2 ? "DE" : "NL", "--kind", "cartridge_case", file});
+      ASSERT_EQ(r.status, 0) << r.err;
+    }
+  }
+  const CliResult r = RunCli({"search", "--db", db, "--json", "--top", "3", set + "/cc-f0001-s3.x3p"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const json j = json::parse(r.out);
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_EQ(j[0]["comparator"], "cmc");
+  EXPECT_EQ(j[0]["indexed"], 6);
+  const json& hits = j[0]["hits"];
+  ASSERT_EQ(hits.size(), 3u);
+  for (const char* field : {"item", "score", "log10_lr", "rank", "case", "jurisdiction"})
+    EXPECT_TRUE(hits[0].contains(field)) << field;
+  EXPECT_EQ(hits[0]["rank"], 1);
+  EXPECT_EQ(hits[0]["case"], "case-1");
+  EXPECT_EQ(hits[1]["case"], "case-1");
+  EXPECT_TRUE(hits[0]["log10_lr"].is_null());
+  EXPECT_GE(hits[0]["score"].get<double>(), hits[2]["score"].get<double>());
+
+  // By item id: the item itself is left out; --jurisdiction scopes the search.
+  const int own = hits[0]["item"].get<int>();
+  const CliResult by_id = RunCli({"search", "--db", db, "--json", std::to_string(own), "--jurisdiction", "NL"});
+  ASSERT_EQ(by_id.status, 0) << by_id.err;
+  const json k = json::parse(by_id.out);
+  EXPECT_EQ(k[0]["hits"].size(), 3u);  // 4 NL items, less itself
+  for (const json& h : k[0]["hits"]) {
+    EXPECT_NE(h["item"].get<int>(), own);
+    EXPECT_EQ(h["jurisdiction"], "NL");
+  }
+  EXPECT_EQ(k[0]["hits"][0]["case"], "case-1");
+
+  // The text form names the hits and says the scores are not calibrated.
+  const CliResult text = RunCli({"search", "--db", db, set + "/cc-f0000-s3.x3p", "--top", "2"});
+  ASSERT_EQ(text.status, 0) << text.err;
+  EXPECT_NE(text.out.find("case-0"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("not calibrated"), std::string::npos);
+
+  // A deleted index is rebuilt, with a warning, and gives the same hits.
+  for (const auto& e : fs::directory_iterator(fs::path(db) / "index")) fs::remove(e.path());
+  const CliResult again = RunCli({"search", "--db", db, "--json", "--top", "3", set + "/cc-f0001-s3.x3p"});
+  ASSERT_EQ(again.status, 0) << again.err;
+  EXPECT_NE(again.err.find("warning"), std::string::npos) << again.err;
+  EXPECT_EQ(json::parse(again.out)[0]["hits"], hits);
+
+  // Bad queries: one line, non-zero.
+  for (const auto& args : {std::vector<std::string>{"search", "--db", db, dir / "missing.x3p"},
+                           std::vector<std::string>{"search", "--db", dir / "nodb", set + "/cc-f0000-s3.x3p"},
+                           std::vector<std::string>{"search", "--db", db, "--kind", "bullet", "1"}}) {
+    const CliResult bad = RunCli(args);
+    EXPECT_NE(bad.status, 0);
+    EXPECT_EQ(bad.err.find('\n'), bad.err.size() - 1) << bad.err;
+  }
+}
+
+}  // namespace
+}  // namespace toolmark

@@ -1,0 +1,142 @@
+// toolmark search FILE|ID: the ranked candidates for one item, from the
+// database, without ingesting it (two-stage: vector-index shortlist, then the
+// fine comparator). See docs/search.md.
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli_common.h"
+#include "toolmark/engine/check.h"
+#include "toolmark/engine/version.h"
+#include "toolmark/index/search.h"
+#include "toolmark/ingest/scan.h"
+
+namespace toolmark::cli {
+namespace {
+
+struct SearchArgs {
+  std::string query;
+  std::string db;
+  std::string kind = "auto";
+  std::string index_kind = "auto";
+  std::size_t top = 10, shortlist = 100;
+  std::vector<std::string> jurisdictions;
+  bool json = false;
+  ReadFlags read;
+};
+
+/// An item id: digits only, and an item with that id exists.
+std::optional<index::ItemRecord> AsItem(index::Database& db, const std::string& query) {
+  if (query.empty() || query.find_first_not_of("0123456789") != std::string::npos || query.size() > 18)
+    return std::nullopt;
+  return db.Get(std::stoll(query));
+}
+
+int RunSearch(const SearchArgs& args) {
+  Check(index::Database::Exists(args.db), args.db + ": no Toolmark database here (toolmark ingest creates one)");
+  auto db = index::Database::Open(args.db, false);
+  index::SearchQuery q;
+  q.label = args.query;
+  if (const auto item = AsItem(*db, args.query)) {
+    q.surface = db->LoadSurface(item->id);
+    q.kind = item->kind;
+    q.class_marks = item->class_marks;
+    q.exclude = item->id;
+    q.label = "item " + args.query + " (" + item->file + ")";
+  } else {
+    std::optional<ingest::Scan> scan;
+    {
+      QuietStderr quiet;
+      scan = ingest::ReadScan(args.query, args.read.Options());
+    }
+    q.surface = std::move(scan->surface);
+    q.kind = args.kind != "auto" ? args.kind : LooksLikeLand(q.surface) ? "bullet" : "cartridge_case";
+  }
+  if (args.kind != "auto") Check(q.kind == args.kind, args.query + ": the item is a " + q.kind + ", not a " + args.kind);
+
+  index::SearchOptions options;
+  options.top = args.top;
+  options.shortlist = args.shortlist;
+  options.jurisdictions = args.jurisdictions;
+  options.index.kind = index::ParseVectorIndexKind(args.index_kind);
+  index::SearchEngine engine(*db, q.kind, options);
+  std::vector<std::string> warnings;
+  {
+    std::unique_ptr<Progress> bar;
+    std::size_t shown = 0;
+    engine.Update(&warnings, [&](const std::string& stage, std::size_t done, std::size_t total) {
+      if (stage != "embeddings") return;
+      if (!bar) bar = std::make_unique<Progress>(total, "embedding new items");
+      for (; shown < done; ++shown) bar->Tick("");
+    });
+  }
+  for (const std::string& w : warnings) std::fprintf(stderr, "toolmark: warning: %s\n", OneLine(w).c_str());
+  const std::vector<index::SearchHit> hits = engine.Search(q);
+
+  if (args.json) {
+    nlohmann::json hit_list = nlohmann::json::array();
+    for (const index::SearchHit& h : hits)
+      hit_list.push_back({{"item", h.item},
+                          {"score", h.score},
+                          {"log10_lr", h.log10_lr ? nlohmann::json(*h.log10_lr) : nlohmann::json(nullptr)},
+                          {"rank", h.rank},
+                          {"case", h.case_id},
+                          {"jurisdiction", h.jurisdiction},
+                          {"item_label", h.item_label},
+                          {"file", h.file},
+                          {"similarity", h.similarity},
+                          {"shortlist_rank", h.shortlist_rank},
+                          {"rotation_deg", h.rotation_deg},
+                          {"translation_um", {h.shift_x_um, h.shift_y_um}}});
+    const nlohmann::json out = nlohmann::json::array({{{"query", args.query},
+                                                       {"kind", q.kind},
+                                                       {"comparator", engine.comparator()},
+                                                       {"indexed", engine.indexed()},
+                                                       {"shortlist", args.shortlist},
+                                                       {"calibration", nullptr},
+                                                       {"warnings", warnings},
+                                                       {"version", Version()},
+                                                       {"hits", hit_list}}});
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  std::printf("search: %s (%s, comparator %s): %zu items indexed, shortlist %zu\n", q.label.c_str(), q.kind.c_str(),
+              engine.comparator().c_str(), engine.indexed(), args.shortlist);
+  if (hits.empty()) {
+    std::printf("no candidates\n");
+    return 0;
+  }
+  std::printf("%4s  %6s  %8s  %10s  %-14s  %-12s  %s\n", "rank", "item", "score", "similarity", "case",
+              "jurisdiction", "file");
+  for (const index::SearchHit& h : hits)
+    std::printf("%4d  %6lld  %8s  %10.3f  %-14s  %-12s  %s\n", h.rank, static_cast<long long>(h.item),
+                Num(h.score).c_str(), static_cast<double>(h.similarity), h.case_id.c_str(), h.jurisdiction.c_str(),
+                h.file.c_str());
+  std::printf("likelihood ratios: not calibrated\n");
+  return 0;
+}
+
+}  // namespace
+
+void RegisterSearch(CLI::App& app, Action* action) {
+  auto args = std::make_shared<SearchArgs>();
+  CLI::App* cmd = app.add_subcommand("search", "Ranked candidates for one scan file or stored item (not ingested)");
+  cmd->add_option("query", args->query, "Scan file, or the id of an item in the database")->required();
+  AddDbFlag(cmd, &args->db);
+  cmd->add_option("--kind", args->kind, "auto, cartridge_case or bullet (a land scan)")
+      ->check(CLI::IsMember({"auto", "cartridge_case", "bullet"}));
+  cmd->add_option("--top", args->top, "Hits to list")->check(CLI::Range(1, 100000));
+  cmd->add_option("--shortlist", args->shortlist, "Candidates from the vector index compared finely")
+      ->check(CLI::Range(1, 100000));
+  cmd->add_option("--jurisdiction", args->jurisdictions, "Search only these jurisdictions (repeatable)");
+  cmd->add_option("--index", args->index_kind, "Vector index: auto (flat when small, HNSW when large), flat, hnsw")
+      ->check(CLI::IsMember({"auto", "flat", "hnsw"}));
+  cmd->add_flag("--json", args->json, "Print JSON (ARCHITECTURE.md fields)");
+  args->read.Add(cmd);
+  cmd->callback([args, action] { *action = [args] { return RunSearch(*args); }; });
+}
+
+}  // namespace toolmark::cli
