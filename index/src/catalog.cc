@@ -10,7 +10,7 @@
 namespace toolmark::index {
 namespace {
 
-constexpr int kSchemaVersion = 2;  // 2: features
+constexpr int kSchemaVersion = 3;  // 2: features; 3: correlations, hits
 
 const char* kSchema = R"SQL(
 CREATE TABLE IF NOT EXISTS items (
@@ -67,7 +67,36 @@ CREATE TABLE IF NOT EXISTS features (
   sha256 TEXT NOT NULL,  -- of vector
   PRIMARY KEY (item_id, mark, comparator, version)
 );
+CREATE TABLE IF NOT EXISTS correlations (
+  item_id INTEGER NOT NULL REFERENCES items(id),
+  comparator TEXT NOT NULL,
+  version TEXT NOT NULL,
+  hits INTEGER NOT NULL,
+  done_at TEXT NOT NULL,
+  PRIMARY KEY (item_id, comparator, version)
+);
+CREATE TABLE IF NOT EXISTS hits (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  query_item INTEGER NOT NULL REFERENCES items(id),
+  candidate_item INTEGER NOT NULL REFERENCES items(id),
+  comparator TEXT NOT NULL,
+  version TEXT NOT NULL,
+  rank INTEGER NOT NULL CHECK (rank >= 1),
+  score REAL NOT NULL,
+  log10_lr REAL,
+  calibration TEXT NOT NULL DEFAULT '',
+  similarity REAL NOT NULL,
+  rotation_deg REAL NOT NULL,
+  shift_x_um REAL NOT NULL,
+  shift_y_um REAL NOT NULL,
+  created_at TEXT NOT NULL,
+  UNIQUE (query_item, candidate_item, comparator, version)
+);
+CREATE INDEX IF NOT EXISTS hits_query ON hits(query_item, rank);
 )SQL";
+
+
+}  // namespace
 
 std::string NowUtc() {
   const auto now = std::chrono::system_clock::now();
@@ -78,8 +107,6 @@ std::string NowUtc() {
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
 }
-
-}  // namespace
 
 Statement::Statement(sqlite3* db, const char* sql) : db_(db) {
   if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) {

@@ -14,6 +14,9 @@ struct sqlite3_stmt;
 
 namespace toolmark::index {
 
+/// The current time, UTC, ISO 8601 (seconds).
+std::string NowUtc();
+
 /// A prepared statement with positional binding (1-based) and stepping.
 class Statement {
  public:

@@ -80,6 +80,10 @@ class DatabaseImpl final : public Database {
 
  private:
   void PutFeatures(const std::vector<FeatureRecord>& features) override;
+  bool RecordHits(ItemId query, const std::string& comparator, const std::string& version,
+                  const std::vector<HitRecord>& hits) override;
+  std::vector<ItemId> CorrelatedItems(const std::string& comparator, const std::string& version) override;
+  std::vector<HitRecord> Hits(std::optional<ItemId> query) override;
   std::vector<FeatureRecord> Features(const std::string& comparator, const std::string& version) override;
   std::string ArrayPathFor(const std::string& sha256) const {
     return "arrays/" + sha256.substr(0, 2) + "/" + sha256 + ".h5";
@@ -190,6 +194,106 @@ std::vector<FeatureRecord> DatabaseImpl::Features(const std::string& comparator,
     f.vector.resize(static_cast<std::size_t>(dims));
     std::memcpy(f.vector.data(), blob.data(), blob.size());
     out.push_back(std::move(f));
+  }
+  return out;
+}
+
+bool DatabaseImpl::RecordHits(ItemId query, const std::string& comparator, const std::string& version,
+                              const std::vector<HitRecord>& hits) {
+  Check(IsToken(comparator) && !version.empty(), "hits: bad comparator or version");
+  for (const HitRecord& h : hits)
+    Check(h.rank >= 1 && std::isfinite(h.score) && (!h.log10_lr || std::isfinite(*h.log10_lr)) &&
+              std::isfinite(h.rotation_deg) && std::isfinite(h.shift_x_um) && std::isfinite(h.shift_y_um),
+          "hits of item " + std::to_string(query) + ": bad rank, score or registration");
+  std::lock_guard<std::mutex> lock(mutex_);
+  catalog_.BeginWrite();
+  try {
+    Statement done(catalog_.handle(),
+                   "SELECT 1 FROM correlations WHERE item_id = ? AND comparator = ? AND version = ?");
+    done.Bind(1, static_cast<std::int64_t>(query)).Bind(2, comparator).Bind(3, version);
+    if (done.Step()) {
+      catalog_.Rollback();
+      return false;
+    }
+    const std::string now = NowUtc();
+    for (const HitRecord& h : hits) {
+      Statement put(catalog_.handle(),
+                    "INSERT INTO hits (query_item, candidate_item, comparator, version, rank, score, log10_lr, "
+                    "calibration, similarity, rotation_deg, shift_x_um, shift_y_um, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      put.Bind(1, static_cast<std::int64_t>(query))
+          .Bind(2, static_cast<std::int64_t>(h.candidate))
+          .Bind(3, comparator)
+          .Bind(4, version)
+          .Bind(5, static_cast<std::int64_t>(h.rank))
+          .Bind(6, h.score);
+      if (h.log10_lr)
+        put.Bind(7, *h.log10_lr);
+      else
+        put.BindNull(7);
+      put.Bind(8, h.calibration)
+          .Bind(9, static_cast<double>(h.similarity))
+          .Bind(10, h.rotation_deg)
+          .Bind(11, h.shift_x_um)
+          .Bind(12, h.shift_y_um)
+          .Bind(13, now);
+      put.Step();
+    }
+    Statement mark(catalog_.handle(),
+                   "INSERT INTO correlations (item_id, comparator, version, hits, done_at) VALUES (?, ?, ?, ?, ?)");
+    mark.Bind(1, static_cast<std::int64_t>(query))
+        .Bind(2, comparator)
+        .Bind(3, version)
+        .Bind(4, static_cast<std::int64_t>(hits.size()))
+        .Bind(5, now);
+    mark.Step();
+    catalog_.Audit("correlate", query, comparator + " " + version + ": " + std::to_string(hits.size()) + " hits");
+    catalog_.Commit();
+    return true;
+  } catch (...) {
+    catalog_.Rollback();
+    throw;
+  }
+}
+
+std::vector<ItemId> DatabaseImpl::CorrelatedItems(const std::string& comparator, const std::string& version) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Statement q(catalog_.handle(),
+              "SELECT item_id FROM correlations WHERE comparator = ? AND version = ? ORDER BY item_id");
+  q.Bind(1, comparator).Bind(2, version);
+  std::vector<ItemId> out;
+  while (q.Step()) out.push_back(q.Int(0));
+  return out;
+}
+
+std::vector<HitRecord> DatabaseImpl::Hits(std::optional<ItemId> query) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Statement q(catalog_.handle(),
+              query ? "SELECT id, query_item, candidate_item, comparator, version, rank, score, log10_lr, calibration, "
+                      "similarity, rotation_deg, shift_x_um, shift_y_um, created_at FROM hits WHERE query_item = ? "
+                      "ORDER BY query_item, comparator, rank"
+                    : "SELECT id, query_item, candidate_item, comparator, version, rank, score, log10_lr, calibration, "
+                      "similarity, rotation_deg, shift_x_um, shift_y_um, created_at FROM hits "
+                      "ORDER BY query_item, comparator, rank");
+  if (query) q.Bind(1, static_cast<std::int64_t>(*query));
+  std::vector<HitRecord> out;
+  while (q.Step()) {
+    HitRecord h;
+    h.id = q.Int(0);
+    h.query = q.Int(1);
+    h.candidate = q.Int(2);
+    h.comparator = q.Text(3);
+    h.version = q.Text(4);
+    h.rank = static_cast<int>(q.Int(5));
+    h.score = q.Real(6);
+    if (!q.IsNull(7)) h.log10_lr = q.Real(7);
+    h.calibration = q.Text(8);
+    h.similarity = static_cast<float>(q.Real(9));
+    h.rotation_deg = q.Real(10);
+    h.shift_x_um = q.Real(11);
+    h.shift_y_um = q.Real(12);
+    h.created_at = q.Text(13);
+    out.push_back(std::move(h));
   }
   return out;
 }

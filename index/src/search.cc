@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <deque>
 #include <map>
+#include <mutex>
 #include <set>
 
 #include "toolmark/engine/check.h"
@@ -17,6 +19,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::size_t kFeatureBatch = 32;  ///< embeddings stored per transaction
+constexpr std::size_t kPreparedCache = 256;  ///< prepared candidate marks kept in memory (batch correlation)
 
 /// The mark a kind's whole-item embedding describes.
 std::string MarkFor(const std::string& kind) { return kind == "bullet" ? "land" : "breech_face"; }
@@ -45,12 +48,74 @@ struct SearchEngine::Impl {
   std::unique_ptr<Comparator> comparator;
   std::map<ItemId, ItemRecord> items;  ///< of this kind
   std::optional<VectorIndex> index;
+  mutable std::mutex cache_mutex;
+  mutable std::map<ItemId, std::shared_ptr<const PreparedMark>> cache;
+  mutable std::deque<ItemId> cache_order;  ///< oldest first
 
   Impl(Database& d, const std::string& k, const SearchOptions& o)
       : db(d), kind(k), name(ComparatorForKind(k)), version(FeatureVersion(name)), options(o),
         comparator(MakeComparator(name)) {}
 
   std::string IndexPath() const { return (fs::path(db.folder()) / "index" / (version + ".tmvi")).string(); }
+
+  /// A stored item's prepared mark, from the cache or prepared now (the
+  /// same mark either way, so results do not depend on the cache).
+  std::shared_ptr<const PreparedMark> PreparedItem(ItemId id) const {
+    {
+      std::lock_guard<std::mutex> lock(cache_mutex);
+      if (const auto it = cache.find(id); it != cache.end()) return it->second;
+    }
+    std::shared_ptr<const PreparedMark> mark = comparator->Prepare(db.LoadSurface(id));
+    std::lock_guard<std::mutex> lock(cache_mutex);
+    if (cache.emplace(id, mark).second) {
+      cache_order.push_back(id);
+      if (cache_order.size() > kPreparedCache) {
+        cache.erase(cache_order.front());
+        cache_order.pop_front();
+      }
+    }
+    return mark;
+  }
+
+  /// Shortlist, then the fine comparison of every candidate in parallel, ranked.
+  std::vector<SearchHit> Rank(const PreparedMark& prepared, const SearchQuery& query) const {
+    const std::vector<VectorHit> shortlist = ShortlistOf(prepared, query);
+    std::vector<SearchHit> hits(shortlist.size());
+    std::vector<std::string> errors(shortlist.size());
+    tbb::parallel_for(std::size_t{0}, shortlist.size(), [&](std::size_t i) {
+      SearchHit& h = hits[i];
+      h.item = shortlist[i].id;
+      h.similarity = shortlist[i].similarity;
+      h.shortlist_rank = static_cast<int>(i) + 1;
+      try {
+        const Comparison c = comparator->Compare(prepared, *PreparedItem(h.item));
+        h.score = c.score;
+        h.rotation_deg = c.rotation_deg;
+        h.shift_x_um = c.shift_x_um;
+        h.shift_y_um = c.shift_y_um;
+      } catch (const Error& e) {
+        errors[i] = e.what();
+      }
+    });
+    for (std::size_t i = 0; i < errors.size(); ++i)
+      if (!errors[i].empty()) throw Error("item " + std::to_string(hits[i].item) + ": " + errors[i]);
+    std::sort(hits.begin(), hits.end(), [](const SearchHit& a, const SearchHit& b) {
+      if (a.score != b.score) return a.score > b.score;
+      if (a.similarity != b.similarity) return a.similarity > b.similarity;
+      return a.item < b.item;
+    });
+    if (hits.size() > options.top) hits.resize(options.top);
+    for (std::size_t i = 0; i < hits.size(); ++i) {
+      SearchHit& h = hits[i];
+      h.rank = static_cast<int>(i) + 1;
+      const ItemRecord& it = items.at(h.item);
+      h.case_id = it.case_id;
+      h.item_label = it.item_label;
+      h.jurisdiction = it.jurisdiction;
+      h.file = it.file;
+    }
+    return hits;
+  }
 
   /// The vector index's candidates for a prepared query, filtered inside the search.
   std::vector<VectorHit> ShortlistOf(const PreparedMark& prepared, const SearchQuery& query) const {
@@ -200,44 +265,81 @@ std::vector<SearchHit> SearchEngine::Search(const SearchQuery& query) const {
   const Impl& m = *impl_;
   Check(m.index.has_value(), "search: Update() first");
   Check(query.kind == m.kind, "search: a " + query.kind + " cannot be searched among " + m.kind + "s");
-  const auto prepared = m.comparator->Prepare(query.surface);
-  const std::vector<VectorHit> shortlist = m.ShortlistOf(*prepared, query);
-  std::vector<SearchHit> hits(shortlist.size());
-  std::vector<std::string> errors(shortlist.size());
-  tbb::parallel_for(std::size_t{0}, shortlist.size(), [&](std::size_t i) {
-    SearchHit& h = hits[i];
-    h.item = shortlist[i].id;
-    h.similarity = shortlist[i].similarity;
-    h.shortlist_rank = static_cast<int>(i) + 1;
-    try {
-      const auto candidate = m.comparator->Prepare(m.db.LoadSurface(h.item));
-      const Comparison c = m.comparator->Compare(*prepared, *candidate);
-      h.score = c.score;
-      h.rotation_deg = c.rotation_deg;
-      h.shift_x_um = c.shift_x_um;
-      h.shift_y_um = c.shift_y_um;
-    } catch (const Error& e) {
-      errors[i] = e.what();
+  return m.Rank(*m.comparator->Prepare(query.surface), query);
+}
+
+std::vector<SearchHit> SearchEngine::SearchItem(ItemId id) const {
+  const Impl& m = *impl_;
+  Check(m.index.has_value(), "search: Update() first");
+  const auto it = m.items.find(id);
+  Check(it != m.items.end(), "search: item " + std::to_string(id) + " is not a " + m.kind + " of this database");
+  SearchQuery query;
+  query.kind = m.kind;
+  query.class_marks = it->second.class_marks;
+  query.exclude = id;
+  query.label = "item " + std::to_string(id);
+  return m.Rank(*m.PreparedItem(id), query);
+}
+
+CorrelateSummary Correlate(Database& db, const std::string& kind, const SearchOptions& options,
+                           const CorrelateSelection& selection, std::vector<std::string>* warnings,
+                           const std::function<void(const CorrelateStep&)>& on_query) {
+  SearchEngine engine(db, kind, options);
+  engine.Update(warnings);
+  const std::string name = ComparatorForKind(kind), version = FeatureVersion(name);
+  const std::vector<ItemId> done_list = db.CorrelatedItems(name, version);
+  const std::set<ItemId> done(done_list.begin(), done_list.end());
+  const std::set<ItemId> only(selection.items.begin(), selection.items.end());
+  std::set<ItemId> known;
+  std::vector<ItemId> queries;
+  CorrelateSummary summary;
+  for (const ItemRecord& it : db.List()) {
+    known.insert(it.id);
+    if (it.kind != kind) continue;
+    if (!only.empty() && !only.count(it.id)) continue;
+    if (!selection.case_id.empty() && it.case_id != selection.case_id) continue;
+    if (!selection.since.empty() && it.ingested_at < selection.since) continue;
+    ++summary.selected;
+    if (done.count(it.id)) {
+      ++summary.already;
+      continue;
     }
-  });
-  for (std::size_t i = 0; i < errors.size(); ++i)
-    if (!errors[i].empty()) throw Error("item " + std::to_string(hits[i].item) + ": " + errors[i]);
-  std::sort(hits.begin(), hits.end(), [](const SearchHit& a, const SearchHit& b) {
-    if (a.score != b.score) return a.score > b.score;
-    if (a.similarity != b.similarity) return a.similarity > b.similarity;
-    return a.item < b.item;
-  });
-  if (hits.size() > m.options.top) hits.resize(m.options.top);
-  for (std::size_t i = 0; i < hits.size(); ++i) {
-    SearchHit& h = hits[i];
-    h.rank = static_cast<int>(i) + 1;
-    const ItemRecord& it = m.items.at(h.item);
-    h.case_id = it.case_id;
-    h.item_label = it.item_label;
-    h.jurisdiction = it.jurisdiction;
-    h.file = it.file;
+    queries.push_back(it.id);
   }
-  return hits;
+  for (ItemId id : only) Check(known.count(id) > 0, "correlate: item " + std::to_string(id) + ": no such item");
+  if (selection.limit > 0 && queries.size() > selection.limit) {
+    summary.remaining = queries.size() - selection.limit;
+    queries.resize(selection.limit);
+  }
+  for (std::size_t i = 0; i < queries.size(); ++i) {
+    CorrelateStep step;
+    step.query = queries[i];
+    step.hits = engine.SearchItem(queries[i]);
+    std::vector<HitRecord> records;
+    for (const SearchHit& h : step.hits) {
+      HitRecord r;
+      r.query = queries[i];
+      r.candidate = h.item;
+      r.rank = h.rank;
+      r.score = h.score;
+      r.log10_lr = h.log10_lr;
+      r.similarity = h.similarity;
+      r.rotation_deg = h.rotation_deg;
+      r.shift_x_um = h.shift_x_um;
+      r.shift_y_um = h.shift_y_um;
+      records.push_back(r);
+    }
+    if (db.RecordHits(queries[i], name, version, records)) {
+      ++summary.correlated;
+      summary.hits += records.size();
+    } else {
+      ++summary.already;  // another process recorded it meanwhile
+    }
+    step.done = i + 1;
+    step.total = queries.size();
+    if (on_query) on_query(step);
+  }
+  return summary;
 }
 
 }  // namespace toolmark::index

@@ -2,13 +2,20 @@
 // file that is not in the database and with a stored item's id; JSON fields
 // of ARCHITECTURE.md; bad queries are one-line errors.
 #include <gtest/gtest.h>
+#include <signal.h>
 
+#include <chrono>
 #include <filesystem>
+#include <map>
+#include <set>
+#include <thread>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "run_cli.h"
+#include "spawn.h"
 #include "test_util.h"
+#include "toolmark/index/database.h"
 
 namespace toolmark {
 namespace {
@@ -80,6 +87,56 @@ TEST(SearchCli, FileAndItemQueriesRankTheSameFirearmFirst) {
     EXPECT_NE(bad.status, 0);
     EXPECT_EQ(bad.err.find('\n'), bad.err.size() - 1) << bad.err;
   }
+}
+
+TEST(SearchCli, CorrelateRecordsHitsAndResumesAfterAKill) {
+  testing::TempDir dir;
+  const std::string set = dir / "cc", db = dir / "db";
+  ASSERT_EQ(RunCli({"synth", set, "--firearms", "4", "--per-firearm", "2", "--size", "96", "--seed", "9"}).status,
+            0);
+  ASSERT_EQ(RunCli({"ingest", "--db", db, "--manifest", set + "/truth.csv", "--case", "batch-1"}).status, 0);
+  const auto hits_now = [&] {
+    auto d = index::Database::Open(db, false);
+    return d->Hits();
+  };
+  // --limit: a first run takes 2 items and leaves the rest.
+  const CliResult first = RunCli({"correlate", "--db", db, "--top", "3", "--limit", "2"});
+  ASSERT_EQ(first.status, 0) << first.err;
+  EXPECT_NE(first.out.find("correlated 2 items (6 hits recorded)"), std::string::npos) << first.out;
+  EXPECT_NE(first.out.find("6 left for a later run"), std::string::npos) << first.out;
+  EXPECT_EQ(hits_now().size(), 6u);
+
+  // A second run is killed (SIGKILL) as soon as it has recorded one more item.
+  const pid_t pid = testing::SpawnProcess(TOOLMARK_BINARY, {"correlate", "--db", db, "--top", "3"}, -1, -1);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (hits_now().size() < 9 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ::kill(pid, SIGKILL);
+  testing::WaitProcess(pid);
+  const std::size_t after_kill = hits_now().size();
+  EXPECT_GE(after_kill, 9u);
+  EXPECT_EQ(after_kill % 3, 0u);  // whole hit lists only: one transaction per item
+
+  // The third run finishes the rest, and nothing is recorded twice.
+  const CliResult last = RunCli({"correlate", "--db", db, "--top", "3", "--json"});
+  ASSERT_EQ(last.status, 0) << last.err;
+  const json j = json::parse(last.out);
+  EXPECT_EQ(j.size(), (24 - after_kill) / 3);
+  const std::vector<index::HitRecord> hits = hits_now();
+  ASSERT_EQ(hits.size(), 24u);  // 8 items × 3 hits
+  std::set<std::pair<index::ItemId, index::ItemId>> pairs;
+  std::map<index::ItemId, std::vector<int>> ranks;
+  for (const index::HitRecord& h : hits) {
+    EXPECT_TRUE(pairs.emplace(h.query, h.candidate).second) << "duplicate hit " << h.query << " " << h.candidate;
+    EXPECT_NE(h.query, h.candidate);
+    ranks[h.query].push_back(h.rank);
+  }
+  EXPECT_EQ(ranks.size(), 8u);
+  for (const auto& [query, r] : ranks) EXPECT_EQ(r, (std::vector<int>{1, 2, 3})) << query;
+  const CliResult again = RunCli({"correlate", "--db", db});
+  EXPECT_NE(again.out.find("correlated 0 items"), std::string::npos) << again.out;
+  EXPECT_NE(again.out.find("8 already correlated"), std::string::npos) << again.out;
+  EXPECT_TRUE(index::Database::Open(db, false)->Verify(false).ok());
 }
 
 }  // namespace

@@ -82,5 +82,6 @@ void RegisterEval(CLI::App& app, Action* action);
 void RegisterTrainLand(CLI::App& app, Action* action);
 void RegisterCompare(CLI::App& app, Action* action);
 void RegisterSearch(CLI::App& app, Action* action);
+void RegisterCorrelate(CLI::App& app, Action* action);
 
 }  // namespace toolmark::cli

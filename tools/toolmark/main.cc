@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   RegisterExportScan(app, &action);
   RegisterCompare(app, &action);
   RegisterSearch(app, &action);
+  RegisterCorrelate(app, &action);
   RegisterDemo(app, &action);
   RegisterSynth(app, &action);
   RegisterEval(app, &action);

@@ -70,6 +70,20 @@ struct FeatureRecord {
   std::vector<float> vector;
 };
 
+/// One candidate of a recorded hit list (batch correlation).
+struct HitRecord {
+  std::int64_t id = 0;  ///< assigned by the database
+  ItemId query = kInvalidItemId, candidate = kInvalidItemId;
+  std::string comparator, version;  ///< the comparator and feature version that scored it
+  int rank = 0;                     ///< 1 = best candidate of the query
+  double score = 0;
+  std::optional<double> log10_lr;   ///< none until calibrated
+  std::string calibration;          ///< the calibration set the LR came from ("" = none)
+  float similarity = 0;             ///< embedding similarity (shortlist)
+  double rotation_deg = 0, shift_x_um = 0, shift_y_um = 0;  ///< the comparator's registration
+  std::string created_at;           ///< UTC, ISO 8601
+};
+
 struct AddResult {
   ItemId id = kInvalidItemId;
   bool duplicate = false;  ///< the same file (SHA-256) was already there: id is that item
@@ -109,6 +123,17 @@ class Database {
   /// Every stored record of a comparator and version, by item then mark,
   /// each checked against its stored SHA-256 (a mismatch throws).
   virtual std::vector<FeatureRecord> Features(const std::string& comparator, const std::string& version) = 0;
+  /// Records the hit list of one correlated query item, and that the item has
+  /// been correlated with this comparator and version, in one durable
+  /// transaction (all or none). A query already recorded for the comparator
+  /// and version is left as it is (returns false): correlation is resumable
+  /// without duplicating hits.
+  virtual bool RecordHits(ItemId query, const std::string& comparator, const std::string& version,
+                          const std::vector<HitRecord>& hits) = 0;
+  /// Items already correlated with this comparator and version.
+  virtual std::vector<ItemId> CorrelatedItems(const std::string& comparator, const std::string& version) = 0;
+  /// Recorded hits, by query then rank; of one query item when given.
+  virtual std::vector<HitRecord> Hits(std::optional<ItemId> query = std::nullopt) = 0;
   /// Checks the catalog and every array; `repair` removes leftovers only.
   virtual VerifyReport Verify(bool repair) = 0;
   virtual const std::string& folder() const = 0;

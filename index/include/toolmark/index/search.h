@@ -77,6 +77,10 @@ class SearchEngine {
 
   /// The ranked hit list of one query (Update first).
   std::vector<SearchHit> Search(const SearchQuery& query) const;
+  /// The ranked hit list of a stored item (itself excluded, its class
+  /// characteristics applied). Prepared marks of stored items are cached
+  /// (a bounded number), which batch correlation relies on for speed.
+  std::vector<SearchHit> SearchItem(ItemId id) const;
   /// The shortlist alone: ids and similarities from the vector index, best first.
   std::vector<VectorHit> Shortlist(const SearchQuery& query) const;
 
@@ -89,5 +93,38 @@ class SearchEngine {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+/// The items a batch correlation takes: the selected items of the kind that
+/// have not been correlated yet with this comparator and feature version.
+struct CorrelateSelection {
+  std::vector<ItemId> items;  ///< only these (empty: all)
+  std::string case_id;        ///< only items of this case (a batch)
+  std::string since;          ///< only items ingested at or after this UTC time ("2026-11-29" or ISO 8601)
+  std::size_t limit = 0;      ///< at most this many queries in this run (0: no limit)
+};
+
+struct CorrelateStep {
+  ItemId query = kInvalidItemId;
+  std::vector<SearchHit> hits;
+  std::size_t done = 0, total = 0;  ///< queries of this run
+};
+
+struct CorrelateSummary {
+  std::size_t selected = 0;           ///< items the selection names
+  std::size_t already = 0;            ///< of which correlated before this run (skipped)
+  std::size_t correlated = 0;         ///< correlated and recorded in this run
+  std::size_t hits = 0;               ///< hits recorded in this run
+  std::size_t remaining = 0;          ///< left for a later run (limit)
+};
+
+/// Batch correlation: every selected item is searched against the whole
+/// database (the rest of its batch included, itself excluded) and its hit
+/// list (options.top) is recorded, one item per durable transaction, in item
+/// order. An interrupted run is resumed by running it again: recorded items
+/// are skipped, so no hit is duplicated. Throws toolmark::Error for a kind
+/// without a comparator or an unknown item id.
+CorrelateSummary Correlate(Database& db, const std::string& kind, const SearchOptions& options,
+                           const CorrelateSelection& selection, std::vector<std::string>* warnings,
+                           const std::function<void(const CorrelateStep&)>& on_query = nullptr);
 
 }  // namespace toolmark::index

@@ -1,0 +1,121 @@
+// toolmark correlate: batch correlation of new (or named) items against the
+// database; the hit lists are recorded in the database. Resumable: run it
+// again after an interruption. See docs/search.md.
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "cli_common.h"
+#include "toolmark/engine/check.h"
+#include "toolmark/index/search.h"
+
+namespace toolmark::cli {
+namespace {
+
+struct CorrelateArgs {
+  std::string db;
+  std::string kind = "all";
+  std::vector<index::ItemId> items;
+  std::string batch, since;
+  std::size_t limit = 0, top = 10, shortlist = 100;
+  std::vector<std::string> jurisdictions;
+  bool json = false;
+};
+
+nlohmann::json HitJson(const index::SearchHit& h) {
+  return {{"item", h.item},
+          {"score", h.score},
+          {"log10_lr", h.log10_lr ? nlohmann::json(*h.log10_lr) : nlohmann::json(nullptr)},
+          {"rank", h.rank},
+          {"case", h.case_id},
+          {"jurisdiction", h.jurisdiction},
+          {"file", h.file},
+          {"similarity", h.similarity},
+          {"rotation_deg", h.rotation_deg},
+          {"translation_um", {h.shift_x_um, h.shift_y_um}}};
+}
+
+int RunCorrelate(const CorrelateArgs& args) {
+  Check(index::Database::Exists(args.db), args.db + ": no Toolmark database here (toolmark ingest creates one)");
+  auto db = index::Database::Open(args.db, false);
+  std::set<std::string> kinds;
+  for (const index::ItemRecord& it : db->List())
+    if (args.kind == "all" || it.kind == args.kind) kinds.insert(it.kind);
+  index::SearchOptions options;
+  options.top = args.top;
+  options.shortlist = args.shortlist;
+  options.jurisdictions = args.jurisdictions;
+  index::CorrelateSelection selection;
+  selection.items = args.items;
+  selection.case_id = args.batch;
+  selection.since = args.since;
+  selection.limit = args.limit;
+
+  nlohmann::json out = nlohmann::json::array();
+  index::CorrelateSummary total;
+  for (const std::string& kind : kinds) {
+    std::vector<std::string> warnings;
+    std::unique_ptr<Progress> bar;
+    const index::CorrelateSummary s =
+        index::Correlate(*db, kind, options, selection, &warnings, [&](const index::CorrelateStep& step) {
+          if (!bar) bar = std::make_unique<Progress>(step.total, "correlating " + kind + "s");
+          bar->Tick("item " + std::to_string(step.query));
+          const auto item = db->Get(step.query);
+          if (args.json) {
+            nlohmann::json hits = nlohmann::json::array();
+            for (const index::SearchHit& h : step.hits) hits.push_back(HitJson(h));
+            out.push_back({{"query", step.query}, {"file", item ? item->file : ""}, {"kind", kind}, {"hits", hits}});
+            return;
+          }
+          std::string best = "no candidates";
+          if (!step.hits.empty()) {
+            const index::SearchHit& h = step.hits.front();
+            best = "best: item " + std::to_string(h.item) + " " + h.file + " (case " + h.case_id + ", " +
+                   h.jurisdiction + ") score " + Num(h.score);
+          }
+          if (bar) bar.reset();  // the line below replaces the progress line
+          std::printf("item %lld %s: %zu hits; %s\n", static_cast<long long>(step.query),
+                      item ? item->file.c_str() : "", step.hits.size(), best.c_str());
+        });
+    for (const std::string& w : warnings) std::fprintf(stderr, "toolmark: warning: %s\n", OneLine(w).c_str());
+    total.selected += s.selected;
+    total.already += s.already;
+    total.correlated += s.correlated;
+    total.hits += s.hits;
+    total.remaining += s.remaining;
+  }
+  if (args.json) {
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  std::printf("correlated %zu items (%zu hits recorded); %zu already correlated; %zu left for a later run\n",
+              total.correlated, total.hits, total.already, total.remaining);
+  if (total.correlated > 0) std::printf("likelihood ratios: not calibrated\n");
+  return 0;
+}
+
+}  // namespace
+
+void RegisterCorrelate(CLI::App& app, Action* action) {
+  auto args = std::make_shared<CorrelateArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "correlate", "Batch correlation: search every new (or named) item against the database and record its hits");
+  AddDbFlag(cmd, &args->db);
+  cmd->add_option("--kind", args->kind, "all, cartridge_case or bullet")
+      ->check(CLI::IsMember({"all", "cartridge_case", "bullet"}));
+  cmd->add_option("--items", args->items, "Only these item ids (comma-separated)")->delimiter(',');
+  cmd->add_option("--batch", args->batch, "Only the items of this case");
+  cmd->add_option("--since", args->since, "Only items ingested at or after this UTC time (e.g. 2026-11-29)");
+  cmd->add_option("--limit", args->limit, "At most this many items in this run (the rest stay for the next)");
+  cmd->add_option("--top", args->top, "Hits recorded per item")->check(CLI::Range(1, 100000));
+  cmd->add_option("--shortlist", args->shortlist, "Candidates from the vector index compared finely")
+      ->check(CLI::Range(1, 100000));
+  cmd->add_option("--jurisdiction", args->jurisdictions, "Search only these jurisdictions (repeatable)");
+  cmd->add_flag("--json", args->json, "Print JSON: one entry per query with its hits");
+  cmd->callback([args, action] { *action = [args] { return RunCorrelate(*args); }; });
+}
+
+}  // namespace toolmark::cli
