@@ -143,6 +143,7 @@ SearchEngine::~SearchEngine() = default;
 
 std::size_t SearchEngine::indexed() const { return impl_->index ? impl_->index->size() : 0; }
 const std::string& SearchEngine::comparator() const { return impl_->name; }
+std::size_t SearchEngine::IndexMemoryBytes() const { return impl_->index ? impl_->index->MemoryBytes() : 0; }
 std::string SearchEngine::IndexPath() const { return impl_->IndexPath(); }
 
 void SearchEngine::Update(std::vector<std::string>* warnings, const Progress& progress) {

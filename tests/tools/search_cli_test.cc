@@ -139,5 +139,22 @@ TEST(SearchCli, CorrelateRecordsHitsAndResumesAfterAKill) {
   EXPECT_TRUE(index::Database::Open(db, false)->Verify(false).ok());
 }
 
+TEST(SearchCli, BenchReportsTheContractFields) {
+  const CliResult r = RunCli({"bench", "--items", "8", "--queries", "2", "--recall-queries", "1", "--size", "64",
+                              "--shortlist", "4", "--vectors", "300", "--json"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const json j = json::parse(r.out);
+  for (const char* field : {"items", "shortlist", "shortlist_recall", "shortlist_p50_ms", "search_p50_ms",
+                            "search_p95_ms", "index_bytes_per_item", "ingest_items_per_s"})
+    EXPECT_TRUE(j.contains(field)) << field;
+  EXPECT_EQ(j["items"], 8);
+  EXPECT_EQ(j["shortlist"], 4);
+  EXPECT_GT(j["ingest_items_per_s"].get<double>(), 0);
+  EXPECT_GT(j["index_bytes_per_item"].get<double>(), 0);
+  EXPECT_GE(j["search_p95_ms"].get<double>(), j["search_p50_ms"].get<double>());
+  EXPECT_EQ(j["vector_level"]["vectors"], 300);
+  EXPECT_GE(j["vector_level"]["recall_vs_exact"].get<double>(), 0.99);  // flat: exact
+}
+
 }  // namespace
 }  // namespace toolmark

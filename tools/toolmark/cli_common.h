@@ -83,5 +83,6 @@ void RegisterTrainLand(CLI::App& app, Action* action);
 void RegisterCompare(CLI::App& app, Action* action);
 void RegisterSearch(CLI::App& app, Action* action);
 void RegisterCorrelate(CLI::App& app, Action* action);
+void RegisterBench(CLI::App& app, Action* action);
 
 }  // namespace toolmark::cli

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   RegisterCompare(app, &action);
   RegisterSearch(app, &action);
   RegisterCorrelate(app, &action);
+  RegisterBench(app, &action);
   RegisterDemo(app, &action);
   RegisterSynth(app, &action);
   RegisterEval(app, &action);

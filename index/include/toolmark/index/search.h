@@ -85,6 +85,8 @@ class SearchEngine {
   std::vector<VectorHit> Shortlist(const SearchQuery& query) const;
 
   std::size_t indexed() const;
+  /// Bytes the vector index holds in memory (VectorIndex::MemoryBytes).
+  std::size_t IndexMemoryBytes() const;
   const std::string& comparator() const;
   /// Where the vector index lives: <db>/index/<comparator>-<feature version>.tmvi.
   std::string IndexPath() const;

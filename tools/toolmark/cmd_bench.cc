@@ -1,0 +1,296 @@
+// toolmark bench: a synthetic database of a given size, and what searching it
+// costs: ingest throughput, embedding + index build time, index memory,
+// shortlist and two-stage query latency (p50 / p95), shortlist recall against
+// exhaustive fine comparison on a subsample of queries. --vectors M adds a
+// vector-index-level benchmark at M vectors (the database's embeddings plus
+// distractors mixed from them). See docs/search.md.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <tbb/parallel_for.h>
+
+#include "cli_common.h"
+#include "toolmark/engine/check.h"
+#include "toolmark/engine/comparator.h"
+#include "toolmark/engine/synth.h"
+#include "toolmark/engine/version.h"
+#include "toolmark/index/search.h"
+#include "toolmark/ingest/hash.h"
+#include <unistd.h>
+
+namespace toolmark::cli {
+namespace {
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+struct BenchArgs {
+  std::size_t items = 1000;
+  std::string kind = "cartridge_case";
+  int per_firearm = 2;
+  int size = 128;
+  std::uint64_t seed = 1;
+  std::size_t queries = 20, recall_queries = 5, shortlist = 100, vectors = 0;
+  std::string db;
+  bool keep = false, json = false;
+};
+
+double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+double Percentile(std::vector<double> v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const double at = q * static_cast<double>(v.size() - 1);
+  const auto lo = static_cast<std::size_t>(std::floor(at));
+  const auto hi = std::min(v.size() - 1, lo + 1);
+  return v[lo] + (at - static_cast<double>(lo)) * (v[hi] - v[lo]);
+}
+
+/// Peak resident memory of this process (VmHWM), bytes; 0 when unknown.
+std::size_t PeakRss() {
+  FILE* f = std::fopen("/proc/self/status", "r");
+  if (!f) return 0;
+  char line[256];
+  std::size_t kb = 0;
+  while (std::fgets(line, sizeof line, f))
+    if (std::sscanf(line, "VmHWM: %zu kB", &kb) == 1) break;
+  std::fclose(f);
+  return kb * 1024;
+}
+
+int RunBench(const BenchArgs& args) {
+  Check(args.items >= 4, "bench: --items must be at least 4");
+  const std::string folder =
+      !args.db.empty() ? args.db
+                       : (fs::temp_directory_path() / ("toolmark-bench-" + std::to_string(::getpid()))).string();
+  Check(!fs::exists(folder), folder + ": exists; bench builds a fresh database (give another --db)");
+  struct Cleanup {
+    std::string folder;
+    bool keep;
+    ~Cleanup() {
+      std::error_code ec;
+      if (!keep) fs::remove_all(folder, ec);
+    }
+  } cleanup{folder, args.keep};
+
+  SynthOptions o;
+  o.kind = args.kind;
+  o.per_firearm = args.per_firearm;
+  o.firearms = static_cast<int>((args.items + static_cast<std::size_t>(args.per_firearm) - 1) /
+                                static_cast<std::size_t>(args.per_firearm));
+  o.size = args.size;
+  o.seed = args.seed;
+  o.Check();
+  auto db = index::Database::Open(folder, true);
+
+  // 1. Ingest (generation is not timed; storing is).
+  std::vector<index::ItemId> ids(args.items);
+  std::vector<int> firearm(args.items);
+  double ingest_s = 0;
+  {
+    Progress bar(args.items, "ingesting synthetic items");
+    for (std::size_t i = 0; i < args.items; ++i) {
+      const SynthScan scan = GenerateSynthScan(o, static_cast<int>(i));
+      index::ItemRecord it;
+      it.file = scan.file;
+      it.sha256 = ingest::Sha256Hex("bench " + std::to_string(args.seed) + " " + scan.file);
+      it.format = "x3p";
+      it.case_id = "bench-" + scan.firearm;
+      it.item_label = scan.file;
+      it.jurisdiction = i % 3 == 0 ? "NL" : i % 3 == 1 ? "DE" : "FR";
+      it.kind = args.kind;
+      it.role = "reference";
+      it.marks = {args.kind == "bullet" ? "land1" : "breech_face"};
+      const auto t0 = Clock::now();
+      ids[i] = db->Add(it, scan.surface).id;
+      ingest_s += std::chrono::duration<double>(Clock::now() - t0).count();
+      firearm[i] = static_cast<int>(i) / args.per_firearm;
+      bar.Tick(scan.file);
+    }
+  }
+
+  // 2. Embeddings and the vector index.
+  index::SearchOptions so;
+  so.shortlist = args.shortlist;
+  so.top = args.shortlist;
+  index::SearchEngine engine(*db, args.kind, so);
+  std::vector<std::string> warnings;
+  const auto b0 = Clock::now();
+  engine.Update(&warnings);
+  const double build_s = std::chrono::duration<double>(Clock::now() - b0).count();
+  for (const std::string& w : warnings) std::fprintf(stderr, "toolmark: warning: %s\n", OneLine(w).c_str());
+
+  // 3. Queries: a fresh shot of a firearm in the database (generated with the
+  // database's seed, shot index per_firearm: not ingested), by file.
+  SynthOptions qo = o;
+  qo.per_firearm = args.per_firearm + 1;
+  const std::size_t nq = std::min<std::size_t>(args.queries, static_cast<std::size_t>(o.firearms));
+  std::vector<double> shortlist_ms, search_ms;
+  std::size_t km_total = 0, km_found = 0, recall_hits = 0, recall_n = 0;
+  const auto comparator = MakeComparator(index::ComparatorForKind(args.kind));
+  Progress bar(nq, "querying");
+  for (std::size_t q = 0; q < nq; ++q) {
+    const int f = static_cast<int>(q * static_cast<std::size_t>(o.firearms) / nq);
+    index::SearchQuery query;
+    query.surface = GenerateSynthScan(qo, f * qo.per_firearm + args.per_firearm).surface;
+    query.kind = args.kind;
+    const auto t0 = Clock::now();
+    const std::vector<index::VectorHit> shortlist = engine.Shortlist(query);
+    shortlist_ms.push_back(Ms(Clock::now() - t0));
+    const auto t1 = Clock::now();
+    engine.Search(query);
+    search_ms.push_back(Ms(Clock::now() - t1));
+    std::set<index::ItemId> listed;
+    for (const index::VectorHit& h : shortlist) listed.insert(h.id);
+    for (std::size_t i = 0; i < args.items; ++i) {
+      if (firearm[i] != f) continue;
+      ++km_total;
+      km_found += listed.count(ids[i]);
+    }
+    if (q < args.recall_queries) {  // exhaustive fine comparison: is its best candidate shortlisted?
+      const auto prepared = comparator->Prepare(query.surface);
+      std::vector<double> score(args.items);
+      tbb::parallel_for(std::size_t{0}, args.items, [&](std::size_t i) {
+        score[i] = comparator->Compare(*prepared, *comparator->Prepare(db->LoadSurface(ids[i]))).score;
+      });
+      const std::size_t best = static_cast<std::size_t>(std::max_element(score.begin(), score.end()) - score.begin());
+      ++recall_n;
+      recall_hits += listed.count(ids[best]);
+    }
+    bar.Tick("query " + std::to_string(q + 1));
+  }
+
+  nlohmann::json out = {{"items", args.items},
+                        {"kind", args.kind},
+                        {"comparator", engine.comparator()},
+                        {"scan_size", args.size},
+                        {"shortlist", args.shortlist},
+                        {"queries", nq},
+                        {"shortlist_recall", recall_n ? nlohmann::json(static_cast<double>(recall_hits) / static_cast<double>(recall_n))
+                                                      : nlohmann::json(nullptr)},
+                        {"shortlist_recall_queries", recall_n},
+                        {"known_match_in_shortlist",
+                         km_total ? static_cast<double>(km_found) / static_cast<double>(km_total) : 0.0},
+                        {"shortlist_p50_ms", Percentile(shortlist_ms, 0.5)},
+                        {"shortlist_p95_ms", Percentile(shortlist_ms, 0.95)},
+                        {"search_p50_ms", Percentile(search_ms, 0.5)},
+                        {"search_p95_ms", Percentile(search_ms, 0.95)},
+                        {"index_build_s", build_s},
+                        {"index_bytes_per_item", static_cast<double>(engine.IndexMemoryBytes()) /
+                                                     static_cast<double>(std::max<std::size_t>(1, engine.indexed()))},
+                        {"ingest_items_per_s", static_cast<double>(args.items) / std::max(ingest_s, 1e-9)},
+                        {"peak_rss_bytes", PeakRss()},
+                        {"version", Version()}};
+
+  // 4. Vector-index level: the database's embeddings plus distractors (each a
+  // normalised mix of two random database embeddings and noise, so that they
+  // look like embeddings, not like random directions), searched with the
+  // queries' embeddings; recall of the exact top-100 in the index's top-100.
+  if (args.vectors > engine.indexed()) {
+    std::vector<index::FeatureRecord> features =
+        db->Features(engine.comparator(), index::FeatureVersion(engine.comparator()));
+    Check(!features.empty(), "bench: no embeddings to build distractors from");
+    const std::size_t dims = features[0].vector.size();
+    std::vector<float> all;
+    all.reserve(args.vectors * dims);
+    std::vector<index::VectorId> vid;
+    for (const auto& f : features) {
+      all.insert(all.end(), f.vector.begin(), f.vector.end());
+      vid.push_back(f.item);
+    }
+    std::mt19937_64 rng(args.seed);
+    std::normal_distribution<float> noise(0.0f, 1.0f / std::sqrt(static_cast<float>(dims)));
+    std::uniform_int_distribution<std::size_t> pick(0, features.size() - 1);
+    std::vector<float> row(dims);
+    for (std::size_t n = features.size(); n < args.vectors; ++n) {
+      const auto& a = features[pick(rng)].vector;
+      const auto& b = features[pick(rng)].vector;
+      double norm = 0;
+      for (std::size_t d = 0; d < dims; ++d) {
+        row[d] = 0.5f * a[d] + 0.5f * b[d] + noise(rng);
+        norm += static_cast<double>(row[d]) * row[d];
+      }
+      for (float& v : row) v = static_cast<float>(v / std::sqrt(norm));
+      all.insert(all.end(), row.begin(), row.end());
+      vid.push_back(static_cast<index::VectorId>(1'000'000'000 + n));
+    }
+    const std::size_t before = PeakRss();
+    const auto t0 = Clock::now();
+    index::VectorIndex vi(static_cast<int>(dims));
+    vi.Add(vid, all);
+    const double vbuild = std::chrono::duration<double>(Clock::now() - t0).count();
+    std::vector<double> lat;
+    std::size_t agree = 0, total = 0;
+    for (std::size_t q = 0; q < std::min<std::size_t>(100, features.size()); ++q) {
+      const float* query = all.data() + q * dims;
+      const auto t1 = Clock::now();
+      const std::vector<index::VectorHit> got = vi.Search(query, args.shortlist);
+      lat.push_back(Ms(Clock::now() - t1));
+      if (q < 20) {  // exact top-k by brute force
+        std::vector<std::pair<float, index::VectorId>> exact;
+        exact.reserve(vid.size());
+        for (std::size_t i = 0; i < vid.size(); ++i) {
+          float dot = 0;
+          for (std::size_t d = 0; d < dims; ++d) dot += all[i * dims + d] * query[d];
+          exact.emplace_back(-dot, vid[i]);
+        }
+        std::partial_sort(exact.begin(), exact.begin() + static_cast<std::ptrdiff_t>(args.shortlist), exact.end());
+        std::set<index::VectorId> g;
+        for (const index::VectorHit& h : got) g.insert(h.id);
+        for (std::size_t i = 0; i < args.shortlist; ++i) agree += g.count(exact[i].second);
+        total += args.shortlist;
+      }
+    }
+    out["vector_level"] = {{"vectors", args.vectors},
+                           {"dims", dims},
+                           {"index_kind", index::VectorIndexKindName(vi.kind())},
+                           {"build_s", vbuild},
+                           {"index_bytes", vi.MemoryBytes()},
+                           {"index_bytes_per_item", static_cast<double>(vi.MemoryBytes()) /
+                                                        static_cast<double>(args.vectors)},
+                           {"peak_rss_growth_bytes", PeakRss() - before},
+                           {"shortlist_p50_ms", Percentile(lat, 0.5)},
+                           {"shortlist_p95_ms", Percentile(lat, 0.95)},
+                           {"recall_vs_exact", total ? static_cast<double>(agree) / static_cast<double>(total) : 0.0}};
+  }
+  if (args.json) {
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  for (const auto& [key, value] : out.items()) std::printf("%-26s %s\n", key.c_str(), value.dump().c_str());
+  return 0;
+}
+
+}  // namespace
+
+void RegisterBench(CLI::App& app, Action* action) {
+  auto args = std::make_shared<BenchArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "bench", "Synthetic database at a given size: ingest throughput, index build, latency, recall, memory");
+  cmd->add_option("--items", args->items, "Items in the synthetic database")->check(CLI::Range(4, 10000000));
+  cmd->add_option("--kind", args->kind, "cartridge_case (bullets: not yet)")
+      ->check(CLI::IsMember({"cartridge_case"}));
+  cmd->add_option("--per-firearm", args->per_firearm, "Items per firearm")->check(CLI::Range(1, 100));
+  cmd->add_option("--size", args->size, "Points a side of each synthetic scan")->check(CLI::Range(32, 4096));
+  cmd->add_option("--seed", args->seed, "Seed of the synthetic data");
+  cmd->add_option("--queries", args->queries, "Queries timed")->check(CLI::Range(1, 100000));
+  cmd->add_option("--recall-queries", args->recall_queries,
+                  "Queries also compared exhaustively with the whole database (shortlist recall)");
+  cmd->add_option("--shortlist", args->shortlist, "Shortlist length")->check(CLI::Range(1, 100000));
+  cmd->add_option("--vectors", args->vectors,
+                  "Also benchmark the vector index alone at this many vectors (embeddings + distractors)");
+  cmd->add_option("--db", args->db, "Build the database here (default: a temporary folder)");
+  cmd->add_flag("--keep", args->keep, "Keep the database afterwards");
+  cmd->add_flag("--json", args->json, "Print JSON (ARCHITECTURE.md fields)");
+  cmd->callback([args, action] { *action = [args] { return RunBench(*args); }; });
+}
+
+}  // namespace toolmark::cli
