@@ -123,10 +123,12 @@ struct SearchEngine::Impl {
     if (index->size() == 0) return {};
     Check(static_cast<int>(q.size()) == index->dims(), "search: the query's embedding does not match the index");
     const std::set<std::string> scope(options.jurisdictions.begin(), options.jurisdictions.end());
+    const std::string surface_kind = SurfaceKindName(query.surface_kind);
     const VectorFilter filter = [&](VectorId id) {
       if (id == query.exclude) return false;
       const auto it = items.find(id);
       if (it == items.end()) return false;
+      if (it->second.surface_kind != surface_kind) return false;  // 3D with 3D, 2D with 2D
       if (!scope.empty() && !scope.count(it->second.jurisdiction)) return false;
       return !options.match_class || Compatible(query.class_marks, it->second.class_marks);
     };
@@ -259,14 +261,18 @@ std::vector<VectorHit> SearchEngine::Shortlist(const SearchQuery& query) const {
   const Impl& m = *impl_;
   Check(m.index.has_value(), "search: Update() first");
   Check(query.kind == m.kind, "search: a " + query.kind + " cannot be searched among " + m.kind + "s");
-  return m.ShortlistOf(*m.comparator->Prepare(query.surface), query);
+  SearchQuery q = query;
+  q.surface_kind = query.surface.kind;
+  return m.ShortlistOf(*m.comparator->Prepare(query.surface), q);
 }
 
 std::vector<SearchHit> SearchEngine::Search(const SearchQuery& query) const {
   const Impl& m = *impl_;
   Check(m.index.has_value(), "search: Update() first");
   Check(query.kind == m.kind, "search: a " + query.kind + " cannot be searched among " + m.kind + "s");
-  return m.Rank(*m.comparator->Prepare(query.surface), query);
+  SearchQuery q = query;
+  q.surface_kind = query.surface.kind;
+  return m.Rank(*m.comparator->Prepare(query.surface), q);
 }
 
 std::vector<SearchHit> SearchEngine::SearchItem(ItemId id) const {
@@ -278,6 +284,7 @@ std::vector<SearchHit> SearchEngine::SearchItem(ItemId id) const {
   query.kind = m.kind;
   query.class_marks = it->second.class_marks;
   query.exclude = id;
+  query.surface_kind = it->second.surface_kind == "intensity" ? SurfaceKind::kIntensity : SurfaceKind::kHeight;
   query.label = "item " + std::to_string(id);
   return m.Rank(*m.PreparedItem(id), query);
 }

@@ -114,6 +114,27 @@ TEST_F(SearchTest, TheQueryItemAndOtherJurisdictionsStayOut) {
   const std::vector<SearchHit> de = Run(Query(0, 3), o);
   EXPECT_EQ(de.size(), 6u);  // firearms 1 and 3, three shots each
   for (const SearchHit& h : de) EXPECT_EQ(h.jurisdiction, "DE");
+  // 2D images are never candidates of a 3D query, nor 3D scans of a 2D one.
+  Surface image = Scan(2, 3).surface;
+  image.kind = SurfaceKind::kIntensity;
+  image.values = 128 + 10 * image.values;
+  ItemRecord it;
+  it.file = "image.png";
+  it.sha256 = ingest::Sha256Hex("image");
+  it.format = "png";
+  it.case_id = it.item_label = it.jurisdiction = "x";
+  it.kind = "cartridge_case";
+  it.role = "reference";
+  it.marks = {"breech_face"};
+  const ItemId image_id = db_->Add(it, image).id;
+  o.jurisdictions.clear();
+  for (const SearchHit& h : Run(Query(2, 3), o)) EXPECT_NE(h.item, image_id);
+  SearchQuery image_query;
+  image_query.surface = image;
+  image_query.kind = "cartridge_case";
+  const std::vector<SearchHit> only_2d = Run(image_query, o);
+  ASSERT_EQ(only_2d.size(), 1u);
+  EXPECT_EQ(only_2d[0].item, image_id);
   // A bullet cannot be searched among cartridge cases.
   SearchEngine engine(*db_, "cartridge_case");
   std::vector<std::string> w;

@@ -44,6 +44,9 @@ struct SearchQuery {
   std::string kind;                       ///< "cartridge_case" | "bullet"
   ClassCharacteristics class_marks;       ///< of the query, where known
   ItemId exclude = kInvalidItemId;        ///< the query's own item, when it is in the database
+  /// Only items of this surface kind are candidates (3D with 3D, 2D with 2D);
+  /// Search and Shortlist take it from `surface`.
+  SurfaceKind surface_kind = SurfaceKind::kHeight;
   std::string label;                      ///< for messages (file or item id)
 };
 
