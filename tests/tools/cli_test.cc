@@ -49,7 +49,7 @@ void ExpectOneLineError(const CliResult& r, const std::string& starts_with) {
 
 TEST(Cli, EverySubcommandHasHelp) {
   for (const char* sub : {"info", "ingest", "list", "verify", "export-scan", "demo", "synth", "eval",
-                          "compare", "train-land"}) {
+                          "compare", "train-land", "search", "correlate", "bench"}) {
     const CliResult r = RunCli({sub, "--help"});
     EXPECT_EQ(r.status, 0) << sub;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << sub;

@@ -67,6 +67,10 @@ bool LooksLikeLand(const Surface& s);
 /// Short number formatting for tables ("%.6g").
 std::string Num(double v);
 
+/// Batch-correlates every item of the database not correlated yet, recording
+/// and printing the hit lists (toolmark correlate --top top); exit status.
+int CorrelateDatabase(const std::string& db, std::size_t top);
+
 /// Prints the database's items (table or JSON); returns the exit status.
 int RunList(const std::string& folder, bool json);
 

@@ -99,6 +99,13 @@ int RunCorrelate(const CorrelateArgs& args) {
 
 }  // namespace
 
+int CorrelateDatabase(const std::string& db, std::size_t top) {
+  CorrelateArgs args;
+  args.db = db;
+  args.top = top;
+  return RunCorrelate(args);
+}
+
 void RegisterCorrelate(CLI::App& app, Action* action) {
   auto args = std::make_shared<CorrelateArgs>();
   CLI::App* cmd = app.add_subcommand(

@@ -1,6 +1,7 @@
 // toolmark demo: the main job on an embedded default. Creates a demo database,
 // ingests the real scans of ../shared/datasets (or, without them, a few
-// generated placeholder scans) and prints what was ingested.
+// generated placeholder scans), prints what was ingested, then batch-
+// correlates every item and prints each one's best candidate.
 #include <unistd.h>
 
 #include <cmath>
@@ -94,7 +95,10 @@ int RunDemo(std::string db, const std::string& datasets_flag) {
   for (const auto& [dir, name] : sets) rejected += IngestDataset(db, dir, name).rejected;
   std::printf("== demo database %s\n", db.c_str());
   RunList(db, false);
-  return rejected ? 1 : 0;
+  std::printf("== batch correlation: every item against the database (hit lists recorded)\n");
+  const int correlated = CorrelateDatabase(db, 5);
+  std::printf("== next: toolmark search --db %s FILE|ID   (one item's ranked candidates)\n", db.c_str());
+  return rejected || correlated ? 1 : 0;
 }
 
 }  // namespace
@@ -102,7 +106,7 @@ int RunDemo(std::string db, const std::string& datasets_flag) {
 void RegisterDemo(CLI::App& app, Action* action) {
   auto db = std::make_shared<std::string>();
   auto datasets = std::make_shared<std::string>();
-  CLI::App* cmd = app.add_subcommand("demo", "Create a demo database from the shared datasets and list it");
+  CLI::App* cmd = app.add_subcommand("demo", "Create a demo database from the shared datasets, list it and batch-correlate it");
   cmd->add_option("--db", *db, "Demo database folder (default: a new folder under the temp folder)");
   cmd->add_option("--datasets", *datasets,
                   "Datasets folder (default: $TOOLMARK_DATASETS or ../shared/datasets)");
