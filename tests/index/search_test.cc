@@ -212,5 +212,66 @@ TEST_F(SearchTest, HitsDoNotDependOnTheThreadCount) {
   }
 }
 
+TEST(BulletSearch, LandShortlistsAggregateToTheSameBarrel) {
+  // 4 barrels × 3 bullets × 6 lands; bullets 0 and 1 are stored (one item
+  // per land, item label = the bullet), bullet 2 is the query.
+  SynthOptions o;
+  o.kind = "bullet";
+  o.firearms = 4;
+  o.per_firearm = 3;
+  o.lands = 6;
+  o.seed = 17;
+  testing::TempDir dir;
+  auto db = Database::Open(dir / "db", true);
+  std::map<std::string, int> barrel_of;  // the test's truth, by item label
+  std::vector<std::vector<BulletLandQuery>> queries(4);
+  for (int i = 0; i < SynthScanCount(o); ++i) {
+    const SynthScan scan = GenerateSynthScan(o, i);
+    const int barrel = i / (3 * 6), bullet = (i / 6) % 3, land = i % 6;
+    if (bullet == 2) {
+      queries[static_cast<std::size_t>(barrel)].push_back({land, scan.surface});
+      continue;
+    }
+    ItemRecord it;
+    it.file = scan.file;
+    it.sha256 = ingest::Sha256Hex(scan.file);
+    it.format = "x3p";
+    it.case_id = "hamby-like";
+    it.item_label = "barrel" + std::to_string(barrel) + "-bullet" + std::to_string(bullet);
+    it.jurisdiction = "NL";
+    it.kind = "bullet";
+    it.role = "reference";
+    it.marks = {"land" + std::to_string(land + 1)};
+    db->Add(it, scan.surface);
+    barrel_of[it.item_label] = barrel;
+  }
+  SearchOptions so;
+  so.shortlist = 10;
+  so.top = 3;
+  SearchEngine engine(*db, "bullet", so);
+  std::vector<std::string> warnings;
+  engine.Update(&warnings);
+  EXPECT_EQ(engine.indexed(), 48u);
+  for (int barrel = 0; barrel < 4; ++barrel) {
+    SCOPED_TRACE("barrel " + std::to_string(barrel));
+    // Two lands missing from the query: the phase still comes out.
+    std::vector<BulletLandQuery> q = queries[static_cast<std::size_t>(barrel)];
+    q.erase(q.begin() + 1);
+    q.erase(q.begin() + 3);
+    const std::vector<BulletHit> hits = engine.SearchBullet(q);
+    ASSERT_GE(hits.size(), 2u);
+    EXPECT_EQ(barrel_of[hits[0].item_label], barrel);
+    EXPECT_EQ(barrel_of[hits[1].item_label], barrel);
+    EXPECT_EQ(hits[0].lands.size(), 6u);
+    EXPECT_EQ(hits[0].positions, (std::vector<int>{0, 1, 2, 3, 4, 5}));
+    EXPECT_EQ(hits[0].land_scores.size(), 4u);
+    EXPECT_GT(hits[0].score, hits.back().score);
+    EXPECT_EQ(hits[0].rank, 1);
+  }
+  // The query's own bullet is left out when named.
+  const std::vector<BulletHit> own = engine.SearchBullet(queries[0], "hamby-like", "barrel0-bullet0");
+  for (const BulletHit& h : own) EXPECT_NE(h.item_label, "barrel0-bullet0");
+}
+
 }  // namespace
 }  // namespace toolmark::index

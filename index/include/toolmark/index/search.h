@@ -61,6 +61,26 @@ struct SearchHit {
   std::string case_id, item_label, jurisdiction, file;
 };
 
+/// One land of a bullet query: its position around the bullet (0-based) and
+/// its scan.
+struct BulletLandQuery {
+  int position = 0;
+  Surface surface;
+};
+
+/// A candidate bullet: the stored land items that share a case and item label.
+struct BulletHit {
+  int rank = 0;
+  std::string case_id, item_label, jurisdiction;
+  std::vector<ItemId> lands;          ///< its land items, by position
+  std::vector<int> positions;         ///< their positions (from the marks "landN"; else the item order)
+  double score = 0;                   ///< bullet score: the best phase's sequence average of land scores
+  int phase = 0;                      ///< query position k pairs with candidate position (k + phase) mod lands
+  double phase_gap = 0;               ///< best phase mean − the other phases' mean
+  std::vector<std::vector<double>> land_scores;  ///< query land i × candidate land j
+  std::optional<double> log10_lr;     ///< none until calibrated
+};
+
 /// Searches one database with one comparator. Not thread-safe itself (use
 /// one per thread), but each search compares candidates in parallel.
 class SearchEngine {
@@ -84,6 +104,13 @@ class SearchEngine {
   /// characteristics applied). Prepared marks of stored items are cached
   /// (a bounded number), which batch correlation relies on for speed.
   std::vector<SearchHit> SearchItem(ItemId id) const;
+  /// Bullets (kind "bullet"): every query land is shortlisted in the land
+  /// index; the bullets those candidates belong to (same case and item
+  /// label) are compared whole — every land pair with the land comparator,
+  /// then the best cyclic phase (CompareBullets) — and ranked by bullet
+  /// score. `exclude_case` / `exclude_item` leave the query's own bullet out.
+  std::vector<BulletHit> SearchBullet(const std::vector<BulletLandQuery>& lands, const std::string& exclude_case = "",
+                                      const std::string& exclude_item = "") const;
   /// The shortlist alone: ids and similarities from the vector index, best first.
   std::vector<VectorHit> Shortlist(const SearchQuery& query) const;
 
