@@ -139,6 +139,30 @@ TEST(SearchCli, CorrelateRecordsHitsAndResumesAfterAKill) {
   EXPECT_TRUE(index::Database::Open(db, false)->Verify(false).ok());
 }
 
+TEST(SearchCli, ABulletLandsIdSearchesItsWholeBullet) {
+  testing::TempDir dir;
+  const std::string set = dir / "bu", db = dir / "db";
+  ASSERT_EQ(RunCli({"synth", set, "--kind", "bullet", "--firearms", "3", "--per-firearm", "2", "--lands", "4",
+                    "--seed", "4"})
+                .status,
+            0);
+  ASSERT_EQ(RunCli({"ingest", "--db", db, "--manifest", set + "/truth.csv", "--case", "bullets"}).status, 0);
+  // Item 1 is land 1 of bullet f0000-b1: the bullet search finds f0000-b2 first.
+  const CliResult r = RunCli({"search", "--db", db, "--json", "1", "--top", "3"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j[0]["level"], "bullet");
+  EXPECT_EQ(j[0]["query_lands"], 4);
+  ASSERT_GE(j[0]["hits"].size(), 2u);
+  EXPECT_EQ(j[0]["hits"][0]["item"], "f0000-b2") << r.out;
+  EXPECT_EQ(j[0]["hits"][0]["lands"].size(), 4u);
+  for (const json& h : j[0]["hits"]) EXPECT_NE(h["item"], "f0000-b1");  // not itself
+  // --land: that land alone.
+  const CliResult land = RunCli({"search", "--db", db, "--json", "1", "--land", "--top", "1"});
+  ASSERT_EQ(land.status, 0) << land.err;
+  EXPECT_EQ(json::parse(land.out)[0]["comparator"], "land");
+}
+
 TEST(SearchCli, BenchReportsTheContractFields) {
   const CliResult r = RunCli({"bench", "--items", "8", "--queries", "2", "--recall-queries", "1", "--size", "64",
                               "--shortlist", "4", "--vectors", "300", "--json"});

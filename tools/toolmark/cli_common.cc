@@ -3,8 +3,12 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <vector>
 
 namespace toolmark::cli {
 
@@ -45,6 +49,23 @@ void PrintError(const std::string& message) {
 
 bool LooksLikeLand(const Surface& s) {
   return s.values.cols * s.spacing_x_um >= 2.0 * s.values.rows * s.spacing_y_um;
+}
+
+std::vector<int> LandPositionsFromNames(const std::vector<std::string>& files) {
+  std::vector<int> out;
+  for (const std::string& file : files) {
+    const std::string stem = std::filesystem::path(file).stem().string();
+    const std::size_t end = stem.find_last_of("0123456789");
+    if (end == std::string::npos) return {};
+    std::size_t begin = end;
+    while (begin > 0 && std::isdigit(static_cast<unsigned char>(stem[begin - 1]))) --begin;
+    const std::string digits = stem.substr(begin, end + 1 - begin);
+    if (digits.size() > 2) return {};
+    const int n = std::stoi(digits);
+    if (n < 1 || n > 64 || std::find(out.begin(), out.end(), n - 1) != out.end()) return {};
+    out.push_back(n - 1);
+  }
+  return out;
 }
 
 Progress::Progress(std::size_t total, std::string label)

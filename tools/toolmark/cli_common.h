@@ -64,6 +64,11 @@ nlohmann::json ItemJson(const index::ItemRecord& item);
 /// anything else like a cartridge case (--kind auto).
 bool LooksLikeLand(const Surface& s);
 
+/// Land positions (0-based) from file names: the last number of each file's
+/// stem minus one, when every name has one, all distinct and in 1…64 (e.g.
+/// "…-land3.x3p"); empty otherwise.
+std::vector<int> LandPositionsFromNames(const std::vector<std::string>& files);
+
 /// Short number formatting for tables ("%.6g").
 std::string Num(double v);
 

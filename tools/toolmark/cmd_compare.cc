@@ -147,19 +147,9 @@ std::string BaseName(const std::string& path) { return fs::path(path).filename()
 /// "…-land3.x3p"), so that missing lands leave their gap; otherwise the order
 /// given. *from_names says which.
 std::vector<int> Positions(const std::vector<Land>& lands, bool* from_names) {
-  std::vector<int> out;
-  for (const Land& land : lands) {
-    const std::string stem = fs::path(land.file).stem().string();
-    const std::size_t end = stem.find_last_of("0123456789");
-    if (end == std::string::npos) break;
-    std::size_t begin = end;
-    while (begin > 0 && std::isdigit(static_cast<unsigned char>(stem[begin - 1]))) --begin;
-    const std::string digits = stem.substr(begin, end + 1 - begin);
-    if (digits.size() > 2) break;
-    const int n = std::stoi(digits);
-    if (n < 1 || n > 64 || std::find(out.begin(), out.end(), n - 1) != out.end()) break;
-    out.push_back(n - 1);
-  }
+  std::vector<std::string> files;
+  for (const Land& land : lands) files.push_back(land.file);
+  std::vector<int> out = LandPositionsFromNames(files);
   *from_names = out.size() == lands.size();
   if (*from_names) return out;
   out.clear();

@@ -1,7 +1,9 @@
 // toolmark search FILE|ID: the ranked candidates for one item, from the
 // database, without ingesting it (two-stage: vector-index shortlist, then the
 // fine comparator). See docs/search.md.
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -24,7 +26,7 @@ struct SearchArgs {
   std::string index_kind = "auto";
   std::size_t top = 10, shortlist = 100;
   std::vector<std::string> jurisdictions;
-  bool json = false;
+  bool json = false, land_level = false;
   ReadFlags read;
 };
 
@@ -35,9 +37,100 @@ std::optional<index::ItemRecord> AsItem(index::Database& db, const std::string& 
   return db.Get(std::stoll(query));
 }
 
+index::SearchOptions Options(const SearchArgs& args) {
+  index::SearchOptions options;
+  options.top = args.top;
+  options.shortlist = args.shortlist;
+  options.jurisdictions = args.jurisdictions;
+  options.index.kind = index::ParseVectorIndexKind(args.index_kind);
+  return options;
+}
+
+void PrintWarnings(const std::vector<std::string>& warnings) {
+  for (const std::string& w : warnings) std::fprintf(stderr, "toolmark: warning: %s\n", OneLine(w).c_str());
+}
+
+/// A bullet: a folder of land scans (positions from the file names), or a
+/// stored land item's whole bullet (same case and item label).
+int RunBulletSearch(const SearchArgs& args, index::Database& db) {
+  std::vector<index::BulletLandQuery> lands;
+  std::string exclude_case, exclude_item, label = args.query;
+  if (const auto item = AsItem(db, args.query)) {
+    exclude_case = item->case_id;
+    exclude_item = item->item_label;
+    label = "bullet " + item->item_label + " of case " + item->case_id;
+    int k = 0;
+    for (const index::ItemRecord& it : db.List()) {
+      if (it.kind != "bullet" || it.case_id != exclude_case || it.item_label != exclude_item) continue;
+      int position = k++;
+      for (const std::string& m : it.marks)
+        if (m.rfind("land", 0) == 0 && m.size() > 4 && m.find_first_not_of("0123456789", 4) == std::string::npos)
+          position = std::stoi(m.substr(4)) - 1;
+      lands.push_back({position, db.LoadSurface(it.id)});
+    }
+  } else {
+    std::vector<std::string> files;
+    for (const auto& e : std::filesystem::directory_iterator(args.query))
+      if (e.is_regular_file() && ingest::IsScanFileName(e.path().string())) files.push_back(e.path().string());
+    std::sort(files.begin(), files.end());
+    Check(!files.empty(), args.query + ": no scan files in this folder");
+    std::vector<int> positions = LandPositionsFromNames(files);
+    if (positions.size() != files.size()) {
+      positions.clear();
+      for (std::size_t i = 0; i < files.size(); ++i) positions.push_back(static_cast<int>(i));
+    }
+    QuietStderr quiet;
+    for (std::size_t i = 0; i < files.size(); ++i)
+      lands.push_back({positions[i], ingest::ReadScan(files[i], args.read.Options()).surface});
+  }
+  index::SearchEngine engine(db, "bullet", Options(args));
+  std::vector<std::string> warnings;
+  engine.Update(&warnings);
+  PrintWarnings(warnings);
+  const std::vector<index::BulletHit> hits = engine.SearchBullet(lands, exclude_case, exclude_item);
+  if (args.json) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const index::BulletHit& h : hits)
+      list.push_back({{"item", h.item_label},
+                      {"lands", h.lands},
+                      {"score", h.score},
+                      {"log10_lr", h.log10_lr ? nlohmann::json(*h.log10_lr) : nlohmann::json(nullptr)},
+                      {"rank", h.rank},
+                      {"case", h.case_id},
+                      {"jurisdiction", h.jurisdiction},
+                      {"phase", h.phase},
+                      {"phase_gap", h.phase_gap},
+                      {"land_scores", h.land_scores}});
+    std::cout << nlohmann::json::array({{{"query", args.query},
+                                          {"kind", "bullet"},
+                                          {"comparator", "land"},
+                                          {"level", "bullet"},
+                                          {"query_lands", lands.size()},
+                                          {"indexed", engine.indexed()},
+                                          {"warnings", warnings},
+                                          {"version", Version()},
+                                          {"hits", list}}})
+                     .dump(2)
+              << "\n";
+    return 0;
+  }
+  std::printf("search: %s (%zu lands, comparator land, bullet level): %zu lands indexed, shortlist %zu per land\n",
+              label.c_str(), lands.size(), engine.indexed(), args.shortlist);
+  if (hits.empty()) std::printf("no candidates\n");
+  for (const index::BulletHit& h : hits)
+    std::printf("%4d  bullet %-20s  case %-14s  %-12s  score %.3f  phase %d  gap %.3f  (%zu lands)\n", h.rank,
+                h.item_label.c_str(), h.case_id.c_str(), h.jurisdiction.c_str(), h.score, h.phase, h.phase_gap,
+                h.lands.size());
+  std::printf("likelihood ratios: not calibrated\n");
+  return 0;
+}
+
 int RunSearch(const SearchArgs& args) {
   Check(index::Database::Exists(args.db), args.db + ": no Toolmark database here (toolmark ingest creates one)");
   auto db = index::Database::Open(args.db, false);
+  const auto stored = AsItem(*db, args.query);
+  if ((stored && stored->kind == "bullet" && !args.land_level) || std::filesystem::is_directory(args.query))
+    return RunBulletSearch(args, *db);
   index::SearchQuery q;
   q.label = args.query;
   if (const auto item = AsItem(*db, args.query)) {
@@ -57,12 +150,7 @@ int RunSearch(const SearchArgs& args) {
   }
   if (args.kind != "auto") Check(q.kind == args.kind, args.query + ": the item is a " + q.kind + ", not a " + args.kind);
 
-  index::SearchOptions options;
-  options.top = args.top;
-  options.shortlist = args.shortlist;
-  options.jurisdictions = args.jurisdictions;
-  options.index.kind = index::ParseVectorIndexKind(args.index_kind);
-  index::SearchEngine engine(*db, q.kind, options);
+  index::SearchEngine engine(*db, q.kind, Options(args));
   std::vector<std::string> warnings;
   {
     std::unique_ptr<Progress> bar;
@@ -73,7 +161,7 @@ int RunSearch(const SearchArgs& args) {
       for (; shown < done; ++shown) bar->Tick("");
     });
   }
-  for (const std::string& w : warnings) std::fprintf(stderr, "toolmark: warning: %s\n", OneLine(w).c_str());
+  PrintWarnings(warnings);
   const std::vector<index::SearchHit> hits = engine.Search(q);
 
   if (args.json) {
@@ -124,7 +212,11 @@ int RunSearch(const SearchArgs& args) {
 void RegisterSearch(CLI::App& app, Action* action) {
   auto args = std::make_shared<SearchArgs>();
   CLI::App* cmd = app.add_subcommand("search", "Ranked candidates for one scan file or stored item (not ingested)");
-  cmd->add_option("query", args->query, "Scan file, or the id of an item in the database")->required();
+  cmd->add_option("query", args->query,
+                  "Scan file, folder of one bullet's land scans, or the id of an item in the database (a bullet "
+                  "land's id searches its whole bullet)")
+      ->required();
+  cmd->add_flag("--land", args->land_level, "For a stored bullet land: search that land alone, not its bullet");
   AddDbFlag(cmd, &args->db);
   cmd->add_option("--kind", args->kind, "auto, cartridge_case or bullet (a land scan)")
       ->check(CLI::IsMember({"auto", "cartridge_case", "bullet"}));
