@@ -313,25 +313,14 @@ int RemoveSpikes(cv::Mat* v, int ksize, double k_sigma, double sigma_floor, doub
 
 // ------------------------------------------------------------------- filters
 
-/// Normalised Gaussian kernel, σ in samples, half-width ceil(3σ) but at most
-/// max_half (a wider kernel meets only zeros outside the grid).
-std::vector<double> Kernel(double sigma, int max_half) {
-  const int half = std::clamp(static_cast<int>(std::ceil(3.0 * sigma)), 1, std::max(1, max_half));
-  std::vector<double> k(static_cast<std::size_t>(2 * half + 1));
-  double sum = 0;
-  for (int i = -half; i <= half; ++i)
-    sum += k[static_cast<std::size_t>(i + half)] = std::exp(-0.5 * i * i / (sigma * sigma));
-  for (double& w : k) w /= sum;
-  return k;
-}
-
 /// G*(v·m) / G*m with a separable Gaussian of σ (samples) along x and y, zero
 /// outside the grid; NaN where m is 0. m: CV_8UC1, non-zero = use.
 cv::Mat NormalizedGaussian(const cv::Mat& v, const cv::Mat& m8, double sigma_x, double sigma_y) {
   cv::Mat m, vz = v.clone();
   m8.convertTo(m, CV_64F, 1.0 / 255);
   vz.setTo(0, m8 == 0);
-  const std::vector<double> kx = Kernel(sigma_x, v.cols), ky = Kernel(sigma_y, v.rows);
+  const std::vector<double> kx = detail::GaussianKernel1d(sigma_x, v.cols),
+                            ky = detail::GaussianKernel1d(sigma_y, v.rows);
   cv::Mat num, den;
   cv::sepFilter2D(vz, num, CV_64F, cv::Mat(kx), cv::Mat(ky), cv::Point(-1, -1), 0, cv::BORDER_CONSTANT);
   cv::sepFilter2D(m, den, CV_64F, cv::Mat(kx), cv::Mat(ky), cv::Point(-1, -1), 0, cv::BORDER_CONSTANT);
@@ -853,7 +842,8 @@ BreechFace PreprocessBreechFace(const Surface& surface, const BreechFaceOptions&
   }
   const double sigma_s = detail::GaussianSigmaForCutoff(heights ? o.lambda_s_um : o.intensity_lambda_s_um);
   if (sigma_s > 0) {
-    const std::vector<double> kx = Kernel(sigma_s / sx, v.cols), ky = Kernel(sigma_s / sy, v.rows);
+    const std::vector<double> kx = detail::GaussianKernel1d(sigma_s / sx, v.cols),
+                              ky = detail::GaussianKernel1d(sigma_s / sy, v.rows);
     cv::Mat num, den;
     cv::sepFilter2D(vm, num, CV_64F, cv::Mat(kx), cv::Mat(ky), cv::Point(-1, -1), 0, cv::BORDER_CONSTANT);
     cv::sepFilter2D(m_scan, den, CV_64F, cv::Mat(kx), cv::Mat(ky), cv::Point(-1, -1), 0, cv::BORDER_CONSTANT);

@@ -306,17 +306,6 @@ double ProfileAt(const std::vector<double>& profile, double d, double bin) {
   return i + 1 < profile.size() ? (1 - f) * profile[i] + f * profile[i + 1] : profile[i];
 }
 
-/// Normalised Gaussian kernel, σ in samples, half-width ceil(3σ) ≤ max_half.
-std::vector<double> Kernel(double sigma, int max_half) {
-  const int half = std::clamp(static_cast<int>(std::ceil(3.0 * sigma)), 1, std::max(1, max_half));
-  std::vector<double> k(static_cast<std::size_t>(2 * half + 1));
-  double sum = 0;
-  for (int i = -half; i <= half; ++i)
-    sum += k[static_cast<std::size_t>(i + half)] = std::exp(-0.5 * i * i / (sigma * sigma));
-  for (double& w : k) w /= sum;
-  return k;
-}
-
 /// v − G*(v·m)/G*m over the finite points (σ in µm); NaN stays NaN.
 void HighPass(Grid* g, double sigma_um) {
   if (!std::isfinite(sigma_um)) return;
@@ -327,8 +316,8 @@ void HighPass(Grid* g, double sigma_um) {
       vm.at<double>(r, c) = std::isfinite(z) ? z : 0.0;
       m.at<double>(r, c) = std::isfinite(z) ? 1.0 : 0.0;
     }
-  const std::vector<double> kx = Kernel(sigma_um / g->sx, g->v.cols),
-                            ky = Kernel(sigma_um / g->sy, g->v.rows);
+  const std::vector<double> kx = detail::GaussianKernel1d(sigma_um / g->sx, g->v.cols),
+                            ky = detail::GaussianKernel1d(sigma_um / g->sy, g->v.rows);
   cv::Mat num, den;
   cv::sepFilter2D(vm, num, CV_64F, cv::Mat(kx), cv::Mat(ky), cv::Point(-1, -1), 0, cv::BORDER_CONSTANT);
   cv::sepFilter2D(m, den, CV_64F, cv::Mat(kx), cv::Mat(ky), cv::Point(-1, -1), 0, cv::BORDER_CONSTANT);

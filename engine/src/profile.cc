@@ -35,8 +35,9 @@ double Median(std::vector<double>* v) {
 }
 
 /// Normalised 1D Gaussian kernel with half-width ceil(3σ), σ in samples.
-std::vector<double> GaussianKernel1d(double sigma) {
-  const int half = std::max(1, static_cast<int>(std::ceil(3.0 * sigma)));
+std::vector<double> GaussianKernel1d(double sigma, int max_half) {
+  int half = std::max(1, static_cast<int>(std::ceil(3.0 * sigma)));
+  if (max_half > 0) half = std::min(half, max_half);
   std::vector<double> k(static_cast<std::size_t>(2 * half + 1));
   double sum = 0;
   for (int i = -half; i <= half; ++i) {

@@ -22,8 +22,9 @@ void Accumulate3(const std::array<double, 3>& basis, double target, std::array<d
 /// Median of a non-empty vector (reorders it).
 double Median(std::vector<double>* v);
 
-/// Normalised 1D Gaussian kernel with half-width ceil(3σ), σ in samples.
-std::vector<double> GaussianKernel1d(double sigma);
+/// Normalised 1D Gaussian kernel with half-width ceil(3σ), σ in samples;
+/// the half-width is at most max_half (≥ 1) when given.
+std::vector<double> GaussianKernel1d(double sigma, int max_half = 0);
 
 /// Linear resampling from spacing `from` to `to` (µm); NaN where a neighbour is.
 std::vector<double> ResampleProfile(const std::vector<double>& p, double from, double to);

@@ -60,6 +60,16 @@ struct SearchEngine::Impl {
 
   std::string IndexPath() const { return (fs::path(db.folder()) / "index" / (version + ".tmvi")).string(); }
 
+  /// A file query, checked against this engine; its surface kind taken from
+  /// its surface.
+  SearchQuery Checked(const SearchQuery& query) const {
+    Check(index.has_value(), "search: Update() first");
+    Check(query.kind == kind, "search: a " + query.kind + " cannot be searched among " + kind + "s");
+    SearchQuery q = query;
+    q.surface_kind = query.surface.kind;
+    return q;
+  }
+
   /// A stored item's prepared mark, from the cache or prepared now (the
   /// same mark either way, so results do not depend on the cache).
   std::shared_ptr<const PreparedMark> PreparedItem(ItemId id) const {
@@ -260,21 +270,13 @@ void SearchEngine::Update(std::vector<std::string>* warnings, const Progress& pr
 }
 
 std::vector<VectorHit> SearchEngine::Shortlist(const SearchQuery& query) const {
-  const Impl& m = *impl_;
-  Check(m.index.has_value(), "search: Update() first");
-  Check(query.kind == m.kind, "search: a " + query.kind + " cannot be searched among " + m.kind + "s");
-  SearchQuery q = query;
-  q.surface_kind = query.surface.kind;
-  return m.ShortlistOf(*m.comparator->Prepare(query.surface), q);
+  const SearchQuery q = impl_->Checked(query);
+  return impl_->ShortlistOf(*impl_->comparator->Prepare(query.surface), q);
 }
 
 std::vector<SearchHit> SearchEngine::Search(const SearchQuery& query) const {
-  const Impl& m = *impl_;
-  Check(m.index.has_value(), "search: Update() first");
-  Check(query.kind == m.kind, "search: a " + query.kind + " cannot be searched among " + m.kind + "s");
-  SearchQuery q = query;
-  q.surface_kind = query.surface.kind;
-  return m.Rank(*m.comparator->Prepare(query.surface), q);
+  const SearchQuery q = impl_->Checked(query);
+  return impl_->Rank(*impl_->comparator->Prepare(query.surface), q);
 }
 
 std::vector<SearchHit> SearchEngine::SearchItem(ItemId id) const {

@@ -454,6 +454,16 @@ double Pearson(const std::vector<double>& x, const std::vector<double>& y) {
   return (sxy - sx * sy / n) / std::sqrt((sxx - sx * sx / n) * (syy - sy * sy / n));
 }
 
+/// A dataset's truth.csv: the files in order and each file's firearm
+/// (evaluation only).
+void ReadTruth(const std::string& dir, std::vector<std::string>* files, std::map<std::string, std::string>* firearm) {
+  for (const auto& row : ReadCsv(dir + "truth.csv")) {
+    if (row.size() < 2 || row[0] == "file") continue;
+    files->push_back(row[0]);
+    (*firearm)[row[0]] = row[1];
+  }
+}
+
 TEST(Cmc2d, RingLightKnownMatchesScoreAboveNonMatches) {
   // ../shared/datasets/images2d: two known-match pairs (Fadul slide 1, NBIDE
   // Ruger 3) and four non-match pairs of 8-bit ring-light images. The images
@@ -462,11 +472,7 @@ TEST(Cmc2d, RingLightKnownMatchesScoreAboveNonMatches) {
   const std::string dir = testing::DatasetsDir() + "/images2d/";
   std::vector<std::string> files;
   std::map<std::string, std::string> firearm;
-  for (const auto& row : ReadCsv(dir + "truth.csv")) {
-    if (row.size() < 2 || row[0] == "file") continue;
-    files.push_back(row[0]);
-    firearm[row[0]] = row[1];
-  }
+  ReadTruth(dir, &files, &firearm);
   ASSERT_EQ(files.size(), 4u);
   ingest::ReadOptions read;
   read.spacing_um = 3.0;
@@ -492,11 +498,7 @@ TEST(CmcFadul, KnownMatchesReachSongsThresholdAndNonMatchesDoNot) {
   // truth.csv: file,firearm,kind,mark,original_name (40 scans, 10 slides).
   std::vector<std::string> files;
   std::map<std::string, std::string> firearm;
-  for (const auto& row : ReadCsv(dir + "truth.csv")) {
-    if (row.size() < 2 || row[0] == "file") continue;
-    files.push_back(row[0]);
-    firearm[row[0]] = row[1];
-  }
+  ReadTruth(dir, &files, &firearm);
   ASSERT_EQ(files.size(), 40u);
   const auto comparator = MakeComparator("cmc");
   std::vector<std::shared_ptr<const PreparedMark>> marks(files.size());
