@@ -108,8 +108,8 @@ constexpr double kEdgeArtefactRatio = 3.5;         ///< band / face roughness th
 constexpr double kSpeckFraction = 0.05;            ///< smaller components (of the largest) are dropped
 constexpr double kMinOrientation = 0.2;            ///< |cos| between an edge step and the radius
 // 2D images (grey levels).
-constexpr double kClipMinFraction = 1e-4;  ///< this share of points at a full-scale value: clipped
-constexpr double kGreyCoarseUm = 100;      ///< coarse scale of the exhaustive circle search
+constexpr double kClipMinFraction = 1e-4;   ///< this share of points at a full-scale value: clipped
+constexpr double kGreyCoarseUm = 100;       ///< coarse scale of the exhaustive circle search
 constexpr double kGreyCoarseMaxCells = 96;  ///< … at most this many coarse cells across the field
 constexpr double kGreyFineUm = 25;          ///< fine scale of the circle refinement
 constexpr int kGreyCoarseAngles = 96, kGreyFineAngles = 256;  ///< points sampled on a circle
@@ -603,7 +603,7 @@ bool SampleAt(const cv::Mat& g, double x, double y, double* out) {
 /// derivatives per cell of that scale.
 struct GreyGradients {
   cv::Mat gx, gy;
-  int factor = 1;   ///< working cells per cell of this scale
+  int factor = 1;    ///< working cells per cell of this scale
   double noise = 0;  ///< median gradient magnitude
   /// This scale's coordinates of working-grid cell coordinates, and back.
   double In(double working) const { return (working + 0.5) / factor - 0.5; }
@@ -615,8 +615,8 @@ GreyGradients Gradients(const cv::Mat& filled, int factor, double sigma) {
   g.factor = factor;
   cv::Mat small;
   if (factor > 1)
-    cv::resize(filled, small, cv::Size(std::max(1, filled.cols / factor), std::max(1, filled.rows / factor)), 0,
-               0, cv::INTER_AREA);
+    cv::resize(filled, small, cv::Size(std::max(1, filled.cols / factor), std::max(1, filled.rows / factor)),
+               0, 0, cv::INTER_AREA);
   else
     small = filled;
   cv::Mat smooth;
@@ -626,7 +626,8 @@ GreyGradients Gradients(const cv::Mat& filled, int factor, double sigma) {
   std::vector<double> magnitude;
   magnitude.reserve(g.gx.total());
   for (int r = 0; r < g.gx.rows; ++r)
-    for (int c = 0; c < g.gx.cols; ++c) magnitude.push_back(std::hypot(g.gx.at<double>(r, c), g.gy.at<double>(r, c)));
+    for (int c = 0; c < g.gx.cols; ++c)
+      magnitude.push_back(std::hypot(g.gx.at<double>(r, c), g.gy.at<double>(r, c)));
   g.noise = Quantile(&magnitude, 0.5);
   return g;
 }
@@ -686,7 +687,8 @@ CircleFit FindGreyCircle(const GreyGradients& coarse, const GreyGradients& fine,
   if (!std::isfinite(best)) return fit;
   const std::vector<cv::Point2d> fine_dirs = Directions(kGreyFineAngles);
   const double cx = fine.In(coarse.Out(best_coarse.x)), cy = fine.In(coarse.Out(best_coarse.y));
-  const double cr = best_coarse.r * coarse.factor / fine.factor, reach = static_cast<double>(coarse.factor) / fine.factor;
+  const double cr = best_coarse.r * coarse.factor / fine.factor,
+               reach = static_cast<double>(coarse.factor) / fine.factor;
   best = -std::numeric_limits<double>::infinity();
   for (double dy = -reach; dy <= reach + 1e-9; dy += 0.5) {
     for (double dx = -reach; dx <= reach + 1e-9; dx += 0.5) {
@@ -718,8 +720,8 @@ void FindCirclesFromGreyLevels(const cv::Mat& v, double ws, CircleFit* outer, Ci
   cv::Mat filled = v.clone();
   filled.setTo(median, ~FiniteMask(v));
   const double field_um = std::max(v.cols, v.rows) * ws;
-  const int coarse_factor =
-      std::max(1, static_cast<int>(std::lround(std::max(kGreyCoarseUm, field_um / kGreyCoarseMaxCells) / ws)));
+  const int coarse_factor = std::max(
+      1, static_cast<int>(std::lround(std::max(kGreyCoarseUm, field_um / kGreyCoarseMaxCells) / ws)));
   const int fine_factor = std::max(1, static_cast<int>(std::lround(kGreyFineUm / ws)));
   const GreyGradients coarse = Gradients(filled, coarse_factor, 1.0);
   const GreyGradients fine = Gradients(filled, fine_factor, 1.0);
@@ -728,10 +730,11 @@ void FindCirclesFromGreyLevels(const cv::Mat& v, double ws, CircleFit* outer, Ci
   double& hole_score = out->firing_pin_edge_strength;
   *outer = FindGreyCircle(coarse, fine, {0, w, 0, h, kMinOuterRadiusUm / ws, 0.5 * std::hypot(w, h)}, -1,
                           &outer_score);
-  notes->push_back(Format(outer->found ? "2D image: primer edge found from grey levels (edge %.1f x the median "
-                                         "gradient; radius %.0f um)"
-                                       : "2D image: no primer edge in the grey levels (best edge %.1f x the "
-                                         "median gradient, radius %.0f um)",
+  notes->push_back(Format(outer->found
+                              ? "2D image: primer edge found from grey levels (edge %.1f x the median "
+                                "gradient; radius %.0f um)"
+                              : "2D image: no primer edge in the grey levels (best edge %.1f x the "
+                                "median gradient, radius %.0f um)",
                           outer_score, outer->circle.r * ws));
   if (!outer->found) return;
   const Circle& o = outer->circle;
@@ -740,10 +743,11 @@ void FindCirclesFromGreyLevels(const cv::Mat& v, double ws, CircleFit* outer, Ci
                          {o.x - reach, o.x + reach, o.y - reach, o.y + reach,
                           std::max(kMinFiringPinRadiusUm / ws, kGreyPinMin * o.r), kGreyPinMax * o.r},
                          +1, &hole_score);
-  notes->push_back(Format(hole->found ? "2D image: firing-pin impression found from grey levels (edge %.1f x "
-                                        "the median gradient; radius %.0f um)"
-                                      : "2D image: no firing-pin impression in the grey levels (best edge %.1f x "
-                                        "the median gradient, radius %.0f um)",
+  notes->push_back(Format(hole->found
+                              ? "2D image: firing-pin impression found from grey levels (edge %.1f x "
+                                "the median gradient; radius %.0f um)"
+                              : "2D image: no firing-pin impression in the grey levels (best edge %.1f x "
+                                "the median gradient, radius %.0f um)",
                           hole_score, hole->circle.r * ws));
 }
 
@@ -799,9 +803,10 @@ BreechFace PreprocessBreechFace(const Surface& surface, const BreechFaceOptions&
   if (!heights) {
     out.clipped_points = RemoveClipped(&v);
     if (out.clipped_points > 0)
-      out.notes.push_back(Format("2D image: %.0f points at a full-scale grey level (saturated or black) "
-                                 "made missing",
-                                 out.clipped_points));
+      out.notes.push_back(
+          Format("2D image: %.0f points at a full-scale grey level (saturated or black) "
+                 "made missing",
+                 out.clipped_points));
   }
   Check(cv::countNonZero(FiniteMask(v)) >= kMinValidPoints,
         user_mask ? "breech face: no valid data inside the user mask"

@@ -28,8 +28,8 @@
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
-#include <limits>
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <opencv2/imgproc.hpp>
 #include <string>

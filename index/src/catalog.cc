@@ -95,7 +95,6 @@ CREATE TABLE IF NOT EXISTS hits (
 CREATE INDEX IF NOT EXISTS hits_query ON hits(query_item, rank);
 )SQL";
 
-
 }  // namespace
 
 std::string NowUtc() {

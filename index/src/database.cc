@@ -142,7 +142,8 @@ void DatabaseImpl::PutFeatures(const std::vector<FeatureRecord>& features) {
     const std::string who = "item " + std::to_string(f.item) + " " + f.mark + " (" + f.comparator + "): ";
     Check(!f.vector.empty(), who + "empty feature vector");
     for (float v : f.vector) Check(std::isfinite(v), who + "non-finite feature value");
-    Check(IsToken(f.mark) && IsToken(f.comparator) && !f.version.empty(), who + "bad mark, comparator or version");
+    Check(IsToken(f.mark) && IsToken(f.comparator) && !f.version.empty(),
+          who + "bad mark, comparator or version");
   }
   std::lock_guard<std::mutex> lock(mutex_);
   catalog_.BeginWrite();
@@ -153,9 +154,10 @@ void DatabaseImpl::PutFeatures(const std::vector<FeatureRecord>& features) {
       Check(known.Step(), "item " + std::to_string(f.item) + ": no such item");
       const std::size_t bytes = f.vector.size() * sizeof(float);
       const std::string blob(reinterpret_cast<const char*>(f.vector.data()), bytes);
-      Statement put(catalog_.handle(),
-                    "INSERT OR REPLACE INTO features (item_id, mark, comparator, version, dims, vector, sha256) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)");
+      Statement put(
+          catalog_.handle(),
+          "INSERT OR REPLACE INTO features (item_id, mark, comparator, version, dims, vector, sha256) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?)");
       put.Bind(1, static_cast<std::int64_t>(f.item))
           .Bind(2, f.mark)
           .Bind(3, f.comparator)
@@ -217,10 +219,11 @@ bool DatabaseImpl::RecordHits(ItemId query, const std::string& comparator, const
     }
     const std::string now = NowUtc();
     for (const HitRecord& h : hits) {
-      Statement put(catalog_.handle(),
-                    "INSERT INTO hits (query_item, candidate_item, comparator, version, rank, score, log10_lr, "
-                    "calibration, similarity, rotation_deg, shift_x_um, shift_y_um, created_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      Statement put(
+          catalog_.handle(),
+          "INSERT INTO hits (query_item, candidate_item, comparator, version, rank, score, log10_lr, "
+          "calibration, similarity, rotation_deg, shift_x_um, shift_y_um, created_at) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
       put.Bind(1, static_cast<std::int64_t>(query))
           .Bind(2, static_cast<std::int64_t>(h.candidate))
           .Bind(3, comparator)
@@ -239,15 +242,17 @@ bool DatabaseImpl::RecordHits(ItemId query, const std::string& comparator, const
           .Bind(13, now);
       put.Step();
     }
-    Statement mark(catalog_.handle(),
-                   "INSERT INTO correlations (item_id, comparator, version, hits, done_at) VALUES (?, ?, ?, ?, ?)");
+    Statement mark(
+        catalog_.handle(),
+        "INSERT INTO correlations (item_id, comparator, version, hits, done_at) VALUES (?, ?, ?, ?, ?)");
     mark.Bind(1, static_cast<std::int64_t>(query))
         .Bind(2, comparator)
         .Bind(3, version)
         .Bind(4, static_cast<std::int64_t>(hits.size()))
         .Bind(5, now);
     mark.Step();
-    catalog_.Audit("correlate", query, comparator + " " + version + ": " + std::to_string(hits.size()) + " hits");
+    catalog_.Audit("correlate", query,
+                   comparator + " " + version + ": " + std::to_string(hits.size()) + " hits");
     catalog_.Commit();
     return true;
   } catch (...) {
@@ -268,13 +273,15 @@ std::vector<ItemId> DatabaseImpl::CorrelatedItems(const std::string& comparator,
 
 std::vector<HitRecord> DatabaseImpl::Hits(std::optional<ItemId> query) {
   std::lock_guard<std::mutex> lock(mutex_);
-  Statement q(catalog_.handle(),
-              query ? "SELECT id, query_item, candidate_item, comparator, version, rank, score, log10_lr, calibration, "
-                      "similarity, rotation_deg, shift_x_um, shift_y_um, created_at FROM hits WHERE query_item = ? "
-                      "ORDER BY query_item, comparator, rank"
-                    : "SELECT id, query_item, candidate_item, comparator, version, rank, score, log10_lr, calibration, "
-                      "similarity, rotation_deg, shift_x_um, shift_y_um, created_at FROM hits "
-                      "ORDER BY query_item, comparator, rank");
+  Statement q(
+      catalog_.handle(),
+      query
+          ? "SELECT id, query_item, candidate_item, comparator, version, rank, score, log10_lr, calibration, "
+            "similarity, rotation_deg, shift_x_um, shift_y_um, created_at FROM hits WHERE query_item = ? "
+            "ORDER BY query_item, comparator, rank"
+          : "SELECT id, query_item, candidate_item, comparator, version, rank, score, log10_lr, calibration, "
+            "similarity, rotation_deg, shift_x_um, shift_y_um, created_at FROM hits "
+            "ORDER BY query_item, comparator, rank");
   if (query) q.Bind(1, static_cast<std::int64_t>(*query));
   std::vector<HitRecord> out;
   while (q.Step()) {

@@ -4,8 +4,8 @@
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <deque>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <set>
@@ -20,7 +20,7 @@ namespace toolmark::index {
 namespace fs = std::filesystem;
 namespace {
 
-constexpr std::size_t kFeatureBatch = 32;  ///< embeddings stored per transaction
+constexpr std::size_t kFeatureBatch = 32;    ///< embeddings stored per transaction
 constexpr std::size_t kPreparedCache = 256;  ///< prepared candidate marks kept in memory (batch correlation)
 
 /// The mark a kind's whole-item embedding describes.
@@ -28,9 +28,11 @@ std::string MarkFor(const std::string& kind) { return kind == "bullet" ? "land" 
 
 /// An unknown (empty / 0) value on either side contradicts nothing.
 bool Compatible(const ClassCharacteristics& q, const ClassCharacteristics& c) {
-  const auto same = [](const std::string& a, const std::string& b) { return a.empty() || b.empty() || a == b; };
-  return same(q.caliber, c.caliber) && same(q.firing_pin_shape, c.firing_pin_shape) && same(q.twist, c.twist) &&
-         (q.lands == 0 || c.lands == 0 || q.lands == c.lands);
+  const auto same = [](const std::string& a, const std::string& b) {
+    return a.empty() || b.empty() || a == b;
+  };
+  return same(q.caliber, c.caliber) && same(q.firing_pin_shape, c.firing_pin_shape) &&
+         same(q.twist, c.twist) && (q.lands == 0 || c.lands == 0 || q.lands == c.lands);
 }
 
 }  // namespace
@@ -55,7 +57,11 @@ struct SearchEngine::Impl {
   mutable std::deque<ItemId> cache_order;  ///< oldest first
 
   Impl(Database& d, const std::string& k, const SearchOptions& o)
-      : db(d), kind(k), name(ComparatorForKind(k)), version(FeatureVersion(name)), options(o),
+      : db(d),
+        kind(k),
+        name(ComparatorForKind(k)),
+        version(FeatureVersion(name)),
+        options(o),
         comparator(MakeComparator(name)) {}
 
   std::string IndexPath() const { return (fs::path(db.folder()) / "index" / (version + ".tmvi")).string(); }
@@ -133,7 +139,8 @@ struct SearchEngine::Impl {
   std::vector<VectorHit> ShortlistOf(const PreparedMark& prepared, const SearchQuery& query) const {
     const std::vector<float> q = comparator->Embed(prepared);
     if (index->size() == 0) return {};
-    Check(static_cast<int>(q.size()) == index->dims(), "search: the query's embedding does not match the index");
+    Check(static_cast<int>(q.size()) == index->dims(),
+          "search: the query's embedding does not match the index");
     const std::set<std::string> scope(options.jurisdictions.begin(), options.jurisdictions.end());
     const std::string surface_kind = SurfaceKindName(query.surface_kind);
     const VectorFilter filter = [&](VectorId id) {
@@ -214,8 +221,8 @@ void SearchEngine::Update(std::vector<std::string>* warnings, const Progress& pr
   std::error_code ec;
   if (!fs::exists(path, ec)) {
     if (stored_before > 0)
-      warnings->push_back("vector index " + path + " missing: rebuilt from the " + std::to_string(features.size()) +
-                          " stored feature records");
+      warnings->push_back("vector index " + path + " missing: rebuilt from the " +
+                          std::to_string(features.size()) + " stored feature records");
   } else {
     try {
       m.index.emplace(VectorIndex::Load(path, m.options.index));
@@ -283,12 +290,14 @@ std::vector<SearchHit> SearchEngine::SearchItem(ItemId id) const {
   const Impl& m = *impl_;
   Check(m.index.has_value(), "search: Update() first");
   const auto it = m.items.find(id);
-  Check(it != m.items.end(), "search: item " + std::to_string(id) + " is not a " + m.kind + " of this database");
+  Check(it != m.items.end(),
+        "search: item " + std::to_string(id) + " is not a " + m.kind + " of this database");
   SearchQuery query;
   query.kind = m.kind;
   query.class_marks = it->second.class_marks;
   query.exclude = id;
-  query.surface_kind = it->second.surface_kind == "intensity" ? SurfaceKind::kIntensity : SurfaceKind::kHeight;
+  query.surface_kind =
+      it->second.surface_kind == "intensity" ? SurfaceKind::kIntensity : SurfaceKind::kHeight;
   query.label = "item " + std::to_string(id);
   return m.Rank(*m.PreparedItem(id), query);
 }
@@ -403,7 +412,8 @@ CorrelateSummary Correlate(Database& db, const std::string& kind, const SearchOp
     }
     queries.push_back(it.id);
   }
-  for (ItemId id : only) Check(known.count(id) > 0, "correlate: item " + std::to_string(id) + ": no such item");
+  for (ItemId id : only)
+    Check(known.count(id) > 0, "correlate: item " + std::to_string(id) + ": no such item");
   if (selection.limit > 0 && queries.size() > selection.limit) {
     summary.remaining = queries.size() - selection.limit;
     queries.resize(selection.limit);

@@ -45,9 +45,9 @@ constexpr std::size_t kHeaderBytes = 8 + 4 + 4 + 8 + 8;
 constexpr std::size_t kMaxFileBytes = std::size_t{1} << 40;  ///< 1 TiB: far above any real index
 constexpr std::size_t kMinCompactDead = 1024;                ///< compact when this many are dead …
 constexpr double kCompactDeadShare = 0.25;                   ///< … and this share of positions
-constexpr std::size_t kFilterSample = 1024;   ///< positions sampled to estimate a filter's share
-constexpr double kExactBelow = 20000;         ///< HNSW: fewer accepted vectors are searched exhaustively
-constexpr int kMaxSearchDepth = 4096;         ///< HNSW efSearch, however selective the filter
+constexpr std::size_t kFilterSample = 1024;  ///< positions sampled to estimate a filter's share
+constexpr double kExactBelow = 20000;        ///< HNSW: fewer accepted vectors are searched exhaustively
+constexpr int kMaxSearchDepth = 4096;        ///< HNSW efSearch, however selective the filter
 
 /// Runs FAISS calls with one OpenMP thread in this thread (deterministic
 /// graph construction), restoring the previous setting.
@@ -106,15 +106,16 @@ struct VectorIndex::Impl {
   VectorIndexOptions options;
   VectorIndexKind kind = VectorIndexKind::kFlat;
   std::unique_ptr<faiss::Index> faiss;
-  std::vector<VectorId> ids;  ///< by position
-  std::vector<char> live;     ///< by position
+  std::vector<VectorId> ids;                           ///< by position
+  std::vector<char> live;                              ///< by position
   std::unordered_map<VectorId, std::size_t> position;  ///< live ids only
 
   std::size_t Dead() const { return ids.size() - position.size(); }
 
   std::unique_ptr<faiss::Index> NewIndex(VectorIndexKind k) const {
     if (k == VectorIndexKind::kHnsw) {
-      auto h = std::make_unique<faiss::IndexHNSWFlat>(dims, options.hnsw_neighbours, faiss::METRIC_INNER_PRODUCT);
+      auto h =
+          std::make_unique<faiss::IndexHNSWFlat>(dims, options.hnsw_neighbours, faiss::METRIC_INNER_PRODUCT);
       h->hnsw.efConstruction = options.hnsw_build_depth;
       h->hnsw.efSearch = options.hnsw_search_depth;
       return h;
@@ -158,7 +159,8 @@ struct VectorIndex::Impl {
   void Maintain() {
     const VectorIndexKind wanted = Wanted(position.size());
     const std::size_t dead = Dead();
-    if (wanted != kind || (dead >= kMinCompactDead && static_cast<double>(dead) >= kCompactDeadShare * static_cast<double>(ids.size())))
+    if (wanted != kind || (dead >= kMinCompactDead &&
+                           static_cast<double>(dead) >= kCompactDeadShare * static_cast<double>(ids.size())))
       Rebuild(wanted);
   }
 };
@@ -168,7 +170,8 @@ namespace {
 /// Accepts live positions whose id the caller's filter accepts.
 class PositionSelector : public faiss::IDSelector {
  public:
-  PositionSelector(const std::vector<VectorId>& ids, const std::vector<char>& live, const VectorFilter* filter)
+  PositionSelector(const std::vector<VectorId>& ids, const std::vector<char>& live,
+                   const VectorFilter* filter)
       : ids_(ids), live_(live), filter_(filter) {}
   bool is_member(faiss::Index::idx_t p) const override {
     const auto i = static_cast<std::size_t>(p);
@@ -226,7 +229,8 @@ void VectorIndex::Add(const std::vector<VectorId>& ids, const std::vector<float>
     m.ids.push_back(ids[i]);
     m.live.push_back(1);
     m.position[ids[i]] = p;
-    rows.insert(rows.end(), vectors.begin() + static_cast<std::ptrdiff_t>(i * static_cast<std::size_t>(m.dims)),
+    rows.insert(rows.end(),
+                vectors.begin() + static_cast<std::ptrdiff_t>(i * static_cast<std::size_t>(m.dims)),
                 vectors.begin() + static_cast<std::ptrdiff_t>((i + 1) * static_cast<std::size_t>(m.dims)));
   }
   m.AppendToFaiss(m.faiss.get(), rows.data(), rows.size() / static_cast<std::size_t>(m.dims));
@@ -243,12 +247,14 @@ bool VectorIndex::Remove(VectorId id) {
   return true;
 }
 
-std::vector<VectorHit> VectorIndex::Search(const float* query, std::size_t k, const VectorFilter* filter) const {
+std::vector<VectorHit> VectorIndex::Search(const float* query, std::size_t k,
+                                           const VectorFilter* filter) const {
   const Impl& m = *impl_;
   std::vector<VectorHit> hits;
   k = std::min(k, m.position.size());
   if (k == 0) return hits;
-  for (int i = 0; i < m.dims; ++i) Check(std::isfinite(query[i]), "vector index: the query has a non-finite value");
+  for (int i = 0; i < m.dims; ++i)
+    Check(std::isfinite(query[i]), "vector index: the query has a non-finite value");
   const PositionSelector selector(m.ids, m.live, filter);
   std::vector<float> similarity(k);
   std::vector<faiss::Index::idx_t> label(k, -1);
@@ -268,12 +274,14 @@ std::vector<VectorHit> VectorIndex::Search(const float* query, std::size_t k, co
     }
     share = sampled > 0 ? static_cast<double>(accepted) / static_cast<double>(sampled) : 0;
   }
-  const bool exact = m.kind == VectorIndexKind::kHnsw && share * static_cast<double>(m.position.size()) < kExactBelow;
+  const bool exact =
+      m.kind == VectorIndexKind::kHnsw && share * static_cast<double>(m.position.size()) < kExactBelow;
   if (m.kind == VectorIndexKind::kHnsw && !exact) {
     faiss::SearchParametersHNSW params;
     params.sel = const_cast<PositionSelector*>(&selector);
     const double depth = std::max(m.options.hnsw_search_depth, static_cast<int>(k)) / std::max(share, 1e-3);
-    params.efSearch = static_cast<int>(std::min<double>(kMaxSearchDepth, std::max<double>(depth, static_cast<double>(k))));
+    params.efSearch =
+        static_cast<int>(std::min<double>(kMaxSearchDepth, std::max<double>(depth, static_cast<double>(k))));
     m.faiss->search(1, query, kk, similarity.data(), label.data(), &params);
   } else if (m.kind == VectorIndexKind::kFlat) {
     faiss::SearchParameters params;
@@ -289,8 +297,8 @@ std::vector<VectorHit> VectorIndex::Search(const float* query, std::size_t k, co
   if (exact || (hits.size() < k && m.kind == VectorIndexKind::kHnsw)) {
     // Exhaustive over the accepted vectors (also when a graph walk came back
     // short): exact, so never worse.
-    const auto* storage = dynamic_cast<const faiss::IndexFlat*>(
-        dynamic_cast<const faiss::IndexHNSW*>(m.faiss.get())->storage);
+    const auto* storage =
+        dynamic_cast<const faiss::IndexFlat*>(dynamic_cast<const faiss::IndexHNSW*>(m.faiss.get())->storage);
     const float* xb = storage->get_xb();
     hits.clear();
     for (std::size_t p = 0; p < m.ids.size(); ++p) {
@@ -314,12 +322,14 @@ std::vector<VectorHit> VectorIndex::Search(const float* query, std::size_t k, co
 
 std::size_t VectorIndex::MemoryBytes() const {
   const Impl& m = *impl_;
-  std::size_t bytes = m.ids.size() * (sizeof(VectorId) + 1) + m.position.size() * (sizeof(VectorId) + 3 * sizeof(void*));
+  std::size_t bytes =
+      m.ids.size() * (sizeof(VectorId) + 1) + m.position.size() * (sizeof(VectorId) + 3 * sizeof(void*));
   bytes += static_cast<std::size_t>(m.faiss->ntotal) * static_cast<std::size_t>(m.dims) * sizeof(float);
   if (const auto* h = dynamic_cast<const faiss::IndexHNSW*>(m.faiss.get())) {
     bytes += h->hnsw.neighbors.size() * sizeof(faiss::HNSW::storage_idx_t) +
              h->hnsw.offsets.size() * sizeof(std::size_t) + h->hnsw.levels.size() * sizeof(int) +
-             h->hnsw.assign_probas.size() * sizeof(double) + h->hnsw.cum_nneighbor_per_level.size() * sizeof(int);
+             h->hnsw.assign_probas.size() * sizeof(double) +
+             h->hnsw.cum_nneighbor_per_level.size() * sizeof(int);
   }
   return bytes;
 }
@@ -345,7 +355,8 @@ void VectorIndex::Save(const std::string& path) const {
 VectorIndex VectorIndex::Load(const std::string& path, const VectorIndexOptions& options) {
   const std::string bytes = ingest::ReadFileBounded(path, kMaxFileBytes);
   const auto fail = [&](const std::string& why) { throw Error("vector index: " + path + ": " + why); };
-  if (bytes.size() < kHeaderBytes + SHA256_DIGEST_LENGTH) fail("truncated (" + std::to_string(bytes.size()) + " bytes)");
+  if (bytes.size() < kHeaderBytes + SHA256_DIGEST_LENGTH)
+    fail("truncated (" + std::to_string(bytes.size()) + " bytes)");
   if (std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0) fail("not a Toolmark vector index");
   std::size_t at = sizeof kMagic;
   const auto dims = Get<std::uint32_t>(bytes, &at);
@@ -362,7 +373,8 @@ VectorIndex VectorIndex::Load(const std::string& path, const VectorIndexOptions&
   Impl& m = *index.impl_;
   m.ids.resize(n);
   for (auto& id : m.ids) id = Get<std::int64_t>(bytes, &at);
-  m.live.assign(bytes.begin() + static_cast<std::ptrdiff_t>(at), bytes.begin() + static_cast<std::ptrdiff_t>(at + n));
+  m.live.assign(bytes.begin() + static_cast<std::ptrdiff_t>(at),
+                bytes.begin() + static_cast<std::ptrdiff_t>(at + n));
   at += n;
   faiss::VectorIOReader reader;
   reader.data.assign(bytes.begin() + static_cast<std::ptrdiff_t>(at),

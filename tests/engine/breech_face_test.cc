@@ -429,13 +429,13 @@ Surface RingLightImage(const RingLight& g, std::uint64_t seed) {
     for (int c = 0; c < cols; ++c) {
       const double x = c * g.spacing, y = r * g.spacing, t = texture.at<double>(r, c);
       const double d = std::hypot(x - g.cx, y - g.cy), dp = std::hypot(x - g.pin_x, y - g.pin_y);
-      double v = 110 + 20 * t;                                // head
+      double v = 110 + 20 * t;                                                               // head
       if (std::fmod(std::abs(x - 500), 900) < 120 && (y < 600 || y > 3900)) v = 40 + 8 * t;  // headstamp
-      if (d < g.radius + 400) v = 30 + 8 * t;                 // gap
-      if (d < g.radius) v = 165 + 30 * t;                     // primer
-      if (dp < g.pin_radius) v = 60 + 12 * t;                 // firing-pin impression
-      if (dp < 100) v = 230;                                  // glint
-      if (rng.uniform(0.0, 1.0) < 0.01) v = 255;              // saturated
+      if (d < g.radius + 400) v = 30 + 8 * t;                                                // gap
+      if (d < g.radius) v = 165 + 30 * t;                                                    // primer
+      if (dp < g.pin_radius) v = 60 + 12 * t;     // firing-pin impression
+      if (dp < 100) v = 230;                      // glint
+      if (rng.uniform(0.0, 1.0) < 0.01) v = 255;  // saturated
       z.at<double>(r, c) = std::clamp(std::round(v), 0.0, 255.0);
     }
   }

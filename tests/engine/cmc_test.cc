@@ -456,7 +456,8 @@ double Pearson(const std::vector<double>& x, const std::vector<double>& y) {
 
 /// A dataset's truth.csv: the files in order and each file's firearm
 /// (evaluation only).
-void ReadTruth(const std::string& dir, std::vector<std::string>* files, std::map<std::string, std::string>* firearm) {
+void ReadTruth(const std::string& dir, std::vector<std::string>* files,
+               std::map<std::string, std::string>* firearm) {
   for (const auto& row : ReadCsv(dir + "truth.csv")) {
     if (row.size() < 2 || row[0] == "file") continue;
     files->push_back(row[0]);
@@ -478,13 +479,15 @@ TEST(Cmc2d, RingLightKnownMatchesScoreAboveNonMatches) {
   read.spacing_um = 3.0;
   const auto comparator = MakeComparator("cmc");
   std::vector<std::shared_ptr<const PreparedMark>> marks;
-  for (const std::string& f : files) marks.push_back(comparator->Prepare(ingest::ReadScan(dir + f, read).surface));
+  for (const std::string& f : files)
+    marks.push_back(comparator->Prepare(ingest::ReadScan(dir + f, read).surface));
   double min_km = 1e9, max_knm = -1e9;
   for (std::size_t i = 0; i < files.size(); ++i) {
     for (std::size_t j = i + 1; j < files.size(); ++j) {
       const double score = comparator->Compare(*marks[i], *marks[j]).score;
       const bool km = firearm[files[i]] == firearm[files[j]];
-      std::printf("images2d: %s vs %s: %s, CMC %g\n", files[i].c_str(), files[j].c_str(), km ? "KM" : "KNM", score);
+      std::printf("images2d: %s vs %s: %s, CMC %g\n", files[i].c_str(), files[j].c_str(), km ? "KM" : "KNM",
+                  score);
       (km ? min_km : max_knm) = km ? std::min(min_km, score) : std::max(max_knm, score);
     }
   }

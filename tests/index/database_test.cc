@@ -217,10 +217,10 @@ TEST(Database, FeatureRecordsAreStoredReplacedAndChecked) {
   EXPECT_EQ(db->Features("cmc", "v2").size(), 1u);
   EXPECT_TRUE(db->Features("land", "v1").empty());
   // All or nothing: one bad record (unknown item, NaN, empty) stores none of the batch.
-  for (const FeatureRecord& bad : {FeatureRecord{999, "breech_face", "cmc", "v3", {1.0f}},
-                                   FeatureRecord{a, "breech_face", "cmc", "v3", {NAN}},
-                                   FeatureRecord{a, "breech_face", "cmc", "v3", {}},
-                                   FeatureRecord{a, "Breech Face", "cmc", "v3", {1.0f}}}) {
+  for (const FeatureRecord& bad :
+       {FeatureRecord{999, "breech_face", "cmc", "v3", {1.0f}},
+        FeatureRecord{a, "breech_face", "cmc", "v3", {NAN}}, FeatureRecord{a, "breech_face", "cmc", "v3", {}},
+        FeatureRecord{a, "Breech Face", "cmc", "v3", {1.0f}}}) {
     EXPECT_THROW(db->PutFeatures({{b, "breech_face", "cmc", "v3", {1.0f}}, bad}), Error);
     EXPECT_TRUE(db->Features("cmc", "v3").empty());
   }

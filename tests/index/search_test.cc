@@ -60,7 +60,8 @@ class SearchTest : public ::testing::Test {
     return id;
   }
 
-  std::vector<SearchHit> Run(const SearchQuery& q, const SearchOptions& o = {}, std::vector<std::string>* w = nullptr) {
+  std::vector<SearchHit> Run(const SearchQuery& q, const SearchOptions& o = {},
+                             std::vector<std::string>* w = nullptr) {
     SearchEngine engine(*db_, "cartridge_case", o);
     std::vector<std::string> warnings;
     engine.Update(w ? w : &warnings);
@@ -201,7 +202,8 @@ TEST_F(SearchTest, NewItemsAreEmbeddedAndIndexed) {
 TEST_F(SearchTest, HitsDoNotDependOnTheThreadCount) {
   std::vector<std::vector<SearchHit>> runs;
   for (int threads : {1, 2}) {
-    tbb::global_control limit(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(threads));
+    tbb::global_control limit(tbb::global_control::max_allowed_parallelism,
+                              static_cast<std::size_t>(threads));
     runs.push_back(Run(Query(1, 3)));
   }
   ASSERT_EQ(runs[0].size(), runs[1].size());

@@ -40,7 +40,8 @@ std::vector<float> Vectors(std::size_t n, int dims, int clusters, unsigned seed)
       norm += static_cast<double>(v) * v;
     }
     for (int d = 0; d < dims; ++d)
-      out[i * static_cast<std::size_t>(dims) + static_cast<std::size_t>(d)] /= static_cast<float>(std::sqrt(norm));
+      out[i * static_cast<std::size_t>(dims) + static_cast<std::size_t>(d)] /=
+          static_cast<float>(std::sqrt(norm));
   }
   return out;
 }
@@ -52,13 +53,15 @@ std::vector<VectorId> Ids(std::size_t n, VectorId first = 1000) {
 }
 
 /// Exact top k by brute force (ties: smaller id), among ids `accept` takes.
-std::vector<VectorId> BruteForce(const std::vector<VectorId>& ids, const std::vector<float>& vectors, int dims,
-                                 const float* q, std::size_t k, const VectorFilter* accept = nullptr) {
+std::vector<VectorId> BruteForce(const std::vector<VectorId>& ids, const std::vector<float>& vectors,
+                                 int dims, const float* q, std::size_t k,
+                                 const VectorFilter* accept = nullptr) {
   std::vector<std::pair<float, VectorId>> all;
   for (std::size_t i = 0; i < ids.size(); ++i) {
     if (accept && !(*accept)(ids[i])) continue;
     float dot = 0;
-    for (int d = 0; d < dims; ++d) dot += vectors[i * static_cast<std::size_t>(dims) + static_cast<std::size_t>(d)] * q[d];
+    for (int d = 0; d < dims; ++d)
+      dot += vectors[i * static_cast<std::size_t>(dims) + static_cast<std::size_t>(d)] * q[d];
     all.emplace_back(-dot, ids[i]);
   }
   std::sort(all.begin(), all.end());
@@ -205,7 +208,8 @@ TEST(VectorIndex, AutomaticKindFollowsSize) {
   index.Add(std::vector<VectorId>(ids.begin(), ids.begin() + 400),
             std::vector<float>(v.begin(), v.begin() + 400 * kDims));
   EXPECT_EQ(index.kind(), VectorIndexKind::kFlat);
-  index.Add(std::vector<VectorId>(ids.begin() + 400, ids.end()), std::vector<float>(v.begin() + 400 * kDims, v.end()));
+  index.Add(std::vector<VectorId>(ids.begin() + 400, ids.end()),
+            std::vector<float>(v.begin() + 400 * kDims, v.end()));
   EXPECT_EQ(index.kind(), VectorIndexKind::kHnsw);
   EXPECT_EQ(index.size(), 800u);
   EXPECT_EQ(index.Search(Row(v, 650, kDims), 1).at(0).id, ids[650]);
@@ -284,7 +288,8 @@ TEST(VectorIndex, CorruptedTruncatedOrMissingFilesAreRefused) {
     EXPECT_NE(why, "loaded") << "byte " << at;
     EXPECT_EQ(why.find('\n'), std::string::npos);
   }
-  for (std::size_t keep : {std::size_t{0}, std::size_t{7}, std::size_t{40}, bytes.size() / 2, bytes.size() - 1})
+  for (std::size_t keep :
+       {std::size_t{0}, std::size_t{7}, std::size_t{40}, bytes.size() / 2, bytes.size() - 1})
     EXPECT_NE(refused(write("short.tmvi", bytes.substr(0, keep))), "loaded") << keep;
   EXPECT_NE(refused(write("long.tmvi", bytes + "x")), "loaded");
   EXPECT_NE(refused(dir + "/missing.tmvi"), "loaded");

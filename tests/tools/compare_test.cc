@@ -148,7 +148,8 @@ TEST_F(CompareTest, TwoLandsAndTwoCartridgeCases) {
   // The item score: the breech face's CMC count plus the firing pin's
   // congruent sectors (synthetic scans have a firing-pin impression).
   ASSERT_TRUE(k["firing_pin"]["compared"].get<bool>()) << c.out;
-  EXPECT_EQ(k["score"].get<int>(), k["cmc_count"].get<int>() + k["firing_pin"]["congruent_sectors"].get<int>());
+  EXPECT_EQ(k["score"].get<int>(),
+            k["cmc_count"].get<int>() + k["firing_pin"]["congruent_sectors"].get<int>());
   EXPECT_TRUE(k["roi"]["a"]["firing_pin_impression"]["present"].get<bool>());
   EXPECT_GT(k["forward"]["cells"].size(), 0u);
   // The same firearm's two cartridge cases share far more congruent cells.

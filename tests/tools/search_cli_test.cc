@@ -7,10 +7,10 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
-#include <set>
-#include <thread>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
+#include <thread>
 
 #include "run_cli.h"
 #include "spawn.h"
@@ -27,14 +27,15 @@ using testing::RunCli;
 TEST(SearchCli, FileAndItemQueriesRankTheSameFirearmFirst) {
   testing::TempDir dir;
   const std::string set = dir / "cc", db = dir / "db";
-  ASSERT_EQ(RunCli({"synth", set, "--firearms", "3", "--per-firearm", "3", "--size", "96", "--seed", "5"}).status,
-            0);
+  ASSERT_EQ(
+      RunCli({"synth", set, "--firearms", "3", "--per-firearm", "3", "--size", "96", "--seed", "5"}).status,
+      0);
   // Shots 1 and 2 of every firearm go in; shot 3 stays out as the query.
   for (int f = 0; f < 3; ++f) {
     for (int s = 1; s <= 2; ++s) {
       const std::string file = set + "/cc-f000" + std::to_string(f) + "-s" + std::to_string(s) + ".x3p";
-      const CliResult r = RunCli({"ingest", "--db", db, "--case", "case-" + std::to_string(f), "--jurisdiction",
-                                  f == 2 ? "DE" : "NL", "--kind", "cartridge_case", file});
+      const CliResult r = RunCli({"ingest", "--db", db, "--case", "case-" + std::to_string(f),
+                                  "--jurisdiction", f == 2 ? "DE" : "NL", "--kind", "cartridge_case", file});
       ASSERT_EQ(r.status, 0) << r.err;
     }
   }
@@ -56,7 +57,8 @@ TEST(SearchCli, FileAndItemQueriesRankTheSameFirearmFirst) {
 
   // By item id: the item itself is left out; --jurisdiction scopes the search.
   const int own = hits[0]["item"].get<int>();
-  const CliResult by_id = RunCli({"search", "--db", db, "--json", std::to_string(own), "--jurisdiction", "NL"});
+  const CliResult by_id =
+      RunCli({"search", "--db", db, "--json", std::to_string(own), "--jurisdiction", "NL"});
   ASSERT_EQ(by_id.status, 0) << by_id.err;
   const json k = json::parse(by_id.out);
   EXPECT_EQ(k[0]["hits"].size(), 3u);  // 4 NL items, less itself
@@ -92,8 +94,9 @@ TEST(SearchCli, FileAndItemQueriesRankTheSameFirearmFirst) {
 TEST(SearchCli, CorrelateRecordsHitsAndResumesAfterAKill) {
   testing::TempDir dir;
   const std::string set = dir / "cc", db = dir / "db";
-  ASSERT_EQ(RunCli({"synth", set, "--firearms", "4", "--per-firearm", "2", "--size", "96", "--seed", "9"}).status,
-            0);
+  ASSERT_EQ(
+      RunCli({"synth", set, "--firearms", "4", "--per-firearm", "2", "--size", "96", "--seed", "9"}).status,
+      0);
   ASSERT_EQ(RunCli({"ingest", "--db", db, "--manifest", set + "/truth.csv", "--case", "batch-1"}).status, 0);
   const auto hits_now = [&] {
     auto d = index::Database::Open(db, false);
@@ -127,7 +130,8 @@ TEST(SearchCli, CorrelateRecordsHitsAndResumesAfterAKill) {
   std::set<std::pair<index::ItemId, index::ItemId>> pairs;
   std::map<index::ItemId, std::vector<int>> ranks;
   for (const index::HitRecord& h : hits) {
-    EXPECT_TRUE(pairs.emplace(h.query, h.candidate).second) << "duplicate hit " << h.query << " " << h.candidate;
+    EXPECT_TRUE(pairs.emplace(h.query, h.candidate).second)
+        << "duplicate hit " << h.query << " " << h.candidate;
     EXPECT_NE(h.query, h.candidate);
     ranks[h.query].push_back(h.rank);
   }
@@ -164,8 +168,8 @@ TEST(SearchCli, ABulletLandsIdSearchesItsWholeBullet) {
 }
 
 TEST(SearchCli, BenchReportsTheContractFields) {
-  const CliResult r = RunCli({"bench", "--items", "8", "--queries", "2", "--recall-queries", "1", "--size", "64",
-                              "--shortlist", "4", "--vectors", "300", "--json"});
+  const CliResult r = RunCli({"bench", "--items", "8", "--queries", "2", "--recall-queries", "1", "--size",
+                              "64", "--shortlist", "4", "--vectors", "300", "--json"});
   ASSERT_EQ(r.status, 0) << r.err;
   const json j = json::parse(r.out);
   for (const char* field : {"items", "shortlist", "shortlist_recall", "shortlist_p50_ms", "search_p50_ms",

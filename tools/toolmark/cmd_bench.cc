@@ -4,6 +4,9 @@
 // exhaustive fine comparison on a subsample of queries. --vectors M adds a
 // vector-index-level benchmark at M vectors (the database's embeddings plus
 // distractors mixed from them). See docs/search.md.
+#include <tbb/parallel_for.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -16,8 +19,6 @@
 #include <string>
 #include <vector>
 
-#include <tbb/parallel_for.h>
-
 #include "cli_common.h"
 #include "toolmark/engine/check.h"
 #include "toolmark/engine/comparator.h"
@@ -25,7 +26,6 @@
 #include "toolmark/engine/version.h"
 #include "toolmark/index/search.h"
 #include "toolmark/ingest/hash.h"
-#include <unistd.h>
 
 namespace toolmark::cli {
 namespace {
@@ -69,8 +69,9 @@ std::size_t PeakRss() {
 int RunBench(const BenchArgs& args) {
   Check(args.items >= 4, "bench: --items must be at least 4");
   const std::string folder =
-      !args.db.empty() ? args.db
-                       : (fs::temp_directory_path() / ("toolmark-bench-" + std::to_string(::getpid()))).string();
+      !args.db.empty()
+          ? args.db
+          : (fs::temp_directory_path() / ("toolmark-bench-" + std::to_string(::getpid()))).string();
   Check(!fs::exists(folder), folder + ": exists; bench builds a fresh database (give another --db)");
   struct Cleanup {
     std::string folder;
@@ -161,34 +162,37 @@ int RunBench(const BenchArgs& args) {
       tbb::parallel_for(std::size_t{0}, args.items, [&](std::size_t i) {
         score[i] = comparator->Compare(*prepared, *comparator->Prepare(db->LoadSurface(ids[i]))).score;
       });
-      const std::size_t best = static_cast<std::size_t>(std::max_element(score.begin(), score.end()) - score.begin());
+      const std::size_t best =
+          static_cast<std::size_t>(std::max_element(score.begin(), score.end()) - score.begin());
       ++recall_n;
       recall_hits += listed.count(ids[best]);
     }
     bar.Tick("query " + std::to_string(q + 1));
   }
 
-  nlohmann::json out = {{"items", args.items},
-                        {"kind", args.kind},
-                        {"comparator", engine.comparator()},
-                        {"scan_size", args.size},
-                        {"shortlist", args.shortlist},
-                        {"queries", nq},
-                        {"shortlist_recall", recall_n ? nlohmann::json(static_cast<double>(recall_hits) / static_cast<double>(recall_n))
-                                                      : nlohmann::json(nullptr)},
-                        {"shortlist_recall_queries", recall_n},
-                        {"known_match_in_shortlist",
-                         km_total ? static_cast<double>(km_found) / static_cast<double>(km_total) : 0.0},
-                        {"shortlist_p50_ms", Percentile(shortlist_ms, 0.5)},
-                        {"shortlist_p95_ms", Percentile(shortlist_ms, 0.95)},
-                        {"search_p50_ms", Percentile(search_ms, 0.5)},
-                        {"search_p95_ms", Percentile(search_ms, 0.95)},
-                        {"index_build_s", build_s},
-                        {"index_bytes_per_item", static_cast<double>(engine.IndexMemoryBytes()) /
-                                                     static_cast<double>(std::max<std::size_t>(1, engine.indexed()))},
-                        {"ingest_items_per_s", static_cast<double>(args.items) / std::max(ingest_s, 1e-9)},
-                        {"peak_rss_bytes", PeakRss()},
-                        {"version", Version()}};
+  nlohmann::json out = {
+      {"items", args.items},
+      {"kind", args.kind},
+      {"comparator", engine.comparator()},
+      {"scan_size", args.size},
+      {"shortlist", args.shortlist},
+      {"queries", nq},
+      {"shortlist_recall",
+       recall_n ? nlohmann::json(static_cast<double>(recall_hits) / static_cast<double>(recall_n))
+                : nlohmann::json(nullptr)},
+      {"shortlist_recall_queries", recall_n},
+      {"known_match_in_shortlist",
+       km_total ? static_cast<double>(km_found) / static_cast<double>(km_total) : 0.0},
+      {"shortlist_p50_ms", Percentile(shortlist_ms, 0.5)},
+      {"shortlist_p95_ms", Percentile(shortlist_ms, 0.95)},
+      {"search_p50_ms", Percentile(search_ms, 0.5)},
+      {"search_p95_ms", Percentile(search_ms, 0.95)},
+      {"index_build_s", build_s},
+      {"index_bytes_per_item", static_cast<double>(engine.IndexMemoryBytes()) /
+                                   static_cast<double>(std::max<std::size_t>(1, engine.indexed()))},
+      {"ingest_items_per_s", static_cast<double>(args.items) / std::max(ingest_s, 1e-9)},
+      {"peak_rss_bytes", PeakRss()},
+      {"version", Version()}};
 
   // 4. Vector-index level: the database's embeddings plus distractors (each a
   // normalised mix of two random database embeddings and noise, so that they
@@ -242,24 +246,25 @@ int RunBench(const BenchArgs& args) {
           for (std::size_t d = 0; d < dims; ++d) dot += all[i * dims + d] * query[d];
           exact.emplace_back(-dot, vid[i]);
         }
-        std::partial_sort(exact.begin(), exact.begin() + static_cast<std::ptrdiff_t>(args.shortlist), exact.end());
+        std::partial_sort(exact.begin(), exact.begin() + static_cast<std::ptrdiff_t>(args.shortlist),
+                          exact.end());
         std::set<index::VectorId> g;
         for (const index::VectorHit& h : got) g.insert(h.id);
         for (std::size_t i = 0; i < args.shortlist; ++i) agree += g.count(exact[i].second);
         total += args.shortlist;
       }
     }
-    out["vector_level"] = {{"vectors", args.vectors},
-                           {"dims", dims},
-                           {"index_kind", index::VectorIndexKindName(vi.kind())},
-                           {"build_s", vbuild},
-                           {"index_bytes", vi.MemoryBytes()},
-                           {"index_bytes_per_item", static_cast<double>(vi.MemoryBytes()) /
-                                                        static_cast<double>(args.vectors)},
-                           {"peak_rss_growth_bytes", PeakRss() - before},
-                           {"shortlist_p50_ms", Percentile(lat, 0.5)},
-                           {"shortlist_p95_ms", Percentile(lat, 0.95)},
-                           {"recall_vs_exact", total ? static_cast<double>(agree) / static_cast<double>(total) : 0.0}};
+    out["vector_level"] = {
+        {"vectors", args.vectors},
+        {"dims", dims},
+        {"index_kind", index::VectorIndexKindName(vi.kind())},
+        {"build_s", vbuild},
+        {"index_bytes", vi.MemoryBytes()},
+        {"index_bytes_per_item", static_cast<double>(vi.MemoryBytes()) / static_cast<double>(args.vectors)},
+        {"peak_rss_growth_bytes", PeakRss() - before},
+        {"shortlist_p50_ms", Percentile(lat, 0.5)},
+        {"shortlist_p95_ms", Percentile(lat, 0.95)},
+        {"recall_vs_exact", total ? static_cast<double>(agree) / static_cast<double>(total) : 0.0}};
   }
   if (args.json) {
     std::cout << out.dump(2) << "\n";

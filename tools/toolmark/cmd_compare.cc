@@ -342,11 +342,12 @@ int RunCmc(const CompareArgs& args, const Surface& sa, const Surface& sb, const 
                         {"notes", face->notes}};
     }
     for (const auto& [name, item] : {std::pair{"a", &ca}, std::pair{"b", &cb}}) {
-      j["roi"][name]["firing_pin_impression"] = {{"present", item->firing_pin.present},
-                                                 {"note", item->firing_pin.note},
-                                                 {"centre_um", {item->firing_pin.centre_x_um, item->firing_pin.centre_y_um}},
-                                                 {"radius_um", item->firing_pin.radius_um},
-                                                 {"depth", item->firing_pin.depth_um}};
+      j["roi"][name]["firing_pin_impression"] = {
+          {"present", item->firing_pin.present},
+          {"note", item->firing_pin.note},
+          {"centre_um", {item->firing_pin.centre_x_um, item->firing_pin.centre_y_um}},
+          {"radius_um", item->firing_pin.radius_um},
+          {"depth", item->firing_pin.depth_um}};
     }
     if (!args.png.empty()) j["png"] = args.png;
     std::cout << j.dump(2) << "\n";
@@ -354,11 +355,12 @@ int RunCmc(const CompareArgs& args, const Surface& sa, const Surface& sb, const 
   }
   std::printf("%s vs %s (%s, comparator cmc)\n", args.a.c_str(), args.b.c_str(),
               two_d ? "2D intensity images, compared with 2D only" : "3D height maps");
-  std::printf("breech face: CMC count %d (A in B: %d of %d cells, B in A: %d of %d)\n", r.count, r.forward.count,
-              r.forward.cells_used, r.backward.count, r.backward.cells_used);
+  std::printf("breech face: CMC count %d (A in B: %d of %d cells, B in A: %d of %d)\n", r.count,
+              r.forward.count, r.forward.cells_used, r.backward.count, r.backward.cells_used);
   if (fp.compared)
-    std::printf("firing pin: %d of %d sectors congruent with the breech face's rotation (ccf %.2f at %.1f deg)\n",
-                fp.congruent_sectors, fp.sectors_used, fp.ccf, fp.rotation_deg);
+    std::printf(
+        "firing pin: %d of %d sectors congruent with the breech face's rotation (ccf %.2f at %.1f deg)\n",
+        fp.congruent_sectors, fp.sectors_used, fp.ccf, fp.rotation_deg);
   else
     std::printf("firing pin: not compared (%s)\n", fp.note.c_str());
   std::printf("score %d: %s at C = %d\n", r.score, r.identification ? "identification" : "no identification",

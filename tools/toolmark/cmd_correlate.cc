@@ -39,7 +39,8 @@ nlohmann::json HitJson(const index::SearchHit& h) {
 }
 
 int RunCorrelate(const CorrelateArgs& args) {
-  Check(index::Database::Exists(args.db), args.db + ": no Toolmark database here (toolmark ingest creates one)");
+  Check(index::Database::Exists(args.db),
+        args.db + ": no Toolmark database here (toolmark ingest creates one)");
   auto db = index::Database::Open(args.db, false);
   std::set<std::string> kinds;
   for (const index::ItemRecord& it : db->List())
@@ -67,7 +68,8 @@ int RunCorrelate(const CorrelateArgs& args) {
           if (args.json) {
             nlohmann::json hits = nlohmann::json::array();
             for (const index::SearchHit& h : step.hits) hits.push_back(HitJson(h));
-            out.push_back({{"query", step.query}, {"file", item ? item->file : ""}, {"kind", kind}, {"hits", hits}});
+            out.push_back(
+                {{"query", step.query}, {"file", item ? item->file : ""}, {"kind", kind}, {"hits", hits}});
             return;
           }
           std::string best = "no candidates";
@@ -109,7 +111,8 @@ int CorrelateDatabase(const std::string& db, std::size_t top) {
 void RegisterCorrelate(CLI::App& app, Action* action) {
   auto args = std::make_shared<CorrelateArgs>();
   CLI::App* cmd = app.add_subcommand(
-      "correlate", "Batch correlation: search every new (or named) item against the database and record its hits");
+      "correlate",
+      "Batch correlation: search every new (or named) item against the database and record its hits");
   AddDbFlag(cmd, &args->db);
   cmd->add_option("--kind", args->kind, "all, cartridge_case or bullet")
       ->check(CLI::IsMember({"all", "cartridge_case", "bullet"}));

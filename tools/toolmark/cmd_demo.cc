@@ -106,7 +106,8 @@ int RunDemo(std::string db, const std::string& datasets_flag) {
 void RegisterDemo(CLI::App& app, Action* action) {
   auto db = std::make_shared<std::string>();
   auto datasets = std::make_shared<std::string>();
-  CLI::App* cmd = app.add_subcommand("demo", "Create a demo database from the shared datasets, list it and batch-correlate it");
+  CLI::App* cmd = app.add_subcommand(
+      "demo", "Create a demo database from the shared datasets, list it and batch-correlate it");
   cmd->add_option("--db", *db, "Demo database folder (default: a new folder under the temp folder)");
   cmd->add_option("--datasets", *datasets,
                   "Datasets folder (default: $TOOLMARK_DATASETS or ../shared/datasets)");

@@ -64,14 +64,16 @@ int RunBulletSearch(const SearchArgs& args, index::Database& db) {
       if (it.kind != "bullet" || it.case_id != exclude_case || it.item_label != exclude_item) continue;
       int position = k++;
       for (const std::string& m : it.marks)
-        if (m.rfind("land", 0) == 0 && m.size() > 4 && m.find_first_not_of("0123456789", 4) == std::string::npos)
+        if (m.rfind("land", 0) == 0 && m.size() > 4 &&
+            m.find_first_not_of("0123456789", 4) == std::string::npos)
           position = std::stoi(m.substr(4)) - 1;
       lands.push_back({position, db.LoadSurface(it.id)});
     }
   } else {
     std::vector<std::string> files;
     for (const auto& e : std::filesystem::directory_iterator(args.query))
-      if (e.is_regular_file() && ingest::IsScanFileName(e.path().string())) files.push_back(e.path().string());
+      if (e.is_regular_file() && ingest::IsScanFileName(e.path().string()))
+        files.push_back(e.path().string());
     std::sort(files.begin(), files.end());
     Check(!files.empty(), args.query + ": no scan files in this folder");
     std::vector<int> positions = LandPositionsFromNames(files);
@@ -102,31 +104,33 @@ int RunBulletSearch(const SearchArgs& args, index::Database& db) {
                       {"phase_gap", h.phase_gap},
                       {"land_scores", h.land_scores}});
     std::cout << nlohmann::json::array({{{"query", args.query},
-                                          {"kind", "bullet"},
-                                          {"comparator", "land"},
-                                          {"level", "bullet"},
-                                          {"query_lands", lands.size()},
-                                          {"indexed", engine.indexed()},
-                                          {"warnings", warnings},
-                                          {"version", Version()},
-                                          {"hits", list}}})
+                                         {"kind", "bullet"},
+                                         {"comparator", "land"},
+                                         {"level", "bullet"},
+                                         {"query_lands", lands.size()},
+                                         {"indexed", engine.indexed()},
+                                         {"warnings", warnings},
+                                         {"version", Version()},
+                                         {"hits", list}}})
                      .dump(2)
               << "\n";
     return 0;
   }
-  std::printf("search: %s (%zu lands, comparator land, bullet level): %zu lands indexed, shortlist %zu per land\n",
-              label.c_str(), lands.size(), engine.indexed(), args.shortlist);
+  std::printf(
+      "search: %s (%zu lands, comparator land, bullet level): %zu lands indexed, shortlist %zu per land\n",
+      label.c_str(), lands.size(), engine.indexed(), args.shortlist);
   if (hits.empty()) std::printf("no candidates\n");
   for (const index::BulletHit& h : hits)
     std::printf("%4d  bullet %-20s  case %-14s  %-12s  score %.3f  phase %d  gap %.3f  (%zu lands)\n", h.rank,
-                h.item_label.c_str(), h.case_id.c_str(), h.jurisdiction.c_str(), h.score, h.phase, h.phase_gap,
-                h.lands.size());
+                h.item_label.c_str(), h.case_id.c_str(), h.jurisdiction.c_str(), h.score, h.phase,
+                h.phase_gap, h.lands.size());
   std::printf("likelihood ratios: not calibrated\n");
   return 0;
 }
 
 int RunSearch(const SearchArgs& args) {
-  Check(index::Database::Exists(args.db), args.db + ": no Toolmark database here (toolmark ingest creates one)");
+  Check(index::Database::Exists(args.db),
+        args.db + ": no Toolmark database here (toolmark ingest creates one)");
   auto db = index::Database::Open(args.db, false);
   const auto stored = AsItem(*db, args.query);
   if ((stored && stored->kind == "bullet" && !args.land_level) || std::filesystem::is_directory(args.query))
@@ -148,7 +152,8 @@ int RunSearch(const SearchArgs& args) {
     q.surface = std::move(scan->surface);
     q.kind = args.kind != "auto" ? args.kind : LooksLikeLand(q.surface) ? "bullet" : "cartridge_case";
   }
-  if (args.kind != "auto") Check(q.kind == args.kind, args.query + ": the item is a " + q.kind + ", not a " + args.kind);
+  if (args.kind != "auto")
+    Check(q.kind == args.kind, args.query + ": the item is a " + q.kind + ", not a " + args.kind);
 
   index::SearchEngine engine(*db, q.kind, Options(args));
   std::vector<std::string> warnings;
@@ -191,8 +196,8 @@ int RunSearch(const SearchArgs& args) {
     std::cout << out.dump(2) << "\n";
     return 0;
   }
-  std::printf("search: %s (%s, comparator %s): %zu items indexed, shortlist %zu\n", q.label.c_str(), q.kind.c_str(),
-              engine.comparator().c_str(), engine.indexed(), args.shortlist);
+  std::printf("search: %s (%s, comparator %s): %zu items indexed, shortlist %zu\n", q.label.c_str(),
+              q.kind.c_str(), engine.comparator().c_str(), engine.indexed(), args.shortlist);
   if (hits.empty()) {
     std::printf("no candidates\n");
     return 0;
@@ -201,8 +206,8 @@ int RunSearch(const SearchArgs& args) {
               "jurisdiction", "file");
   for (const index::SearchHit& h : hits)
     std::printf("%4d  %6lld  %8s  %10.3f  %-14s  %-12s  %s\n", h.rank, static_cast<long long>(h.item),
-                Num(h.score).c_str(), static_cast<double>(h.similarity), h.case_id.c_str(), h.jurisdiction.c_str(),
-                h.file.c_str());
+                Num(h.score).c_str(), static_cast<double>(h.similarity), h.case_id.c_str(),
+                h.jurisdiction.c_str(), h.file.c_str());
   std::printf("likelihood ratios: not calibrated\n");
   return 0;
 }
@@ -211,12 +216,15 @@ int RunSearch(const SearchArgs& args) {
 
 void RegisterSearch(CLI::App& app, Action* action) {
   auto args = std::make_shared<SearchArgs>();
-  CLI::App* cmd = app.add_subcommand("search", "Ranked candidates for one scan file or stored item (not ingested)");
-  cmd->add_option("query", args->query,
-                  "Scan file, folder of one bullet's land scans, or the id of an item in the database (a bullet "
-                  "land's id searches its whole bullet)")
+  CLI::App* cmd =
+      app.add_subcommand("search", "Ranked candidates for one scan file or stored item (not ingested)");
+  cmd->add_option(
+         "query", args->query,
+         "Scan file, folder of one bullet's land scans, or the id of an item in the database (a bullet "
+         "land's id searches its whole bullet)")
       ->required();
-  cmd->add_flag("--land", args->land_level, "For a stored bullet land: search that land alone, not its bullet");
+  cmd->add_flag("--land", args->land_level,
+                "For a stored bullet land: search that land alone, not its bullet");
   AddDbFlag(cmd, &args->db);
   cmd->add_option("--kind", args->kind, "auto, cartridge_case or bullet (a land scan)")
       ->check(CLI::IsMember({"auto", "cartridge_case", "bullet"}));
@@ -224,7 +232,8 @@ void RegisterSearch(CLI::App& app, Action* action) {
   cmd->add_option("--shortlist", args->shortlist, "Candidates from the vector index compared finely")
       ->check(CLI::Range(1, 100000));
   cmd->add_option("--jurisdiction", args->jurisdictions, "Search only these jurisdictions (repeatable)");
-  cmd->add_option("--index", args->index_kind, "Vector index: auto (flat when small, HNSW when large), flat, hnsw")
+  cmd->add_option("--index", args->index_kind,
+                  "Vector index: auto (flat when small, HNSW when large), flat, hnsw")
       ->check(CLI::IsMember({"auto", "flat", "hnsw"}));
   cmd->add_flag("--json", args->json, "Print JSON (ARCHITECTURE.md fields)");
   args->read.Add(cmd);

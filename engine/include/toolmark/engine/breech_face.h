@@ -60,7 +60,8 @@ struct BreechFace {
   double outer_edge_ratio = 0, firing_pin_edge_ratio = 0;
   bool firing_pin_from_depth = false;  ///< the hole was found as a depression, not as missing data
   double spike_sigma_value = 0;        ///< the robust σ (value units) spikes were judged by
-  int clipped_points = 0;  ///< 2D images: points at a full-scale grey level (saturated or black), made missing
+  int clipped_points =
+      0;  ///< 2D images: points at a full-scale grey level (saturated or black), made missing
   /// 2D images: how strong the primer edge and the firing-pin edge found from
   /// grey levels are, in median gradients of the image (0: not searched).
   double outer_edge_strength = 0, firing_pin_edge_strength = 0;

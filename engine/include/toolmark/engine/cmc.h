@@ -61,10 +61,10 @@ struct CmcResult {
   /// The item score: count + firing_pin.congruent_sectors when the firing
   /// pins were compared (CompareCartridgeCases), else count.
   int score = 0;
-  bool identification = false;  ///< score ≥ decision_threshold
+  bool identification = false;     ///< score ≥ decision_threshold
   FiringPinComparison firing_pin;  ///< compared = false when either scan has no impression
-  CmcDirection forward;         ///< cells of A in B
-  CmcDirection backward;        ///< cells of B in A
+  CmcDirection forward;            ///< cells of A in B
+  CmcDirection backward;           ///< cells of B in A
 };
 
 /// Compares two preprocessed breech faces (PreprocessBreechFace at
@@ -74,7 +74,7 @@ CmcResult CompareCmc(const BreechFace& a, const BreechFace& b, const CmcOptions&
 /// A cartridge case ready for comparison: its breech face and, where the
 /// scan shows one with data, its firing-pin impression.
 struct CartridgeCase {
-  BreechFace face;                ///< at CmcOptions::spacing_um
+  BreechFace face;                 ///< at CmcOptions::spacing_um
   FiringPinImpression firing_pin;  ///< present = false when there is none (or use_firing_pin is off)
 };
 
@@ -85,6 +85,7 @@ CartridgeCase PrepareCartridgeCase(const Surface& scan, const CmcOptions& option
 /// Compares two cartridge cases: CMC on the breech faces, then the firing
 /// pins against the breech face's rotation; score and identification are the
 /// item's.
-CmcResult CompareCartridgeCases(const CartridgeCase& a, const CartridgeCase& b, const CmcOptions& options = {});
+CmcResult CompareCartridgeCases(const CartridgeCase& a, const CartridgeCase& b,
+                                const CmcOptions& options = {});
 
 }  // namespace toolmark

@@ -77,11 +77,11 @@ struct HitRecord {
   std::string comparator, version;  ///< the comparator and feature version that scored it
   int rank = 0;                     ///< 1 = best candidate of the query
   double score = 0;
-  std::optional<double> log10_lr;   ///< none until calibrated
-  std::string calibration;          ///< the calibration set the LR came from ("" = none)
-  float similarity = 0;             ///< embedding similarity (shortlist)
+  std::optional<double> log10_lr;  ///< none until calibrated
+  std::string calibration;         ///< the calibration set the LR came from ("" = none)
+  float similarity = 0;            ///< embedding similarity (shortlist)
   double rotation_deg = 0, shift_x_um = 0, shift_y_um = 0;  ///< the comparator's registration
-  std::string created_at;           ///< UTC, ISO 8601
+  std::string created_at;                                   ///< UTC, ISO 8601
 };
 
 struct AddResult {

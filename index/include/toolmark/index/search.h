@@ -41,22 +41,22 @@ struct SearchOptions {
 
 struct SearchQuery {
   Surface surface;
-  std::string kind;                       ///< "cartridge_case" | "bullet"
-  ClassCharacteristics class_marks;       ///< of the query, where known
-  ItemId exclude = kInvalidItemId;        ///< the query's own item, when it is in the database
+  std::string kind;                  ///< "cartridge_case" | "bullet"
+  ClassCharacteristics class_marks;  ///< of the query, where known
+  ItemId exclude = kInvalidItemId;   ///< the query's own item, when it is in the database
   /// Only items of this surface kind are candidates (3D with 3D, 2D with 2D);
   /// Search and Shortlist take it from `surface`.
   SurfaceKind surface_kind = SurfaceKind::kHeight;
-  std::string label;                      ///< for messages (file or item id)
+  std::string label;  ///< for messages (file or item id)
 };
 
 struct SearchHit {
   ItemId item = kInvalidItemId;
-  int rank = 0;               ///< 1 = best
-  double score = 0;           ///< the fine comparator's score (higher = more similar)
+  int rank = 0;                    ///< 1 = best
+  double score = 0;                ///< the fine comparator's score (higher = more similar)
   std::optional<double> log10_lr;  ///< none until calibrated
-  float similarity = 0;       ///< the embedding similarity that shortlisted it
-  int shortlist_rank = 0;     ///< its rank in the shortlist (1 = most similar embedding)
+  float similarity = 0;            ///< the embedding similarity that shortlisted it
+  int shortlist_rank = 0;          ///< its rank in the shortlist (1 = most similar embedding)
   double rotation_deg = 0, shift_x_um = 0, shift_y_um = 0;  ///< the comparator's registration
   std::string case_id, item_label, jurisdiction, file;
 };
@@ -72,13 +72,13 @@ struct BulletLandQuery {
 struct BulletHit {
   int rank = 0;
   std::string case_id, item_label, jurisdiction;
-  std::vector<ItemId> lands;          ///< its land items, by position
-  std::vector<int> positions;         ///< their positions (from the marks "landN"; else the item order)
-  double score = 0;                   ///< bullet score: the best phase's sequence average of land scores
-  int phase = 0;                      ///< query position k pairs with candidate position (k + phase) mod lands
-  double phase_gap = 0;               ///< best phase mean − the other phases' mean
+  std::vector<ItemId> lands;   ///< its land items, by position
+  std::vector<int> positions;  ///< their positions (from the marks "landN"; else the item order)
+  double score = 0;            ///< bullet score: the best phase's sequence average of land scores
+  int phase = 0;               ///< query position k pairs with candidate position (k + phase) mod lands
+  double phase_gap = 0;        ///< best phase mean − the other phases' mean
   std::vector<std::vector<double>> land_scores;  ///< query land i × candidate land j
-  std::optional<double> log10_lr;     ///< none until calibrated
+  std::optional<double> log10_lr;                ///< none until calibrated
 };
 
 /// Searches one database with one comparator. Not thread-safe itself (use
@@ -109,7 +109,8 @@ class SearchEngine {
   /// label) are compared whole — every land pair with the land comparator,
   /// then the best cyclic phase (CompareBullets) — and ranked by bullet
   /// score. `exclude_case` / `exclude_item` leave the query's own bullet out.
-  std::vector<BulletHit> SearchBullet(const std::vector<BulletLandQuery>& lands, const std::string& exclude_case = "",
+  std::vector<BulletHit> SearchBullet(const std::vector<BulletLandQuery>& lands,
+                                      const std::string& exclude_case = "",
                                       const std::string& exclude_item = "") const;
   /// The shortlist alone: ids and similarities from the vector index, best first.
   std::vector<VectorHit> Shortlist(const SearchQuery& query) const;
@@ -142,11 +143,11 @@ struct CorrelateStep {
 };
 
 struct CorrelateSummary {
-  std::size_t selected = 0;           ///< items the selection names
-  std::size_t already = 0;            ///< of which correlated before this run (skipped)
-  std::size_t correlated = 0;         ///< correlated and recorded in this run
-  std::size_t hits = 0;               ///< hits recorded in this run
-  std::size_t remaining = 0;          ///< left for a later run (limit)
+  std::size_t selected = 0;    ///< items the selection names
+  std::size_t already = 0;     ///< of which correlated before this run (skipped)
+  std::size_t correlated = 0;  ///< correlated and recorded in this run
+  std::size_t hits = 0;        ///< hits recorded in this run
+  std::size_t remaining = 0;   ///< left for a later run (limit)
 };
 
 /// Batch correlation: every selected item is searched against the whole

@@ -76,7 +76,8 @@ class VectorIndex {
   /// The k most similar vectors, best first (ties: smaller id first), only
   /// among ids the filter accepts (all when null). Thread-safe for
   /// concurrent searches (not concurrent with Add/Remove).
-  std::vector<VectorHit> Search(const float* query, std::size_t k, const VectorFilter* filter = nullptr) const;
+  std::vector<VectorHit> Search(const float* query, std::size_t k,
+                                const VectorFilter* filter = nullptr) const;
 
   /// Bytes held in memory: vectors, graph and id maps.
   std::size_t MemoryBytes() const;
