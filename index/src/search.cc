@@ -11,6 +11,7 @@
 #include <set>
 #include <tuple>
 
+#include "toolmark/engine/calibration.h"
 #include "toolmark/engine/check.h"
 #include "toolmark/engine/comparator.h"
 #include "toolmark/engine/land.h"
@@ -52,6 +53,7 @@ struct SearchEngine::Impl {
   std::unique_ptr<Comparator> comparator;
   std::map<ItemId, ItemRecord> items;  ///< of this kind
   std::optional<VectorIndex> index;
+  std::optional<Calibration> calibration;  ///< the comparator's shipped pair-level calibration, if any
   mutable std::mutex cache_mutex;
   mutable std::map<ItemId, std::shared_ptr<const PreparedMark>> cache;
   mutable std::deque<ItemId> cache_order;  ///< oldest first
@@ -62,7 +64,8 @@ struct SearchEngine::Impl {
         name(ComparatorForKind(k)),
         version(FeatureVersion(name)),
         options(o),
-        comparator(MakeComparator(name)) {}
+        comparator(MakeComparator(name)),
+        calibration(DefaultCalibration(name, "pair")) {}
 
   std::string IndexPath() const { return (fs::path(db.folder()) / "index" / (version + ".tmvi")).string(); }
 
@@ -126,6 +129,10 @@ struct SearchEngine::Impl {
     for (std::size_t i = 0; i < hits.size(); ++i) {
       SearchHit& h = hits[i];
       h.rank = static_cast<int>(i) + 1;
+      if (calibration) {
+        h.log10_lr = calibration->Log10Lr(h.score);
+        h.calibration = calibration->provenance.set;
+      }
       const ItemRecord& it = items.at(h.item);
       h.case_id = it.case_id;
       h.item_label = it.item_label;
@@ -430,6 +437,7 @@ CorrelateSummary Correlate(Database& db, const std::string& kind, const SearchOp
       r.rank = h.rank;
       r.score = h.score;
       r.log10_lr = h.log10_lr;
+      r.calibration = h.calibration;
       r.similarity = h.similarity;
       r.rotation_deg = h.rotation_deg;
       r.shift_x_um = h.shift_x_um;

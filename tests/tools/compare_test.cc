@@ -4,6 +4,7 @@
 // its truth.csv is used only to check the answers).
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -74,7 +75,6 @@ TEST_F(CompareTest, SameBarrelBulletsAlignAtTheTruePhase) {
   const json j = json::parse(r.out);
   EXPECT_EQ(j["comparator"], "land");
   EXPECT_EQ(j["kind"], "bullet");
-  EXPECT_TRUE(j["log10_lr"].is_null());
   ASSERT_EQ(j["land_scores"].size(), 6u);
   ASSERT_EQ(j["land_scores"][0].size(), 6u);
   EXPECT_DOUBLE_EQ(j["score"].get<double>(), j["bullet_score"].get<double>());
@@ -91,6 +91,54 @@ TEST_F(CompareTest, SameBarrelBulletsAlignAtTheTruePhase) {
   const CliResult other = RunCli({"compare", "--json", Folder("f0000-b1"), Folder("f0001-b1")});
   ASSERT_EQ(other.status, 0) << other.err;
   EXPECT_LT(json::parse(other.out)["bullet_score"].get<double>(), j["bullet_score"].get<double>() - 0.3);
+}
+
+/// A finite log10 LR within its calibration's bounds, the calibration named.
+void ExpectLr(const json& j, const std::string& level) {
+  ASSERT_TRUE(j["log10_lr"].is_number()) << j.dump();
+  const double lr = j["log10_lr"].get<double>();
+  EXPECT_TRUE(std::isfinite(lr));
+  ASSERT_TRUE(j["calibration"].is_object()) << j.dump();
+  EXPECT_EQ(j["calibration"]["level"], level);
+  EXPECT_EQ(j["calibration"]["comparator"], j["comparator"]);
+  EXPECT_GE(lr, j["calibration"]["min_log10_lr"].get<double>());
+  EXPECT_LE(lr, j["calibration"]["max_log10_lr"].get<double>());
+  EXPECT_NE(j["calibration"]["set"].get<std::string>().find("synthetic"), std::string::npos);
+}
+
+TEST_F(CompareTest, LikelihoodRatiosFromTheShippedCalibrations) {
+  // Bullets: the bullet calibration; the same barrel supports "same source".
+  const CliResult km = RunCli({"compare", "--json", Folder("f0000-b1"), Folder("f0000-b2")});
+  const CliResult knm = RunCli({"compare", "--json", Folder("f0000-b1"), Folder("f0001-b1")});
+  ASSERT_EQ(km.status, 0) << km.err;
+  ASSERT_EQ(knm.status, 0) << knm.err;
+  const json a = json::parse(km.out), b = json::parse(knm.out);
+  ExpectLr(a, "bullet");
+  ExpectLr(b, "bullet");
+  EXPECT_GT(a["log10_lr"].get<double>(), 0);
+  EXPECT_LT(b["log10_lr"].get<double>(), a["log10_lr"].get<double>());
+  // Two single lands: the land-pair calibration.
+  const CliResult land = RunCli({"compare", "--json", Files("f0000-b1")[0], Files("f0000-b2")[0]});
+  ASSERT_EQ(land.status, 0) << land.err;
+  ExpectLr(json::parse(land.out), "pair");
+  // A bullet with a land missing: the bullet calibration (complete bullets) does not apply.
+  const fs::path partial = dir_->path() / "partial-lr";
+  fs::create_directories(partial);
+  const std::vector<std::string> files = Files("f0000-b1");
+  for (std::size_t i = 1; i < files.size(); ++i)
+    fs::copy_file(files[i], partial / fs::path(files[i]).filename());
+  const CliResult part = RunCli({"compare", "--json", partial.string(), Folder("f0000-b2")});
+  ASSERT_EQ(part.status, 0) << part.err;
+  const json p = json::parse(part.out);
+  EXPECT_TRUE(p["log10_lr"].is_null());
+  EXPECT_NE(p["log10_lr_note"].get<std::string>().find("complete bullets"), std::string::npos) << part.out;
+  const CliResult text = RunCli({"compare", Folder("f0000-b1"), Folder("f0000-b2")});
+  ASSERT_EQ(text.status, 0) << text.err;
+  EXPECT_NE(text.out.find("likelihood ratio: 10^"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("calibration: synthetic"), std::string::npos) << text.out;
+  const CliResult text_part = RunCli({"compare", partial.string(), Folder("f0000-b2")});
+  EXPECT_NE(text_part.out.find("likelihood ratio: not calibrated (the bullet calibration"), std::string::npos)
+      << text_part.out;
 }
 
 TEST_F(CompareTest, FileListsGiveTheSameAnswerAsFoldersAndDrawAPlot) {
@@ -145,6 +193,9 @@ TEST_F(CompareTest, TwoLandsAndTwoCartridgeCases) {
   EXPECT_EQ(k["comparator"], "cmc");
   EXPECT_TRUE(k.contains("rotation_deg"));
   EXPECT_EQ(k["translation_um"].size(), 2u);
+  // No cartridge-case calibration is shipped: no LR, and the reason.
+  EXPECT_TRUE(k["log10_lr"].is_null()) << c.out;
+  EXPECT_FALSE(k["log10_lr_note"].get<std::string>().empty());
   // The item score: the breech face's CMC count plus the firing pin's
   // congruent sectors (synthetic scans have a firing-pin impression).
   ASSERT_TRUE(k["firing_pin"]["compared"].get<bool>()) << c.out;
@@ -161,6 +212,17 @@ TEST_F(CompareTest, TwoLandsAndTwoCartridgeCases) {
   EXPECT_GT(m["cmc_count"].get<int>(), k["cmc_count"].get<int>() + 10) << km.out << c.out;
   EXPECT_GT(m["firing_pin"]["congruent_sectors"].get<int>(), k["firing_pin"]["congruent_sectors"].get<int>())
       << km.out << c.out;
+  EXPECT_TRUE(m["log10_lr"].is_null());
+  // Another comparator without a shipped calibration: null, and the reason.
+  const CliResult base =
+      RunCli({"compare", "--json", "--comparator", "baseline", (dir_->path() / "cc/cc-f0000-s1.x3p").string(),
+              (dir_->path() / "cc/cc-f0000-s2.x3p").string()});
+  ASSERT_EQ(base.status, 0) << base.err;
+  const json bj = json::parse(base.out);
+  EXPECT_TRUE(bj["log10_lr"].is_null());
+  EXPECT_TRUE(bj["calibration"].is_null());
+  EXPECT_NE(bj["log10_lr_note"].get<std::string>().find("no calibration for comparator baseline"),
+            std::string::npos);
   const fs::path png = dir_->path() / "cmc.png";
   const CliResult p = RunCli({"compare", (dir_->path() / "cc/cc-f0000-s1.x3p").string(),
                               (dir_->path() / "cc/cc-f0001-s1.x3p").string(), "--png", png.string()});

@@ -77,11 +77,25 @@ void WriteCartridgeDataset(const TempDir& dir) {
 }
 
 void ExpectContractFields(const json& j) {
-  for (const char* f : {"comparator", "level", "pairs", "km_pairs", "knm_pairs", "auc", "eer", "fpr_at_tpr95",
-                        "fpr_at_tpr99", "margin", "rank1", "rank10", "cllr", "queries", "sampled"}) {
+  for (const char* f :
+       {"comparator", "level", "pairs", "km_pairs", "knm_pairs", "auc", "eer", "fpr_at_tpr95", "fpr_at_tpr99",
+        "margin", "rank1", "rank10", "cllr", "queries", "sampled", "min_cllr", "calibration"}) {
     EXPECT_TRUE(j.contains(f)) << f;
   }
-  EXPECT_TRUE(j["cllr"].is_null());
+}
+
+/// A level scored with a shipped calibration: a finite Cllr, at least the
+/// min Cllr, and the calibration's (synthetic) set named.
+void ExpectCalibrated(const json& j) {
+  ASSERT_TRUE(j["cllr"].is_number()) << j.dump();
+  EXPECT_GE(j["cllr"].get<double>(), 0);
+  EXPECT_TRUE(std::isfinite(j["cllr"].get<double>()));
+  ASSERT_TRUE(j["min_cllr"].is_number()) << j.dump();
+  EXPECT_LE(j["min_cllr"].get<double>(), j["cllr"].get<double>() + 1e-12);
+  ASSERT_TRUE(j["calibration"].is_object()) << j.dump();
+  EXPECT_EQ(j["calibration"]["source"], "default");
+  EXPECT_EQ(j["calibration"]["comparator"], j["comparator"]);
+  EXPECT_NE(j["calibration"]["set"].get<std::string>().find("synthetic"), std::string::npos);
 }
 
 TEST(Eval, CartridgeCasesJsonAndReport) {
@@ -104,17 +118,29 @@ TEST(Eval, CartridgeCasesJsonAndReport) {
   EXPECT_DOUBLE_EQ(j["auc"].get<double>(), 1.0) << r.out;
   EXPECT_GT(j["margin"].get<double>(), 0) << r.out;
   EXPECT_DOUBLE_EQ(j["rank1"].get<double>(), 1.0);
+  // No calibration is shipped for cartridge cases (docs/calibration.md).
+  EXPECT_TRUE(j["cllr"].is_null());
+  EXPECT_TRUE(j["calibration"].is_null());
+  EXPECT_TRUE(j["min_cllr"].is_number());
   for (const char* f :
        {"pair-pairs.csv", "pair-metrics.json", "pair-report.html", "pair-hist.png", "pair-roc.png"}) {
     EXPECT_TRUE(fs::is_regular_file(fs::path(report) / f)) << f;
   }
   const std::string html = ReadFile(report + "/pair-report.html");
   EXPECT_NE(html.find("<svg"), std::string::npos);
+  EXPECT_NE(html.find("Cllr (bits)"), std::string::npos);
+  EXPECT_NE(html.find("not calibrated"), std::string::npos);
   EXPECT_EQ(html.find("http://www.w3.org/2000/svg\""), html.find("http://"));  // no external resources
   const std::string csv = ReadFile(report + "/pair-pairs.csv");
-  EXPECT_EQ(csv.rfind("file_a,file_b,score,known_match,rotation_deg,shift_x_um,shift_y_um\n", 0), 0u);
+  EXPECT_EQ(csv.rfind("file_a,file_b,score,known_match,rotation_deg,shift_x_um,shift_y_um,log10_lr\n", 0),
+            0u);
   EXPECT_EQ(LineCount(csv), 11);
   EXPECT_EQ(json::parse(ReadFile(report + "/pair-metrics.json"))["km_pairs"], 1);
+  EXPECT_EQ(json::parse(ReadFile(report + "/pair-metrics.json"))["cllr"], j["cllr"]);
+  // Without a calibration the log10 LR column stays empty.
+  const std::size_t row_start = csv.find('\n') + 1;
+  const std::string first_row = csv.substr(row_start, csv.find('\n', row_start) - row_start);
+  EXPECT_TRUE(first_row.substr(first_row.rfind(',') + 1).empty()) << first_row;
 }
 
 TEST(Eval, ThreadCountDoesNotChangeResults) {
@@ -186,6 +212,10 @@ TEST(Eval, BulletLandsGiveLandAndBulletLevels) {
   EXPECT_EQ(j[1]["pairs"], 3);
   EXPECT_EQ(j[1]["km_pairs"], 1);
   EXPECT_EQ(j[1]["auc"], 1.0) << j[1].dump();
+  ExpectCalibrated(j[0]);
+  EXPECT_EQ(j[0]["calibration"]["level"], "pair");  // land pairs: one scan against another
+  ExpectCalibrated(j[1]);
+  EXPECT_EQ(j[1]["calibration"]["level"], "bullet");
 }
 
 // End to end from the CLI: `toolmark synth` then `toolmark eval` on its output.
@@ -205,6 +235,7 @@ TEST(Eval, SynthThenEvalEndToEnd) {
   EXPECT_EQ(cc["km_pairs"], 4);
   EXPECT_GE(cc["auc"].get<double>(), 0.0);
   EXPECT_LE(cc["auc"].get<double>(), 1.0);
+  EXPECT_TRUE(cc["cllr"].is_null());  // no cartridge-case calibration is shipped
   EXPECT_TRUE(fs::exists(dir.path() / "rep/pair-report.html"));
 
   ASSERT_EQ(RunCli({"synth", dir / "bu", "--kind", "bullet", "--firearms", "2", "--per-firearm", "2",
@@ -220,6 +251,24 @@ TEST(Eval, SynthThenEvalEndToEnd) {
   EXPECT_EQ(levels[0]["km_pairs"], 8);  // 8 barrel lands, each on two bullets
   EXPECT_EQ(levels[1]["level"], "bullet");
   EXPECT_EQ(levels[1]["km_pairs"], 2);
+}
+
+TEST(Eval, TextNamesTheCalibrationOrSaysNotCalibrated) {
+  TempDir dir;
+  WriteCartridgeDataset(dir);
+  const CliResult r = RunCli({"eval", dir.path().string()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("Cllr: not calibrated"), std::string::npos) << r.out;  // cmc: none shipped
+  // The baseline comparator has no calibration: Cllr null, min Cllr still given.
+  const CliResult b = RunCli({"eval", "--comparator", "baseline", dir.path().string()});
+  ASSERT_EQ(b.status, 0) << b.err;
+  EXPECT_NE(b.out.find("Cllr: not calibrated"), std::string::npos) << b.out;
+  const CliResult bj = RunCli({"eval", "--json", "--comparator", "baseline", dir.path().string()});
+  ASSERT_EQ(bj.status, 0) << bj.err;
+  const json j = json::parse(bj.out);
+  EXPECT_TRUE(j["cllr"].is_null());
+  EXPECT_TRUE(j["calibration"].is_null());
+  EXPECT_TRUE(j["min_cllr"].is_number());
 }
 
 TEST(Eval, MissingTruthIsAOneLineError) {

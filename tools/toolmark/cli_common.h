@@ -88,6 +88,7 @@ void RegisterExportScan(CLI::App& app, Action* action);
 void RegisterDemo(CLI::App& app, Action* action);
 void RegisterSynth(CLI::App& app, Action* action);
 void RegisterEval(CLI::App& app, Action* action);
+void RegisterCalibrate(CLI::App& app, Action* action);
 void RegisterTrainLand(CLI::App& app, Action* action);
 void RegisterCompare(CLI::App& app, Action* action);
 void RegisterSearch(CLI::App& app, Action* action);

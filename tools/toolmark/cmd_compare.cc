@@ -8,6 +8,14 @@
 // the comparator chosen by --comparator, or by kind (bullet lands: "land",
 // anything else: "cmc"); --kind auto takes a scan at least twice as long
 // across (x) as along (y) for a land.
+//
+// Likelihood ratio: the score's log10 LR under the calibration for the
+// comparator and level (--calibration FILE, else the shipped
+// DefaultCalibration; docs/calibration.md): cmc → the item score at "pair"
+// level, two single lands → the land score at "pair" level, bullets → the
+// bullet score at "bullet" level, only when both bullets have every land
+// (the bullet calibration is fitted on complete bullets). Otherwise null /
+// "not calibrated" with the reason.
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -18,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "calibration_file.h"
 #include "cli_common.h"
 #include "compare_png.h"
 #include "toolmark/engine/breech_face.h"
@@ -38,11 +47,57 @@ struct CompareArgs {
   std::string kind = "auto";
   std::string comparator;
   std::string png;
+  std::string calibration;  ///< a calibration file; empty: the comparator's default
   int lands = 0;
   bool json = false;
   bool signatures = false;
   ReadFlags read;
 };
+
+/// The likelihood ratio of one comparison's score, or why there is none.
+struct Likelihood {
+  std::optional<ChosenCalibration> calibration;
+  std::optional<double> log10_lr;
+  std::string note;  ///< why there is no LR
+
+  /// Adds log10_lr (null when none), calibration (null when none) and, without
+  /// an LR, log10_lr_note.
+  void AddTo(nlohmann::json* j) const {
+    (*j)["log10_lr"] = log10_lr ? nlohmann::json(*log10_lr) : nlohmann::json();
+    (*j)["calibration"] = calibration ? CalibrationSummaryJson(*calibration) : nlohmann::json();
+    if (!log10_lr) (*j)["log10_lr_note"] = note;
+  }
+  /// The text output's "likelihood ratio: …" line.
+  void Print() const {
+    if (!log10_lr) {
+      std::printf("likelihood ratio: not calibrated (%s)\n", note.c_str());
+      return;
+    }
+    const Calibration& c = calibration->calibration;
+    std::printf("likelihood ratio: %s (log10 LR %+.2f; bounds [%+.2f, %+.2f]; calibration: %s%s)\n",
+                FormatLr(*log10_lr).c_str(), *log10_lr, c.min_log10_lr, c.max_log10_lr,
+                c.provenance.set.c_str(),
+                calibration->source == "default" ? "" : (", " + calibration->source).c_str());
+  }
+};
+
+/// The LR of `score` under the calibration for comparator and level;
+/// `unsupported` non-empty: no LR, for that reason.
+Likelihood LikelihoodOf(const CompareArgs& args, const std::string& comparator, const std::string& level,
+                        double score, const std::string& unsupported = "") {
+  std::optional<Calibration> file;
+  if (!args.calibration.empty()) file = ReadCalibrationFile(args.calibration);
+  Likelihood l;
+  l.calibration = ChooseCalibration(file, args.calibration, comparator, level);
+  if (!l.calibration) {
+    l.note = "no calibration for comparator " + comparator + " at " + level + " level";
+  } else if (!unsupported.empty()) {
+    l.note = unsupported;
+  } else {
+    l.log10_lr = l.calibration->calibration.Log10Lr(score);
+  }
+  return l;
+}
 
 /// "land10" after "land9": digit runs compare as numbers.
 bool NaturalLess(const std::string& x, const std::string& y) {
@@ -180,6 +235,15 @@ int RunBullets(const CompareArgs& args, const std::vector<std::string>& files_a,
   // numbers = positions + 1); null when B has no scan at that position.
   const int b_for_a1 = bc.phase % lands;
   const bool b_for_a1_given = std::find(pos_b.begin(), pos_b.end(), b_for_a1) != pos_b.end();
+  const bool single = a.size() == 1 && b.size() == 1;
+  const bool complete =
+      a.size() == static_cast<std::size_t>(lands) && b.size() == static_cast<std::size_t>(lands);
+  const Likelihood lr =
+      LikelihoodOf(args, "land", single ? "pair" : "bullet", bc.bullet_score,
+                   single || complete ? ""
+                                      : "the bullet calibration is for complete bullets; A has " +
+                                            std::to_string(a.size()) + " and B " + std::to_string(b.size()) +
+                                            " of " + std::to_string(lands) + " lands");
 
   if (!args.png.empty()) {
     std::vector<MatchedLandPlot> plots;
@@ -198,10 +262,9 @@ int RunBullets(const CompareArgs& args, const std::vector<std::string>& files_a,
 
   if (args.json) {
     nlohmann::json j = {{"comparator", "land"},
-                        {"kind", a.size() == 1 && b.size() == 1 ? "land" : "bullet"},
+                        {"kind", single ? "land" : "bullet"},
                         {"score", bc.bullet_score},
                         {"bullet_score", bc.bullet_score},
-                        {"log10_lr", nullptr},
                         {"phase", b_for_a1_given ? nlohmann::json(b_for_a1 + 1) : nlohmann::json()},
                         {"phase_offset", bc.phase},
                         {"lands", lands},
@@ -210,6 +273,7 @@ int RunBullets(const CompareArgs& args, const std::vector<std::string>& files_a,
                         {"phase_t", bc.phase_t},
                         {"land_scores", scores},
                         {"version", Version()}};
+    lr.AddTo(&j);
     for (double m : bc.phase_means)
       j["phase_means"].push_back(std::isfinite(m) ? nlohmann::json(m) : nlohmann::json());
     for (std::size_t i = 0; i < a.size(); ++i) {
@@ -256,7 +320,7 @@ int RunBullets(const CompareArgs& args, const std::vector<std::string>& files_a,
   for (double m : bc.phase_means) std::printf(" %s", std::isfinite(m) ? Num(m).c_str() : "-");
   std::printf("\nbullet score %.4f  (best phase - mean of other phases: %.4f, Welch t %.2f)\n",
               bc.bullet_score, bc.phase_gap, bc.phase_t);
-  std::printf("likelihood ratio: not calibrated\n");
+  lr.Print();
   for (const auto& [i, k] : bc.matched) {
     const LandFeatures& f = features[static_cast<std::size_t>(i)][static_cast<std::size_t>(k)];
     std::printf(
@@ -295,6 +359,7 @@ int RunCmc(const CompareArgs& args, const Surface& sa, const Surface& sb, const 
   const CmcResult r = CompareCartridgeCases(ca, cb, options);
   const FiringPinComparison& fp = r.firing_pin;
   const bool two_d = sa.kind == SurfaceKind::kIntensity;
+  const Likelihood lr = LikelihoodOf(args, "cmc", "pair", r.score);
   if (!args.png.empty()) WriteCmcPng(args.png, a, b, r);
   if (args.json) {
     nlohmann::json j = {{"comparator", "cmc"},
@@ -303,7 +368,6 @@ int RunCmc(const CompareArgs& args, const Surface& sa, const Surface& sb, const 
                         {"cmc_count", r.count},
                         {"identification", r.identification},
                         {"decision_threshold", options.decision_threshold},
-                        {"log10_lr", nullptr},
                         {"rotation_deg", r.forward.rotation_deg},
                         {"translation_um", {r.forward.shift_x_um, r.forward.shift_y_um}},
                         {"surfaces", two_d ? "2D intensity (compared with 2D only)" : "3D height"},
@@ -334,6 +398,7 @@ int RunCmc(const CompareArgs& args, const Surface& sa, const Surface& sb, const 
       }
     }
     j["firing_pin"] = pin;
+    lr.AddTo(&j);
     for (const auto& [name, face] : {std::pair{"a", &a}, std::pair{"b", &b}}) {
       j["roi"][name] = {{"outer_found", face->outer_found},
                         {"outer_radius_um", face->outer_radius_um},
@@ -367,7 +432,7 @@ int RunCmc(const CompareArgs& args, const Surface& sa, const Surface& sb, const 
               options.decision_threshold);
   std::printf("registration: B rotated %.1f deg, translated (%.0f, %.0f) um onto A\n", r.forward.rotation_deg,
               r.forward.shift_x_um, r.forward.shift_y_um);
-  std::printf("likelihood ratio: not calibrated\n");
+  lr.Print();
   if (!args.png.empty()) std::printf("plot: %s\n", args.png.c_str());
   return 0;
 }
@@ -395,17 +460,18 @@ int RunPair(const CompareArgs& args) {
   const auto pb = comparator->Prepare(b->surface);
   const Comparison c = comparator->Compare(*pa, *pb);
   const bool two_d = a->surface.kind == SurfaceKind::kIntensity;
+  const Likelihood lr = LikelihoodOf(args, name, "pair", c.score);
   if (args.json) {
     nlohmann::json j = {{"comparator", name},
                         {"kind", kind},
                         {"score", c.score},
-                        {"log10_lr", nullptr},
                         {"rotation_deg", c.rotation_deg},
                         {"translation_um", {c.shift_x_um, c.shift_y_um}},
                         {"overlap_fraction", c.overlap_fraction},
                         {"surfaces", two_d ? "2D intensity" : "3D height"},
                         {"version", Version()}};
     for (const auto& [key, value] : c.details) j["details"][key] = value;
+    lr.AddTo(&j);
     std::cout << j.dump(2) << "\n";
     return 0;
   }
@@ -414,11 +480,12 @@ int RunPair(const CompareArgs& args) {
   std::printf("score %.4f  rotation %.2f deg  translation (%.1f, %.1f) um  overlap %.2f\n", c.score,
               c.rotation_deg, c.shift_x_um, c.shift_y_um, c.overlap_fraction);
   for (const auto& [key, value] : c.details) std::printf("  %s %s\n", key, Num(value).c_str());
-  std::printf("likelihood ratio: not calibrated\n");
+  lr.Print();
   return 0;
 }
 
 int RunCompare(const CompareArgs& args) {
+  if (!args.calibration.empty()) ReadCalibrationFile(args.calibration);  // a bad file fails before any work
   if (!args.bullet_a.empty() || !args.bullet_b.empty()) {
     Check(!args.bullet_a.empty() && !args.bullet_b.empty(), "give both --bullet-a and --bullet-b");
     Check(args.a.empty() && args.b.empty(),
@@ -454,6 +521,9 @@ void RegisterCompare(CLI::App& app, Action* action) {
   cmd->add_option("--png", args->png,
                   "Write a plot: aligned signatures of the matched lands and the score matrix");
   cmd->add_flag("--json", args->json, "Print JSON (ARCHITECTURE.md fields)");
+  cmd->add_option("--calibration", args->calibration,
+                  "Calibration file from `toolmark calibrate` for the likelihood ratio "
+                  "(default: the comparator's shipped one)");
   cmd->add_flag("--signatures", args->signatures,
                 "With --json: include each land's signature and form-removed profile (µm, null = missing)");
   args->read.Add(cmd);

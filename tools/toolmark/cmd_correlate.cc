@@ -95,7 +95,6 @@ int RunCorrelate(const CorrelateArgs& args) {
   }
   std::printf("correlated %zu items (%zu hits recorded); %zu already correlated; %zu left for a later run\n",
               total.correlated, total.hits, total.already, total.remaining);
-  if (total.correlated > 0) std::printf("likelihood ratios: not calibrated\n");
   return 0;
 }
 

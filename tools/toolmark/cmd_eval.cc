@@ -23,6 +23,13 @@
 //
 // Determinism: each pair's score is computed independently and stored by
 // pair index; nothing is accumulated across threads.
+//
+// Calibration (docs/calibration.md): each level's scores are mapped to log10
+// LRs by the calibration for its comparator and level (--calibration FILE
+// where it fits, else the shipped DefaultCalibration) and Cllr is reported
+// with that calibration's set; min Cllr (PAV on the level's own pairs) always.
+// Without a calibration, Cllr is "not calibrated" (null). EvaluateSynthetic
+// runs the same levels on synthetic scans made in memory (toolmark calibrate).
 #include <tbb/global_control.h>
 #include <tbb/parallel_for.h>
 
@@ -46,6 +53,7 @@
 #include "toolmark/engine/comparator.h"
 #include "toolmark/engine/land.h"
 #include "toolmark/engine/metrics.h"
+#include "toolmark/engine/synth.h"
 #include "toolmark/ingest/manifest.h"
 #include "toolmark/ingest/scan.h"
 
@@ -58,10 +66,10 @@ constexpr std::uint64_t kSampleSeed = 20240229;
 
 struct EvalArgs {
   std::string dataset;
-  std::string comparator;  ///< empty: per kind default
+  EvalOptions options;
+  std::string calibration;  ///< a calibration file; empty: the comparator's default
   bool json = false;
   std::string report;
-  std::size_t max_pairs = 200000;
   int threads = 0;
   ReadFlags read;
 };
@@ -166,31 +174,34 @@ Selection SelectPairs(int n, Eligible eligible, Match match, std::size_t max_pai
 /// A prepared scan (the surface itself is not kept).
 using Prepared = std::shared_ptr<const PreparedMark>;
 
-/// Reads and prepares every scan in parallel; the first failure (in file
-/// order) is a hard error naming the file.
-std::vector<Prepared> PrepareAll(const std::string& dataset, const std::vector<Entry>& entries,
+/// Loads scan i: its surface, and its name for messages (a file path).
+using LoadScan = std::function<Surface(std::size_t i, std::string* name)>;
+
+/// Loads and prepares n scans in parallel; the first failure (in scan order)
+/// is a hard error naming the scan.
+std::vector<Prepared> PrepareAll(std::size_t n, const LoadScan& load,
                                  const std::vector<const Comparator*>& comparators,
-                                 const ingest::ReadOptions& options) {
-  std::vector<Prepared> prepared(entries.size());
-  std::vector<std::string> errors(entries.size());
-  Progress progress(entries.size(), "reading");
+                                 const std::string& label) {
+  std::vector<Prepared> prepared(n);
+  std::vector<std::string> errors(n);
+  Progress progress(n, label);
   std::mutex progress_mutex;
   {
     QuietStderr quiet;
-    tbb::parallel_for(std::size_t{0}, entries.size(), [&](std::size_t i) {
-      const std::string path = (fs::path(dataset) / entries[i].file).string();
+    tbb::parallel_for(std::size_t{0}, n, [&](std::size_t i) {
+      std::string name;
       try {
-        const ingest::Scan scan = ingest::ReadScan(path, options);
+        const Surface surface = load(i, &name);
         try {
-          prepared[i] = comparators[i]->Prepare(scan.surface);
+          prepared[i] = comparators[i]->Prepare(surface);
         } catch (const Error& e) {
-          errors[i] = path + ": " + e.what();
+          errors[i] = name + ": " + e.what();
         }
       } catch (const Error& e) {
         errors[i] = e.what();  // already "<path>: <reason>"
       }
       std::lock_guard lock(progress_mutex);
-      progress.Tick(entries[i].file);
+      progress.Tick(name);
     });
   }
   for (const std::string& e : errors) {
@@ -238,7 +249,8 @@ void FillLevel(EvalLevel* lv, const Selection& sel, std::vector<Comparison> alig
 
 /// Evaluation context shared by the levels.
 struct Context {
-  const EvalArgs* args = nullptr;
+  const EvalOptions* options = nullptr;
+  std::string dataset;  ///< the set's name in the levels
   std::vector<Entry> entries;
   std::vector<Prepared> prepared;
 };
@@ -247,7 +259,7 @@ EvalLevel NewLevel(const Context& ctx, const std::string& level, const std::stri
   EvalLevel lv;
   lv.level = level;
   lv.comparator = comparator;
-  lv.dataset = ctx.args->dataset;
+  lv.dataset = ctx.dataset;
   return lv;
 }
 
@@ -255,6 +267,7 @@ EvalLevel NewLevel(const Context& ctx, const std::string& level, const std::stri
 /// nearest scans by embedding (dot product; ties by index); NaN without embeddings.
 double EmbeddingRecall10(const Context& ctx, const std::vector<int>& ids, const Comparator& comparator,
                          const std::function<bool(int, int)>& match) {
+  if (!ctx.options->embedding_recall) return std::numeric_limits<double>::quiet_NaN();
   std::vector<std::vector<float>> e;
   for (int id : ids) {
     e.push_back(comparator.Embed(*ctx.prepared[static_cast<std::size_t>(id)]));
@@ -296,11 +309,11 @@ EvalLevel PairLevel(const Context& ctx, const std::vector<int>& ids, const Compa
   for (int id : ids) lv.names.push_back(e[static_cast<std::size_t>(id)].file);
   const Selection sel = SelectPairs(
       static_cast<int>(ids.size()), [&](int i, int j) { return at(i).mark == at(j).mark; },
-      [&](int i, int j) { return at(i).firearm == at(j).firearm; }, ctx.args->max_pairs);
+      [&](int i, int j) { return at(i).firearm == at(j).firearm; }, ctx.options->max_pairs);
   std::vector<std::pair<int, int>> global;
   for (const Candidate& c : sel.pairs)
     global.emplace_back(ids[static_cast<std::size_t>(c.a)], ids[static_cast<std::size_t>(c.b)]);
-  FillLevel(&lv, sel, CompareAll(global, ctx.prepared, comparator, "comparing"), ctx.args->max_pairs);
+  FillLevel(&lv, sel, CompareAll(global, ctx.prepared, comparator, "comparing"), ctx.options->max_pairs);
   lv.embedding_recall10 = EmbeddingRecall10(ctx, ids, comparator, [&](int i, int j) {
     return at(i).mark == at(j).mark && at(i).firearm == at(j).firearm;
   });
@@ -378,7 +391,7 @@ double BulletScore(const Bullet& x, const Bullet& y, const LandScores& scores) {
 std::vector<EvalLevel> BulletLevels(const Context& ctx, const std::vector<int>& ids,
                                     const Comparator& comparator, bool has_land_id, bool has_bullet) {
   const auto& e = ctx.entries;
-  const std::size_t max_pairs = ctx.args->max_pairs;
+  const std::size_t max_pairs = ctx.options->max_pairs;
   const auto at = [&](int i) -> const Entry& {
     return e[static_cast<std::size_t>(ids[static_cast<std::size_t>(i)])];
   };
@@ -427,6 +440,13 @@ std::vector<EvalLevel> BulletLevels(const Context& ctx, const std::vector<int>& 
       lv.pairs[k].score =
           BulletScore(bullet_at(bullet_sel.pairs[k].a), bullet_at(bullet_sel.pairs[k].b), scores);
     lv.metrics = ComputeMetrics(lv.pairs, static_cast<int>(lv.names.size()));
+    // The bullet calibration is for complete bullets: both with every land
+    // that the dataset's largest bullet has.
+    std::size_t most = 0;
+    for (const Bullet& b : bullets) most = std::max(most, b.lands.size());
+    for (const Candidate& c : bullet_sel.pairs)
+      lv.calibratable.push_back(most >= 2 && bullet_at(c.a).lands.size() == most &&
+                                bullet_at(c.b).lands.size() == most);
     if (!has_land_id) lv.notes.push_back("truth.csv has no land_id column: land level skipped");
     levels.push_back(std::move(lv));
   }
@@ -440,51 +460,64 @@ void PrintLevel(const EvalLevel& lv, const nlohmann::json& paths) {
   std::printf("  AUC %s  EER %s  FPR@TPR95 %s  FPR@TPR99 %s  margin %s\n", Num(m.auc).c_str(),
               Num(m.eer).c_str(), Num(m.fpr_at_tpr95).c_str(), Num(m.fpr_at_tpr99).c_str(),
               Num(m.margin).c_str());
-  std::printf("  rank-1 %s  rank-10 %s  (%zu queries)  Cllr: not calibrated\n", Num(m.rank1).c_str(),
-              Num(m.rank10).c_str(), m.queries);
+  std::printf("  rank-1 %s  rank-10 %s  (%zu queries)\n", Num(m.rank1).c_str(), Num(m.rank10).c_str(),
+              m.queries);
+  if (lv.calibration) {
+    const Calibration& c = lv.calibration->calibration;
+    std::printf("  Cllr %s bits (min Cllr %s)  calibration: %s (%s; log10 LR in [%s, %s])\n",
+                m.cllr ? Num(*m.cllr).c_str() : "n/a", Num(lv.min_cllr).c_str(), c.provenance.set.c_str(),
+                lv.calibration->source.c_str(), Num(c.min_log10_lr).c_str(), Num(c.max_log10_lr).c_str());
+  } else {
+    std::printf("  Cllr: not calibrated (no calibration for comparator %s at this level; min Cllr %s)\n",
+                lv.comparator.c_str(), Num(lv.min_cllr).c_str());
+  }
   if (std::isfinite(lv.embedding_recall10))
     std::printf("  embedding recall@10 %s\n", Num(lv.embedding_recall10).c_str());
   for (const std::string& n : lv.notes) std::printf("  note: %s\n", n.c_str());
   if (!paths.is_null()) std::printf("  report: %s\n", paths["html"].get<std::string>().c_str());
 }
 
-std::vector<EvalLevel> Evaluate(const EvalArgs& args) {
-  const fs::path truth = fs::path(args.dataset) / "truth.csv";
-  std::error_code ec;
-  if (!fs::is_regular_file(truth, ec)) throw Error(args.dataset + ": no truth.csv (see datasets/README.md)");
-  const ingest::Manifest manifest = ingest::ReadManifest(truth.string());
-  const auto has = [&](const char* c) {
-    return std::find(manifest.columns.begin(), manifest.columns.end(), c) != manifest.columns.end();
-  };
-  Context ctx;
-  ctx.args = &args;
-  ctx.entries = ReadEntries(manifest, truth.string());
+/// The levels of a prepared set: "pair" over the areal scans, "land" and
+/// "bullet" over the bullet lands.
+std::vector<EvalLevel> RunLevels(const Context& ctx, const Comparator& areal_cmp, const Comparator& land_cmp,
+                                 bool has_land_id, bool has_bullet) {
   std::vector<int> areal, lands;
   for (std::size_t i = 0; i < ctx.entries.size(); ++i)
     (ctx.entries[i].is_land ? lands : areal).push_back(static_cast<int>(i));
-  if (areal.size() + lands.size() < 2) throw Error(args.dataset + ": fewer than two scans in truth.csv");
-  const auto areal_cmp = MakeComparator(args.comparator.empty() ? "cmc" : args.comparator);
-  const auto land_cmp = MakeComparator(args.comparator.empty() ? "land" : args.comparator);
-  std::vector<const Comparator*> per_scan;
-  for (const Entry& e : ctx.entries) per_scan.push_back(e.is_land ? land_cmp.get() : areal_cmp.get());
-  ctx.prepared = PrepareAll(args.dataset, ctx.entries, per_scan, args.read.Options());
-
   std::vector<EvalLevel> levels;
-  if (areal.size() >= 2) levels.push_back(PairLevel(ctx, areal, *areal_cmp));
+  if (areal.size() >= 2) levels.push_back(PairLevel(ctx, areal, areal_cmp));
   if (lands.size() >= 2) {
-    for (EvalLevel& lv : BulletLevels(ctx, lands, *land_cmp, has("land_id"), has("bullet")))
+    for (EvalLevel& lv : BulletLevels(ctx, lands, land_cmp, has_land_id, has_bullet))
       levels.push_back(std::move(lv));
-    if (!has("land_id") && !has("bullet"))
-      throw Error(args.dataset + ": truth.csv has bullet lands but neither land_id nor bullet columns");
   }
   return levels;
+}
+
+/// The chosen calibration of a level: --calibration FILE where it is for this
+/// comparator and level, else the comparator's default for the level.
+std::optional<ChosenCalibration> LevelCalibration(const EvalArgs& args,
+                                                  const std::optional<Calibration>& file,
+                                                  const EvalLevel& lv) {
+  const std::string level = CalibrationLevelOf(lv.level);
+  const bool fits = file && file->comparator == lv.comparator && file->level == level;
+  return ChooseCalibration(fits ? file : std::nullopt, args.calibration, lv.comparator, level);
 }
 
 int RunEval(const EvalArgs& args) {
   std::optional<tbb::global_control> limit;
   if (args.threads > 0)
     limit.emplace(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(args.threads));
-  const std::vector<EvalLevel> levels = Evaluate(args);
+  std::optional<Calibration> file;
+  if (!args.calibration.empty()) file = ReadCalibrationFile(args.calibration);
+  std::vector<EvalLevel> levels = EvaluateDataset(args.dataset, args.options, args.read.Options());
+  bool file_used = false;
+  for (EvalLevel& lv : levels) {
+    ApplyCalibration(&lv, LevelCalibration(args, file, lv));
+    file_used = file_used || (lv.calibration && lv.calibration->source == args.calibration);
+  }
+  Check(!file || file_used, args.calibration + ": calibration is for comparator " +
+                                (file ? file->comparator : "") + " (" + (file ? file->level : "") +
+                                " level), which no level of " + args.dataset + " uses");
   nlohmann::json out = nlohmann::json::array();
   for (const EvalLevel& lv : levels) {
     nlohmann::json j = LevelJson(lv);
@@ -502,21 +535,83 @@ int RunEval(const EvalArgs& args) {
 
 }  // namespace
 
+std::vector<EvalLevel> EvaluateDataset(const std::string& dataset, const EvalOptions& options,
+                                       const ingest::ReadOptions& read) {
+  const fs::path truth = fs::path(dataset) / "truth.csv";
+  std::error_code ec;
+  if (!fs::is_regular_file(truth, ec)) throw Error(dataset + ": no truth.csv (see datasets/README.md)");
+  const ingest::Manifest manifest = ingest::ReadManifest(truth.string());
+  const auto has = [&](const char* c) {
+    return std::find(manifest.columns.begin(), manifest.columns.end(), c) != manifest.columns.end();
+  };
+  Context ctx;
+  ctx.options = &options;
+  ctx.dataset = dataset;
+  ctx.entries = ReadEntries(manifest, truth.string());
+  std::size_t lands = 0;
+  for (const Entry& e : ctx.entries) lands += e.is_land ? 1 : 0;
+  if (ctx.entries.size() < 2) throw Error(dataset + ": fewer than two scans in truth.csv");
+  if (lands >= 2 && !has("land_id") && !has("bullet"))
+    throw Error(dataset + ": truth.csv has bullet lands but neither land_id nor bullet columns");
+  const auto areal_cmp = MakeComparator(options.comparator.empty() ? "cmc" : options.comparator);
+  const auto land_cmp = MakeComparator(options.comparator.empty() ? "land" : options.comparator);
+  std::vector<const Comparator*> per_scan;
+  for (const Entry& e : ctx.entries) per_scan.push_back(e.is_land ? land_cmp.get() : areal_cmp.get());
+  const LoadScan load = [&](std::size_t i, std::string* name) {
+    *name = (fs::path(dataset) / ctx.entries[i].file).string();
+    return ingest::ReadScan(*name, read).surface;
+  };
+  ctx.prepared = PrepareAll(ctx.entries.size(), load, per_scan, "reading");
+  return RunLevels(ctx, *areal_cmp, *land_cmp, has("land_id"), has("bullet"));
+}
+
+std::vector<EvalLevel> EvaluateSynthetic(const SynthOptions& synth, const EvalOptions& options,
+                                         const std::string& name) {
+  synth.Check();
+  const bool bullets = synth.kind == "bullet";
+  const auto cmp = MakeComparator(!options.comparator.empty() ? options.comparator
+                                  : bullets                   ? "land"
+                                                              : "cmc");
+  Context ctx;
+  ctx.options = &options;
+  ctx.dataset = name;
+  const auto n = static_cast<std::size_t>(SynthScanCount(synth));
+  ctx.entries.resize(n);
+  const LoadScan load = [&](std::size_t i, std::string* file) {
+    SynthScan scan = GenerateSynthScan(synth, static_cast<int>(i));
+    Entry& e = ctx.entries[i];  // each i is written by one task only
+    e.file = *file = scan.file;
+    e.firearm = scan.firearm;
+    e.mark = scan.mark;
+    e.bullet = scan.bullet;
+    e.land_id = scan.land_id;
+    e.land = scan.land;
+    e.is_land = bullets;
+    return std::move(scan.surface);
+  };
+  ctx.prepared = PrepareAll(n, load, std::vector<const Comparator*>(n, cmp.get()), "synthetic " + name);
+  return RunLevels(ctx, *cmp, *cmp, bullets, bullets);
+}
+
 void RegisterEval(CLI::App& app, Action* action) {
   auto args = std::make_shared<EvalArgs>();
-  CLI::App* cmd = app.add_subcommand("eval", "Accuracy on a dataset with ground truth: AUC, EER, ranks");
+  CLI::App* cmd =
+      app.add_subcommand("eval", "Accuracy on a dataset with ground truth: AUC, EER, ranks, Cllr");
   cmd->add_option("dataset", args->dataset, "Dataset folder with truth.csv (see datasets/README.md)")
       ->required();
-  cmd->add_option("--comparator", args->comparator,
+  cmd->add_option("--comparator", args->options.comparator,
                   "Comparator (default: cmc for cartridge cases and 2D images, land for bullet lands)");
   cmd->add_flag("--json", args->json, "Print JSON: one object per level (a list when several)");
   cmd->add_option("--report", args->report,
                   "Write <level>-pairs.csv, -metrics.json, -report.html, -hist.png, -roc.png here");
-  cmd->add_option("--max-pairs", args->max_pairs,
+  cmd->add_option("--max-pairs", args->options.max_pairs,
                   "Most pairs per level; beyond it all known matches and a seeded sample of non-matches")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--threads", args->threads, "Worker threads (default: all cores)")
       ->check(CLI::PositiveNumber);
+  cmd->add_option(
+      "--calibration", args->calibration,
+      "Calibration file from `toolmark calibrate` for Cllr (default: the comparator's shipped one)");
   args->read.Add(cmd);
   cmd->callback([args, action] { *action = [args] { return RunEval(*args); }; });
 }

@@ -172,18 +172,20 @@ int RunSearch(const SearchArgs& args) {
   if (args.json) {
     nlohmann::json hit_list = nlohmann::json::array();
     for (const index::SearchHit& h : hits)
-      hit_list.push_back({{"item", h.item},
-                          {"score", h.score},
-                          {"log10_lr", h.log10_lr ? nlohmann::json(*h.log10_lr) : nlohmann::json(nullptr)},
-                          {"rank", h.rank},
-                          {"case", h.case_id},
-                          {"jurisdiction", h.jurisdiction},
-                          {"item_label", h.item_label},
-                          {"file", h.file},
-                          {"similarity", h.similarity},
-                          {"shortlist_rank", h.shortlist_rank},
-                          {"rotation_deg", h.rotation_deg},
-                          {"translation_um", {h.shift_x_um, h.shift_y_um}}});
+      hit_list.push_back(
+          {{"item", h.item},
+           {"score", h.score},
+           {"log10_lr", h.log10_lr ? nlohmann::json(*h.log10_lr) : nlohmann::json(nullptr)},
+           {"calibration", h.calibration.empty() ? nlohmann::json(nullptr) : nlohmann::json(h.calibration)},
+           {"rank", h.rank},
+           {"case", h.case_id},
+           {"jurisdiction", h.jurisdiction},
+           {"item_label", h.item_label},
+           {"file", h.file},
+           {"similarity", h.similarity},
+           {"shortlist_rank", h.shortlist_rank},
+           {"rotation_deg", h.rotation_deg},
+           {"translation_um", {h.shift_x_um, h.shift_y_um}}});
     const nlohmann::json out = nlohmann::json::array({{{"query", args.query},
                                                        {"kind", q.kind},
                                                        {"comparator", engine.comparator()},
@@ -208,7 +210,18 @@ int RunSearch(const SearchArgs& args) {
     std::printf("%4d  %6lld  %8s  %10.3f  %-14s  %-12s  %s\n", h.rank, static_cast<long long>(h.item),
                 Num(h.score).c_str(), static_cast<double>(h.similarity), h.case_id.c_str(),
                 h.jurisdiction.c_str(), h.file.c_str());
-  std::printf("likelihood ratios: not calibrated\n");
+  if (hits.front().log10_lr)
+    std::printf("log10 likelihood ratios (%s): %s\n", hits.front().calibration.c_str(),
+                [&] {
+                  std::string s;
+                  for (const index::SearchHit& h : hits) s += (s.empty() ? "" : ", ") + Num(*h.log10_lr);
+                  return s;
+                }()
+                    .c_str());
+  else
+    std::printf(
+        "likelihood ratios: not calibrated (cartridge cases: a lab's own calibration, "
+        "docs/calibration.md)\n");
   return 0;
 }
 

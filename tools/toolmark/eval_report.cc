@@ -10,6 +10,7 @@
 #include <opencv2/imgproc.hpp>
 #include <sstream>
 
+#include "toolmark/engine/calibration.h"
 #include "toolmark/engine/check.h"
 #include "toolmark/engine/version.h"
 #include "toolmark/ingest/file_io.h"
@@ -69,8 +70,9 @@ std::string HtmlEscape(const std::string& s) {
 }
 
 std::string PairsCsv(const EvalLevel& lv) {
-  std::string csv = "file_a,file_b,score,known_match,rotation_deg,shift_x_um,shift_y_um\n";
+  std::string csv = "file_a,file_b,score,known_match,rotation_deg,shift_x_um,shift_y_um,log10_lr\n";
   const bool aligned = lv.alignments.size() == lv.pairs.size();
+  const bool calibrated = lv.log10_lr.size() == lv.pairs.size();
   for (std::size_t k = 0; k < lv.pairs.size(); ++k) {
     const ScoredPair& p = lv.pairs[k];
     char num[128];
@@ -79,10 +81,16 @@ std::string PairsCsv(const EvalLevel& lv) {
            CsvField(lv.names[static_cast<std::size_t>(p.b)]) + "," + num;
     if (aligned) {
       const Comparison& c = lv.alignments[k];
-      std::snprintf(num, sizeof num, ",%.17g,%.17g,%.17g\n", c.rotation_deg, c.shift_x_um, c.shift_y_um);
+      std::snprintf(num, sizeof num, ",%.17g,%.17g,%.17g", c.rotation_deg, c.shift_x_um, c.shift_y_um);
       csv += num;
     } else {
-      csv += ",,,\n";  // bullet level: no single alignment
+      csv += ",,,";  // bullet level: no single alignment
+    }
+    if (calibrated && !std::isnan(lv.log10_lr[k])) {
+      std::snprintf(num, sizeof num, ",%.17g\n", lv.log10_lr[k]);
+      csv += num;
+    } else {
+      csv += ",\n";  // not calibrated
     }
   }
   return csv;
@@ -379,7 +387,13 @@ std::string MetricsTable(const EvalLevel& lv) {
       {"rank-1", Fmt(m.rank1)},
       {"rank-10", Fmt(m.rank10)},
       {"queries (items with a known match)", std::to_string(m.queries)},
-      {"Cllr", m.cllr ? Fmt(*m.cllr) : "not calibrated"}};
+      {"Cllr (bits)", m.cllr ? Fmt(*m.cllr) : "not calibrated"},
+      {"min Cllr (PAV on these pairs)", Fmt(lv.min_cllr)},
+      {"calibration", lv.calibration
+                          ? lv.calibration->calibration.provenance.set + " (" + lv.calibration->source +
+                                ", log10 LR in [" + Fmt(lv.calibration->calibration.min_log10_lr) + ", " +
+                                Fmt(lv.calibration->calibration.max_log10_lr) + "])"
+                          : "none"}};
   std::string s = "<table>\n";
   for (const auto& [k, v] : rows)
     s += "<tr><th>" + HtmlEscape(k) + "</th><td>" + HtmlEscape(v) + "</td></tr>\n";
@@ -437,7 +451,40 @@ nlohmann::json LevelJson(const EvalLevel& lv) {
             {"embedding_recall10", Finite(lv.embedding_recall10)},
             {"version", Version()}};
   j["cllr"] = m.cllr ? json(*m.cllr) : json();
+  j["min_cllr"] = Finite(lv.min_cllr);
+  j["calibration"] = lv.calibration ? CalibrationSummaryJson(*lv.calibration) : json();
   return j;
+}
+
+std::string CalibrationLevelOf(const std::string& eval_level) {
+  return eval_level == "bullet" ? "bullet" : "pair";
+}
+
+void ApplyCalibration(EvalLevel* lv, const std::optional<ChosenCalibration>& calibration) {
+  lv->calibration = calibration;
+  lv->log10_lr.clear();
+  lv->metrics.cllr.reset();
+  lv->min_cllr = std::numeric_limits<double>::quiet_NaN();
+  std::vector<double> km, knm, km_lr, knm_lr;
+  std::size_t without_lr = 0;
+  for (std::size_t k = 0; k < lv->pairs.size(); ++k) {
+    const ScoredPair& p = lv->pairs[k];
+    const double score = std::isnan(p.score) ? -std::numeric_limits<double>::infinity() : p.score;
+    (p.known_match ? km : knm).push_back(score);  // NaN ranks lowest, as in ComputeMetrics
+    if (!calibration) continue;
+    const bool applies = lv->calibratable.empty() || lv->calibratable[k];
+    lv->log10_lr.push_back(applies ? calibration->calibration.Log10Lr(p.score)  // NaN score: 0
+                                   : std::numeric_limits<double>::quiet_NaN());
+    (p.known_match ? km_lr : knm_lr).push_back(applies ? lv->log10_lr.back() : 0.0);
+    without_lr += applies ? 0 : 1;
+  }
+  if (without_lr > 0)
+    lv->notes.push_back(std::to_string(without_lr) + " of " + std::to_string(lv->pairs.size()) +
+                        " pairs have no LR (the " + lv->level +
+                        " calibration is for complete bullets) and count as LR = 1 in Cllr");
+  if (km.empty() || knm.empty()) return;
+  lv->min_cllr = MinCllr(km, knm);
+  if (calibration) lv->metrics.cllr = Cllr(km_lr, knm_lr);
 }
 
 nlohmann::json WriteLevelReport(const EvalLevel& lv, const std::string& dir) {

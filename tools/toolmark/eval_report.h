@@ -6,11 +6,15 @@
 #include <cstddef>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "calibration_file.h"
 #include "toolmark/engine/comparator.h"
 #include "toolmark/engine/metrics.h"
+#include "toolmark/engine/synth.h"
+#include "toolmark/ingest/read_options.h"
 
 namespace toolmark::cli {
 
@@ -30,11 +34,52 @@ struct EvalLevel {
   /// Land level with an embedding comparator: share of known-match pairs (both
   /// directions) found among the query's 10 nearest items by embedding; NaN otherwise.
   double embedding_recall10 = std::numeric_limits<double>::quiet_NaN();
+  /// The calibration that gave metrics.cllr (ApplyCalibration); none: not calibrated.
+  std::optional<ChosenCalibration> calibration;
+  std::vector<double>
+      log10_lr;  ///< per pair (parallel to pairs) when calibrated; NaN where it does not apply
+  /// Per pair: whether the level's calibration applies (bullet level: both
+  /// bullets complete); empty: every pair. Where it does not, the pair has no
+  /// LR and counts as LR = 1 in Cllr.
+  std::vector<char> calibratable;
+  /// Cllr after the best monotone calibration on these pairs themselves (PAV):
+  /// the discrimination loss; NaN without KM or KNM pairs.
+  double min_cllr = std::numeric_limits<double>::quiet_NaN();
 };
 
+/// What to evaluate and how (toolmark eval's flags; toolmark calibrate uses the same).
+struct EvalOptions {
+  std::string comparator;          ///< empty: cmc for cartridge cases and 2D images, land for bullet lands
+  std::size_t max_pairs = 200000;  ///< per level; beyond: all KM and a seeded sample of KNM (cmd_eval.cc)
+  bool embedding_recall = true;    ///< compute embedding_recall10
+};
+
+/// Evaluates a dataset folder (truth.csv and its scans, see datasets/README.md):
+/// the levels it has, in the order pair, land, bullet. Throws toolmark::Error
+/// naming the file for an unreadable truth.csv or scan.
+std::vector<EvalLevel> EvaluateDataset(const std::string& dataset, const EvalOptions& options,
+                                       const ingest::ReadOptions& read);
+
+/// Evaluates the synthetic set `synth` describes, generated in memory (the
+/// scans and truth `toolmark synth` would write), named `name` in the levels.
+std::vector<EvalLevel> EvaluateSynthetic(const SynthOptions& synth, const EvalOptions& options,
+                                         const std::string& name);
+
+/// The calibration level of an evaluation level: "bullet" for bullet, "pair"
+/// for pair and land (one scan against another).
+std::string CalibrationLevelOf(const std::string& eval_level);
+
+/// Sets level->calibration, log10_lr (per pair) and metrics.cllr from the
+/// calibration, and min_cllr (PAV on the scores); without KM or KNM pairs
+/// cllr stays nullopt and min_cllr NaN. calibration nullopt: only min_cllr.
+/// Pairs that are not calibratable get no LR (NaN) and cost one bit each
+/// (LR = 1) in Cllr; a note says how many.
+void ApplyCalibration(EvalLevel* level, const std::optional<ChosenCalibration>& calibration);
+
 /// The level's JSON object: comparator, level, pairs, km_pairs, knm_pairs, auc,
-/// eer, fpr_at_tpr95, fpr_at_tpr99, margin, rank1, rank10, cllr (null),
-/// queries, items, candidate_pairs, sampled, notes. NaN metrics are null.
+/// eer, fpr_at_tpr95, fpr_at_tpr99, margin, rank1, rank10, cllr (null when
+/// not calibrated), min_cllr, calibration (its set, source, …; null when not
+/// calibrated), queries, items, candidate_pairs, sampled, notes. NaN metrics are null.
 nlohmann::json LevelJson(const EvalLevel& level);
 
 /// Writes <level>-pairs.csv, <level>-metrics.json, <level>-report.html,

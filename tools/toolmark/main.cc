@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   RegisterDemo(app, &action);
   RegisterSynth(app, &action);
   RegisterEval(app, &action);
+  RegisterCalibrate(app, &action);
   RegisterTrainLand(app, &action);
   try {
     app.parse(argc, argv);

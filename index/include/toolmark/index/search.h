@@ -54,7 +54,8 @@ struct SearchHit {
   ItemId item = kInvalidItemId;
   int rank = 0;                    ///< 1 = best
   double score = 0;                ///< the fine comparator's score (higher = more similar)
-  std::optional<double> log10_lr;  ///< none until calibrated
+  std::optional<double> log10_lr;  ///< from the comparator's shipped calibration; none where there is none
+  std::string calibration;         ///< that calibration's set ("" = none)
   float similarity = 0;            ///< the embedding similarity that shortlisted it
   int shortlist_rank = 0;          ///< its rank in the shortlist (1 = most similar embedding)
   double rotation_deg = 0, shift_x_um = 0, shift_y_um = 0;  ///< the comparator's registration

@@ -1,0 +1,120 @@
+// Calibration: a comparator's score → log10 likelihood ratio (LR), fitted on
+// known-match (KM) and known-non-match (KNM) scores of a named calibration
+// set and kept with that set's provenance. Method, constants and
+// measurements: docs/calibration.md. Engine code: no files, deterministic.
+//
+// LR = P(score | same source) / P(score | different sources). log10 LR > 0
+// supports "same source"; 0 is no evidence either way.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace toolmark {
+
+/// Where a calibration came from: enough to say in a report which data the
+/// likelihood ratios rest on, and to fit it again.
+struct CalibrationProvenance {
+  /// The calibration set, e.g. "synthetic cartridge cases realistic+hard 25x4 seed 41" or a
+  /// laboratory's dataset folder.
+  std::string set;
+  std::string command;           ///< the command that fitted it (`toolmark calibrate …`)
+  std::string fitted_at;         ///< UTC time of the fit, ISO 8601 ("2026-01-31T12:00:00Z")
+  std::string toolmark_version;  ///< Version() of the toolmark that computed the scores
+  std::size_t km = 0;            ///< known-match scores fitted on
+  std::size_t knm = 0;           ///< known-non-match scores fitted on
+};
+
+/// A fitted score → log10 LR map (docs/calibration.md).
+///
+/// Method "logistic": log10 LR(s) = parameters[0] + parameters[1] · g(s),
+/// g the `transform` ("identity": s; "log1p": ln(1 + max(s, 0)), for counts;
+/// "logit": ln(p / (1 − p)) with p = s clamped to [kLogitEpsilon, 1 − kLogitEpsilon],
+/// for probability-like scores), then clamped to [min_log10_lr, max_log10_lr].
+/// parameters[1] ≥ 0, so the map is non-decreasing in the score.
+struct Calibration {
+  std::string comparator;  ///< Comparator::Name() whose scores it maps ("cmc", "land", …)
+  /// "pair": one scan against another (toolmark eval's pair and land levels);
+  /// "bullet": bullet against bullet (the bullet score).
+  std::string level = "pair";
+  std::string method = "logistic";
+  std::string transform = "identity";  ///< identity | log1p | logit
+  std::vector<double> parameters;      ///< logistic: {intercept, slope}, log10 units
+  /// Bounds (ELUB, Vergeer et al. 2016): never beyond what the calibration
+  /// data can support. min_log10_lr ≤ 0 ≤ max_log10_lr, both finite.
+  double min_log10_lr = 0, max_log10_lr = 0;
+  CalibrationProvenance provenance;
+
+  /// log10 LR of a score: finite, within the bounds, non-decreasing in score.
+  /// +∞ gives the upper bound, −∞ the lower; NaN (no comparison) gives 0.
+  double Log10Lr(double score) const;
+  /// Throws toolmark::Error unless the calibration is well formed (known
+  /// level, method and transform; two finite parameters, slope ≥ 0; finite
+  /// bounds with min ≤ 0 ≤ max and |bound| ≤ kMaxAbsLog10Lr; comparator and
+  /// provenance set not empty).
+  void Check() const;
+};
+
+/// p is clamped to [kLogitEpsilon, 1 − kLogitEpsilon] before the logit transform.
+inline constexpr double kLogitEpsilon = 1e-6;
+/// No calibration may state an LR beyond 10^±kMaxAbsLog10Lr, whatever its data.
+inline constexpr double kMaxAbsLog10Lr = 9;
+/// FitCalibration needs at least this many KM and this many KNM scores.
+inline constexpr std::size_t kMinCalibrationScores = 5;
+
+/// The score transform FitCalibration uses for a comparator and level:
+/// "logit" for the land score at pair level ("land", "land_smoother": the
+/// output of a logistic model, so its logit is the model's linear score);
+/// "identity" otherwise, e.g. the "cmc" item score (a count: for binomial
+/// counts the log LR is linear in the count) and the bullet score (a mean of
+/// land scores). Chosen by held-out Cllr on synthetic sets (docs/calibration.md).
+std::string DefaultTransform(const std::string& comparator, const std::string& level);
+
+/// Fits a calibration (docs/calibration.md): logistic regression of the label
+/// on g(score) with the two classes weighted equally (so the fitted log odds
+/// are log LRs: the prior is corrected, and the fit minimises Cllr) and
+/// Platt's targets (N₊ + 1)/(N₊ + 2) and 1/(N₋ + 2) instead of 1 and 0 (so the
+/// fit stays finite under perfect separation), by Newton's method. A negative
+/// slope (higher scores not more likely for known matches) is set to 0. Then
+/// the ELUB bounds of the fitted LRs on the same scores. transform empty: the
+/// DefaultTransform. provenance.km/knm are set to the counts.
+/// Throws toolmark::Error for fewer than kMinCalibrationScores scores in
+/// either class, a non-finite score, or an unknown level or transform.
+/// Deterministic: the result depends only on the scores' order-free values.
+Calibration FitCalibration(const std::vector<double>& km_scores, const std::vector<double>& knm_scores,
+                           const std::string& comparator, const std::string& level,
+                           CalibrationProvenance provenance, const std::string& transform = "");
+
+/// Empirical lower and upper bound (ELUB, Vergeer, van Es, de Jongh, Alberink,
+/// Stoel, Sci. Justice 56 (2016) 482–491) of a set of log10 LRs with ground
+/// truth, as {lower, upper} in log10 units: the widest bounds within which the
+/// LRs, with one misleading LR of each kind added, never have a higher
+/// expected Bayes decision cost than LR = 1 at any decision threshold.
+/// Computed exactly (not on a grid). lower ≤ 0 ≤ upper. Throws
+/// toolmark::Error for an empty class or a NaN.
+std::pair<double, double> ElubBounds(const std::vector<double>& km_log10_lr,
+                                     const std::vector<double>& knm_log10_lr);
+
+/// Log-likelihood-ratio cost (Brümmer & du Preez 2006), in bits:
+/// ½ [mean over KM of log2(1 + 1/LR) + mean over KNM of log2(1 + LR)].
+/// 0 for perfect, 1 for LR = 1 everywhere, above 1 for misleading LRs; +∞
+/// when an LR of 0 (∞) is given to a KM (KNM). Throws toolmark::Error for an
+/// empty class or a NaN.
+double Cllr(const std::vector<double>& km_log10_lr, const std::vector<double>& knm_log10_lr);
+
+/// The Cllr the scores would have under the best non-decreasing calibration
+/// fitted on themselves (pool-adjacent-violators, ties pooled, with the
+/// classes' prior corrected): what remains is discrimination loss. Throws
+/// toolmark::Error for an empty class or a NaN score.
+double MinCllr(const std::vector<double>& km_scores, const std::vector<double>& knm_scores);
+
+/// The calibration shipped for a comparator and level (fitted on synthetic
+/// data only; constants and provenance in engine/src/calibration_default.cc),
+/// or nullopt when there is none.
+std::optional<Calibration> DefaultCalibration(const std::string& comparator,
+                                              const std::string& level = "pair");
+
+}  // namespace toolmark

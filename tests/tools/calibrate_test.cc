@@ -1,0 +1,216 @@
+// toolmark calibrate end to end: fits from a scores CSV and from synthetic
+// sets, the calibration file's round trip through eval, determinism, and
+// corrupted / wrong-version / mismatched calibration files as one-line errors.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "run_cli.h"
+#include "test_util.h"
+
+namespace toolmark::testing {
+namespace {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+/// A scores CSV (score,known_match): KM ~ N(2, 1), KNM ~ N(0, 1), n of each.
+std::string WriteScoresCsv(const TempDir& dir, const std::string& name, int n, unsigned seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> d(0, 1);
+  std::string csv = "file_a,file_b,score,known_match\n";
+  for (int i = 0; i < n; ++i) csv += "a,\"b, quoted\"," + std::to_string(2 + d(rng)) + ",1\n";
+  for (int i = 0; i < n; ++i) csv += "a,b," + std::to_string(d(rng)) + ",0\n";
+  csv += "a,b,nan,0\n";  // a pair without a score is left out
+  WriteFile(dir / name, csv);
+  return dir / name;
+}
+
+void ExpectOneLineError(const CliResult& r, const std::string& starts_with,
+                        const std::string& contains = "") {
+  EXPECT_NE(r.status, 0);
+  EXPECT_EQ(LineCount(r.err), 1) << r.err;
+  EXPECT_EQ(r.err.rfind("toolmark: " + starts_with, 0), 0u) << r.err;
+  EXPECT_NE(r.err.find(contains), std::string::npos) << r.err;
+}
+
+TEST(Calibrate, FitsScoresAndWritesAFileThatReadsBackExactly) {
+  TempDir dir;
+  const std::string scores = WriteScoresCsv(dir, "pairs.csv", 400, 1);
+  const std::string test = WriteScoresCsv(dir, "test.csv", 400, 2);
+  const std::string out = dir / "cal.json";
+  const CliResult r = RunCli({"calibrate", "--scores", scores, "--test-scores", test, "--comparator",
+                              "baseline", "--set", "gaussian test scores", "--out", out, "--json"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const json j = json::parse(r.out);
+  const json c = j["calibration"];
+  EXPECT_EQ(c["format"], "toolmark-calibration");
+  EXPECT_EQ(c["format_version"], 1);
+  EXPECT_EQ(c["comparator"], "baseline");
+  EXPECT_EQ(c["level"], "pair");
+  EXPECT_EQ(c["transform"], "identity");
+  EXPECT_EQ(c["provenance"]["set"], "gaussian test scores");
+  EXPECT_EQ(c["provenance"]["km"], 400);
+  EXPECT_EQ(c["provenance"]["knm"], 400);
+  EXPECT_EQ(j["without_score"], 1);
+  EXPECT_EQ(
+      c["provenance"]["command"].get<std::string>().rfind("toolmark calibrate --comparator baseline", 0), 0u);
+  // True log10 LR slope 2 / ln 10 ≈ 0.87.
+  EXPECT_NEAR(c["parameters"][1].get<double>(), 2 / std::log(10.0), 0.1);
+  EXPECT_LT(c["min_log10_lr"].get<double>(), -1);
+  EXPECT_GT(c["max_log10_lr"].get<double>(), 1);
+  EXPECT_LE(c["max_log10_lr"].get<double>(), std::log10(401.0));
+  // Fitting set and held-out set: Cllr about 0.49 bits (d' = 2), above min Cllr.
+  ASSERT_EQ(j["quality"].size(), 2u);
+  for (const json& q : j["quality"]) {
+    EXPECT_GT(q["cllr"].get<double>(), 0.35) << q.dump();
+    EXPECT_LT(q["cllr"].get<double>(), 0.65) << q.dump();
+    EXPECT_LE(q["min_cllr"].get<double>(), q["cllr"].get<double>() + 1e-12);
+  }
+  // The file holds exactly what was printed (numbers round-trip bit for bit).
+  const json file = json::parse(ReadFile(out));
+  EXPECT_EQ(file, c);
+  EXPECT_EQ(file["parameters"][0].get<double>(), c["parameters"][0].get<double>());
+
+  // The same fit again gives the same numbers; a file written from it is read back as it is.
+  const CliResult again = RunCli({"calibrate", "--scores", scores, "--comparator", "baseline", "--set",
+                                  "gaussian test scores", "--json"});
+  ASSERT_EQ(again.status, 0) << again.err;
+  const json c2 = json::parse(again.out)["calibration"];
+  EXPECT_EQ(c2["parameters"], c["parameters"]);
+  EXPECT_EQ(c2["max_log10_lr"], c["max_log10_lr"]);
+  EXPECT_EQ(c2["min_log10_lr"], c["min_log10_lr"]);
+}
+
+TEST(Calibrate, TextSummaryAndHelp) {
+  TempDir dir;
+  const CliResult r = RunCli({"calibrate", "--scores", WriteScoresCsv(dir, "s.csv", 50, 3), "--comparator",
+                              "baseline", "--print-cc"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (const char* text : {"50 known-match, 50 known-non-match scores", "Cllr", "ELUB", "LR at score",
+                           "calibration_default.cc", "{\"baseline\", \"pair\", \"identity\","})
+    EXPECT_NE(r.out.find(text), std::string::npos) << text << "\n" << r.out;
+  const CliResult help = RunCli({"calibrate", "--help"});
+  EXPECT_EQ(help.status, 0);
+  EXPECT_NE(help.out.find("--print-cc"), std::string::npos);
+}
+
+TEST(Calibrate, SyntheticLandsAreDeterministicAcrossThreadCounts) {
+  const std::vector<std::string> args = {"calibrate", "--comparator",  "land", "--firearms",
+                                         "3",         "--per-firearm", "2",    "--difficulty",
+                                         "realistic", "--seed",        "5",    "--json"};
+  std::vector<std::string> one = args, two = args;
+  one.insert(one.end(), {"--threads", "1"});
+  two.insert(two.end(), {"--threads", "2"});
+  const CliResult a = RunCli(one), b = RunCli(two);
+  ASSERT_EQ(a.status, 0) << a.err;
+  ASSERT_EQ(b.status, 0) << b.err;
+  const json ca = json::parse(a.out)["calibration"], cb = json::parse(b.out)["calibration"];
+  EXPECT_EQ(ca["parameters"], cb["parameters"]);
+  EXPECT_EQ(ca["max_log10_lr"], cb["max_log10_lr"]);
+  EXPECT_EQ(ca["transform"], "logit");
+  EXPECT_EQ(ca["provenance"]["set"], "synthetic bullet realistic 3x2 seed 5");
+  EXPECT_EQ(ca["provenance"]["km"], 18);  // 3 barrels × 6 lands, each on two bullets
+  EXPECT_EQ(ca["provenance"]["command"],
+            "toolmark calibrate --comparator land --level pair --firearms 3 --per-firearm 2 --seed 5 "
+            "--difficulty realistic --max-pairs 200000");
+  EXPECT_GT(ca["parameters"][1].get<double>(), 0);
+}
+
+TEST(Calibrate, BadInputIsAOneLineError) {
+  TempDir dir;
+  WriteFile(dir / "few.csv", "score,known_match\n1,1\n2,1\n0,0\n0.5,0\n0.2,0\n0.1,0\n0.3,0\n");
+  ExpectOneLineError(RunCli({"calibrate", "--scores", dir / "few.csv"}), "calibration needs at least 5");
+  WriteFile(dir / "nocol.csv", "score,match\n1,1\n");
+  ExpectOneLineError(RunCli({"calibrate", "--scores", dir / "nocol.csv"}), dir / "nocol.csv",
+                     "no 'known_match' column");
+  WriteFile(dir / "bad.csv", "score,known_match\n1,1\nabc,0\n");
+  ExpectOneLineError(RunCli({"calibrate", "--scores", dir / "bad.csv"}), dir / "bad.csv:3");
+  ExpectOneLineError(RunCli({"calibrate", "--scores", dir / "missing.csv"}), dir / "missing.csv");
+  ExpectOneLineError(RunCli({"calibrate", "--comparator", "nope"}), "unknown comparator");
+  ExpectOneLineError(RunCli({"calibrate", "--comparator", "cmc", "--level", "bullet"}), "--level bullet");
+}
+
+/// A valid calibration file for `comparator` (from Gaussian scores), as JSON.
+json FitFile(const TempDir& dir, const std::string& comparator, const std::string& path) {
+  const CliResult r = RunCli({"calibrate", "--scores", WriteScoresCsv(dir, "fit.csv", 100, 4), "--comparator",
+                              comparator, "--out", path, "--json"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  return json::parse(ReadFile(path));
+}
+
+/// Cartridge-case-like dataset: two firearms, two scans each (WaveField-free:
+/// the scans only need to be readable; scores do not matter here).
+std::string TinyDataset(const TempDir& dir) {
+  const CliResult r =
+      RunCli({"synth", dir / "cc", "--firearms", "2", "--per-firearm", "2", "--size", "96", "--seed", "5"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  return dir / "cc";
+}
+
+TEST(Calibrate, CorruptedOrWrongVersionFilesAreOneLineErrors) {
+  TempDir dir;
+  const std::string good = dir / "good.json";
+  const json base = FitFile(dir, "cmc", good);
+  const std::string data = TinyDataset(dir);
+  // The good file is used by eval and compare.
+  CliResult r = RunCli({"eval", "--json", "--calibration", good, data});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const json ev = json::parse(r.out);
+  EXPECT_EQ(ev["calibration"]["source"], good);
+  EXPECT_EQ(ev["calibration"]["set"], base["provenance"]["set"]);
+  EXPECT_TRUE(ev["cllr"].is_number());
+  r = RunCli(
+      {"compare", "--json", "--calibration", good, data + "/cc-f0000-s1.x3p", data + "/cc-f0000-s2.x3p"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["calibration"]["source"], good);
+
+  const auto broken = [&](const std::string& name, const std::function<void(json&)>& edit) {
+    json j = base;
+    edit(j);
+    WriteFile(dir / name, j.dump(2));
+    return dir / name;
+  };
+  WriteFile(dir / "truncated.json", ReadFile(good).substr(0, 100));
+  WriteFile(dir / "empty.json", "");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {dir / "truncated.json", "not valid JSON"},
+      {dir / "empty.json", "not valid JSON"},
+      {dir / "absent.json", ""},
+      {broken("v2.json", [](json& j) { j["format_version"] = 2; }), "format version 2 is not supported"},
+      {broken("format.json", [](json& j) { j["format"] = "something-else"; }), "not a toolmark calibration"},
+      {broken("array.json",
+              [](json& j) {
+                j = json::array({1, 2});
+              }),
+       "not a toolmark calibration"},
+      {broken("slope.json", [](json& j) { j["parameters"][1] = -0.5; }), "negative slope"},
+      {broken("nan.json", [](json& j) { j["parameters"][0] = nullptr; }), "'parameters' has the wrong type"},
+      {broken("params.json", [](json& j) { j["parameters"] = {1.0}; }), "needs 2 parameters"},
+      {broken("bound.json", [](json& j) { j["max_log10_lr"] = 40; }), "bounds"},
+      {broken("nolevel.json", [](json& j) { j.erase("level"); }), "has no 'level'"},
+      {broken("count.json", [](json& j) { j["provenance"]["km"] = -3; }), "'km' is not a count"},
+      {broken("noset.json", [](json& j) { j["provenance"]["set"] = ""; }), "no calibration set"},
+  };
+  for (const auto& [path, reason] : cases) {
+    ExpectOneLineError(RunCli({"eval", "--calibration", path, data}), path + ": ", reason);
+    ExpectOneLineError(
+        RunCli({"compare", "--calibration", path, data + "/cc-f0000-s1.x3p", data + "/cc-f0000-s2.x3p"}),
+        path + ": ", reason);
+  }
+  // A calibration for another comparator: refused by compare, and by eval
+  // when no level of the dataset uses it.
+  const std::string land = dir / "land.json";
+  FitFile(dir, "land", land);
+  ExpectOneLineError(
+      RunCli({"compare", "--calibration", land, data + "/cc-f0000-s1.x3p", data + "/cc-f0000-s2.x3p"}),
+      land + ": calibration is for comparator land");
+  ExpectOneLineError(RunCli({"eval", "--calibration", land, data}),
+                     land + ": calibration is for comparator land");
+}
+
+}  // namespace
+}  // namespace toolmark::testing

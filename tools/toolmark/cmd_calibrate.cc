@@ -1,0 +1,446 @@
+// toolmark calibrate [DATASET]: fits a score → log10 likelihood ratio
+// calibration for one comparator and level (docs/calibration.md).
+//
+// Scores: the known-match (KM) and known-non-match (KNM) pair scores that
+// `toolmark eval` computes (EvaluateDataset / EvaluateSynthetic: all KM pairs,
+// KNM pairs sampled with a fixed seed above --max-pairs), either of a dataset
+// with ground truth (a laboratory's own test fires) or, by default, of
+// synthetic sets generated in memory: one per --difficulty, with --firearms ×
+// --per-firearm shots (cartridge cases) or bullets (land comparators) from
+// --seed. Pairs without a score (NaN) are left out and counted, and so are
+// bullet pairs where either bullet lacks lands (the bullet calibration is for
+// complete bullets, as toolmark compare applies it). The scores of
+// all sets are pooled and FitCalibration is run on them. --scores FILE fits
+// on scores computed before instead: a CSV with `score` and `known_match`
+// columns (toolmark eval --report's <level>-pairs.csv, or --scores-out's file).
+//
+// Output: a summary (counts, parameters, bounds, Cllr and min Cllr on the
+// fitting set and, with --test-seed, on held-out synthetic sets of the same
+// shape, the LR at a few scores); --out FILE writes the calibration file
+// (atomically); --print-cc prints the entry for engine/src/calibration_default.cc;
+// --json prints the calibration and the fit summary as JSON.
+#include <tbb/global_control.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "calibration_file.h"
+#include "cli_common.h"
+#include "eval_report.h"
+#include "toolmark/engine/calibration.h"
+#include "toolmark/engine/check.h"
+#include "toolmark/engine/metrics.h"
+#include "toolmark/engine/version.h"
+#include "toolmark/ingest/file_io.h"
+
+namespace toolmark::cli {
+namespace {
+
+using nlohmann::json;
+
+struct CalibrateArgs {
+  std::string dataset;      ///< empty: synthetic sets
+  std::string scores;       ///< fit on this CSV's scores instead
+  std::string test_scores;  ///< also measure on this CSV's scores
+  std::string scores_out;   ///< write the fitting scores here
+  std::string set;          ///< the calibration set's name (default: described from the options)
+  std::string comparator = "cmc";
+  std::string level = "pair";
+  std::string transform;              ///< empty: DefaultTransform
+  int firearms = 0, per_firearm = 0;  ///< 0: 25 × 4 cartridge cases, 50 × 3 bullets
+  std::uint64_t seed = 41, test_seed = 0;
+  std::vector<std::string> difficulties = {"realistic", "hard"};
+  std::size_t max_pairs = 0;  ///< 0: 1500 for cmc (slow pairs), 200000 otherwise
+  std::string out;
+  bool print_cc = false, json = false;
+  int threads = 0;
+  ReadFlags read;
+};
+
+bool IsLandComparator(const std::string& name) {
+  return name == "land" || name == "land_smoother" || name == "baseline_land";
+}
+
+std::size_t MaxPairs(const CalibrateArgs& a) {
+  return a.max_pairs > 0 ? a.max_pairs : a.comparator == "cmc" ? 1500 : 200000;
+}
+
+/// KM and KNM scores of one set (a dataset or one synthetic difficulty).
+struct ScoreSet {
+  std::string name;
+  std::vector<double> km, knm;
+  std::size_t without_score = 0;  ///< NaN scores left out
+};
+
+std::string Join(const std::vector<std::string>& v, const char* sep) {
+  std::string out;
+  for (const std::string& s : v) out += (out.empty() ? "" : sep) + s;
+  return out;
+}
+
+/// Splits one CSV record: RFC 4180 quoting, no line breaks inside fields.
+std::vector<std::string> CsvRecord(const std::string& line) {
+  std::vector<std::string> fields(1);
+  bool quoted = false;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted && c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+      fields.back() += '"';
+      ++i;
+    } else if (c == '"') {
+      quoted = !quoted;
+    } else if (c == ',' && !quoted) {
+      fields.emplace_back();
+    } else if (c != '\r') {
+      fields.back() += c;
+    }
+  }
+  return fields;
+}
+
+/// Scores from a CSV with `score` and `known_match` (1/0, true/false) columns.
+ScoreSet ReadScores(const std::string& path) {
+  std::string text;
+  try {
+    text = ingest::ReadFileBounded(path, std::size_t{1} << 28);
+  } catch (const Error& e) {
+    throw Error(path + ": " + e.what());
+  }
+  ScoreSet s;
+  s.name = path;
+  std::size_t start = 0, line_no = 0, score_col = 0, match_col = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    const std::vector<std::string> f = CsvRecord(text.substr(start, end - start));
+    start = end + 1;
+    const std::string where = path + ":" + std::to_string(++line_no);
+    if (line_no == 1) {
+      const auto col = [&](const char* name) {
+        const auto it = std::find(f.begin(), f.end(), name);
+        Check(it != f.end(), path + ": no '" + name + "' column (need score and known_match)");
+        return static_cast<std::size_t>(it - f.begin());
+      };
+      score_col = col("score");
+      match_col = col("known_match");
+      continue;
+    }
+    if (f.size() == 1 && f[0].empty()) continue;  // blank line
+    Check(f.size() > std::max(score_col, match_col), where + ": too few fields");
+    const std::string& m = f[match_col];
+    Check(m == "1" || m == "0" || m == "true" || m == "false", where + ": known_match is not 1 or 0: " + m);
+    char* rest = nullptr;
+    const double score = std::strtod(f[score_col].c_str(), &rest);
+    if (f[score_col].empty() || std::isnan(score)) {
+      ++s.without_score;
+      continue;
+    }
+    Check(*rest == '\0' && std::isfinite(score), where + ": score is not a finite number: " + f[score_col]);
+    (m == "1" || m == "true" ? s.km : s.knm).push_back(score);
+  }
+  return s;
+}
+
+/// Writes the fitting scores as CSV (score,known_match,set), atomically.
+void WriteScores(const std::vector<ScoreSet>& sets, const std::string& path) {
+  std::string csv = "score,known_match,set\n";
+  char num[40];
+  for (const ScoreSet& s : sets) {
+    for (const auto* v : {&s.km, &s.knm}) {
+      for (double x : *v) {
+        std::snprintf(num, sizeof num, "%.17g", x);
+        csv += std::string(num) + (v == &s.km ? ",1," : ",0,") + "\"" + s.name + "\"\n";
+      }
+    }
+  }
+  try {
+    ingest::WriteFileAtomic(path, csv);
+  } catch (const std::exception& e) {
+    throw Error(path + ": " + e.what());
+  }
+}
+
+/// The scores of the level that calibration level `level` of `comparator` reads.
+ScoreSet TakeScores(const std::vector<EvalLevel>& levels, const CalibrateArgs& a, const std::string& name) {
+  for (const EvalLevel& lv : levels) {
+    if (lv.comparator != a.comparator || CalibrationLevelOf(lv.level) != a.level) continue;
+    ScoreSet s;
+    s.name = name;
+    for (std::size_t k = 0; k < lv.pairs.size(); ++k) {
+      const ScoredPair& p = lv.pairs[k];
+      if (!lv.calibratable.empty() && !lv.calibratable[k]) continue;  // incomplete bullets
+      if (std::isnan(p.score))
+        ++s.without_score;
+      else
+        (p.known_match ? s.km : s.knm).push_back(p.score);
+    }
+    return s;
+  }
+  throw Error(
+      name + ": no " + a.level + "-level pairs for comparator " + a.comparator +
+      (a.level == "pair" && IsLandComparator(a.comparator) ? " (land pairs need a land_id column)" : ""));
+}
+
+SynthOptions Synth(const CalibrateArgs& a, std::uint64_t seed, const std::string& difficulty) {
+  SynthOptions o;
+  const bool bullets = IsLandComparator(a.comparator);
+  o.kind = bullets ? "bullet" : "cartridge_case";
+  o.firearms = a.firearms > 0 ? a.firearms : bullets ? 50 : 25;
+  o.per_firearm = a.per_firearm > 0 ? a.per_firearm : bullets ? 3 : 4;
+  o.seed = seed;
+  o.difficulty = ParseSynthDifficulty(difficulty);
+  o.Check();
+  return o;
+}
+
+/// The score sets: the dataset, or one synthetic set per difficulty from seed.
+std::vector<ScoreSet> Collect(const CalibrateArgs& a, std::uint64_t seed) {
+  EvalOptions options;
+  options.comparator = a.comparator;
+  options.max_pairs = MaxPairs(a);
+  options.embedding_recall = false;
+  std::vector<ScoreSet> sets;
+  if (!a.scores.empty()) {
+    sets.push_back(ReadScores(a.scores));
+    return sets;
+  }
+  if (!a.dataset.empty()) {
+    sets.push_back(TakeScores(EvaluateDataset(a.dataset, options, a.read.Options()), a, a.dataset));
+    return sets;
+  }
+  for (const std::string& d : a.difficulties) {
+    const SynthOptions o = Synth(a, seed, d);
+    const std::string name = "synthetic " + o.kind + " " + d + " " + std::to_string(o.firearms) + "x" +
+                             std::to_string(o.per_firearm) + " seed " + std::to_string(seed);
+    sets.push_back(TakeScores(EvaluateSynthetic(o, options, name), a, name));
+  }
+  return sets;
+}
+
+/// "synthetic cartridge_case realistic+hard 25x4 seed 41", or the dataset.
+std::string SetName(const CalibrateArgs& a) {
+  if (!a.set.empty()) return a.set;
+  if (!a.scores.empty()) return "scores " + a.scores;
+  if (!a.dataset.empty()) return a.dataset;
+  const SynthOptions o = Synth(a, a.seed, a.difficulties.front());
+  return "synthetic " + o.kind + " " + Join(a.difficulties, "+") + " " + std::to_string(o.firearms) + "x" +
+         std::to_string(o.per_firearm) + " seed " + std::to_string(a.seed);
+}
+
+/// The command line that reproduces the fit, every option spelled out.
+std::string CommandLine(const CalibrateArgs& a) {
+  std::string c = "toolmark calibrate";
+  if (!a.dataset.empty()) c += " " + a.dataset;
+  c += " --comparator " + a.comparator + " --level " + a.level;
+  if (!a.transform.empty()) c += " --transform " + a.transform;
+  if (!a.set.empty()) c += " --set '" + a.set + "'";
+  if (!a.scores.empty()) return c + " --scores " + a.scores;
+  if (a.dataset.empty()) {
+    const SynthOptions o = Synth(a, a.seed, a.difficulties.front());
+    c += " --firearms " + std::to_string(o.firearms) + " --per-firearm " + std::to_string(o.per_firearm) +
+         " --seed " + std::to_string(a.seed) + " --difficulty " + Join(a.difficulties, ",");
+  } else {
+    if (a.read.ignore_checksum) c += " --ignore-checksum";
+    if (a.read.spacing_um > 0) c += " --spacing-um " + Num(a.read.spacing_um);
+    if (!a.read.xy_unit.empty()) c += " --xy-unit " + a.read.xy_unit;
+    if (!a.read.z_unit.empty()) c += " --z-unit " + a.read.z_unit;
+  }
+  return c + " --max-pairs " + std::to_string(MaxPairs(a));
+}
+
+std::string UtcNow() {
+  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+/// Cllr, min Cllr and AUC of a calibration on score sets (pooled when several).
+struct Quality {
+  std::size_t km = 0, knm = 0;
+  double cllr = 0, min_cllr = 0, auc = 0;
+};
+
+Quality Measure(const Calibration& c, const std::vector<const ScoreSet*>& sets) {
+  std::vector<double> km, knm, lkm, lknm;
+  for (const ScoreSet* s : sets) {
+    km.insert(km.end(), s->km.begin(), s->km.end());
+    knm.insert(knm.end(), s->knm.begin(), s->knm.end());
+  }
+  for (double x : km) lkm.push_back(c.Log10Lr(x));
+  for (double x : knm) lknm.push_back(c.Log10Lr(x));
+  Quality q;
+  q.km = km.size();
+  q.knm = knm.size();
+  if (km.empty() || knm.empty()) return q;
+  q.cllr = Cllr(lkm, lknm);
+  q.min_cllr = MinCllr(km, knm);
+  q.auc = Auc(km, knm);
+  return q;
+}
+
+json QualityJson(const std::string& name, const Quality& q) {
+  return {{"set", name}, {"km", q.km}, {"knm", q.knm}, {"cllr", q.cllr}, {"min_cllr", q.min_cllr},
+          {"auc", q.auc}};
+}
+
+/// Scores at which the summary shows the LR.
+std::vector<double> ShowAt(const Calibration& c) {
+  if (c.comparator == "cmc") return {0, 2, 4, 6, 8, 10, 15, 20, 30, 40, 50, 60};
+  if (IsLandComparator(c.comparator) || c.transform == "logit")
+    return {0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99};
+  return {-1, -0.5, 0, 0.25, 0.5, 0.75, 1};
+}
+
+void PrintCc(const Calibration& c, const std::vector<json>& quality) {
+  std::printf("\n// engine/src/calibration_default.cc entry:\n");
+  std::printf("    // %s\n", c.provenance.command.c_str());
+  for (const json& q : quality)
+    std::printf("    // %s: %zu KM, %zu KNM: Cllr %.4f bits, min Cllr %.4f, AUC %.4f\n",
+                q["set"].get<std::string>().c_str(), q["km"].get<std::size_t>(), q["knm"].get<std::size_t>(),
+                q["cllr"].get<double>(), q["min_cllr"].get<double>(), q["auc"].get<double>());
+  std::printf("    {\"%s\", \"%s\", \"%s\", %.17g, %.17g, %.17g, %.17g,\n", c.comparator.c_str(),
+              c.level.c_str(), c.transform.c_str(), c.parameters[0], c.parameters[1], c.min_log10_lr,
+              c.max_log10_lr);
+  std::printf("     \"%s\",\n     \"%s\",\n     \"%s\", \"%s\", %zu, %zu},\n", c.provenance.set.c_str(),
+              c.provenance.command.c_str(), c.provenance.fitted_at.c_str(),
+              c.provenance.toolmark_version.c_str(), c.provenance.km, c.provenance.knm);
+}
+
+int RunCalibrate(const CalibrateArgs& a) {
+  Check(a.level == "pair" || IsLandComparator(a.comparator),
+        "--level bullet needs a land comparator (land, land_smoother, baseline_land)");
+  Check(a.test_seed == 0 || (a.dataset.empty() && a.scores.empty()),
+        "--test-seed measures on synthetic sets; not with a dataset or --scores");
+  Check(a.dataset.empty() || a.scores.empty(), "give a dataset or --scores, not both");
+  MakeComparator(a.comparator);  // an unknown name is an error before any work
+  std::optional<tbb::global_control> limit;
+  if (a.threads > 0)
+    limit.emplace(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(a.threads));
+
+  const std::vector<ScoreSet> sets = Collect(a, a.seed);
+  std::vector<double> km, knm;
+  std::size_t without_score = 0;
+  for (const ScoreSet& s : sets) {
+    km.insert(km.end(), s.km.begin(), s.km.end());
+    knm.insert(knm.end(), s.knm.begin(), s.knm.end());
+    without_score += s.without_score;
+  }
+  CalibrationProvenance provenance;
+  provenance.set = SetName(a);
+  provenance.command = CommandLine(a);
+  provenance.fitted_at = UtcNow();
+  provenance.toolmark_version = Version();
+  const Calibration c = FitCalibration(km, knm, a.comparator, a.level, provenance, a.transform);
+
+  std::vector<json> quality;
+  std::vector<const ScoreSet*> all;
+  for (const ScoreSet& s : sets) all.push_back(&s);
+  quality.push_back(QualityJson("fitting set " + c.provenance.set, Measure(c, all)));
+  if (sets.size() > 1)
+    for (const ScoreSet& s : sets) quality.push_back(QualityJson(s.name, Measure(c, {&s})));
+  json held_out;
+  if (a.test_seed != 0 && a.dataset.empty()) {
+    const std::vector<ScoreSet> test = Collect(a, a.test_seed);
+    std::vector<const ScoreSet*> test_all;
+    for (const ScoreSet& s : test) test_all.push_back(&s);
+    CalibrateArgs named = a;
+    named.seed = a.test_seed;
+    held_out = QualityJson("held out " + SetName(named), Measure(c, test_all));
+    quality.push_back(held_out);
+    if (test.size() > 1)
+      for (const ScoreSet& s : test) quality.push_back(QualityJson("held out " + s.name, Measure(c, {&s})));
+  }
+  if (!a.test_scores.empty()) {
+    const ScoreSet test = ReadScores(a.test_scores);
+    held_out = QualityJson("held out " + a.test_scores, Measure(c, {&test}));
+    quality.push_back(held_out);
+  }
+  if (!a.scores_out.empty()) WriteScores(sets, a.scores_out);
+  if (!a.out.empty()) WriteCalibrationFile(c, a.out);
+
+  if (a.json) {
+    json j = {{"calibration", CalibrationToJson(c)}, {"quality", quality}, {"without_score", without_score}};
+    j["lr_at"] = json::array();
+    for (double s : ShowAt(c)) j["lr_at"].push_back({{"score", s}, {"log10_lr", c.Log10Lr(s)}});
+    if (!a.out.empty()) j["out"] = a.out;
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  std::printf("calibration of %s (%s level) on %s: %zu known-match, %zu known-non-match scores\n",
+              c.comparator.c_str(), c.level.c_str(), c.provenance.set.c_str(), km.size(), knm.size());
+  if (without_score > 0) std::printf("  %zu pairs without a score left out\n", without_score);
+  std::printf("  log10 LR = %s + %s * %s(score), bounded to [%s, %s] (ELUB)\n", Num(c.parameters[0]).c_str(),
+              Num(c.parameters[1]).c_str(), c.transform.c_str(), Num(c.min_log10_lr).c_str(),
+              Num(c.max_log10_lr).c_str());
+  for (const json& q : quality)
+    std::printf("  %s: %zu KM, %zu KNM: Cllr %s bits, min Cllr %s, AUC %s\n",
+                q["set"].get<std::string>().c_str(), q["km"].get<std::size_t>(), q["knm"].get<std::size_t>(),
+                Num(q["cllr"].get<double>()).c_str(), Num(q["min_cllr"].get<double>()).c_str(),
+                Num(q["auc"].get<double>()).c_str());
+  std::printf("  LR at score:");
+  for (double s : ShowAt(c)) std::printf("  %s: %s", Num(s).c_str(), FormatLr(c.Log10Lr(s)).c_str());
+  std::printf("\n  command: %s\n", c.provenance.command.c_str());
+  if (!a.out.empty()) std::printf("  written: %s\n", a.out.c_str());
+  if (a.print_cc) PrintCc(c, quality);
+  return 0;
+}
+
+}  // namespace
+
+void RegisterCalibrate(CLI::App& app, Action* action) {
+  auto args = std::make_shared<CalibrateArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "calibrate",
+      "Fit a score -> log10 likelihood ratio calibration (synthetic sets, or a dataset with truth)");
+  cmd->add_option("dataset", args->dataset,
+                  "Dataset folder with truth.csv (a laboratory's test fires); default: synthetic sets");
+  cmd->add_option("--scores", args->scores,
+                  "Fit on the scores of this CSV (score and known_match columns, e.g. eval --report's "
+                  "<level>-pairs.csv) instead of computing them");
+  cmd->add_option("--test-scores", args->test_scores, "Also measure on the scores of this CSV (held out)");
+  cmd->add_option("--scores-out", args->scores_out,
+                  "Write the fitting scores here (CSV: score,known_match,set)");
+  cmd->add_option("--set", args->set, "Name of the calibration set in the provenance (default: described)");
+  cmd->add_option("--comparator", args->comparator, "Comparator whose scores are calibrated (default cmc)");
+  cmd->add_option("--level", args->level, "pair (one scan against another) or bullet")
+      ->check(CLI::IsMember({"pair", "bullet"}));
+  cmd->add_option("--transform", args->transform,
+                  "Score transform: identity, log1p or logit (default: logit for land pairs, else identity)")
+      ->check(CLI::IsMember({"identity", "log1p", "logit"}));
+  cmd->add_option("--firearms", args->firearms,
+                  "Synthetic firearms (barrels) per set (default 25 cartridge, 50 bullet)")
+      ->check(CLI::Range(2, 1000));
+  cmd->add_option("--per-firearm", args->per_firearm,
+                  "Synthetic shots or bullets per firearm (default 4 cartridge, 3 bullet)")
+      ->check(CLI::Range(2, 100));
+  cmd->add_option("--seed", args->seed, "Synthetic fitting sets' seed (default 41)");
+  cmd->add_option("--test-seed", args->test_seed, "Also measure on held-out synthetic sets of this seed");
+  cmd->add_option("--difficulty", args->difficulties,
+                  "Synthetic difficulties, each a set (default realistic,hard)")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"easy", "realistic", "hard"}));
+  cmd->add_option("--max-pairs", args->max_pairs,
+                  "Most pairs per set: all known matches and a seeded sample of non-matches "
+                  "(default 1500 for cmc, 200000 otherwise)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--out", args->out, "Write the calibration (JSON, atomically) to this file");
+  cmd->add_flag("--print-cc", args->print_cc, "Print the entry for engine/src/calibration_default.cc");
+  cmd->add_flag("--json", args->json, "Print the calibration and its fit summary as JSON");
+  cmd->add_option("--threads", args->threads, "Worker threads (default: all cores)")
+      ->check(CLI::PositiveNumber);
+  args->read.Add(cmd);
+  cmd->callback([args, action] { *action = [args] { return RunCalibrate(*args); }; });
+}
+
+}  // namespace toolmark::cli
