@@ -91,10 +91,15 @@ std::string BuildZip(const std::vector<std::pair<std::string, std::string>>& fil
   zip_error_t error;
   zip_error_init(&error);
   zip_source_t* buffer = zip_source_buffer_create(nullptr, 0, 0, &error);
-  TM_ASSERT(buffer != nullptr);
+  if (buffer == nullptr) Fail(std::string("cannot create a zip buffer: ") + zip_error_strerror(&error));
   zip_source_keep(buffer);
   zip_t* archive = zip_open_from_source(buffer, ZIP_TRUNCATE, &error);
-  TM_ASSERT(archive != nullptr);
+  if (archive == nullptr) {
+    const std::string why = zip_error_strerror(&error);
+    zip_source_free(buffer);
+    zip_error_fini(&error);
+    Fail("cannot create a zip archive in memory: " + why);
+  }
   for (const std::string& dir : directories) {
     TM_ASSERT(zip_dir_add(archive, dir.c_str(), ZIP_FL_ENC_UTF_8) >= 0);
   }
