@@ -7,6 +7,10 @@
 
 namespace toolmark {
 
+double Comparator::QuickScore(const PreparedMark& /*a*/, const PreparedMark& /*b*/) const {
+  throw Error("the " + Name() + " comparator has no quick score");
+}
+
 std::vector<std::string> ComparatorNames() {
   return {"cmc", "baseline", "land", "land_smoother", "baseline_land"};
 }

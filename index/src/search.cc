@@ -53,7 +53,7 @@ struct SearchEngine::Impl {
   std::unique_ptr<Comparator> comparator;
   std::map<ItemId, ItemRecord> items;  ///< of this kind
   std::optional<VectorIndex> index;
-  std::optional<Calibration> calibration;  ///< the comparator's shipped pair-level calibration, if any
+  std::optional<Calibration> calibration;  ///< options.calibration, else the comparator's shipped one, if any
   mutable std::mutex cache_mutex;
   mutable std::map<ItemId, std::shared_ptr<const PreparedMark>> cache;
   mutable std::deque<ItemId> cache_order;  ///< oldest first
@@ -65,7 +65,7 @@ struct SearchEngine::Impl {
         version(FeatureVersion(name)),
         options(o),
         comparator(MakeComparator(name)),
-        calibration(DefaultCalibration(name, "pair")) {}
+        calibration(o.calibration ? o.calibration : DefaultCalibration(name, "pair")) {}
 
   std::string IndexPath() const { return (fs::path(db.folder()) / "index" / (version + ".tmvi")).string(); }
 
@@ -98,28 +98,54 @@ struct SearchEngine::Impl {
     return mark;
   }
 
-  /// Shortlist, then the fine comparison of every candidate in parallel, ranked.
-  std::vector<SearchHit> Rank(const PreparedMark& prepared, const SearchQuery& query) const {
-    const std::vector<VectorHit> shortlist = ShortlistOf(prepared, query);
-    std::vector<SearchHit> hits(shortlist.size());
-    std::vector<std::string> errors(shortlist.size());
-    tbb::parallel_for(std::size_t{0}, shortlist.size(), [&](std::size_t i) {
-      SearchHit& h = hits[i];
-      h.item = shortlist[i].id;
-      h.similarity = shortlist[i].similarity;
-      h.shortlist_rank = static_cast<int>(i) + 1;
+  /// Runs `work` on every hit in parallel; the first failure (in hit order)
+  /// is rethrown, naming the item.
+  template <typename Work>
+  static void ForEachHit(std::vector<SearchHit>* hits, const Work& work) {
+    std::vector<std::string> errors(hits->size());
+    tbb::parallel_for(std::size_t{0}, hits->size(), [&](std::size_t i) {
       try {
-        const Comparison c = comparator->Compare(prepared, *PreparedItem(h.item));
-        h.score = c.score;
-        h.rotation_deg = c.rotation_deg;
-        h.shift_x_um = c.shift_x_um;
-        h.shift_y_um = c.shift_y_um;
+        work((*hits)[i]);
       } catch (const Error& e) {
         errors[i] = e.what();
       }
     });
     for (std::size_t i = 0; i < errors.size(); ++i)
-      if (!errors[i].empty()) throw Error("item " + std::to_string(hits[i].item) + ": " + errors[i]);
+      if (!errors[i].empty()) throw Error("item " + std::to_string((*hits)[i].item) + ": " + errors[i]);
+  }
+
+  /// Shortlist; re-ranked by the quick score (where the comparator has one
+  /// and the shortlist is longer than options.fine); the fine comparison of
+  /// the remaining candidates in parallel; ranked.
+  std::vector<SearchHit> Rank(const PreparedMark& prepared, const SearchQuery& query) const {
+    const std::vector<VectorHit> shortlist = ShortlistOf(prepared, query);
+    std::vector<SearchHit> hits(shortlist.size());
+    for (std::size_t i = 0; i < shortlist.size(); ++i) {
+      hits[i].item = shortlist[i].id;
+      hits[i].similarity = shortlist[i].similarity;
+      hits[i].shortlist_rank = static_cast<int>(i) + 1;
+    }
+    const std::size_t fine = options.fine == 0 ? hits.size() : std::max(options.fine, options.top);
+    if (hits.size() > fine && comparator->HasQuickScore()) {
+      ForEachHit(&hits, [&](SearchHit& h) {
+        h.quick_score = comparator->QuickScore(prepared, *PreparedItem(h.item));
+      });
+      // Best quick score first; ties keep the shortlist order.
+      std::stable_sort(hits.begin(), hits.end(), [](const SearchHit& a, const SearchHit& b) {
+        return *a.quick_score > *b.quick_score;
+      });
+      for (std::size_t i = 0; i < hits.size(); ++i) hits[i].rerank = static_cast<int>(i) + 1;
+      hits.resize(fine);
+    }
+    ForEachHit(&hits, [&](SearchHit& h) {
+      {
+        const Comparison c = comparator->Compare(prepared, *PreparedItem(h.item));
+        h.score = c.score;
+        h.rotation_deg = c.rotation_deg;
+        h.shift_x_um = c.shift_x_um;
+        h.shift_y_um = c.shift_y_um;
+      }
+    });
     std::sort(hits.begin(), hits.end(), [](const SearchHit& a, const SearchHit& b) {
       if (a.score != b.score) return a.score > b.score;
       if (a.similarity != b.similarity) return a.similarity > b.similarity;
@@ -165,6 +191,13 @@ struct SearchEngine::Impl {
 SearchEngine::SearchEngine(Database& db, const std::string& kind, const SearchOptions& options)
     : impl_(std::make_unique<Impl>(db, kind, options)) {
   Check(options.top >= 1 && options.shortlist >= 1, "search: --top and --shortlist must be at least 1");
+  Check(!options.calibration ||
+            (options.calibration->comparator == impl_->name && options.calibration->level == "pair"),
+        "search: the calibration is for comparator " +
+            (options.calibration
+                 ? options.calibration->comparator + " (" + options.calibration->level + " level)"
+                 : std::string()) +
+            ", not " + impl_->name + " (pair level)");
 }
 
 SearchEngine::~SearchEngine() = default;

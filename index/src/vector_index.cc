@@ -4,14 +4,16 @@
 // Layout: FAISS holds the vectors under their insertion positions; this
 // class maps positions to ids and marks removed (or replaced) positions dead.
 // Dead positions are excluded by the search's ID selector and dropped when
-// the index is compacted (rebuilt from the live vectors, in position order,
-// so the result does not depend on when it happens). HNSW graphs are built
-// with one OpenMP thread so that the same adds give the same graph.
+// the index is compacted (flat and HNSW: rebuilt from the live vectors, in
+// position order, so the result does not depend on when it happens; IVF:
+// removed from the inverted lists, whose labels are the positions). FAISS
+// builds (HNSW graphs, PCA, k-means) run with one OpenMP thread so that the
+// same adds give the same index.
 //
 // File format (Save/Load), host byte order (little-endian on every platform
 // Toolmark builds on):
 //   8 bytes  "TMVIDX1\n"
-//   u32 dims, u32 kind (1 flat, 2 hnsw), u64 positions n, u64 blob bytes b
+//   u32 dims, u32 kind (1 flat, 2 hnsw, 3 ivf), u64 positions n, u64 blob bytes b
 //   i64 ids[n], u8 live[n], b bytes of faiss::write_index
 //   32 bytes SHA-256 of everything before it
 // Load checks the size, the magic, the counts and the SHA-256 before FAISS
@@ -20,6 +22,9 @@
 
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexHNSW.h>
+#include <faiss/IndexPreTransform.h>
+#include <faiss/IndexScalarQuantizer.h>
+#include <faiss/VectorTransform.h>
 #include <faiss/impl/FaissException.h>
 #include <faiss/impl/IDSelector.h>
 #include <faiss/impl/io.h>
@@ -48,6 +53,7 @@ constexpr double kCompactDeadShare = 0.25;                   ///< … and this s
 constexpr std::size_t kFilterSample = 1024;  ///< positions sampled to estimate a filter's share
 constexpr double kExactBelow = 20000;        ///< HNSW: fewer accepted vectors are searched exhaustively
 constexpr int kMaxSearchDepth = 4096;        ///< HNSW efSearch, however selective the filter
+constexpr std::size_t kIvfTrainMax = 65536;  ///< IVF: vectors its PCA, lists and quantiser are trained on
 
 /// Runs FAISS calls with one OpenMP thread in this thread (deterministic
 /// graph construction), restoring the previous setting.
@@ -89,6 +95,8 @@ const char* VectorIndexKindName(VectorIndexKind kind) {
       return "flat";
     case VectorIndexKind::kHnsw:
       return "hnsw";
+    case VectorIndexKind::kIvf:
+      return "ivf";
     default:
       return "auto";
   }
@@ -98,7 +106,8 @@ VectorIndexKind ParseVectorIndexKind(const std::string& name) {
   if (name == "auto") return VectorIndexKind::kAuto;
   if (name == "flat") return VectorIndexKind::kFlat;
   if (name == "hnsw") return VectorIndexKind::kHnsw;
-  throw Error("vector index: unknown kind '" + name + "' (auto, flat or hnsw)");
+  if (name == "ivf") return VectorIndexKind::kIvf;
+  throw Error("vector index: unknown kind '" + name + "' (auto, flat, hnsw or ivf)");
 }
 
 struct VectorIndex::Impl {
@@ -110,7 +119,66 @@ struct VectorIndex::Impl {
   std::vector<char> live;                              ///< by position
   std::unordered_map<VectorId, std::size_t> position;  ///< live ids only
 
-  std::size_t Dead() const { return ids.size() - position.size(); }
+  /// Dead positions FAISS still holds.
+  std::size_t Dead() const { return static_cast<std::size_t>(faiss->ntotal) - position.size(); }
+
+  /// kIvf: the PCA + inverted lists (null otherwise).
+  faiss::IndexPreTransform* Pre() const { return dynamic_cast<faiss::IndexPreTransform*>(faiss.get()); }
+  faiss::IndexIVF* Ivf() const {
+    faiss::IndexPreTransform* pre = Pre();
+    return pre ? dynamic_cast<faiss::IndexIVF*>(pre->index) : nullptr;
+  }
+
+  /// Live vectors an IVF index is built at (auto: above approximate_above).
+  std::size_t IvfThreshold() const {
+    const std::size_t at = options.kind == VectorIndexKind::kIvf ? 0 : options.approximate_above + 1;
+    return std::max({at, options.ivf_min_train, std::size_t{39}});
+  }
+
+  /// An IVF index (PCA, k-means lists, quantiser ranges) trained on the first
+  /// IvfThreshold() of the n vectors, at most kIvfTrainMax of them, evenly
+  /// spaced. So a database that grew past the threshold one item at a time
+  /// and one rebuilt from its stored features in one go (both in id order)
+  /// get the same index.
+  std::unique_ptr<faiss::Index> TrainIvf(const float* all, std::size_t n) const {
+    SingleOmpThread single;
+    const std::size_t first = std::min(n, IvfThreshold());
+    const std::size_t step = (first + kIvfTrainMax - 1) / kIvfTrainMax;
+    // Each vector and its negative: the PCA's mean is then 0, so the
+    // projection keeps inner products (an uncentred PCA: the directions of
+    // most energy, not of most variance about the mean).
+    std::vector<float> sample, both;
+    for (std::size_t i = 0; i < first; i += step) {
+      const float* row = all + i * static_cast<std::size_t>(dims);
+      sample.insert(sample.end(), row, row + dims);
+      both.insert(both.end(), row, row + dims);
+      for (int d = 0; d < dims; ++d) both.push_back(-row[d]);
+    }
+    const std::size_t m = sample.size() / static_cast<std::size_t>(dims);
+    const int reduced = std::min(dims, options.ivf_dims);
+    auto pca = std::make_unique<faiss::PCAMatrix>(dims, reduced, 0.0f, false);
+    pca->max_points_per_d =
+        std::max<std::size_t>(pca->max_points_per_d, 2 * m / static_cast<std::size_t>(dims) + 1);
+    pca->train(static_cast<faiss::Index::idx_t>(2 * m), both.data());
+    std::fill(pca->mean.begin(), pca->mean.end(), 0.0f);  // exactly 0, not rounding noise
+    pca->prepare_Ab();
+    std::vector<float> y(m * static_cast<std::size_t>(reduced));
+    pca->apply_noalloc(static_cast<faiss::Index::idx_t>(m), sample.data(), y.data());
+    std::size_t lists = options.ivf_lists;
+    if (lists == 0) lists = static_cast<std::size_t>(std::lround(4 * std::sqrt(static_cast<double>(first))));
+    lists = std::clamp<std::size_t>(lists, 1, std::max<std::size_t>(1, m / 39));  // ≥ 39 points per centroid
+    auto quantizer = std::make_unique<faiss::IndexFlatIP>(reduced);
+    auto ivf = std::make_unique<faiss::IndexIVFScalarQuantizer>(quantizer.release(), reduced, lists,
+                                                                faiss::ScalarQuantizer::QT_8bit,
+                                                                faiss::METRIC_INNER_PRODUCT, false);
+    ivf->own_fields = true;
+    ivf->cp.seed = 1234;
+    ivf->train(static_cast<faiss::Index::idx_t>(m), y.data());
+    auto pre = std::make_unique<faiss::IndexPreTransform>(pca.release(), ivf.release());
+    pre->own_fields = true;
+    pre->is_trained = true;
+    return pre;
+  }
 
   std::unique_ptr<faiss::Index> NewIndex(VectorIndexKind k) const {
     if (k == VectorIndexKind::kHnsw) {
@@ -124,14 +192,27 @@ struct VectorIndex::Impl {
   }
 
   VectorIndexKind Wanted(std::size_t live_count) const {
-    if (options.kind != VectorIndexKind::kAuto) return options.kind;
-    return live_count > options.approximate_above ? VectorIndexKind::kHnsw : VectorIndexKind::kFlat;
+    // An IVF index holds no full vectors, so it stays IVF once built.
+    if (kind == VectorIndexKind::kIvf) return kind;
+    VectorIndexKind k = options.kind;
+    if (k == VectorIndexKind::kAuto)
+      k = live_count > options.approximate_above ? VectorIndexKind::kIvf : VectorIndexKind::kFlat;
+    if (k == VectorIndexKind::kIvf && live_count < std::max<std::size_t>(options.ivf_min_train, 39))
+      k = VectorIndexKind::kFlat;
+    return k;
   }
 
-  void AppendToFaiss(faiss::Index* index, const float* vectors, std::size_t n) const {
+  /// Appends n vectors whose positions start at `first`.
+  void AppendToFaiss(faiss::Index* index, const float* vectors, std::size_t n, std::size_t first) const {
     if (n == 0) return;
     SingleOmpThread single;
-    index->add(static_cast<faiss::Index::idx_t>(n), vectors);
+    if (dynamic_cast<faiss::IndexPreTransform*>(index) != nullptr) {
+      std::vector<faiss::Index::idx_t> labels(n);
+      for (std::size_t i = 0; i < n; ++i) labels[i] = static_cast<faiss::Index::idx_t>(first + i);
+      index->add_with_ids(static_cast<faiss::Index::idx_t>(n), vectors, labels.data());
+    } else {
+      index->add(static_cast<faiss::Index::idx_t>(n), vectors);
+    }
   }
 
   /// Rebuilds FAISS from the live vectors in position order, as `k`.
@@ -146,8 +227,8 @@ struct VectorIndex::Impl {
       vectors.insert(vectors.end(), row.begin(), row.end());
       kept.push_back(ids[p]);
     }
-    auto fresh = NewIndex(k);
-    AppendToFaiss(fresh.get(), vectors.data(), kept.size());
+    auto fresh = k == VectorIndexKind::kIvf ? TrainIvf(vectors.data(), kept.size()) : NewIndex(k);
+    AppendToFaiss(fresh.get(), vectors.data(), kept.size(), 0);
     faiss = std::move(fresh);
     kind = k;
     ids = std::move(kept);
@@ -156,12 +237,60 @@ struct VectorIndex::Impl {
     for (std::size_t p = 0; p < ids.size(); ++p) position[ids[p]] = p;
   }
 
+  /// kIvf: the query reduced by the PCA, then the inverted lists (ivf_probe
+  /// of them, widened by 1 / share for a filter; all of them when few vectors
+  /// pass the filter or when the probed lists come back short).
+  std::vector<VectorHit> SearchIvf(const float* query, std::size_t k, const faiss::IDSelector& selector,
+                                   double share) const {
+    faiss::IndexPreTransform* pre = Pre();
+    faiss::IndexIVF* ivf = Ivf();
+    std::vector<float> reduced(static_cast<std::size_t>(ivf->d));
+    pre->chain.front()->apply_noalloc(1, query, reduced.data());
+    const double accepted = share * static_cast<double>(position.size());
+    std::size_t probe =
+        accepted < kExactBelow
+            ? ivf->nlist
+            : static_cast<std::size_t>(static_cast<double>(options.ivf_probe) / std::max(share, 1e-3));
+    probe = std::clamp<std::size_t>(probe, 1, ivf->nlist);
+    std::vector<float> similarity(k);
+    std::vector<faiss::Index::idx_t> label(k, -1);
+    std::vector<VectorHit> hits;
+    for (;;) {
+      faiss::SearchParametersIVF params;
+      params.sel = const_cast<faiss::IDSelector*>(&selector);
+      params.nprobe = probe;
+      ivf->search(1, reduced.data(), static_cast<faiss::Index::idx_t>(k), similarity.data(), label.data(),
+                  &params);
+      hits.clear();
+      for (std::size_t i = 0; i < k; ++i)
+        if (label[i] >= 0 && selector.is_member(label[i]))
+          hits.push_back({ids[static_cast<std::size_t>(label[i])], similarity[i]});
+      if (hits.size() == k || probe == ivf->nlist) break;
+      probe = ivf->nlist;  // short: every list
+    }
+    std::sort(hits.begin(), hits.end(), [](const VectorHit& a, const VectorHit& b) {
+      return a.similarity != b.similarity ? a.similarity > b.similarity : a.id < b.id;
+    });
+    return hits;
+  }
+
   void Maintain() {
     const VectorIndexKind wanted = Wanted(position.size());
     const std::size_t dead = Dead();
-    if (wanted != kind || (dead >= kMinCompactDead &&
-                           static_cast<double>(dead) >= kCompactDeadShare * static_cast<double>(ids.size())))
-      Rebuild(wanted);
+    const bool compact = dead >= kMinCompactDead &&
+                         static_cast<double>(dead) >= kCompactDeadShare * static_cast<double>(faiss->ntotal);
+    if (kind == VectorIndexKind::kIvf) {
+      if (!compact) return;
+      // Drop the dead positions from the inverted lists (labels are positions).
+      std::vector<faiss::Index::idx_t> gone;
+      for (std::size_t p = 0; p < ids.size(); ++p)
+        if (!live[p]) gone.push_back(static_cast<faiss::Index::idx_t>(p));
+      const faiss::IDSelectorBatch selector(gone.size(), gone.data());
+      SingleOmpThread single;
+      Pre()->remove_ids(selector);
+      return;
+    }
+    if (wanted != kind || compact) Rebuild(wanted);
   }
 };
 
@@ -233,7 +362,8 @@ void VectorIndex::Add(const std::vector<VectorId>& ids, const std::vector<float>
                 vectors.begin() + static_cast<std::ptrdiff_t>(i * static_cast<std::size_t>(m.dims)),
                 vectors.begin() + static_cast<std::ptrdiff_t>((i + 1) * static_cast<std::size_t>(m.dims)));
   }
-  m.AppendToFaiss(m.faiss.get(), rows.data(), rows.size() / static_cast<std::size_t>(m.dims));
+  const std::size_t added = rows.size() / static_cast<std::size_t>(m.dims);
+  m.AppendToFaiss(m.faiss.get(), rows.data(), added, m.ids.size() - added);
   m.Maintain();
 }
 
@@ -264,7 +394,7 @@ std::vector<VectorHit> VectorIndex::Search(const float* query, std::size_t k,
   // walk through mostly rejected vectors would miss some), otherwise the walk
   // is widened by 1 / share.
   double share = 1;
-  if (m.kind == VectorIndexKind::kHnsw && filter != nullptr) {
+  if (m.kind != VectorIndexKind::kFlat && filter != nullptr) {
     const std::size_t step = std::max<std::size_t>(1, m.ids.size() / kFilterSample);
     std::size_t sampled = 0, accepted = 0;
     for (std::size_t p = 0; p < m.ids.size(); p += step) {
@@ -274,6 +404,7 @@ std::vector<VectorHit> VectorIndex::Search(const float* query, std::size_t k,
     }
     share = sampled > 0 ? static_cast<double>(accepted) / static_cast<double>(sampled) : 0;
   }
+  if (m.kind == VectorIndexKind::kIvf) return m.SearchIvf(query, k, selector, share);
   const bool exact =
       m.kind == VectorIndexKind::kHnsw && share * static_cast<double>(m.position.size()) < kExactBelow;
   if (m.kind == VectorIndexKind::kHnsw && !exact) {
@@ -324,6 +455,15 @@ std::size_t VectorIndex::MemoryBytes() const {
   const Impl& m = *impl_;
   std::size_t bytes =
       m.ids.size() * (sizeof(VectorId) + 1) + m.position.size() * (sizeof(VectorId) + 3 * sizeof(void*));
+  if (const faiss::IndexIVF* ivf = m.Ivf()) {
+    const auto* sq = dynamic_cast<const faiss::IndexIVFScalarQuantizer*>(ivf);
+    for (std::size_t l = 0; l < ivf->nlist; ++l)
+      bytes += ivf->invlists->list_size(l) * (ivf->code_size + sizeof(faiss::Index::idx_t));
+    bytes += ivf->nlist * static_cast<std::size_t>(ivf->d) * sizeof(float);  // centroids
+    bytes += static_cast<std::size_t>(m.dims) * static_cast<std::size_t>(ivf->d + 1) * sizeof(float);  // PCA
+    if (sq) bytes += sq->sq.trained.size() * sizeof(float);
+    return bytes;
+  }
   bytes += static_cast<std::size_t>(m.faiss->ntotal) * static_cast<std::size_t>(m.dims) * sizeof(float);
   if (const auto* h = dynamic_cast<const faiss::IndexHNSW*>(m.faiss.get())) {
     bytes += h->hnsw.neighbors.size() * sizeof(faiss::HNSW::storage_idx_t) +
@@ -342,7 +482,9 @@ void VectorIndex::Save(const std::string& path) const {
   out.reserve(kHeaderBytes + m.ids.size() * 9 + writer.data.size() + SHA256_DIGEST_LENGTH);
   out.append(kMagic, sizeof kMagic);
   Put(&out, static_cast<std::uint32_t>(m.dims));
-  Put(&out, static_cast<std::uint32_t>(m.kind == VectorIndexKind::kHnsw ? 2 : 1));
+  Put(&out, static_cast<std::uint32_t>(m.kind == VectorIndexKind::kIvf    ? 3
+                                       : m.kind == VectorIndexKind::kHnsw ? 2
+                                                                          : 1));
   Put(&out, static_cast<std::uint64_t>(m.ids.size()));
   Put(&out, static_cast<std::uint64_t>(writer.data.size()));
   for (VectorId id : m.ids) Put(&out, static_cast<std::int64_t>(id));
@@ -363,7 +505,7 @@ VectorIndex VectorIndex::Load(const std::string& path, const VectorIndexOptions&
   const auto kind = Get<std::uint32_t>(bytes, &at);
   const auto n = Get<std::uint64_t>(bytes, &at);
   const auto blob = Get<std::uint64_t>(bytes, &at);
-  if (dims < 1 || dims > 65536 || (kind != 1 && kind != 2)) fail("bad header");
+  if (dims < 1 || dims > 65536 || kind < 1 || kind > 3) fail("bad header");
   const std::uint64_t rest = bytes.size() - kHeaderBytes - SHA256_DIGEST_LENGTH;
   if (n > rest / 9 || blob != rest - 9 * n) fail("sizes do not add up (truncated or corrupted)");
   const std::size_t body = bytes.size() - SHA256_DIGEST_LENGTH;
@@ -386,11 +528,18 @@ VectorIndex VectorIndex::Load(const std::string& path, const VectorIndexOptions&
   }
   const bool hnsw = dynamic_cast<faiss::IndexHNSWFlat*>(m.faiss.get()) != nullptr;
   const bool flat = dynamic_cast<faiss::IndexFlatIP*>(m.faiss.get()) != nullptr;
-  if (!(kind == 2 ? hnsw : flat) || m.faiss->d != static_cast<int>(dims) ||
-      m.faiss->ntotal != static_cast<faiss::Index::idx_t>(n))
+  const faiss::IndexPreTransform* pre = m.Pre();
+  const bool ivf = pre != nullptr && pre->chain.size() == 1 &&
+                   dynamic_cast<const faiss::PCAMatrix*>(pre->chain.front()) != nullptr &&
+                   dynamic_cast<const faiss::IndexIVFScalarQuantizer*>(pre->index) != nullptr &&
+                   pre->chain.front()->d_out == pre->index->d;
+  // IVF: the lists may have dropped dead positions, so they hold at most n.
+  const bool count_ok = kind == 3 ? m.faiss->ntotal <= static_cast<faiss::Index::idx_t>(n)
+                                  : m.faiss->ntotal == static_cast<faiss::Index::idx_t>(n);
+  if (!(kind == 3 ? ivf : kind == 2 ? hnsw : flat) || m.faiss->d != static_cast<int>(dims) || !count_ok)
     fail("the FAISS index does not match the header");
   if (hnsw) dynamic_cast<faiss::IndexHNSWFlat*>(m.faiss.get())->hnsw.efSearch = options.hnsw_search_depth;
-  m.kind = kind == 2 ? VectorIndexKind::kHnsw : VectorIndexKind::kFlat;
+  m.kind = kind == 3 ? VectorIndexKind::kIvf : kind == 2 ? VectorIndexKind::kHnsw : VectorIndexKind::kFlat;
   for (std::size_t p = 0; p < n; ++p) {
     if (m.live[p] != 0 && m.live[p] != 1) fail("bad live flag");
     if (!m.live[p]) continue;

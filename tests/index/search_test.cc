@@ -2,7 +2,8 @@
 // cartridge cases: the same firearm ranks first, the query's own item and
 // other jurisdictions stay out, a missing or corrupted vector index is
 // rebuilt with a warning and gives the same hits, new items are picked up,
-// and hits do not depend on the thread count.
+// re-ranking by the quick score, a lab's calibration, and hits do not depend
+// on the thread count.
 #include "toolmark/index/search.h"
 
 #include <gtest/gtest.h>
@@ -197,6 +198,64 @@ TEST_F(SearchTest, NewItemsAreEmbeddedAndIndexed) {
   const std::vector<SearchHit> hits = after.Search(q);
   ASSERT_FALSE(hits.empty());
   EXPECT_EQ(hits[0].item, added);  // itself, when not excluded
+}
+
+TEST_F(SearchTest, TheQuickScoreReRanksAndOnlyTheBestAreComparedFinely) {
+  // 15 items, 3 compared finely: every candidate gets the quick score, the
+  // best 3 by it the full comparison; the same firearm's 3 shots are those.
+  SearchOptions few;
+  few.top = 3;
+  few.fine = 3;
+  SearchOptions all = few;
+  all.fine = 0;  // every shortlisted candidate compared finely
+  for (int f : {0, 3}) {
+    SCOPED_TRACE("firearm " + std::to_string(f));
+    const std::vector<SearchHit> reranked = Run(Query(f, 3), few);
+    const std::vector<SearchHit> full = Run(Query(f, 3), all);
+    ASSERT_EQ(reranked.size(), 3u);
+    ASSERT_EQ(full.size(), 3u);
+    for (std::size_t i = 0; i < 3; ++i) {
+      EXPECT_EQ(firearm_of_[reranked[i].item], f);
+      ASSERT_TRUE(reranked[i].quick_score.has_value());
+      EXPECT_GE(reranked[i].rerank, 1);
+      EXPECT_LE(reranked[i].rerank, 3);
+      EXPECT_FALSE(full[i].quick_score.has_value());
+      EXPECT_EQ(full[i].rerank, 0);
+      // The fine stage is the same comparison either way: same items, same scores.
+      EXPECT_EQ(reranked[i].item, full[i].item);
+      EXPECT_EQ(reranked[i].score, full[i].score);
+      EXPECT_EQ(reranked[i].rotation_deg, full[i].rotation_deg);
+    }
+  }
+}
+
+TEST_F(SearchTest, AGivenCalibrationGivesTheHitsLikelihoodRatios) {
+  Calibration c;
+  c.comparator = "cmc";
+  c.parameters = {-2.0, 0.25};
+  c.min_log10_lr = -3;
+  c.max_log10_lr = 4;
+  c.provenance.set = "a lab's test fires";
+  c.Check();
+  SearchOptions o;
+  o.top = 4;
+  o.calibration = c;
+  const std::vector<SearchHit> hits = Run(Query(1, 3), o);
+  ASSERT_EQ(hits.size(), 4u);
+  for (const SearchHit& h : hits) {
+    ASSERT_TRUE(h.log10_lr.has_value());
+    EXPECT_DOUBLE_EQ(*h.log10_lr, c.Log10Lr(h.score));
+    EXPECT_EQ(h.calibration, "a lab's test fires");
+  }
+  EXPECT_GT(*hits[0].log10_lr, *hits[3].log10_lr);  // the same firearm against another
+  // A calibration of another comparator or level is refused.
+  c.comparator = "land";
+  o.calibration = c;
+  EXPECT_THROW(SearchEngine(*db_, "cartridge_case", o), Error);
+  c.comparator = "cmc";
+  c.level = "bullet";
+  o.calibration = c;
+  EXPECT_THROW(SearchEngine(*db_, "cartridge_case", o), Error);
 }
 
 TEST_F(SearchTest, HitsDoNotDependOnTheThreadCount) {

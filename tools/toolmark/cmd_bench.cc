@@ -38,7 +38,8 @@ struct BenchArgs {
   int per_firearm = 2;
   int size = 128;
   std::uint64_t seed = 1;
-  std::size_t queries = 20, recall_queries = 5, shortlist = 100, vectors = 0;
+  std::size_t queries = 20, recall_queries = 5, shortlist = 100, vectors = 0, top = 10, fine = 10;
+  std::string index_kind = "auto";
   std::string db;
   bool keep = false, json = false;
 };
@@ -121,7 +122,9 @@ int RunBench(const BenchArgs& args) {
   // 2. Embeddings and the vector index.
   index::SearchOptions so;
   so.shortlist = args.shortlist;
-  so.top = args.shortlist;
+  so.top = args.top;
+  so.fine = args.fine;
+  so.index.kind = index::ParseVectorIndexKind(args.index_kind);
   index::SearchEngine engine(*db, args.kind, so);
   std::vector<std::string> warnings;
   const auto b0 = Clock::now();
@@ -135,7 +138,7 @@ int RunBench(const BenchArgs& args) {
   qo.per_firearm = args.per_firearm + 1;
   const std::size_t nq = std::min<std::size_t>(args.queries, static_cast<std::size_t>(o.firearms));
   std::vector<double> shortlist_ms, search_ms;
-  std::size_t km_total = 0, km_found = 0, recall_hits = 0, recall_n = 0;
+  std::size_t km_total = 0, km_found = 0, km_in_hits = 0, top_is_km = 0, recall_hits = 0, recall_n = 0;
   const auto comparator = MakeComparator(index::ComparatorForKind(args.kind));
   Progress bar(nq, "querying");
   for (std::size_t q = 0; q < nq; ++q) {
@@ -147,15 +150,20 @@ int RunBench(const BenchArgs& args) {
     const std::vector<index::VectorHit> shortlist = engine.Shortlist(query);
     shortlist_ms.push_back(Ms(Clock::now() - t0));
     const auto t1 = Clock::now();
-    engine.Search(query);
+    const std::vector<index::SearchHit> hits = engine.Search(query);
     search_ms.push_back(Ms(Clock::now() - t1));
-    std::set<index::ItemId> listed;
+    std::set<index::ItemId> listed, found;
     for (const index::VectorHit& h : shortlist) listed.insert(h.id);
+    for (const index::SearchHit& h : hits) found.insert(h.item);
+    std::set<index::ItemId> same;  // the bench made the data, so it knows (evaluation only)
     for (std::size_t i = 0; i < args.items; ++i) {
       if (firearm[i] != f) continue;
+      same.insert(ids[i]);
       ++km_total;
       km_found += listed.count(ids[i]);
+      km_in_hits += found.count(ids[i]);
     }
+    top_is_km += !hits.empty() && same.count(hits.front().item);
     if (q < args.recall_queries) {  // exhaustive fine comparison: is its best candidate shortlisted?
       const auto prepared = comparator->Prepare(query.surface);
       std::vector<double> score(args.items);
@@ -176,6 +184,8 @@ int RunBench(const BenchArgs& args) {
       {"comparator", engine.comparator()},
       {"scan_size", args.size},
       {"shortlist", args.shortlist},
+      {"fine", args.fine},
+      {"top", args.top},
       {"queries", nq},
       {"shortlist_recall",
        recall_n ? nlohmann::json(static_cast<double>(recall_hits) / static_cast<double>(recall_n))
@@ -183,6 +193,9 @@ int RunBench(const BenchArgs& args) {
       {"shortlist_recall_queries", recall_n},
       {"known_match_in_shortlist",
        km_total ? static_cast<double>(km_found) / static_cast<double>(km_total) : 0.0},
+      {"known_match_in_hits",
+       km_total ? static_cast<double>(km_in_hits) / static_cast<double>(km_total) : 0.0},
+      {"top_hit_known_match", nq ? static_cast<double>(top_is_km) / static_cast<double>(nq) : 0.0},
       {"shortlist_p50_ms", Percentile(shortlist_ms, 0.5)},
       {"shortlist_p95_ms", Percentile(shortlist_ms, 0.95)},
       {"search_p50_ms", Percentile(search_ms, 0.5)},
@@ -228,8 +241,19 @@ int RunBench(const BenchArgs& args) {
     }
     const std::size_t before = PeakRss();
     const auto t0 = Clock::now();
-    index::VectorIndex vi(static_cast<int>(dims));
-    vi.Add(vid, all);
+    index::VectorIndexOptions vo;
+    vo.kind = index::ParseVectorIndexKind(args.index_kind);
+    index::VectorIndex vi(static_cast<int>(dims), vo);
+    // Grown in batches, as a database grows (an IVF index is trained when
+    // the flat one outgrows its threshold, then takes the rest).
+    constexpr std::size_t kBatch = 10000;
+    for (std::size_t start = 0; start < vid.size(); start += kBatch) {
+      const std::size_t end = std::min(vid.size(), start + kBatch);
+      vi.Add(
+          {vid.begin() + static_cast<std::ptrdiff_t>(start), vid.begin() + static_cast<std::ptrdiff_t>(end)},
+          {all.begin() + static_cast<std::ptrdiff_t>(start * dims),
+           all.begin() + static_cast<std::ptrdiff_t>(end * dims)});
+    }
     const double vbuild = std::chrono::duration<double>(Clock::now() - t0).count();
     std::vector<double> lat;
     std::size_t agree = 0, total = 0;
@@ -290,6 +314,12 @@ void RegisterBench(CLI::App& app, Action* action) {
   cmd->add_option("--recall-queries", args->recall_queries,
                   "Queries also compared exhaustively with the whole database (shortlist recall)");
   cmd->add_option("--shortlist", args->shortlist, "Shortlist length")->check(CLI::Range(1, 100000));
+  cmd->add_option("--top", args->top, "Hits of each two-stage search")->check(CLI::Range(1, 100000));
+  cmd->add_option("--fine", args->fine,
+                  "Candidates compared finely after re-ranking by the quick score (0: every shortlisted one)")
+      ->check(CLI::Range(0, 100000));
+  cmd->add_option("--index", args->index_kind, "Vector index: auto, flat, hnsw, ivf")
+      ->check(CLI::IsMember({"auto", "flat", "hnsw", "ivf"}));
   cmd->add_option("--vectors", args->vectors,
                   "Also benchmark the vector index alone at this many vectors (embeddings + distractors)");
   cmd->add_option("--db", args->db, "Build the database here (default: a temporary folder)");

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli_common.h"
+#include "search_flags.h"
 #include "toolmark/engine/check.h"
 #include "toolmark/index/search.h"
 
@@ -20,35 +21,19 @@ struct CorrelateArgs {
   std::string kind = "all";
   std::vector<index::ItemId> items;
   std::string batch, since;
-  std::size_t limit = 0, top = 10, shortlist = 100;
-  std::vector<std::string> jurisdictions;
+  std::size_t limit = 0;
+  SearchFlags flags;
   bool json = false;
 };
 
-nlohmann::json HitJson(const index::SearchHit& h) {
-  return {{"item", h.item},
-          {"score", h.score},
-          {"log10_lr", h.log10_lr ? nlohmann::json(*h.log10_lr) : nlohmann::json(nullptr)},
-          {"rank", h.rank},
-          {"case", h.case_id},
-          {"jurisdiction", h.jurisdiction},
-          {"file", h.file},
-          {"similarity", h.similarity},
-          {"rotation_deg", h.rotation_deg},
-          {"translation_um", {h.shift_x_um, h.shift_y_um}}};
-}
-
-int RunCorrelate(const CorrelateArgs& args) {
+int RunCorrelate(CorrelateArgs args) {
+  args.flags.Read();
   Check(index::Database::Exists(args.db),
         args.db + ": no Toolmark database here (toolmark ingest creates one)");
   auto db = index::Database::Open(args.db, false);
   std::set<std::string> kinds;
   for (const index::ItemRecord& it : db->List())
     if (args.kind == "all" || it.kind == args.kind) kinds.insert(it.kind);
-  index::SearchOptions options;
-  options.top = args.top;
-  options.shortlist = args.shortlist;
-  options.jurisdictions = args.jurisdictions;
   index::CorrelateSelection selection;
   selection.items = args.items;
   selection.case_id = args.batch;
@@ -57,7 +42,15 @@ int RunCorrelate(const CorrelateArgs& args) {
 
   nlohmann::json out = nlohmann::json::array();
   index::CorrelateSummary total;
+  if (args.flags.calibration_file) {
+    bool used = false;
+    for (const std::string& kind : kinds)
+      used |= index::ComparatorForKind(kind) == args.flags.calibration_file->comparator;
+    Check(used, args.flags.calibration + ": calibration is for comparator " +
+                    args.flags.calibration_file->comparator + ", which none of the items correlated uses");
+  }
   for (const std::string& kind : kinds) {
+    const index::SearchOptions options = args.flags.Options(kind, false);
     std::vector<std::string> warnings;
     std::unique_ptr<Progress> bar;
     const index::CorrelateSummary s =
@@ -67,7 +60,7 @@ int RunCorrelate(const CorrelateArgs& args) {
           const auto item = db->Get(step.query);
           if (args.json) {
             nlohmann::json hits = nlohmann::json::array();
-            for (const index::SearchHit& h : step.hits) hits.push_back(HitJson(h));
+            for (const index::SearchHit& h : step.hits) hits.push_back(SearchHitJson(h));
             out.push_back(
                 {{"query", step.query}, {"file", item ? item->file : ""}, {"kind", kind}, {"hits", hits}});
             return;
@@ -103,7 +96,7 @@ int RunCorrelate(const CorrelateArgs& args) {
 int CorrelateDatabase(const std::string& db, std::size_t top) {
   CorrelateArgs args;
   args.db = db;
-  args.top = top;
+  args.flags.top = top;
   return RunCorrelate(args);
 }
 
@@ -119,10 +112,7 @@ void RegisterCorrelate(CLI::App& app, Action* action) {
   cmd->add_option("--batch", args->batch, "Only the items of this case");
   cmd->add_option("--since", args->since, "Only items ingested at or after this UTC time (e.g. 2026-11-29)");
   cmd->add_option("--limit", args->limit, "At most this many items in this run (the rest stay for the next)");
-  cmd->add_option("--top", args->top, "Hits recorded per item")->check(CLI::Range(1, 100000));
-  cmd->add_option("--shortlist", args->shortlist, "Candidates from the vector index compared finely")
-      ->check(CLI::Range(1, 100000));
-  cmd->add_option("--jurisdiction", args->jurisdictions, "Search only these jurisdictions (repeatable)");
+  args->flags.Add(cmd, "Hits recorded per item");
   cmd->add_flag("--json", args->json, "Print JSON: one entry per query with its hits");
   cmd->callback([args, action] { *action = [args] { return RunCorrelate(*args); }; });
 }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli_common.h"
+#include "search_flags.h"
 #include "toolmark/engine/check.h"
 #include "toolmark/engine/version.h"
 #include "toolmark/index/search.h"
@@ -23,9 +24,7 @@ struct SearchArgs {
   std::string query;
   std::string db;
   std::string kind = "auto";
-  std::string index_kind = "auto";
-  std::size_t top = 10, shortlist = 100;
-  std::vector<std::string> jurisdictions;
+  SearchFlags flags;
   bool json = false, land_level = false;
   ReadFlags read;
 };
@@ -35,15 +34,6 @@ std::optional<index::ItemRecord> AsItem(index::Database& db, const std::string& 
   if (query.empty() || query.find_first_not_of("0123456789") != std::string::npos || query.size() > 18)
     return std::nullopt;
   return db.Get(std::stoll(query));
-}
-
-index::SearchOptions Options(const SearchArgs& args) {
-  index::SearchOptions options;
-  options.top = args.top;
-  options.shortlist = args.shortlist;
-  options.jurisdictions = args.jurisdictions;
-  options.index.kind = index::ParseVectorIndexKind(args.index_kind);
-  return options;
 }
 
 void PrintWarnings(const std::vector<std::string>& warnings) {
@@ -85,7 +75,7 @@ int RunBulletSearch(const SearchArgs& args, index::Database& db) {
     for (std::size_t i = 0; i < files.size(); ++i)
       lands.push_back({positions[i], ingest::ReadScan(files[i], args.read.Options()).surface});
   }
-  index::SearchEngine engine(db, "bullet", Options(args));
+  index::SearchEngine engine(db, "bullet", args.flags.Options("bullet", true));
   std::vector<std::string> warnings;
   engine.Update(&warnings);
   PrintWarnings(warnings);
@@ -118,7 +108,7 @@ int RunBulletSearch(const SearchArgs& args, index::Database& db) {
   }
   std::printf(
       "search: %s (%zu lands, comparator land, bullet level): %zu lands indexed, shortlist %zu per land\n",
-      label.c_str(), lands.size(), engine.indexed(), args.shortlist);
+      label.c_str(), lands.size(), engine.indexed(), args.flags.shortlist);
   if (hits.empty()) std::printf("no candidates\n");
   for (const index::BulletHit& h : hits)
     std::printf("%4d  bullet %-20s  case %-14s  %-12s  score %.3f  phase %d  gap %.3f  (%zu lands)\n", h.rank,
@@ -128,7 +118,8 @@ int RunBulletSearch(const SearchArgs& args, index::Database& db) {
   return 0;
 }
 
-int RunSearch(const SearchArgs& args) {
+int RunSearch(SearchArgs args) {
+  args.flags.Read();
   Check(index::Database::Exists(args.db),
         args.db + ": no Toolmark database here (toolmark ingest creates one)");
   auto db = index::Database::Open(args.db, false);
@@ -155,7 +146,7 @@ int RunSearch(const SearchArgs& args) {
   if (args.kind != "auto")
     Check(q.kind == args.kind, args.query + ": the item is a " + q.kind + ", not a " + args.kind);
 
-  index::SearchEngine engine(*db, q.kind, Options(args));
+  index::SearchEngine engine(*db, q.kind, args.flags.Options(q.kind, true));
   std::vector<std::string> warnings;
   {
     std::unique_ptr<Progress> bar;
@@ -171,27 +162,14 @@ int RunSearch(const SearchArgs& args) {
 
   if (args.json) {
     nlohmann::json hit_list = nlohmann::json::array();
-    for (const index::SearchHit& h : hits)
-      hit_list.push_back(
-          {{"item", h.item},
-           {"score", h.score},
-           {"log10_lr", h.log10_lr ? nlohmann::json(*h.log10_lr) : nlohmann::json(nullptr)},
-           {"calibration", h.calibration.empty() ? nlohmann::json(nullptr) : nlohmann::json(h.calibration)},
-           {"rank", h.rank},
-           {"case", h.case_id},
-           {"jurisdiction", h.jurisdiction},
-           {"item_label", h.item_label},
-           {"file", h.file},
-           {"similarity", h.similarity},
-           {"shortlist_rank", h.shortlist_rank},
-           {"rotation_deg", h.rotation_deg},
-           {"translation_um", {h.shift_x_um, h.shift_y_um}}});
+    for (const index::SearchHit& h : hits) hit_list.push_back(SearchHitJson(h));
     const nlohmann::json out = nlohmann::json::array({{{"query", args.query},
                                                        {"kind", q.kind},
                                                        {"comparator", engine.comparator()},
                                                        {"indexed", engine.indexed()},
-                                                       {"shortlist", args.shortlist},
-                                                       {"calibration", nullptr},
+                                                       {"shortlist", args.flags.shortlist},
+                                                       {"fine", args.flags.fine},
+                                                       {"calibration", args.flags.CalibrationJson(q.kind)},
                                                        {"warnings", warnings},
                                                        {"version", Version()},
                                                        {"hits", hit_list}}});
@@ -199,7 +177,7 @@ int RunSearch(const SearchArgs& args) {
     return 0;
   }
   std::printf("search: %s (%s, comparator %s): %zu items indexed, shortlist %zu\n", q.label.c_str(),
-              q.kind.c_str(), engine.comparator().c_str(), engine.indexed(), args.shortlist);
+              q.kind.c_str(), engine.comparator().c_str(), engine.indexed(), args.flags.shortlist);
   if (hits.empty()) {
     std::printf("no candidates\n");
     return 0;
@@ -241,13 +219,7 @@ void RegisterSearch(CLI::App& app, Action* action) {
   AddDbFlag(cmd, &args->db);
   cmd->add_option("--kind", args->kind, "auto, cartridge_case or bullet (a land scan)")
       ->check(CLI::IsMember({"auto", "cartridge_case", "bullet"}));
-  cmd->add_option("--top", args->top, "Hits to list")->check(CLI::Range(1, 100000));
-  cmd->add_option("--shortlist", args->shortlist, "Candidates from the vector index compared finely")
-      ->check(CLI::Range(1, 100000));
-  cmd->add_option("--jurisdiction", args->jurisdictions, "Search only these jurisdictions (repeatable)");
-  cmd->add_option("--index", args->index_kind,
-                  "Vector index: auto (flat when small, HNSW when large), flat, hnsw")
-      ->check(CLI::IsMember({"auto", "flat", "hnsw"}));
+  args->flags.Add(cmd, "Hits to list");
   cmd->add_flag("--json", args->json, "Print JSON (ARCHITECTURE.md fields)");
   args->read.Add(cmd);
   cmd->callback([args, action] { *action = [args] { return RunSearch(*args); }; });

@@ -42,6 +42,12 @@ class Comparator {
   /// Fixed-length embedding for the vector index (unit length, compared by dot
   /// product), invariant to the mark's nuisances; empty when the comparator has none.
   virtual std::vector<float> Embed(const PreparedMark& /*mark*/) const { return {}; }
+  /// A cheap score that orders candidates before Compare (a search re-ranks
+  /// its shortlist with it and compares only the best finely); higher = more
+  /// similar, on the comparator's own scale; not a comparison result.
+  /// Deterministic. Only where HasQuickScore(); the default throws.
+  virtual bool HasQuickScore() const { return false; }
+  virtual double QuickScore(const PreparedMark& a, const PreparedMark& b) const;
 };
 
 /// "baseline" (areal marks: breech faces, 2D images), "land" (bullet land

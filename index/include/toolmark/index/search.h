@@ -1,6 +1,7 @@
 // Two-stage search of the evidence database: a shortlist from the vector
-// index of the comparator's embeddings, then the fine comparator on every
-// shortlisted candidate in parallel (TBB), ranked. The vector index is
+// index of the comparator's embeddings, re-ranked by the comparator's quick
+// score where it has one, then the fine comparator on the best candidates in
+// parallel (TBB), ranked. The vector index is
 // derived data: it is loaded from <db>/index/, checked against the stored
 // feature records, and rebuilt (with a warning) when it is missing, corrupted
 // or out of date. See docs/search.md.
@@ -13,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "toolmark/engine/calibration.h"
 #include "toolmark/engine/surface.h"
 #include "toolmark/index/database.h"
 #include "toolmark/index/vector_index.h"
@@ -28,7 +30,11 @@ std::string FeatureVersion(const std::string& comparator);
 
 struct SearchOptions {
   std::size_t top = 10;         ///< hits returned
-  std::size_t shortlist = 100;  ///< candidates taken from the vector index and compared finely
+  std::size_t shortlist = 100;  ///< candidates taken from the vector index
+  /// Comparators with a quick score (cmc) re-rank the shortlist with it and
+  /// compare only this many (at least `top`) finely; 0: compare every
+  /// shortlisted candidate finely.
+  std::size_t fine = 10;
   VectorIndexOptions index;
   /// Jurisdictions a search may see (empty: all). Applied inside the vector
   /// search, not after it.
@@ -37,6 +43,9 @@ struct SearchOptions {
   /// shape, lands, twist), only items that do not contradict them are
   /// searched (an unknown value contradicts nothing).
   bool match_class = true;
+  /// Pair-level calibration of the hits' scores (e.g. a lab's own, from
+  /// `toolmark calibrate`); none: the comparator's shipped one, if any.
+  std::optional<Calibration> calibration;
 };
 
 struct SearchQuery {
@@ -52,12 +61,14 @@ struct SearchQuery {
 
 struct SearchHit {
   ItemId item = kInvalidItemId;
-  int rank = 0;                    ///< 1 = best
-  double score = 0;                ///< the fine comparator's score (higher = more similar)
-  std::optional<double> log10_lr;  ///< from the comparator's shipped calibration; none where there is none
-  std::string calibration;         ///< that calibration's set ("" = none)
-  float similarity = 0;            ///< the embedding similarity that shortlisted it
-  int shortlist_rank = 0;          ///< its rank in the shortlist (1 = most similar embedding)
+  int rank = 0;                       ///< 1 = best
+  double score = 0;                   ///< the fine comparator's score (higher = more similar)
+  std::optional<double> log10_lr;     ///< from the comparator's shipped calibration; none where there is none
+  std::string calibration;            ///< that calibration's set ("" = none)
+  float similarity = 0;               ///< the embedding similarity that shortlisted it
+  int shortlist_rank = 0;             ///< its rank in the shortlist (1 = most similar embedding)
+  std::optional<double> quick_score;  ///< the comparator's quick score, where the shortlist was re-ranked
+  int rerank = 0;                     ///< its rank by quick score (0: not re-ranked)
   double rotation_deg = 0, shift_x_um = 0, shift_y_um = 0;  ///< the comparator's registration
   std::string case_id, item_label, jurisdiction, file;
 };

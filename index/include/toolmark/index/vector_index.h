@@ -20,12 +20,16 @@ namespace toolmark::index {
 using VectorId = std::int64_t;
 
 enum class VectorIndexKind {
-  kAuto,  ///< flat up to VectorIndexOptions::approximate_above vectors, HNSW above
+  kAuto,  ///< flat up to VectorIndexOptions::approximate_above vectors, IVF above
   kFlat,  ///< exact: every vector compared
-  kHnsw,  ///< approximate: hierarchical navigable small-world graph
+  kHnsw,  ///< approximate: hierarchical navigable small-world graph over the full vectors
+  /// approximate and compact: PCA to ivf_dims, inverted lists (k-means
+  /// cells), 8-bit scalar-quantised codes. Trained once, on the vectors held
+  /// when it is built (flat until ivf_min_train vectors).
+  kIvf,
 };
 
-/// "auto", "flat", "hnsw".
+/// "auto", "flat", "hnsw", "ivf".
 const char* VectorIndexKindName(VectorIndexKind kind);
 /// Parses a VectorIndexKindName; throws toolmark::Error for anything else.
 VectorIndexKind ParseVectorIndexKind(const std::string& name);
@@ -36,6 +40,10 @@ struct VectorIndexOptions {
   int hnsw_neighbours = 32;               ///< HNSW M: graph links per vector (level 0 has 2M)
   int hnsw_build_depth = 80;              ///< HNSW efConstruction
   int hnsw_search_depth = 256;            ///< HNSW efSearch (raised to k when k is larger)
+  int ivf_dims = 128;                     ///< IVF: PCA output dimensions (at most the input's)
+  std::size_t ivf_lists = 0;              ///< IVF: inverted lists (0: 4·√n of the training vectors)
+  std::size_t ivf_probe = 64;             ///< IVF: lists visited per search (widened for filters)
+  std::size_t ivf_min_train = 4096;       ///< IVF: flat below this many vectors
 };
 
 struct VectorHit {
@@ -60,7 +68,7 @@ class VectorIndex {
   int dims() const;
   /// Vectors that a search can return (added and not removed).
   std::size_t size() const;
-  /// The structure in use now: kFlat or kHnsw (never kAuto).
+  /// The structure in use now: kFlat, kHnsw or kIvf (never kAuto).
   VectorIndexKind kind() const;
   const VectorIndexOptions& options() const;
 
@@ -74,7 +82,8 @@ class VectorIndex {
   bool Contains(VectorId id) const;
 
   /// The k most similar vectors, best first (ties: smaller id first), only
-  /// among ids the filter accepts (all when null). Thread-safe for
+  /// among ids the filter accepts (all when null). With kIvf the similarity
+  /// is that of the reduced, quantised vectors (an approximation). Thread-safe for
   /// concurrent searches (not concurrent with Add/Remove).
   std::vector<VectorHit> Search(const float* query, std::size_t k,
                                 const VectorFilter* filter = nullptr) const;

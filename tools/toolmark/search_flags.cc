@@ -1,0 +1,67 @@
+#include "search_flags.h"
+
+#include "toolmark/engine/check.h"
+
+namespace toolmark::cli {
+
+void SearchFlags::Add(CLI::App* cmd, const std::string& top_help) {
+  cmd->add_option("--top", top, top_help)->check(CLI::Range(1, 100000));
+  cmd->add_option("--shortlist", shortlist, "Candidates taken from the vector index (default 100)")
+      ->check(CLI::Range(1, 100000));
+  cmd->add_option("--fine", fine,
+                  "Of those, how many the full comparator compares, after re-ranking by the quick score "
+                  "(cartridge cases; at least --top; 0: all; default 10)")
+      ->check(CLI::Range(0, 100000));
+  cmd->add_option("--jurisdiction", jurisdictions, "Search only these jurisdictions (repeatable)");
+  cmd->add_option("--index", index_kind,
+                  "Vector index: auto (flat up to 50,000 vectors, IVF above), flat, hnsw, ivf")
+      ->check(CLI::IsMember({"auto", "flat", "hnsw", "ivf"}));
+  cmd->add_option("--calibration", calibration,
+                  "Calibration file from `toolmark calibrate` (pair level) for the hits' likelihood ratios "
+                  "(default: the comparator's shipped one, where there is one)");
+}
+
+void SearchFlags::Read() {
+  if (!calibration.empty()) calibration_file = ReadCalibrationFile(calibration);
+}
+
+index::SearchOptions SearchFlags::Options(const std::string& kind, bool require) const {
+  index::SearchOptions o;
+  o.top = top;
+  o.shortlist = shortlist;
+  o.fine = fine;
+  o.jurisdictions = jurisdictions;
+  o.index.kind = index::ParseVectorIndexKind(index_kind);
+  const std::string comparator = index::ComparatorForKind(kind);
+  if (calibration_file && (require || calibration_file->comparator == comparator))
+    o.calibration = ChooseCalibration(calibration_file, calibration, comparator, "pair")->calibration;
+  return o;
+}
+
+nlohmann::json SearchFlags::CalibrationJson(const std::string& kind) const {
+  const std::string comparator = index::ComparatorForKind(kind);
+  const bool file = calibration_file && calibration_file->comparator == comparator;
+  const std::optional<ChosenCalibration> c =
+      ChooseCalibration(file ? calibration_file : std::nullopt, calibration, comparator, "pair");
+  return c ? CalibrationSummaryJson(*c) : nlohmann::json();
+}
+
+nlohmann::json SearchHitJson(const index::SearchHit& h) {
+  return {{"item", h.item},
+          {"score", h.score},
+          {"log10_lr", h.log10_lr ? nlohmann::json(*h.log10_lr) : nlohmann::json(nullptr)},
+          {"calibration", h.calibration.empty() ? nlohmann::json(nullptr) : nlohmann::json(h.calibration)},
+          {"rank", h.rank},
+          {"case", h.case_id},
+          {"jurisdiction", h.jurisdiction},
+          {"item_label", h.item_label},
+          {"file", h.file},
+          {"similarity", h.similarity},
+          {"shortlist_rank", h.shortlist_rank},
+          {"quick_score", h.quick_score ? nlohmann::json(*h.quick_score) : nlohmann::json(nullptr)},
+          {"rerank", h.rerank ? nlohmann::json(h.rerank) : nlohmann::json(nullptr)},
+          {"rotation_deg", h.rotation_deg},
+          {"translation_um", {h.shift_x_um, h.shift_y_um}}};
+}
+
+}  // namespace toolmark::cli
