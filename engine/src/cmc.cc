@@ -302,17 +302,26 @@ CmcPrepared PrepareCmc(const Surface& surface, const CmcOptions& options) {
 QuickCmc QuickCmcCount(const CmcPrepared& a, const CmcPrepared& b, const CmcOptions& options, int rotations) {
   QuickCmc best;
   const Grid ga = ToGrid(a.face.surface), gb = ToGrid(b.face.surface);
-  bool first = true;
-  for (const auto& [beta, corr] : PolarRotations(a.polar, b.polar, rotations, 12.0)) {
-    (void)corr;
+  std::vector<Registration> candidates;
+  for (const auto& rotation : PolarRotations(a.polar, b.polar, rotations, 12.0)) {
     // B's marks sit β further round than A's, so B maps into A by θ = −β,
     // and the centres must meet: t = centre_A − c_A − Rot(θ)(centre_B − c_B).
-    const double theta = -beta, rad = theta * CV_PI / 180.0, c = std::cos(rad), s = std::sin(rad);
+    const double theta = -rotation.first, rad = theta * CV_PI / 180.0, c = std::cos(rad), s = std::sin(rad);
     const cv::Point2d ob = b.polar.centre_px - gb.centre;
-    const Registration reg{
-        theta, a.polar.centre_px - ga.centre - cv::Point2d(c * ob.x - s * ob.y, s * ob.x + c * ob.y)};
+    candidates.push_back(
+        {theta, a.polar.centre_px - ga.centre - cv::Point2d(c * ob.x - s * ob.y, s * ob.x + c * ob.y)});
+  }
+  if (candidates.empty()) {
+    // No usable rings on one side: the areal coarse registration (slower) instead.
+    for (const Comparison& r : RegisterArealCandidates(*a.registration, *b.registration, rotations, false,
+                                                       options.max_rotation_deg))
+      candidates.push_back(
+          {r.rotation_deg, {r.shift_x_um / options.spacing_um, r.shift_y_um / options.spacing_um}});
+  }
+  bool first = true;
+  for (const Registration& reg : candidates) {
     const CmcDirection d = RegisterDirection(ga, gb, reg, options, false);
-    if (first || d.count > best.count) best = {d.count, std::remainder(theta, 360.0)};
+    if (first || d.count > best.count) best = {d.count, std::remainder(reg.theta_deg, 360.0)};
     first = false;
   }
   return best;

@@ -39,7 +39,9 @@ struct CmcPrepared {
 /// A cheap CMC count for ranking candidates before the full comparison: the
 /// reference's cells registered in the other (forward only, no angle
 /// refinement) at each of the `rotations` best polar-signature rotations,
-/// with the centres aligned; the best count. Not a comparison result.
+/// with the centres aligned (where a scan has no usable ring: the areal
+/// coarse registration's best rotations); the best count. Not a comparison
+/// result.
 struct QuickCmc {
   int count = 0;
   double rotation_deg = 0;

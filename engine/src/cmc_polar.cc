@@ -102,6 +102,12 @@ PolarSignature MakePolarSignature(const BreechFace& face) {
     spectrum.convertTo(p.spectra.row(r), CV_32FC2);
     p.weight[static_cast<std::size_t>(r)] = static_cast<float>(n) / kAngles;
   }
+  // Only up to the last usable ring (the rest would be zeros, kept in memory
+  // for every prepared candidate).
+  int used = rings;
+  while (used > 0 && p.weight[static_cast<std::size_t>(used - 1)] <= 0) --used;
+  p.spectra = used > 0 ? p.spectra.rowRange(0, used).clone() : cv::Mat();
+  p.weight.resize(static_cast<std::size_t>(used));
   return p;
 }
 
