@@ -299,27 +299,40 @@ CmcPrepared PrepareCmc(const Surface& surface, const CmcOptions& options) {
   return p;
 }
 
-QuickCmc QuickCmcCount(const CmcPrepared& a, const CmcPrepared& b, const CmcOptions& options, int rotations) {
+namespace {
+
+/// The coarse registrations a comparison screens: the polar signatures' best
+/// rotations with the centres aligned (CmcOptions::polar_coarse), else — or
+/// where a scan has no usable ring — the areal full-circle registration's.
+std::vector<Registration> CoarseRegistrations(const CmcPrepared& a, const CmcPrepared& b, const Grid& ga,
+                                              const Grid& gb, const CmcOptions& options, int count) {
+  std::vector<Registration> out;
+  if (options.polar_coarse) {
+    for (const auto& rotation : PolarRotations(a.polar, b.polar, count, 12.0)) {
+      // B's marks sit β further round than A's, so B maps into A by θ = −β,
+      // and the centres must meet: t = centre_A − c_A − Rot(θ)(centre_B − c_B).
+      const double theta = -rotation.first, rad = theta * CV_PI / 180.0, c = std::cos(rad), s = std::sin(rad);
+      if (std::abs(theta) > options.max_rotation_deg + 1e-9) continue;
+      const cv::Point2d ob = b.polar.centre_px - gb.centre;
+      out.push_back(
+          {theta, a.polar.centre_px - ga.centre - cv::Point2d(c * ob.x - s * ob.y, s * ob.x + c * ob.y)});
+    }
+  }
+  if (out.empty()) {
+    for (const Comparison& r :
+         RegisterArealCandidates(*a.registration, *b.registration, count, true, options.max_rotation_deg))
+      out.push_back({r.rotation_deg, {r.shift_x_um / options.spacing_um, r.shift_y_um / options.spacing_um}});
+  }
+  return out;
+}
+
+}  // namespace
+
+QuickCmc QuickCmcCount(const CmcPrepared& a, const CmcPrepared& b, const CmcOptions& options) {
   QuickCmc best;
   const Grid ga = ToGrid(a.face.surface), gb = ToGrid(b.face.surface);
-  std::vector<Registration> candidates;
-  for (const auto& rotation : PolarRotations(a.polar, b.polar, rotations, 12.0)) {
-    // B's marks sit β further round than A's, so B maps into A by θ = −β,
-    // and the centres must meet: t = centre_A − c_A − Rot(θ)(centre_B − c_B).
-    const double theta = -rotation.first, rad = theta * CV_PI / 180.0, c = std::cos(rad), s = std::sin(rad);
-    const cv::Point2d ob = b.polar.centre_px - gb.centre;
-    candidates.push_back(
-        {theta, a.polar.centre_px - ga.centre - cv::Point2d(c * ob.x - s * ob.y, s * ob.x + c * ob.y)});
-  }
-  if (candidates.empty()) {
-    // No usable rings on one side: the areal coarse registration (slower) instead.
-    for (const Comparison& r : RegisterArealCandidates(*a.registration, *b.registration, rotations, false,
-                                                       options.max_rotation_deg))
-      candidates.push_back(
-          {r.rotation_deg, {r.shift_x_um / options.spacing_um, r.shift_y_um / options.spacing_um}});
-  }
   bool first = true;
-  for (const Registration& reg : candidates) {
+  for (const Registration& reg : CoarseRegistrations(a, b, ga, gb, options, options.coarse_candidates)) {
     const CmcDirection d = RegisterDirection(ga, gb, reg, options, false);
     if (first || d.count > best.count) best = {d.count, std::remainder(reg.theta_deg, 360.0)};
     first = false;
@@ -331,20 +344,16 @@ CmcResult CompareCmcPrepared(const CmcPrepared& a, const CmcPrepared& b, const C
   Check(std::abs(a.face.surface.spacing_x_um - b.face.surface.spacing_x_um) < 1e-9 &&
             std::abs(a.face.surface.spacing_x_um - options.spacing_um) < 1e-9,
         "CMC: breech faces must be preprocessed at the CMC working spacing");
-  const std::vector<Comparison> coarse = RegisterArealCandidates(
-      *a.registration, *b.registration, options.coarse_candidates, true, options.max_rotation_deg);
   const Grid ga = ToGrid(a.face.surface), gb = ToGrid(b.face.surface);
   // Screening: every coarse candidate's cells at its own angle (forward);
   // the best `refined_candidates` are refined over ± angle_half_range_deg in
   // both directions, and the one with the most CMCs wins (ties: the earlier,
   // i.e. better screened, candidate).
+  const std::vector<Registration> forward =
+      CoarseRegistrations(a, b, ga, gb, options, options.coarse_candidates);
   std::vector<std::pair<int, std::size_t>> screened;  // (−count, candidate index)
-  std::vector<Registration> forward(coarse.size());
-  for (std::size_t k = 0; k < coarse.size(); ++k) {
-    forward[k] = {coarse[k].rotation_deg,
-                  {coarse[k].shift_x_um / options.spacing_um, coarse[k].shift_y_um / options.spacing_um}};
+  for (std::size_t k = 0; k < forward.size(); ++k)
     screened.emplace_back(-RegisterDirection(ga, gb, forward[k], options, false).count, k);
-  }
   std::stable_sort(screened.begin(), screened.end(),
                    [](const auto& x, const auto& y) { return x.first < y.first; });
   CmcResult r;
@@ -393,6 +402,8 @@ CmcResult CompareCartridgeCases(const CartridgeCase& a, const CartridgeCase& b, 
   const auto registrar = detail::MakeBaselineComparator(options.registration_spacing_um);
   pa.registration = registrar->Prepare(a.face.surface);
   pb.registration = registrar->Prepare(b.face.surface);
+  pa.polar = detail::MakePolarSignature(a.face);
+  pb.polar = detail::MakePolarSignature(b.face);
   return detail::CompareCmcPrepared(pa, pb, options);
 }
 
@@ -403,6 +414,8 @@ CmcResult CompareCmc(const BreechFace& a, const BreechFace& b, const CmcOptions&
   const auto registrar = detail::MakeBaselineComparator(options.registration_spacing_um);
   pa.registration = registrar->Prepare(a.surface);
   pb.registration = registrar->Prepare(b.surface);
+  pa.polar = detail::MakePolarSignature(a);
+  pb.polar = detail::MakePolarSignature(b);
   return detail::CompareCmcPrepared(pa, pb, options);
 }
 
@@ -411,10 +424,101 @@ CmcResult CompareCmc(const BreechFace& a, const BreechFace& b, const CmcOptions&
 namespace toolmark::detail {
 namespace {
 
-/// Polar-signature rotations screened by QuickScore. On the 40 Fadul scans
-/// (1,560 ordered pairs) 3 put every known match within the first 4 of 39
-/// candidates; 2 missed 2 of 126, 1 missed 5 (docs/search.md).
-constexpr int kQuickRotations = 3;
+// Quick features: a processed breech face as float32 numbers, all finite.
+// {format 1, rows, cols, spacing µm, firing_pin_found, its centre x, y and
+// radius (µm), outer_found, primer centre x, y and radius (µm)}, then the
+// values row by row, kQuickMissing where missing.
+constexpr float kQuickFormat = 1;
+constexpr std::size_t kQuickHeader = 12;
+constexpr float kQuickMissing = std::numeric_limits<float>::max();
+constexpr int kQuickMaxSide = 8192;
+
+/// The quick score's working spacing: cells of a quarter of the points of the
+/// CMC's (25 µm), so its screening costs a fraction of the comparison's.
+constexpr double kQuickSpacingUm = 50.0;
+
+/// `face` resampled to `spacing_um` (a coarser grid): values and mask
+/// averaged over each new cell (cv::resize INTER_AREA), the cell valid where
+/// at least half of it was. Positions in µm keep their meaning.
+BreechFace Coarser(const BreechFace& face, double spacing_um) {
+  BreechFace out = face;
+  const cv::Mat& v = face.surface.values;
+  const double factor = face.surface.spacing_x_um / spacing_um;
+  const cv::Size size(std::max(1, static_cast<int>(std::lround(v.cols * factor))),
+                      std::max(1, static_cast<int>(std::lround(v.rows * factor))));
+  cv::Mat filled(v.size(), CV_64F), mask(v.size(), CV_64F);
+  for (int y = 0; y < v.rows; ++y)
+    for (int x = 0; x < v.cols; ++x) {
+      const double z = v.at<double>(y, x);
+      filled.at<double>(y, x) = std::isfinite(z) ? z : 0.0;
+      mask.at<double>(y, x) = std::isfinite(z) ? 1.0 : 0.0;
+    }
+  cv::Mat fs, ms;
+  cv::resize(filled, fs, size, 0, 0, cv::INTER_AREA);
+  cv::resize(mask, ms, size, 0, 0, cv::INTER_AREA);
+  out.surface.values.create(size, CV_64F);
+  for (int y = 0; y < size.height; ++y)
+    for (int x = 0; x < size.width; ++x) {
+      const double m = ms.at<double>(y, x);
+      out.surface.values.at<double>(y, x) =
+          m >= 0.5 ? fs.at<double>(y, x) / m : std::numeric_limits<double>::quiet_NaN();
+    }
+  out.surface.spacing_x_um = out.surface.spacing_y_um = spacing_um;
+  out.roi.release();
+  return out;
+}
+
+std::vector<float> EncodeQuickFace(const BreechFace& face) {
+  const cv::Mat& v = face.surface.values;
+  std::vector<float> out = {kQuickFormat,
+                            static_cast<float>(v.rows),
+                            static_cast<float>(v.cols),
+                            static_cast<float>(face.surface.spacing_x_um),
+                            face.firing_pin_found ? 1.0f : 0.0f,
+                            static_cast<float>(face.firing_pin_centre_x_um),
+                            static_cast<float>(face.firing_pin_centre_y_um),
+                            static_cast<float>(face.firing_pin_radius_um),
+                            face.outer_found ? 1.0f : 0.0f,
+                            static_cast<float>(face.centre_um.x),
+                            static_cast<float>(face.centre_um.y),
+                            static_cast<float>(face.outer_radius_um)};
+  out.reserve(kQuickHeader + v.total());
+  for (int y = 0; y < v.rows; ++y)
+    for (int x = 0; x < v.cols; ++x) {
+      const double z = v.at<double>(y, x);
+      out.push_back(std::isfinite(z) ? static_cast<float>(z) : kQuickMissing);
+    }
+  return out;
+}
+
+/// Throws toolmark::Error for anything that is not EncodeQuickFace's output
+/// at `spacing_um` (stored data is checked, not trusted).
+BreechFace DecodeQuickFace(const std::vector<float>& f, double spacing_um) {
+  Check(f.size() >= kQuickHeader && f[0] == kQuickFormat, "cmc quick features: unknown format");
+  const double rows = f[1], cols = f[2];
+  Check(rows >= 1 && cols >= 1 && rows <= kQuickMaxSide && cols <= kQuickMaxSide &&
+            rows == std::floor(rows) && cols == std::floor(cols) &&
+            f.size() == kQuickHeader + static_cast<std::size_t>(rows * cols),
+        "cmc quick features: bad size");
+  Check(std::abs(f[3] - spacing_um) < 1e-3, "cmc quick features: not at the CMC working spacing");
+  for (std::size_t i = 4; i < kQuickHeader; ++i) Check(std::isfinite(f[i]), "cmc quick features: bad header");
+  BreechFace face;
+  face.surface.spacing_x_um = face.surface.spacing_y_um = spacing_um;
+  face.firing_pin_found = f[4] != 0;
+  face.firing_pin_centre_x_um = f[5];
+  face.firing_pin_centre_y_um = f[6];
+  face.firing_pin_radius_um = f[7];
+  face.outer_found = f[8] != 0;
+  face.centre_um = {f[9], f[10]};
+  face.outer_radius_um = f[11];
+  face.surface.values.create(static_cast<int>(rows), static_cast<int>(cols), CV_64F);
+  std::size_t at = kQuickHeader;
+  for (int y = 0; y < face.surface.values.rows; ++y)
+    for (int x = 0; x < face.surface.values.cols; ++x, ++at)
+      face.surface.values.at<double>(y, x) =
+          f[at] == kQuickMissing ? std::numeric_limits<double>::quiet_NaN() : double{f[at]};
+  return face;
+}
 
 class CmcMark : public PreparedMark {
  public:
@@ -462,15 +566,51 @@ class CmcComparator : public Comparator {
   }
 
   bool HasQuickScore() const override { return true; }
+
+  std::vector<float> QuickFeatures(const PreparedMark& mark) const override {
+    const auto* p = dynamic_cast<const CmcMark*>(&mark);
+    Check(p != nullptr, "cmc comparator: mark was not prepared by this comparator");
+    return EncodeQuickFace(p->prepared.face);
+  }
+
+  std::shared_ptr<const PreparedMark> QuickMark(const std::vector<float>& features) const override {
+    auto mark = std::make_shared<CmcMark>();
+    // The rotations from the polar signature at the CMC spacing (coarser
+    // rings place them less well), the cells at the quick spacing.
+    const BreechFace full = DecodeQuickFace(features, options_.spacing_um);
+    mark->prepared.polar = MakePolarSignature(full);
+    mark->prepared.polar.centre_px *= options_.spacing_um / kQuickSpacingUm;
+    mark->prepared.face = Coarser(full, kQuickSpacingUm);
+    if (mark->prepared.polar.spectra.empty())  // the areal fallback of the coarse registration needs it
+      mark->prepared.registration = MakeBaselineComparator(quick_options_.registration_spacing_um)
+                                        ->Prepare(mark->prepared.face.surface);
+    return mark;
+  }
   double QuickScore(const PreparedMark& a, const PreparedMark& b) const override {
     const auto* pa = dynamic_cast<const CmcMark*>(&a);
     const auto* pb = dynamic_cast<const CmcMark*>(&b);
     Check(pa && pb, "cmc comparator: marks were not prepared by this comparator");
-    return QuickCmcCount(pa->prepared, pb->prepared, options_, kQuickRotations).count;
+    // At the quick spacing: marks prepared in full are reduced first.
+    const auto quick = [&](const CmcMark* m) {
+      return m->prepared.face.surface.spacing_x_um == kQuickSpacingUm ? std::shared_ptr<const PreparedMark>()
+                                                                      : QuickMark(QuickFeatures(*m));
+    };
+    const auto qa = quick(pa), qb = quick(pb);
+    const CmcMark* ra = qa ? dynamic_cast<const CmcMark*>(qa.get()) : pa;
+    const CmcMark* rb = qb ? dynamic_cast<const CmcMark*>(qb.get()) : pb;
+    return QuickCmcCount(ra->prepared, rb->prepared, quick_options_).count;
   }
 
  private:
+  static CmcOptions QuickOptions() {
+    CmcOptions o;
+    o.spacing_um = kQuickSpacingUm;
+    o.coarse_candidates = 3;
+    o.registration_spacing_um = std::max(o.registration_spacing_um, 2 * kQuickSpacingUm);
+    return o;
+  }
   CmcOptions options_;
+  CmcOptions quick_options_ = QuickOptions();
 };
 
 }  // namespace

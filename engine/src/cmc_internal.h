@@ -36,17 +36,15 @@ struct CmcPrepared {
   PolarSignature polar;                              ///< MakePolarSignature(face)
 };
 
-/// A cheap CMC count for ranking candidates before the full comparison: the
-/// reference's cells registered in the other (forward only, no angle
-/// refinement) at each of the `rotations` best polar-signature rotations,
-/// with the centres aligned (where a scan has no usable ring: the areal
-/// coarse registration's best rotations); the best count. Not a comparison
-/// result.
+/// The CMC's screening count, cheap enough to rank search candidates before
+/// the full comparison: the reference's cells registered in the other
+/// (forward only, no angle refinement) at each coarse registration
+/// (CmcOptions::polar_coarse); the best count. Not a comparison result.
 struct QuickCmc {
   int count = 0;
   double rotation_deg = 0;
 };
-QuickCmc QuickCmcCount(const CmcPrepared& a, const CmcPrepared& b, const CmcOptions& options, int rotations);
+QuickCmc QuickCmcCount(const CmcPrepared& a, const CmcPrepared& b, const CmcOptions& options);
 
 /// Rotation-invariant embedding of a preprocessed breech face (unit length).
 std::vector<float> BreechFaceEmbedding(const BreechFace& face);

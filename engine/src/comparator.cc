@@ -11,6 +11,14 @@ double Comparator::QuickScore(const PreparedMark& /*a*/, const PreparedMark& /*b
   throw Error("the " + Name() + " comparator has no quick score");
 }
 
+std::vector<float> Comparator::QuickFeatures(const PreparedMark& /*mark*/) const {
+  throw Error("the " + Name() + " comparator has no quick score");
+}
+
+std::shared_ptr<const PreparedMark> Comparator::QuickMark(const std::vector<float>& /*features*/) const {
+  throw Error("the " + Name() + " comparator has no quick score");
+}
+
 std::vector<std::string> ComparatorNames() {
   return {"cmc", "baseline", "land", "land_smoother", "baseline_land"};
 }

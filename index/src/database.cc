@@ -85,6 +85,9 @@ class DatabaseImpl final : public Database {
   std::vector<ItemId> CorrelatedItems(const std::string& comparator, const std::string& version) override;
   std::vector<HitRecord> Hits(std::optional<ItemId> query) override;
   std::vector<FeatureRecord> Features(const std::string& comparator, const std::string& version) override;
+  std::optional<FeatureRecord> Feature(ItemId item, const std::string& mark, const std::string& comparator,
+                                       const std::string& version) override;
+  std::vector<ItemId> FeatureItems(const std::string& comparator, const std::string& version) override;
   std::string ArrayPathFor(const std::string& sha256) const {
     return "arrays/" + sha256.substr(0, 2) + "/" + sha256 + ".h5";
   }
@@ -174,6 +177,28 @@ void DatabaseImpl::PutFeatures(const std::vector<FeatureRecord>& features) {
   }
 }
 
+namespace {
+
+/// A features row (item_id, mark, dims, vector, sha256), checked.
+FeatureRecord ReadFeatureRow(Statement& q, const std::string& comparator, const std::string& version) {
+  FeatureRecord f;
+  f.item = q.Int(0);
+  f.mark = q.Text(1);
+  f.comparator = comparator;
+  f.version = version;
+  const std::int64_t dims = q.Int(2);
+  const std::string blob = q.Blob(3);
+  const std::string who = "item " + std::to_string(f.item) + " " + f.mark + " (" + comparator + "): ";
+  Check(dims > 0 && blob.size() == static_cast<std::size_t>(dims) * sizeof(float),
+        who + "stored feature vector has the wrong size");
+  Check(ingest::Sha256Hex(blob) == q.Text(4), who + "stored feature vector does not match its checksum");
+  f.vector.resize(static_cast<std::size_t>(dims));
+  std::memcpy(f.vector.data(), blob.data(), blob.size());
+  return f;
+}
+
+}  // namespace
+
 std::vector<FeatureRecord> DatabaseImpl::Features(const std::string& comparator, const std::string& version) {
   std::lock_guard<std::mutex> lock(mutex_);
   Statement q(catalog_.handle(),
@@ -181,22 +206,29 @@ std::vector<FeatureRecord> DatabaseImpl::Features(const std::string& comparator,
               "ORDER BY item_id, mark");
   q.Bind(1, comparator).Bind(2, version);
   std::vector<FeatureRecord> out;
-  while (q.Step()) {
-    FeatureRecord f;
-    f.item = q.Int(0);
-    f.mark = q.Text(1);
-    f.comparator = comparator;
-    f.version = version;
-    const std::int64_t dims = q.Int(2);
-    const std::string blob = q.Blob(3);
-    const std::string who = "item " + std::to_string(f.item) + " " + f.mark + " (" + comparator + "): ";
-    Check(dims > 0 && blob.size() == static_cast<std::size_t>(dims) * sizeof(float),
-          who + "stored feature vector has the wrong size");
-    Check(ingest::Sha256Hex(blob) == q.Text(4), who + "stored feature vector does not match its checksum");
-    f.vector.resize(static_cast<std::size_t>(dims));
-    std::memcpy(f.vector.data(), blob.data(), blob.size());
-    out.push_back(std::move(f));
-  }
+  while (q.Step()) out.push_back(ReadFeatureRow(q, comparator, version));
+  return out;
+}
+
+std::optional<FeatureRecord> DatabaseImpl::Feature(ItemId item, const std::string& mark,
+                                                   const std::string& comparator,
+                                                   const std::string& version) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Statement q(catalog_.handle(),
+              "SELECT item_id, mark, dims, vector, sha256 FROM features WHERE item_id = ? AND mark = ? AND "
+              "comparator = ? AND version = ?");
+  q.Bind(1, static_cast<std::int64_t>(item)).Bind(2, mark).Bind(3, comparator).Bind(4, version);
+  if (!q.Step()) return std::nullopt;
+  return ReadFeatureRow(q, comparator, version);
+}
+
+std::vector<ItemId> DatabaseImpl::FeatureItems(const std::string& comparator, const std::string& version) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Statement q(catalog_.handle(),
+              "SELECT DISTINCT item_id FROM features WHERE comparator = ? AND version = ? ORDER BY item_id");
+  q.Bind(1, comparator).Bind(2, version);
+  std::vector<ItemId> out;
+  while (q.Step()) out.push_back(q.Int(0));
   return out;
 }
 

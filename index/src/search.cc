@@ -4,6 +4,7 @@
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
+#include <chrono>
 #include <deque>
 #include <filesystem>
 #include <map>
@@ -22,6 +23,9 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::size_t kFeatureBatch = 32;    ///< embeddings stored per transaction
+using Clock = std::chrono::steady_clock;
+double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
 constexpr std::size_t kPreparedCache = 256;  ///< prepared candidate marks kept in memory (batch correlation)
 
 /// The mark a kind's whole-item embedding describes.
@@ -57,6 +61,7 @@ struct SearchEngine::Impl {
   mutable std::mutex cache_mutex;
   mutable std::map<ItemId, std::shared_ptr<const PreparedMark>> cache;
   mutable std::deque<ItemId> cache_order;  ///< oldest first
+  mutable SearchTimings timings;           ///< of the last search
 
   Impl(Database& d, const std::string& k, const SearchOptions& o)
       : db(d),
@@ -68,6 +73,17 @@ struct SearchEngine::Impl {
         calibration(o.calibration ? o.calibration : DefaultCalibration(name, "pair")) {}
 
   std::string IndexPath() const { return (fs::path(db.folder()) / "index" / (version + ".tmvi")).string(); }
+
+  /// Feature version of the stored quick features ("cmc-quick-<version>").
+  std::string QuickVersion() const { return name + "-quick-" + Version(); }
+
+  /// A stored item's quick mark: from its stored quick features, else from
+  /// its prepared mark (the same numbers either way).
+  std::shared_ptr<const PreparedMark> QuickItem(ItemId id) const {
+    std::optional<FeatureRecord> f = db.Feature(id, MarkFor(kind), name, QuickVersion());
+    if (f) return comparator->QuickMark(f->vector);
+    return comparator->QuickMark(comparator->QuickFeatures(*PreparedItem(id)));
+  }
 
   /// A file query, checked against this engine; its surface kind taken from
   /// its surface.
@@ -118,7 +134,9 @@ struct SearchEngine::Impl {
   /// and the shortlist is longer than options.fine); the fine comparison of
   /// the remaining candidates in parallel; ranked.
   std::vector<SearchHit> Rank(const PreparedMark& prepared, const SearchQuery& query) const {
+    const auto t0 = Clock::now();
     const std::vector<VectorHit> shortlist = ShortlistOf(prepared, query);
+    const auto t1 = Clock::now();
     std::vector<SearchHit> hits(shortlist.size());
     for (std::size_t i = 0; i < shortlist.size(); ++i) {
       hits[i].item = shortlist[i].id;
@@ -127,8 +145,12 @@ struct SearchEngine::Impl {
     }
     const std::size_t fine = options.fine == 0 ? hits.size() : std::max(options.fine, options.top);
     if (hits.size() > fine && comparator->HasQuickScore()) {
+      // Both sides rebuilt from their quick features, always (a stored
+      // candidate's come from the database), so the order does not depend on
+      // what happens to be cached.
+      const auto query_quick = comparator->QuickMark(comparator->QuickFeatures(prepared));
       ForEachHit(&hits, [&](SearchHit& h) {
-        h.quick_score = comparator->QuickScore(prepared, *PreparedItem(h.item));
+        h.quick_score = comparator->QuickScore(*query_quick, *QuickItem(h.item));
       });
       // Best quick score first; ties keep the shortlist order.
       std::stable_sort(hits.begin(), hits.end(), [](const SearchHit& a, const SearchHit& b) {
@@ -137,6 +159,7 @@ struct SearchEngine::Impl {
       for (std::size_t i = 0; i < hits.size(); ++i) hits[i].rerank = static_cast<int>(i) + 1;
       hits.resize(fine);
     }
+    const auto t2 = Clock::now();
     ForEachHit(&hits, [&](SearchHit& h) {
       {
         const Comparison c = comparator->Compare(prepared, *PreparedItem(h.item));
@@ -146,6 +169,11 @@ struct SearchEngine::Impl {
         h.shift_y_um = c.shift_y_um;
       }
     });
+    timings.shortlist_ms = Ms(t1 - t0);
+    timings.rerank_ms = Ms(t2 - t1);
+    timings.fine_ms = Ms(Clock::now() - t2);
+    timings.reranked = shortlist.size();
+    timings.compared = hits.size();
     std::sort(hits.begin(), hits.end(), [](const SearchHit& a, const SearchHit& b) {
       if (a.score != b.score) return a.score > b.score;
       if (a.similarity != b.similarity) return a.similarity > b.similarity;
@@ -202,6 +230,8 @@ SearchEngine::SearchEngine(Database& db, const std::string& kind, const SearchOp
 
 SearchEngine::~SearchEngine() = default;
 
+const SearchTimings& SearchEngine::LastTimings() const { return impl_->timings; }
+
 std::size_t SearchEngine::indexed() const { return impl_->index ? impl_->index->size() : 0; }
 const std::string& SearchEngine::comparator() const { return impl_->name; }
 std::size_t SearchEngine::IndexMemoryBytes() const { return impl_->index ? impl_->index->MemoryBytes() : 0; }
@@ -213,44 +243,60 @@ void SearchEngine::Update(std::vector<std::string>* warnings, const Progress& pr
   for (ItemRecord& it : m.db.List())
     if (it.kind == m.kind) m.items.emplace(it.id, std::move(it));
 
-  // 1. Embeddings of the items that have none of this version.
+  // 1. Embeddings (and, for comparators with a quick score, quick features)
+  // of the items that have none of this version.
   std::map<ItemId, std::vector<float>> features;
   for (FeatureRecord& f : m.db.Features(m.name, m.version))
     if (m.items.count(f.item)) features[f.item] = std::move(f.vector);
   const std::size_t stored_before = features.size();
+  const bool quick = m.comparator->HasQuickScore();
+  std::set<ItemId> have_quick;
+  if (quick)
+    for (ItemId id : m.db.FeatureItems(m.name, m.QuickVersion())) have_quick.insert(id);
   std::vector<ItemId> missing;
   for (const auto& [id, item] : m.items)
-    if (!features.count(id)) missing.push_back(id);
+    if (!features.count(id) || (quick && !have_quick.count(id))) missing.push_back(id);
   const std::string mark = MarkFor(m.kind);
   for (std::size_t start = 0; start < missing.size(); start += kFeatureBatch) {
     const std::size_t end = std::min(missing.size(), start + kFeatureBatch);
-    std::vector<FeatureRecord> batch(end - start);
+    std::vector<FeatureRecord> batch(end - start), quick_batch(end - start);
     std::vector<std::string> errors(end - start);
     tbb::parallel_for(start, end, [&](std::size_t i) {
       FeatureRecord& f = batch[i - start];
-      f.item = missing[i];
+      f.item = quick_batch[i - start].item = missing[i];
       try {
         const auto prepared = m.comparator->Prepare(m.db.LoadSurface(f.item));
         f.vector = m.comparator->Embed(*prepared);
         if (f.vector.empty()) errors[i - start] = "the " + m.name + " comparator has no embedding";
+        if (quick) quick_batch[i - start].vector = m.comparator->QuickFeatures(*prepared);
       } catch (const Error& e) {
         errors[i - start] = e.what();
       }
     });
     std::vector<FeatureRecord> good;
+    std::vector<std::size_t> embedded;  // positions in `good` of new embeddings
     for (std::size_t i = 0; i < batch.size(); ++i) {
       if (!errors[i].empty()) {
         warnings->push_back("item " + std::to_string(batch[i].item) + " (" + m.items[batch[i].item].file +
                             "): not indexed: " + errors[i]);
         continue;
       }
-      batch[i].mark = mark;
-      batch[i].comparator = m.name;
-      batch[i].version = m.version;
-      good.push_back(batch[i]);
+      if (!features.count(batch[i].item)) {
+        batch[i].mark = mark;
+        batch[i].comparator = m.name;
+        batch[i].version = m.version;
+        embedded.push_back(good.size());
+        good.push_back(batch[i]);
+      }
+      if (quick && !have_quick.count(batch[i].item)) {
+        quick_batch[i].mark = mark;
+        quick_batch[i].comparator = m.name;
+        quick_batch[i].version = m.QuickVersion();
+        good.push_back(std::move(quick_batch[i]));
+      }
     }
     if (!good.empty()) m.db.PutFeatures(good);
-    for (FeatureRecord& f : good) features[f.item] = std::move(f.vector);
+    for (std::size_t k : embedded) features[good[k].item] = std::move(good[k].vector);
     if (progress) progress("embeddings", end, missing.size());
   }
 

@@ -137,7 +137,7 @@ int RunBench(const BenchArgs& args) {
   SynthOptions qo = o;
   qo.per_firearm = args.per_firearm + 1;
   const std::size_t nq = std::min<std::size_t>(args.queries, static_cast<std::size_t>(o.firearms));
-  std::vector<double> shortlist_ms, search_ms;
+  std::vector<double> shortlist_ms, search_ms, rerank_ms, fine_ms;
   std::size_t km_total = 0, km_found = 0, km_in_hits = 0, top_is_km = 0, recall_hits = 0, recall_n = 0;
   const auto comparator = MakeComparator(index::ComparatorForKind(args.kind));
   Progress bar(nq, "querying");
@@ -152,6 +152,8 @@ int RunBench(const BenchArgs& args) {
     const auto t1 = Clock::now();
     const std::vector<index::SearchHit> hits = engine.Search(query);
     search_ms.push_back(Ms(Clock::now() - t1));
+    rerank_ms.push_back(engine.LastTimings().rerank_ms);
+    fine_ms.push_back(engine.LastTimings().fine_ms);
     std::set<index::ItemId> listed, found;
     for (const index::VectorHit& h : shortlist) listed.insert(h.id);
     for (const index::SearchHit& h : hits) found.insert(h.item);
@@ -200,6 +202,8 @@ int RunBench(const BenchArgs& args) {
       {"shortlist_p95_ms", Percentile(shortlist_ms, 0.95)},
       {"search_p50_ms", Percentile(search_ms, 0.5)},
       {"search_p95_ms", Percentile(search_ms, 0.95)},
+      {"search_rerank_p50_ms", Percentile(rerank_ms, 0.5)},
+      {"search_fine_p50_ms", Percentile(fine_ms, 0.5)},
       {"index_build_s", build_s},
       {"index_bytes_per_item", static_cast<double>(engine.IndexMemoryBytes()) /
                                    static_cast<double>(std::max<std::size_t>(1, engine.indexed()))},

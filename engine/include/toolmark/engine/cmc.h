@@ -18,9 +18,14 @@ struct CmcOptions {
   double min_cell_valid = 0.35;           ///< share of a cell's area that must be valid
   double max_rotation_deg = 180.0;        ///< rotations searched: ± this (180: the full circle)
   double registration_spacing_um = 50.0;  ///< grid of the coarse full-circle registration
-  int coarse_candidates = 8;   ///< distinct coarse rotations screened cell by cell (at their own angle)
+  /// Coarse registration: the polar signatures' rotations (rings about the
+  /// firing-pin hole's centre, or the primer's; the centres aligned), else
+  /// the areal full-circle registration at registration_spacing_um (also
+  /// used where a scan has no usable ring).
+  bool polar_coarse = true;
+  int coarse_candidates = 3;   ///< distinct coarse rotations screened cell by cell (at their own angle)
   int refined_candidates = 1;  ///< best screened ones refined over the angle range, both directions
-  double angle_half_range_deg = 2.0;        ///< cells are registered within ± this of the coarse rotation
+  double angle_half_range_deg = 1.0;        ///< cells are registered within ± this of the coarse rotation
   double angle_step_deg = 1.0;              ///< … in these steps
   double search_radius_um = 250.0;          ///< each cell searches ± this around its registered place
   double ccf_threshold = 0.5;               ///< a congruent cell correlates at least this well

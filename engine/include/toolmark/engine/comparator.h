@@ -48,6 +48,15 @@ class Comparator {
   /// Deterministic. Only where HasQuickScore(); the default throws.
   virtual bool HasQuickScore() const { return false; }
   virtual double QuickScore(const PreparedMark& a, const PreparedMark& b) const;
+  /// What QuickScore needs of a mark, as numbers a database can store (all
+  /// finite), so that a search can score candidates without preparing their
+  /// scans again; QuickMark rebuilds a mark QuickScore accepts (only
+  /// QuickScore: not Compare or Embed). QuickScore(QuickMark(QuickFeatures(a)),
+  /// …) may differ slightly from QuickScore(a, …) (the numbers are float32),
+  /// so a search uses the rebuilt marks on both sides, always. Only where
+  /// HasQuickScore(); the defaults throw.
+  virtual std::vector<float> QuickFeatures(const PreparedMark& mark) const;
+  virtual std::shared_ptr<const PreparedMark> QuickMark(const std::vector<float>& features) const;
 };
 
 /// "baseline" (areal marks: breech faces, 2D images), "land" (bullet land

@@ -93,6 +93,15 @@ struct BulletHit {
   std::optional<double> log10_lr;                ///< none until calibrated
 };
 
+/// Where the time of a search went (wall clock, ms).
+struct SearchTimings {
+  double shortlist_ms = 0;   ///< the query's embedding and the vector index
+  double rerank_ms = 0;      ///< quick scores of the shortlist (0 when not re-ranked)
+  double fine_ms = 0;        ///< full comparisons (candidates prepared as needed)
+  std::size_t reranked = 0;  ///< candidates the shortlist gave
+  std::size_t compared = 0;  ///< candidates compared finely
+};
+
 /// Searches one database with one comparator. Not thread-safe itself (use
 /// one per thread), but each search compares candidates in parallel.
 class SearchEngine {
@@ -128,6 +137,8 @@ class SearchEngine {
   std::vector<VectorHit> Shortlist(const SearchQuery& query) const;
 
   std::size_t indexed() const;
+  /// The stage times of the last Search or SearchItem.
+  const SearchTimings& LastTimings() const;
   /// Bytes the vector index holds in memory (VectorIndex::MemoryBytes).
   std::size_t IndexMemoryBytes() const;
   const std::string& comparator() const;
