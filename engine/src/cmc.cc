@@ -294,8 +294,8 @@ CmcPrepared PrepareCmc(const Surface& surface, const CmcOptions& options) {
   p.face = std::move(item.face);
   p.firing_pin = std::move(item.firing_pin);
   p.registration = MakeBaselineComparator(options.registration_spacing_um)->Prepare(p.face.surface);
-  p.embedding = BreechFaceEmbedding(p.face);
   p.polar = MakePolarSignature(p.face);
+  p.embedding = BreechFaceEmbedding(p.polar);
   return p;
 }
 

@@ -32,7 +32,7 @@ struct CmcPrepared {
   BreechFace face;                                   ///< at CmcOptions::spacing_um
   FiringPinImpression firing_pin;                    ///< present = false when none
   std::shared_ptr<const PreparedMark> registration;  ///< coarse areal registration mark
-  std::vector<float> embedding;                      ///< BreechFaceEmbedding(face)
+  std::vector<float> embedding;                      ///< BreechFaceEmbedding(polar)
   PolarSignature polar;                              ///< MakePolarSignature(face)
 };
 
@@ -46,8 +46,9 @@ struct QuickCmc {
 };
 QuickCmc QuickCmcCount(const CmcPrepared& a, const CmcPrepared& b, const CmcOptions& options);
 
-/// Rotation-invariant embedding of a preprocessed breech face (unit length).
-std::vector<float> BreechFaceEmbedding(const BreechFace& face);
+/// Rotation-invariant embedding of a breech face's polar signature (unit
+/// length, 512 numbers).
+std::vector<float> BreechFaceEmbedding(const PolarSignature& polar);
 
 CmcPrepared PrepareCmc(const Surface& surface, const CmcOptions& options);
 CmcResult CompareCmcPrepared(const CmcPrepared& a, const CmcPrepared& b, const CmcOptions& options);

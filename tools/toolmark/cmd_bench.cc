@@ -99,8 +99,16 @@ int RunBench(const BenchArgs& args) {
   double ingest_s = 0;
   {
     Progress bar(args.items, "ingesting synthetic items");
+    constexpr std::size_t kGenerated = 256;  // generated in parallel, then stored in order
+    std::vector<SynthScan> scans;
     for (std::size_t i = 0; i < args.items; ++i) {
-      const SynthScan scan = GenerateSynthScan(o, static_cast<int>(i));
+      if (i % kGenerated == 0) {
+        scans.assign(std::min(kGenerated, args.items - i), SynthScan{});
+        tbb::parallel_for(std::size_t{0}, scans.size(), [&](std::size_t k) {
+          scans[k] = GenerateSynthScan(o, static_cast<int>(i + k));
+        });
+      }
+      const SynthScan& scan = scans[i % kGenerated];
       index::ItemRecord it;
       it.file = scan.file;
       it.sha256 = ingest::Sha256Hex("bench " + std::to_string(args.seed) + " " + scan.file);
