@@ -22,7 +22,7 @@ namespace toolmark::index {
 namespace fs = std::filesystem;
 namespace {
 
-constexpr std::size_t kFeatureBatch = 32;    ///< embeddings stored per transaction
+constexpr std::size_t kFeatureBatch = 32;  ///< embeddings stored per transaction
 using Clock = std::chrono::steady_clock;
 double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
@@ -58,6 +58,7 @@ struct SearchEngine::Impl {
   std::map<ItemId, ItemRecord> items;  ///< of this kind
   std::optional<VectorIndex> index;
   std::optional<Calibration> calibration;  ///< options.calibration, else the comparator's shipped one, if any
+  std::optional<Calibration> bullet_calibration;  ///< bullets: the comparator's shipped bullet-level one
   mutable std::mutex cache_mutex;
   mutable std::map<ItemId, std::shared_ptr<const PreparedMark>> cache;
   mutable std::deque<ItemId> cache_order;  ///< oldest first
@@ -70,7 +71,8 @@ struct SearchEngine::Impl {
         version(FeatureVersion(name)),
         options(o),
         comparator(MakeComparator(name)),
-        calibration(o.calibration ? o.calibration : DefaultCalibration(name, "pair")) {}
+        calibration(o.calibration ? o.calibration : DefaultCalibration(name, "pair")),
+        bullet_calibration(k == "bullet" ? DefaultCalibration(name, "bullet") : std::nullopt) {}
 
   std::string IndexPath() const { return (fs::path(db.folder()) / "index" / (version + ".tmvi")).string(); }
 
@@ -462,6 +464,13 @@ std::vector<BulletHit> SearchEngine::SearchBullet(const std::vector<BulletLandQu
     h.score = b.bullet_score;
     h.phase = b.phase;
     h.phase_gap = b.phase_gap;
+    // The bullet-level calibration holds for complete bullets only: every
+    // land of both bullets compared (as `toolmark compare` requires).
+    if (m.bullet_calibration && lands.size() == static_cast<std::size_t>(count) &&
+        h.lands.size() == static_cast<std::size_t>(count)) {
+      h.log10_lr = m.bullet_calibration->Log10Lr(h.score);
+      h.calibration = m.bullet_calibration->provenance.set;
+    }
   });
   std::sort(hits.begin(), hits.end(), [](const BulletHit& a, const BulletHit& b) {
     if (a.score != b.score) return a.score > b.score;

@@ -328,6 +328,16 @@ TEST(BulletSearch, LandShortlistsAggregateToTheSameBarrel) {
     EXPECT_EQ(hits[0].land_scores.size(), 4u);
     EXPECT_GT(hits[0].score, hits.back().score);
     EXPECT_EQ(hits[0].rank, 1);
+    // Four of six lands: the bullet-level calibration does not apply.
+    for (const BulletHit& h : hits) EXPECT_FALSE(h.log10_lr.has_value());
+    // The complete bullet: likelihood ratios from the shipped bullet calibration.
+    const std::vector<BulletHit> complete = engine.SearchBullet(queries[static_cast<std::size_t>(barrel)]);
+    ASSERT_GE(complete.size(), 2u);
+    ASSERT_TRUE(complete[0].log10_lr.has_value());
+    EXPECT_FALSE(complete[0].calibration.empty());
+    EXPECT_GT(*complete[0].log10_lr, 0);  // the same barrel supports "same source"
+    ASSERT_TRUE(complete.back().log10_lr.has_value());
+    EXPECT_GE(*complete[0].log10_lr, *complete.back().log10_lr);
   }
   // The query's own bullet is left out when named.
   const std::vector<BulletHit> own = engine.SearchBullet(queries[0], "hamby-like", "barrel0-bullet0");

@@ -83,16 +83,18 @@ int RunBulletSearch(const SearchArgs& args, index::Database& db) {
   if (args.json) {
     nlohmann::json list = nlohmann::json::array();
     for (const index::BulletHit& h : hits)
-      list.push_back({{"item", h.item_label},
-                      {"lands", h.lands},
-                      {"score", h.score},
-                      {"log10_lr", h.log10_lr ? nlohmann::json(*h.log10_lr) : nlohmann::json(nullptr)},
-                      {"rank", h.rank},
-                      {"case", h.case_id},
-                      {"jurisdiction", h.jurisdiction},
-                      {"phase", h.phase},
-                      {"phase_gap", h.phase_gap},
-                      {"land_scores", h.land_scores}});
+      list.push_back(
+          {{"item", h.item_label},
+           {"lands", h.lands},
+           {"score", h.score},
+           {"log10_lr", h.log10_lr ? nlohmann::json(*h.log10_lr) : nlohmann::json(nullptr)},
+           {"calibration", h.calibration.empty() ? nlohmann::json(nullptr) : nlohmann::json(h.calibration)},
+           {"rank", h.rank},
+           {"case", h.case_id},
+           {"jurisdiction", h.jurisdiction},
+           {"phase", h.phase},
+           {"phase_gap", h.phase_gap},
+           {"land_scores", h.land_scores}});
     std::cout << nlohmann::json::array({{{"query", args.query},
                                          {"kind", "bullet"},
                                          {"comparator", "land"},

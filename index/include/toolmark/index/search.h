@@ -90,7 +90,10 @@ struct BulletHit {
   int phase = 0;               ///< query position k pairs with candidate position (k + phase) mod lands
   double phase_gap = 0;        ///< best phase mean − the other phases' mean
   std::vector<std::vector<double>> land_scores;  ///< query land i × candidate land j
-  std::optional<double> log10_lr;                ///< none until calibrated
+  /// From the shipped bullet-level calibration, where both bullets are
+  /// complete (every land position scanned); none otherwise.
+  std::optional<double> log10_lr;
+  std::string calibration;  ///< that calibration's set ("" = none)
 };
 
 /// Where the time of a search went (wall clock, ms).
