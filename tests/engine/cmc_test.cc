@@ -386,6 +386,45 @@ TEST_F(CmcSynthetic, QuickScoreFindsTheRotationWithoutTheFullSearch) {
   EXPECT_THROW(MakeComparator("land")->QuickScore(*Get("A").mark, *Get("A").mark), Error);
 }
 
+TEST_F(CmcSynthetic, QuickFeaturesRoundTripAndBadOnesAreRefused) {
+  // Stored quick features rebuild a mark with the same quick score; damaged
+  // ones (a database is not trusted) are one-line errors, never a crash.
+  const std::vector<float> f = comparator_->QuickFeatures(*Get("A").mark);
+  for (float v : f) ASSERT_TRUE(std::isfinite(v));
+  const auto rebuilt = comparator_->QuickMark(f);
+  const auto other = comparator_->QuickMark(comparator_->QuickFeatures(*Get("B37").mark));
+  EXPECT_EQ(comparator_->QuickScore(*rebuilt, *other),
+            comparator_->QuickScore(*comparator_->QuickMark(f), *other));
+  EXPECT_GE(comparator_->QuickScore(*rebuilt, *other), 20);
+  const auto refused = [](std::vector<float> bad) {
+    try {
+      comparator_->QuickMark(bad);
+      return std::string("accepted");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+  };
+  std::vector<float> bad = f;
+  bad[0] = 7;  // unknown format
+  EXPECT_NE(refused(bad), "accepted");
+  bad = f;
+  bad[1] += 1;  // rows no longer match the values
+  EXPECT_NE(refused(bad), "accepted");
+  bad = f;
+  bad[3] = 10;  // another spacing
+  EXPECT_NE(refused(bad), "accepted");
+  bad = f;
+  bad[2] = 1e9f;  // absurd size
+  EXPECT_NE(refused(bad), "accepted");
+  bad = f;
+  bad[5] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_NE(refused(bad), "accepted");
+  EXPECT_NE(refused({}), "accepted");
+  bad.assign(f.begin(), f.begin() + 12);  // a header alone
+  EXPECT_NE(refused(bad), "accepted");
+  EXPECT_EQ(refused(bad).find('\n'), std::string::npos);
+}
+
 TEST_F(CmcSynthetic, CompareCmcAgreesWithTheComparator) {
   for (const auto& [a, b] : std::vector<std::pair<std::string, std::string>>{{"A", "B37"}, {"A", "C"}}) {
     SCOPED_TRACE(a + " vs " + b);
