@@ -50,6 +50,32 @@ std::string ComparatorForKind(const std::string& kind) {
 
 std::string FeatureVersion(const std::string& comparator) { return comparator + "-" + Version(); }
 
+namespace {
+
+/// Feature version of stored quick features ("cmc-quick-<version>").
+std::string QuickVersionOf(const std::string& comparator) { return comparator + "-quick-" + Version(); }
+
+/// The embedding record and (with a quick score) the quick-feature record of
+/// one prepared item.
+std::vector<FeatureRecord> Derived(const Comparator& comparator, const std::string& kind, ItemId item,
+                                   const PreparedMark& prepared) {
+  FeatureRecord embedding{item, MarkFor(kind), comparator.Name(), FeatureVersion(comparator.Name()),
+                          comparator.Embed(prepared)};
+  Check(!embedding.vector.empty(), "the " + comparator.Name() + " comparator has no embedding");
+  std::vector<FeatureRecord> out{std::move(embedding)};
+  if (comparator.HasQuickScore())
+    out.push_back({item, MarkFor(kind), comparator.Name(), QuickVersionOf(comparator.Name()),
+                   comparator.QuickFeatures(prepared)});
+  return out;
+}
+
+}  // namespace
+
+std::vector<FeatureRecord> DerivedFeatures(const std::string& kind, ItemId item, const Surface& surface) {
+  const auto comparator = MakeComparator(ComparatorForKind(kind));
+  return Derived(*comparator, kind, item, *comparator->Prepare(surface));
+}
+
 struct SearchEngine::Impl {
   Database& db;
   std::string kind, name, version;
@@ -77,7 +103,7 @@ struct SearchEngine::Impl {
   std::string IndexPath() const { return (fs::path(db.folder()) / "index" / (version + ".tmvi")).string(); }
 
   /// Feature version of the stored quick features ("cmc-quick-<version>").
-  std::string QuickVersion() const { return name + "-quick-" + Version(); }
+  std::string QuickVersion() const { return QuickVersionOf(name); }
 
   /// A stored item's quick mark: from its stored quick features, else from
   /// its prepared mark (the same numbers either way).
@@ -258,19 +284,14 @@ void SearchEngine::Update(std::vector<std::string>* warnings, const Progress& pr
   std::vector<ItemId> missing;
   for (const auto& [id, item] : m.items)
     if (!features.count(id) || (quick && !have_quick.count(id))) missing.push_back(id);
-  const std::string mark = MarkFor(m.kind);
   for (std::size_t start = 0; start < missing.size(); start += kFeatureBatch) {
     const std::size_t end = std::min(missing.size(), start + kFeatureBatch);
-    std::vector<FeatureRecord> batch(end - start), quick_batch(end - start);
+    std::vector<std::vector<FeatureRecord>> batch(end - start);
     std::vector<std::string> errors(end - start);
     tbb::parallel_for(start, end, [&](std::size_t i) {
-      FeatureRecord& f = batch[i - start];
-      f.item = quick_batch[i - start].item = missing[i];
       try {
-        const auto prepared = m.comparator->Prepare(m.db.LoadSurface(f.item));
-        f.vector = m.comparator->Embed(*prepared);
-        if (f.vector.empty()) errors[i - start] = "the " + m.name + " comparator has no embedding";
-        if (quick) quick_batch[i - start].vector = m.comparator->QuickFeatures(*prepared);
+        const auto prepared = m.comparator->Prepare(m.db.LoadSurface(missing[i]));
+        batch[i - start] = Derived(*m.comparator, m.kind, missing[i], *prepared);
       } catch (const Error& e) {
         errors[i - start] = e.what();
       }
@@ -278,23 +299,17 @@ void SearchEngine::Update(std::vector<std::string>* warnings, const Progress& pr
     std::vector<FeatureRecord> good;
     std::vector<std::size_t> embedded;  // positions in `good` of new embeddings
     for (std::size_t i = 0; i < batch.size(); ++i) {
+      const ItemId id = missing[start + i];
       if (!errors[i].empty()) {
-        warnings->push_back("item " + std::to_string(batch[i].item) + " (" + m.items[batch[i].item].file +
+        warnings->push_back("item " + std::to_string(id) + " (" + m.items[id].file +
                             "): not indexed: " + errors[i]);
         continue;
       }
-      if (!features.count(batch[i].item)) {
-        batch[i].mark = mark;
-        batch[i].comparator = m.name;
-        batch[i].version = m.version;
-        embedded.push_back(good.size());
-        good.push_back(batch[i]);
-      }
-      if (quick && !have_quick.count(batch[i].item)) {
-        quick_batch[i].mark = mark;
-        quick_batch[i].comparator = m.name;
-        quick_batch[i].version = m.QuickVersion();
-        good.push_back(std::move(quick_batch[i]));
+      for (FeatureRecord& f : batch[i]) {
+        const bool is_embedding = f.version == m.version;
+        if (is_embedding ? features.count(id) > 0 : have_quick.count(id) > 0) continue;  // stored already
+        if (is_embedding) embedded.push_back(good.size());
+        good.push_back(std::move(f));
       }
     }
     if (!good.empty()) m.db.PutFeatures(good);

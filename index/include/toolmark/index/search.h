@@ -96,6 +96,13 @@ struct BulletHit {
   std::string calibration;  ///< that calibration's set ("" = none)
 };
 
+/// The derived records a search needs of one item of `kind` (embedding and,
+/// for comparators with a quick score, quick features), computed from its
+/// surface: what SearchEngine::Update stores for items that lack them. For
+/// callers that hold the surface anyway (e.g. at ingest). Throws
+/// toolmark::Error when the surface cannot be prepared.
+std::vector<FeatureRecord> DerivedFeatures(const std::string& kind, ItemId item, const Surface& surface);
+
 /// Where the time of a search went (wall clock, ms).
 struct SearchTimings {
   double shortlist_ms = 0;   ///< the query's embedding and the vector index
