@@ -22,8 +22,8 @@
 
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexHNSW.h>
+#include <faiss/IndexIVFFlat.h>
 #include <faiss/IndexPreTransform.h>
-#include <faiss/IndexScalarQuantizer.h>
 #include <faiss/VectorTransform.h>
 #include <faiss/impl/FaissException.h>
 #include <faiss/impl/IDSelector.h>
@@ -53,7 +53,7 @@ constexpr double kCompactDeadShare = 0.25;                   ///< … and this s
 constexpr std::size_t kFilterSample = 1024;  ///< positions sampled to estimate a filter's share
 constexpr double kExactBelow = 20000;        ///< HNSW: fewer accepted vectors are searched exhaustively
 constexpr int kMaxSearchDepth = 4096;        ///< HNSW efSearch, however selective the filter
-constexpr std::size_t kIvfTrainMax = 65536;  ///< IVF: vectors its PCA, lists and quantiser are trained on
+constexpr std::size_t kIvfTrainMax = 65536;  ///< IVF: vectors its PCA and lists are trained on
 
 /// Runs FAISS calls with one OpenMP thread in this thread (deterministic
 /// graph construction), restoring the previous setting.
@@ -135,7 +135,7 @@ struct VectorIndex::Impl {
     return std::max({at, options.ivf_min_train, std::size_t{39}});
   }
 
-  /// An IVF index (PCA, k-means lists, quantiser ranges) trained on the first
+  /// An IVF index (PCA, k-means lists) trained on the first
   /// IvfThreshold() of the n vectors, at most kIvfTrainMax of them, evenly
   /// spaced. So a database that grew past the threshold one item at a time
   /// and one rebuilt from its stored features in one go (both in id order)
@@ -168,9 +168,8 @@ struct VectorIndex::Impl {
     if (lists == 0) lists = static_cast<std::size_t>(std::lround(4 * std::sqrt(static_cast<double>(first))));
     lists = std::clamp<std::size_t>(lists, 1, std::max<std::size_t>(1, m / 39));  // ≥ 39 points per centroid
     auto quantizer = std::make_unique<faiss::IndexFlatIP>(reduced);
-    auto ivf = std::make_unique<faiss::IndexIVFScalarQuantizer>(quantizer.release(), reduced, lists,
-                                                                faiss::ScalarQuantizer::QT_8bit,
-                                                                faiss::METRIC_INNER_PRODUCT, false);
+    auto ivf = std::make_unique<faiss::IndexIVFFlat>(quantizer.release(), reduced, lists,
+                                                     faiss::METRIC_INNER_PRODUCT);
     ivf->own_fields = true;
     ivf->cp.seed = 1234;
     ivf->train(static_cast<faiss::Index::idx_t>(m), y.data());
@@ -241,7 +240,10 @@ struct VectorIndex::Impl {
   /// of them, widened by 1 / share for a filter; all of them when few vectors
   /// pass the filter or when the probed lists come back short).
   std::vector<VectorHit> SearchIvf(const float* query, std::size_t k, const faiss::IDSelector& selector,
-                                   double share) const {
+                                   double share, bool filtered) const {
+    // Without a filter and with no dead position in the lists, no selector
+    // at all: FAISS then scans the lists on its fast path.
+    const bool select = filtered || Dead() > 0;
     faiss::IndexPreTransform* pre = Pre();
     faiss::IndexIVF* ivf = Ivf();
     std::vector<float> reduced(static_cast<std::size_t>(ivf->d));
@@ -257,7 +259,7 @@ struct VectorIndex::Impl {
     std::vector<VectorHit> hits;
     for (;;) {
       faiss::SearchParametersIVF params;
-      params.sel = const_cast<faiss::IDSelector*>(&selector);
+      params.sel = select ? const_cast<faiss::IDSelector*>(&selector) : nullptr;
       params.nprobe = probe;
       ivf->search(1, reduced.data(), static_cast<faiss::Index::idx_t>(k), similarity.data(), label.data(),
                   &params);
@@ -404,7 +406,7 @@ std::vector<VectorHit> VectorIndex::Search(const float* query, std::size_t k,
     }
     share = sampled > 0 ? static_cast<double>(accepted) / static_cast<double>(sampled) : 0;
   }
-  if (m.kind == VectorIndexKind::kIvf) return m.SearchIvf(query, k, selector, share);
+  if (m.kind == VectorIndexKind::kIvf) return m.SearchIvf(query, k, selector, share, filter != nullptr);
   const bool exact =
       m.kind == VectorIndexKind::kHnsw && share * static_cast<double>(m.position.size()) < kExactBelow;
   if (m.kind == VectorIndexKind::kHnsw && !exact) {
@@ -456,12 +458,10 @@ std::size_t VectorIndex::MemoryBytes() const {
   std::size_t bytes =
       m.ids.size() * (sizeof(VectorId) + 1) + m.position.size() * (sizeof(VectorId) + 3 * sizeof(void*));
   if (const faiss::IndexIVF* ivf = m.Ivf()) {
-    const auto* sq = dynamic_cast<const faiss::IndexIVFScalarQuantizer*>(ivf);
     for (std::size_t l = 0; l < ivf->nlist; ++l)
       bytes += ivf->invlists->list_size(l) * (ivf->code_size + sizeof(faiss::Index::idx_t));
     bytes += ivf->nlist * static_cast<std::size_t>(ivf->d) * sizeof(float);  // centroids
     bytes += static_cast<std::size_t>(m.dims) * static_cast<std::size_t>(ivf->d + 1) * sizeof(float);  // PCA
-    if (sq) bytes += sq->sq.trained.size() * sizeof(float);
     return bytes;
   }
   bytes += static_cast<std::size_t>(m.faiss->ntotal) * static_cast<std::size_t>(m.dims) * sizeof(float);
@@ -531,7 +531,7 @@ VectorIndex VectorIndex::Load(const std::string& path, const VectorIndexOptions&
   const faiss::IndexPreTransform* pre = m.Pre();
   const bool ivf = pre != nullptr && pre->chain.size() == 1 &&
                    dynamic_cast<const faiss::PCAMatrix*>(pre->chain.front()) != nullptr &&
-                   dynamic_cast<const faiss::IndexIVFScalarQuantizer*>(pre->index) != nullptr &&
+                   dynamic_cast<const faiss::IndexIVFFlat*>(pre->index) != nullptr &&
                    pre->chain.front()->d_out == pre->index->d;
   // IVF: the lists may have dropped dead positions, so they hold at most n.
   const bool count_ok = kind == 3 ? m.faiss->ntotal <= static_cast<faiss::Index::idx_t>(n)

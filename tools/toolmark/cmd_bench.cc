@@ -40,6 +40,8 @@ struct BenchArgs {
   std::uint64_t seed = 1;
   std::size_t queries = 20, recall_queries = 5, shortlist = 100, vectors = 0, top = 10, fine = 10;
   std::string index_kind = "auto";
+  int ivf_dims = 128;
+  std::size_t ivf_probe = 64;
   std::string db;
   bool keep = false, json = false;
 };
@@ -114,9 +116,8 @@ int RunBench(const BenchArgs& args) {
         pending.clear();
         scans.assign(std::min(kGenerated, args.items - i), SynthScan{});
         derived.assign(scans.size(), {});
-        tbb::parallel_for(std::size_t{0}, scans.size(), [&](std::size_t k) {
-          scans[k] = GenerateSynthScan(o, static_cast<int>(i + k));
-        });
+        tbb::parallel_for(std::size_t{0}, scans.size(),
+                          [&](std::size_t k) { scans[k] = GenerateSynthScan(o, static_cast<int>(i + k)); });
         const auto f0 = Clock::now();
         tbb::parallel_for(std::size_t{0}, scans.size(), [&](std::size_t k) {
           derived[k] = index::DerivedFeatures(args.kind, index::kInvalidItemId, scans[k].surface);
@@ -277,6 +278,8 @@ int RunBench(const BenchArgs& args) {
     const auto t0 = Clock::now();
     index::VectorIndexOptions vo;
     vo.kind = index::ParseVectorIndexKind(args.index_kind);
+    vo.ivf_dims = args.ivf_dims;
+    vo.ivf_probe = args.ivf_probe;
     index::VectorIndex vi(static_cast<int>(dims), vo);
     // Grown in batches, as a database grows (an IVF index is trained when
     // the flat one outgrows its threshold, then takes the rest).
@@ -316,6 +319,8 @@ int RunBench(const BenchArgs& args) {
         {"vectors", args.vectors},
         {"dims", dims},
         {"index_kind", index::VectorIndexKindName(vi.kind())},
+        {"ivf_dims", args.ivf_dims},
+        {"ivf_probe", args.ivf_probe},
         {"build_s", vbuild},
         {"index_bytes", vi.MemoryBytes()},
         {"index_bytes_per_item", static_cast<double>(vi.MemoryBytes()) / static_cast<double>(args.vectors)},
@@ -354,6 +359,10 @@ void RegisterBench(CLI::App& app, Action* action) {
       ->check(CLI::Range(0, 100000));
   cmd->add_option("--index", args->index_kind, "Vector index: auto, flat, hnsw, ivf")
       ->check(CLI::IsMember({"auto", "flat", "hnsw", "ivf"}));
+  cmd->add_option("--ivf-dims", args->ivf_dims, "IVF: PCA dimensions (vector level)")
+      ->check(CLI::Range(2, 4096));
+  cmd->add_option("--ivf-probe", args->ivf_probe, "IVF: lists visited per search (vector level)")
+      ->check(CLI::Range(1, 65536));
   cmd->add_option("--vectors", args->vectors,
                   "Also benchmark the vector index alone at this many vectors (embeddings + distractors)");
   cmd->add_option("--db", args->db, "Build the database here (default: a temporary folder)");

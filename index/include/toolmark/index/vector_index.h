@@ -24,7 +24,7 @@ enum class VectorIndexKind {
   kFlat,  ///< exact: every vector compared
   kHnsw,  ///< approximate: hierarchical navigable small-world graph over the full vectors
   /// approximate and compact: PCA to ivf_dims, inverted lists (k-means
-  /// cells), 8-bit scalar-quantised codes. Trained once, on the vectors held
+  /// cells) of the reduced vectors. Trained once, on the vectors held
   /// when it is built (flat until ivf_min_train vectors).
   kIvf,
 };
@@ -83,7 +83,7 @@ class VectorIndex {
 
   /// The k most similar vectors, best first (ties: smaller id first), only
   /// among ids the filter accepts (all when null). With kIvf the similarity
-  /// is that of the reduced, quantised vectors (an approximation). Thread-safe for
+  /// is that of the reduced vectors (an approximation). Thread-safe for
   /// concurrent searches (not concurrent with Add/Remove).
   std::vector<VectorHit> Search(const float* query, std::size_t k,
                                 const VectorFilter* filter = nullptr) const;
