@@ -417,8 +417,9 @@ std::vector<VectorHit> VectorIndex::Search(const float* query, std::size_t k,
         static_cast<int>(std::min<double>(kMaxSearchDepth, std::max<double>(depth, static_cast<double>(k))));
     m.faiss->search(1, query, kk, similarity.data(), label.data(), &params);
   } else if (m.kind == VectorIndexKind::kFlat) {
+    // No selector when nothing is filtered or dead: FAISS's fast path.
     faiss::SearchParameters params;
-    params.sel = const_cast<PositionSelector*>(&selector);
+    params.sel = filter != nullptr || m.Dead() > 0 ? const_cast<PositionSelector*>(&selector) : nullptr;
     m.faiss->search(1, query, kk, similarity.data(), label.data(), &params);
   }
   if (!exact) {

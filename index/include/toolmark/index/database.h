@@ -124,8 +124,8 @@ class Database {
   /// each checked against its stored SHA-256 (a mismatch throws).
   virtual std::vector<FeatureRecord> Features(const std::string& comparator, const std::string& version) = 0;
   /// One stored record (checked against its SHA-256; a mismatch throws), or none.
-  virtual std::optional<FeatureRecord> Feature(ItemId item, const std::string& mark, const std::string& comparator,
-                                               const std::string& version) = 0;
+  virtual std::optional<FeatureRecord> Feature(ItemId item, const std::string& mark,
+                                               const std::string& comparator, const std::string& version) = 0;
   /// The items that have a record of this comparator and version (without loading them), by id.
   virtual std::vector<ItemId> FeatureItems(const std::string& comparator, const std::string& version) = 0;
   /// Records the hit list of one correlated query item, and that the item has

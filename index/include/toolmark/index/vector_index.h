@@ -36,14 +36,14 @@ VectorIndexKind ParseVectorIndexKind(const std::string& name);
 
 struct VectorIndexOptions {
   VectorIndexKind kind = VectorIndexKind::kAuto;
-  std::size_t approximate_above = 50000;  ///< kAuto: exact up to this many vectors
-  int hnsw_neighbours = 32;               ///< HNSW M: graph links per vector (level 0 has 2M)
-  int hnsw_build_depth = 80;              ///< HNSW efConstruction
-  int hnsw_search_depth = 256;            ///< HNSW efSearch (raised to k when k is larger)
-  int ivf_dims = 128;                     ///< IVF: PCA output dimensions (at most the input's)
-  std::size_t ivf_lists = 0;              ///< IVF: inverted lists (0: 4·√n of the training vectors)
-  std::size_t ivf_probe = 64;             ///< IVF: lists visited per search (widened for filters)
-  std::size_t ivf_min_train = 4096;       ///< IVF: flat below this many vectors
+  std::size_t approximate_above = 100000;  ///< kAuto: exact up to this many vectors
+  int hnsw_neighbours = 32;                ///< HNSW M: graph links per vector (level 0 has 2M)
+  int hnsw_build_depth = 80;               ///< HNSW efConstruction
+  int hnsw_search_depth = 256;             ///< HNSW efSearch (raised to k when k is larger)
+  int ivf_dims = 128;                      ///< IVF: PCA output dimensions (at most the input's)
+  std::size_t ivf_lists = 0;               ///< IVF: inverted lists (0: 4·√n of the training vectors)
+  std::size_t ivf_probe = 64;              ///< IVF: lists visited per search (widened for filters)
+  std::size_t ivf_min_train = 4096;        ///< IVF: flat below this many vectors
 };
 
 struct VectorHit {
