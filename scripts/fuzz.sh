@@ -10,13 +10,15 @@
 # input to tests/fuzz/regressions/<target>/ with the fix.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-declare -A runs=([x3p]=50000 [image2d]=200000 [pointcloud]=100000)
+declare -A runs=([x3p]=50000 [image2d]=200000 [pointcloud]=100000 [vector_index]=20000 [cmc_quick]=3000)
+# Longest input: stored quick features of a breech face are about 80 KB.
+declare -A max_len=([cmc_quick]=131072)
 seconds=""
 if [ "${1:-}" = "--seconds" ]; then seconds=$2; fi
 fuzz_dir="$root/build-fuzz"
 CC=clang CXX=clang++ cmake -S "$root" -B "$fuzz_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DTESTS_ENABLED=OFF -DFUZZERS_ENABLED=ON -DASAN_ENABLED=ON >/dev/null
-targets=(x3p image2d pointcloud)
+targets=(x3p image2d pointcloud vector_index cmc_quick)
 cmake --build "$fuzz_dir" -j "$(nproc)" --target "${targets[@]/#/fuzz_}"
 for t in "${targets[@]}"; do
   corpus="$fuzz_dir/corpus-$t"
@@ -27,7 +29,7 @@ for t in "${targets[@]}"; do
   extra=()
   [ -d "$root/tests/fuzz/regressions/$t" ] && extra=("$root/tests/fuzz/regressions/$t")
   echo "fuzz: $t (${mode[*]})"
-  ( cd "$fuzz_dir" && "./tests/fuzz/fuzz_$t" "${mode[@]}" -rss_limit_mb=2048 -max_len=65536 \
+  ( cd "$fuzz_dir" && "./tests/fuzz/fuzz_$t" "${mode[@]}" -rss_limit_mb=2048 "-max_len=${max_len[$t]:-65536}" \
       -print_final_stats=0 "$corpus" "${extra[@]}" 2>&1 | tail -n 2 )
 done
 echo "fuzz: all targets ran without a finding"
