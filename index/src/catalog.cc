@@ -331,6 +331,13 @@ std::vector<Catalog::ArrayRef> Catalog::Arrays() {
   return out;
 }
 
+std::optional<Catalog::ArrayRef> Catalog::ArrayOf(ItemId id) {
+  Statement s(db_, "SELECT id, array_path, values_sha256 FROM items WHERE id = ?1");
+  s.Bind(1, id);
+  if (!s.Step()) return std::nullopt;
+  return ArrayRef{s.Int(0), s.Text(1), s.Text(2)};
+}
+
 std::string Catalog::IntegrityCheck() {
   Statement s(db_, "PRAGMA integrity_check");
   std::string result;

@@ -67,6 +67,8 @@ class Catalog {
     std::string values_sha256;
   };
   std::vector<ArrayRef> Arrays();
+  /// The array of one item, if it exists (one indexed lookup).
+  std::optional<ArrayRef> ArrayOf(ItemId id);
   std::string IntegrityCheck();
   sqlite3* handle() { return db_; }
 

@@ -341,11 +341,9 @@ Surface DatabaseImpl::LoadSurface(ItemId id) {
   std::string path, sha;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    for (const auto& a : catalog_.Arrays()) {
-      if (a.id == id) {
-        path = a.path;
-        sha = a.values_sha256;
-      }
+    if (const auto a = catalog_.ArrayOf(id)) {
+      path = a->path;
+      sha = a->values_sha256;
     }
   }
   if (path.empty()) Fail("item " + std::to_string(id) + ": no such item");

@@ -54,6 +54,10 @@ constexpr std::size_t kFilterSample = 1024;  ///< positions sampled to estimate 
 constexpr double kExactBelow = 20000;        ///< HNSW: fewer accepted vectors are searched exhaustively
 constexpr int kMaxSearchDepth = 4096;        ///< HNSW efSearch, however selective the filter
 constexpr std::size_t kIvfTrainMax = 65536;  ///< IVF: vectors its PCA and lists are trained on
+/// IVF: one query's probed lists are scanned by all OpenMP threads (FAISS's
+/// parallel_mode 1; per-thread heaps merged), so a single search uses every
+/// core. The hits are re-sorted by (similarity, id) afterwards.
+constexpr int kIvfParallelMode = 1;
 
 /// Runs FAISS calls with one OpenMP thread in this thread (deterministic
 /// graph construction), restoring the previous setting.
@@ -171,6 +175,7 @@ struct VectorIndex::Impl {
     auto ivf = std::make_unique<faiss::IndexIVFFlat>(quantizer.release(), reduced, lists,
                                                      faiss::METRIC_INNER_PRODUCT);
     ivf->own_fields = true;
+    ivf->parallel_mode = kIvfParallelMode;
     ivf->cp.seed = 1234;
     ivf->train(static_cast<faiss::Index::idx_t>(m), y.data());
     auto pre = std::make_unique<faiss::IndexPreTransform>(pca.release(), ivf.release());
@@ -540,6 +545,7 @@ VectorIndex VectorIndex::Load(const std::string& path, const VectorIndexOptions&
   if (!(kind == 3 ? ivf : kind == 2 ? hnsw : flat) || m.faiss->d != static_cast<int>(dims) || !count_ok)
     fail("the FAISS index does not match the header");
   if (hnsw) dynamic_cast<faiss::IndexHNSWFlat*>(m.faiss.get())->hnsw.efSearch = options.hnsw_search_depth;
+  if (ivf) m.Ivf()->parallel_mode = kIvfParallelMode;  // not in FAISS's file
   m.kind = kind == 3 ? VectorIndexKind::kIvf : kind == 2 ? VectorIndexKind::kHnsw : VectorIndexKind::kFlat;
   for (std::size_t p = 0; p < n; ++p) {
     if (m.live[p] != 0 && m.live[p] != 1) fail("bad live flag");

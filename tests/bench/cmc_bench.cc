@@ -6,6 +6,13 @@
 //                          rotations searched over ±deg (180: the full circle,
 //                          the default; 30: cmcR's usual range), one core
 //   BM_CmcCoarse         — the coarse full-circle registration alone
+// The comparator's stages on two shots of one synthetic firearm (seed 7,
+// <points>² points; 128: the size `toolmark bench` uses), one core:
+//   BM_SynthCmcCompare/<points>    — Compare of two prepared marks (the
+//                          search's fine stage)
+//   BM_SynthCmcQuickMark/<points>  — QuickMark from stored quick features
+//   BM_SynthCmcQuickScore/<points> — QuickScore of two quick marks (the
+//                          search's re-rank)
 // Firing-pin impressions (toolmark/engine/firing_pin.h) on synthetic cartridge
 // cases (toolmark::synth, seed 7, easy: the nominal spacing), one core:
 //   BM_FiringPinExtract/<points> — ExtractFiringPin of one scan of <points>²
@@ -19,6 +26,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "toolmark/engine/cmc.h"
 #include "toolmark/engine/comparator.h"
@@ -104,8 +112,47 @@ void BM_FiringPinCompare(benchmark::State& state) {
   state.counters["congruent"] = c.congruent_sectors;
 }
 
+/// Two prepared shots of synthetic firearm 0 (<points>²) and their quick marks.
+struct SynthPair {
+  std::unique_ptr<toolmark::Comparator> cmc = toolmark::MakeComparator("cmc");
+  std::shared_ptr<const toolmark::PreparedMark> a, b, qa, qb;
+  std::vector<float> features_b;
+  explicit SynthPair(int points) {
+    a = cmc->Prepare(SynthPinScan(points, 0).scan);
+    b = cmc->Prepare(SynthPinScan(points, 1).scan);
+    qa = cmc->QuickMark(cmc->QuickFeatures(*a));
+    features_b = cmc->QuickFeatures(*b);
+    qb = cmc->QuickMark(features_b);
+  }
+};
+
+void BM_SynthCmcCompare(benchmark::State& state) {
+  tbb::global_control one(tbb::global_control::max_allowed_parallelism, 1);
+  const SynthPair p(static_cast<int>(state.range(0)));
+  double score = 0;
+  for (auto _ : state) score = p.cmc->Compare(*p.a, *p.b).score;
+  state.counters["score"] = score;
+}
+
+void BM_SynthCmcQuickMark(benchmark::State& state) {
+  tbb::global_control one(tbb::global_control::max_allowed_parallelism, 1);
+  const SynthPair p(static_cast<int>(state.range(0)));
+  for (auto _ : state) benchmark::DoNotOptimize(p.cmc->QuickMark(p.features_b));
+}
+
+void BM_SynthCmcQuickScore(benchmark::State& state) {
+  tbb::global_control one(tbb::global_control::max_allowed_parallelism, 1);
+  const SynthPair p(static_cast<int>(state.range(0)));
+  double score = 0;
+  for (auto _ : state) score = p.cmc->QuickScore(*p.qa, *p.qb);
+  state.counters["quick"] = score;
+}
+
 }  // namespace
 
+BENCHMARK(BM_SynthCmcCompare)->Arg(128)->Arg(256)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SynthCmcQuickMark)->Arg(128)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SynthCmcQuickScore)->Arg(128)->Arg(256)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_FiringPinExtract)->Arg(256)->Arg(545)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_FiringPinCompare)->Arg(256)->Arg(545)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_CmcPrepare)->Unit(benchmark::kMillisecond);

@@ -182,6 +182,45 @@ TEST(SearchCli, BenchReportsTheContractFields) {
   EXPECT_GE(j["search_p95_ms"].get<double>(), j["search_p50_ms"].get<double>());
   EXPECT_EQ(j["vector_level"]["vectors"], 300);
   EXPECT_GE(j["vector_level"]["recall_vs_exact"].get<double>(), 0.99);  // flat: exact
+  EXPECT_EQ(j["reused_database"], false);
+  EXPECT_GE(j["best_known_match_in_shortlist"].get<double>(), 0.0);
+}
+
+TEST(SearchCli, BenchReusesItsOwnDatabaseOnly) {
+  testing::TempDir dir;
+  const std::string db = dir / "bench";
+  const std::vector<std::string> base = {"bench", "--items", "8",  "--queries",   "2", "--recall-queries",
+                                         "0",     "--size",  "64", "--shortlist", "4", "--json",
+                                         "--db",  db};
+  std::vector<std::string> build = base;
+  build.push_back("--keep");
+  const CliResult first = RunCli(build);
+  ASSERT_EQ(first.status, 0) << first.err;
+  // Without --reuse an existing folder is refused; with it, searched again.
+  const CliResult refused = RunCli(base);
+  EXPECT_NE(refused.status, 0);
+  EXPECT_NE(refused.err.find("--reuse"), std::string::npos) << refused.err;
+  std::vector<std::string> again = base;
+  again.push_back("--reuse");
+  const CliResult second = RunCli(again);
+  ASSERT_EQ(second.status, 0) << second.err;
+  const json a = json::parse(first.out), b = json::parse(second.out);
+  EXPECT_EQ(b["reused_database"], true);
+  EXPECT_TRUE(b["ingest_items_per_s"].is_null());
+  EXPECT_EQ(b["known_match_in_shortlist"], a["known_match_in_shortlist"]);
+  EXPECT_EQ(b["top_hit_known_match"], a["top_hit_known_match"]);
+  EXPECT_TRUE(fs::exists(db)) << "a reused database is kept";
+  // Other parameters than the database was built with: refused, one line.
+  std::vector<std::string> other = again;
+  other[2] = "10";
+  const CliResult mismatch = RunCli(other);
+  EXPECT_NE(mismatch.status, 0);
+  EXPECT_NE(mismatch.err.find("holds 8 items"), std::string::npos) << mismatch.err;
+  std::vector<std::string> seed = again;
+  seed.insert(seed.end(), {"--seed", "5"});
+  const CliResult wrong_seed = RunCli(seed);
+  EXPECT_NE(wrong_seed.status, 0);
+  EXPECT_NE(wrong_seed.err.find("same --items"), std::string::npos) << wrong_seed.err;
 }
 
 }  // namespace

@@ -41,9 +41,9 @@ struct BenchArgs {
   std::size_t queries = 20, recall_queries = 5, shortlist = 100, vectors = 0, top = 10, fine = 10;
   std::string index_kind = "auto";
   int ivf_dims = 128;
-  std::size_t ivf_probe = 64;
+  std::size_t ivf_probe = 96;
   std::string db;
-  bool keep = false, json = false;
+  bool keep = false, json = false, reuse = false;
 };
 
 double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
@@ -75,7 +75,9 @@ int RunBench(const BenchArgs& args) {
       !args.db.empty()
           ? args.db
           : (fs::temp_directory_path() / ("toolmark-bench-" + std::to_string(::getpid()))).string();
-  Check(!fs::exists(folder), folder + ": exists; bench builds a fresh database (give another --db)");
+  const bool reuse = args.reuse && fs::exists(folder);
+  Check(reuse || !fs::exists(folder),
+        folder + ": exists; bench builds a fresh database (give another --db, or --reuse)");
   struct Cleanup {
     std::string folder;
     bool keep;
@@ -83,7 +85,7 @@ int RunBench(const BenchArgs& args) {
       std::error_code ec;
       if (!keep) fs::remove_all(folder, ec);
     }
-  } cleanup{folder, args.keep};
+  } cleanup{folder, args.keep || reuse};
 
   SynthOptions o;
   o.kind = args.kind;
@@ -93,13 +95,35 @@ int RunBench(const BenchArgs& args) {
   o.size = args.size;
   o.seed = args.seed;
   o.Check();
-  auto db = index::Database::Open(folder, true);
+  auto db = index::Database::Open(folder, !reuse);
 
   // 1. Ingest (generation is not timed; storing is).
   std::vector<index::ItemId> ids(args.items);
   std::vector<int> firearm(args.items);
   double ingest_s = 0, features_s = 0;
-  {
+  if (reuse) {
+    // A database an earlier bench built with the same --items, --per-firearm,
+    // --size and --seed: its items in id order are the generated scans in
+    // order (checked by count and by the first and last items' names).
+    const std::vector<index::ItemRecord> stored = db->List();
+    Check(stored.size() == args.items, folder + ": holds " + std::to_string(stored.size()) +
+                                           " items, not --items " + std::to_string(args.items) +
+                                           " (--reuse needs the bench's own database)");
+    for (std::size_t i = 0; i < args.items; ++i) {
+      ids[i] = stored[i].id;
+      firearm[i] = static_cast<int>(i) / args.per_firearm;
+    }
+    for (const std::size_t i : {std::size_t{0}, args.items - 1}) {
+      const SynthScan scan = GenerateSynthScan(o, static_cast<int>(i));
+      const bool same =
+          stored[i].file == scan.file &&
+          stored[i].sha256 == ingest::Sha256Hex("bench " + std::to_string(args.seed) + " " + scan.file) &&
+          stored[i].size_x == scan.surface.SizeX() && stored[i].size_y == scan.surface.SizeY();
+      Check(same,
+            folder + ": item " + std::to_string(ids[i]) + " (" + stored[i].file +
+                ") is not this bench's (--reuse needs the same --items, --per-firearm, --size, --seed)");
+    }
+  } else {
     Progress bar(args.items, "ingesting synthetic items");
     // Generated in parallel with their derived features (embedding, quick
     // features: as a lab's ingest would extract them while it holds the
@@ -170,6 +194,7 @@ int RunBench(const BenchArgs& args) {
   const std::size_t nq = std::min<std::size_t>(args.queries, static_cast<std::size_t>(o.firearms));
   std::vector<double> shortlist_ms, search_ms, rerank_ms, fine_ms;
   std::size_t km_total = 0, km_found = 0, km_in_hits = 0, top_is_km = 0, recall_hits = 0, recall_n = 0;
+  std::size_t best_km_n = 0, best_km_listed = 0;
   const auto comparator = MakeComparator(index::ComparatorForKind(args.kind));
   Progress bar(nq, "querying");
   for (std::size_t q = 0; q < nq; ++q) {
@@ -197,6 +222,20 @@ int RunBench(const BenchArgs& args) {
       km_in_hits += found.count(ids[i]);
     }
     top_is_km += !hits.empty() && same.count(hits.front().item);
+    {  // the known match the fine comparison ranks first: is it shortlisted?
+      const auto prepared = comparator->Prepare(query.surface);
+      const std::vector<index::ItemId> partners(same.begin(), same.end());
+      std::vector<double> score(partners.size());
+      tbb::parallel_for(std::size_t{0}, partners.size(), [&](std::size_t i) {
+        score[i] = comparator->Compare(*prepared, *comparator->Prepare(db->LoadSurface(partners[i]))).score;
+      });
+      if (!partners.empty()) {
+        const auto best =
+            static_cast<std::size_t>(std::max_element(score.begin(), score.end()) - score.begin());
+        ++best_km_n;
+        best_km_listed += listed.count(partners[best]);
+      }
+    }
     if (q < args.recall_queries) {  // exhaustive fine comparison: is its best candidate shortlisted?
       const auto prepared = comparator->Prepare(query.surface);
       std::vector<double> score(args.items);
@@ -226,6 +265,8 @@ int RunBench(const BenchArgs& args) {
       {"shortlist_recall_queries", recall_n},
       {"known_match_in_shortlist",
        km_total ? static_cast<double>(km_found) / static_cast<double>(km_total) : 0.0},
+      {"best_known_match_in_shortlist",
+       best_km_n ? static_cast<double>(best_km_listed) / static_cast<double>(best_km_n) : 0.0},
       {"known_match_in_hits",
        km_total ? static_cast<double>(km_in_hits) / static_cast<double>(km_total) : 0.0},
       {"top_hit_known_match", nq ? static_cast<double>(top_is_km) / static_cast<double>(nq) : 0.0},
@@ -238,7 +279,10 @@ int RunBench(const BenchArgs& args) {
       {"index_build_s", build_s},
       {"index_bytes_per_item", static_cast<double>(engine.IndexMemoryBytes()) /
                                    static_cast<double>(std::max<std::size_t>(1, engine.indexed()))},
-      {"ingest_items_per_s", static_cast<double>(args.items) / std::max(ingest_s, 1e-9)},
+      {"ingest_items_per_s",
+       reuse ? nlohmann::json(nullptr)
+             : nlohmann::json(static_cast<double>(args.items) / std::max(ingest_s, 1e-9))},
+      {"reused_database", reuse},
       {"peak_rss_bytes", PeakRss()},
       {"version", Version()}};
 
@@ -367,6 +411,10 @@ void RegisterBench(CLI::App& app, Action* action) {
                   "Also benchmark the vector index alone at this many vectors (embeddings + distractors)");
   cmd->add_option("--db", args->db, "Build the database here (default: a temporary folder)");
   cmd->add_flag("--keep", args->keep, "Keep the database afterwards");
+  cmd->add_flag(
+      "--reuse", args->reuse,
+      "If --db exists, search it instead of building it (a database an earlier bench built with the same "
+      "--items, --per-firearm, --size and --seed; ingest is then not measured, and it is kept)");
   cmd->add_flag("--json", args->json, "Print JSON (ARCHITECTURE.md fields)");
   cmd->callback([args, action] { *action = [args] { return RunBench(*args); }; });
 }

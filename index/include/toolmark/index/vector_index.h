@@ -42,7 +42,7 @@ struct VectorIndexOptions {
   int hnsw_search_depth = 256;             ///< HNSW efSearch (raised to k when k is larger)
   int ivf_dims = 128;                      ///< IVF: PCA output dimensions (at most the input's)
   std::size_t ivf_lists = 0;               ///< IVF: inverted lists (0: 4·√n of the training vectors)
-  std::size_t ivf_probe = 64;              ///< IVF: lists visited per search (widened for filters)
+  std::size_t ivf_probe = 96;              ///< IVF: lists visited per search (widened for filters)
   std::size_t ivf_min_train = 4096;        ///< IVF: flat below this many vectors
 };
 
