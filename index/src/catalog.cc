@@ -10,7 +10,7 @@
 namespace toolmark::index {
 namespace {
 
-constexpr int kSchemaVersion = 3;  // 2: features; 3: correlations, hits
+constexpr int kSchemaVersion = 4;  // 2: features; 3: correlations, hits; 4: decisions
 
 const char* kSchema = R"SQL(
 CREATE TABLE IF NOT EXISTS items (
@@ -93,9 +93,42 @@ CREATE TABLE IF NOT EXISTS hits (
   UNIQUE (query_item, candidate_item, comparator, version)
 );
 CREATE INDEX IF NOT EXISTS hits_query ON hits(query_item, rank);
+CREATE TABLE IF NOT EXISTS decisions (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  hit_id INTEGER NOT NULL REFERENCES hits(id),
+  decision TEXT NOT NULL CHECK (decision IN ('identification', 'inconclusive', 'elimination')),
+  examiner TEXT NOT NULL CHECK (length(examiner) > 0),
+  note TEXT NOT NULL DEFAULT '',
+  at TEXT NOT NULL,
+  toolmark_version TEXT NOT NULL,
+  comparator TEXT NOT NULL,
+  version TEXT NOT NULL,
+  score REAL NOT NULL,
+  log10_lr REAL,
+  calibration TEXT NOT NULL DEFAULT '',
+  supersedes INTEGER REFERENCES decisions(id)
+);
+CREATE INDEX IF NOT EXISTS decisions_hit ON decisions(hit_id, id);
+CREATE TRIGGER IF NOT EXISTS decisions_append_only_update BEFORE UPDATE ON decisions
+BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS decisions_append_only_delete BEFORE DELETE ON decisions
+BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
 )SQL";
 
 }  // namespace
+
+std::string NowUtcMillis() {
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t t = std::chrono::system_clock::to_time_t(now);
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[40];
+  const std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(ms));
+  return buf;
+}
 
 std::string NowUtc() {
   const auto now = std::chrono::system_clock::now();

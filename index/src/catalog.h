@@ -16,6 +16,8 @@ namespace toolmark::index {
 
 /// The current time, UTC, ISO 8601 (seconds).
 std::string NowUtc();
+/// The same with milliseconds ("…T12:00:00.123Z").
+std::string NowUtcMillis();
 
 /// A prepared statement with positional binding (1-based) and stepping.
 class Statement {

@@ -84,6 +84,28 @@ struct HitRecord {
   std::string created_at;                                   ///< UTC, ISO 8601
 };
 
+/// The AFTE range of conclusions a decision may record.
+inline constexpr const char* kConclusions[] = {"identification", "inconclusive", "elimination"};
+/// True for "identification", "inconclusive" or "elimination".
+bool IsConclusion(const std::string& s);
+
+/// One examiner's decision on a hit: append-only; a later decision on the
+/// same hit supersedes it (never overwrites it).
+struct DecisionRecord {
+  std::int64_t id = 0;   ///< assigned by the database, increasing
+  std::int64_t hit = 0;  ///< HitRecord::id
+  std::string decision;  ///< a conclusion (kConclusions)
+  std::string examiner, note;
+  std::string at;                ///< UTC, ISO 8601 with milliseconds
+  std::string toolmark_version;  ///< of the program that recorded it
+  // What it was made on: the hit as recorded.
+  std::string comparator, version;
+  double score = 0;
+  std::optional<double> log10_lr;
+  std::string calibration;
+  std::optional<std::int64_t> supersedes;  ///< the decision it replaces, if any
+};
+
 struct AddResult {
   ItemId id = kInvalidItemId;
   bool duplicate = false;  ///< the same file (SHA-256) was already there: id is that item
@@ -139,6 +161,16 @@ class Database {
   virtual std::vector<ItemId> CorrelatedItems(const std::string& comparator, const std::string& version) = 0;
   /// Recorded hits, by query then rank; of one query item when given.
   virtual std::vector<HitRecord> Hits(std::optional<ItemId> query = std::nullopt) = 0;
+  /// One recorded hit, or none.
+  virtual std::optional<HitRecord> Hit(std::int64_t id) = 0;
+  /// Appends a decision on a hit in one durable transaction (with an audit
+  /// row): it supersedes the hit's latest decision, if any. Throws
+  /// toolmark::Error for an unknown hit, a conclusion not in kConclusions, an
+  /// empty examiner, or a note or name that is too long.
+  virtual DecisionRecord RecordDecision(std::int64_t hit, const std::string& decision,
+                                        const std::string& examiner, const std::string& note) = 0;
+  /// Decisions, oldest first; of one hit when given.
+  virtual std::vector<DecisionRecord> Decisions(std::optional<std::int64_t> hit = std::nullopt) = 0;
   /// Checks the catalog and every array; `repair` removes leftovers only.
   virtual VerifyReport Verify(bool repair) = 0;
   virtual const std::string& folder() const = 0;

@@ -1,0 +1,239 @@
+// The review model: decisions append-only and superseding, statuses, queue
+// filters, linked clusters recomputed, concurrent decisions, bad input.
+#include "toolmark/index/review.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <cmath>
+#include <set>
+#include <thread>
+
+#include "test_util.h"
+#include "toolmark/engine/check.h"
+#include "toolmark/ingest/hash.h"
+
+namespace toolmark::index {
+namespace {
+
+Surface MakeSurface(int seed) {
+  Surface s;
+  s.values.create(20, 30, CV_64FC1);
+  for (int y = 0; y < 20; ++y)
+    for (int x = 0; x < 30; ++x) s.values.at<double>(y, x) = std::sin(0.1 * x * seed) + 0.01 * y;
+  s.spacing_x_um = s.spacing_y_um = 2;
+  return s;
+}
+
+ItemId AddItem(Database& db, int seed, const std::string& case_id, const std::string& jurisdiction) {
+  ItemRecord it;
+  it.file = "scan-" + std::to_string(seed) + ".x3p";
+  it.sha256 = ingest::Sha256Hex("file " + std::to_string(seed));
+  it.format = "x3p";
+  it.case_id = case_id;
+  it.item_label = "Q" + std::to_string(seed);
+  it.jurisdiction = jurisdiction;
+  it.kind = "cartridge_case";
+  it.role = "questioned";
+  it.marks = {"breech_face"};
+  return db.Add(it, MakeSurface(seed)).id;
+}
+
+/// Items 1–5 in cases A (NL), B (DE), C (FR); hits 1→2, 1→3, 3→4, 5→4.
+struct Fixture {
+  testing::TempDir dir;
+  std::unique_ptr<Database> db = Database::Open(dir / "db", true);
+  std::vector<ItemId> items;
+  std::map<std::pair<ItemId, ItemId>, std::int64_t> hit;
+  Fixture() {
+    items = {AddItem(*db, 1, "A", "NL"), AddItem(*db, 2, "A", "NL"), AddItem(*db, 3, "B", "DE"),
+             AddItem(*db, 4, "C", "FR"), AddItem(*db, 5, "C", "FR")};
+    const auto record = [&](int q, std::vector<std::pair<int, double>> candidates) {
+      std::vector<HitRecord> hits;
+      int rank = 1;
+      for (const auto& [c, score] : candidates) {
+        HitRecord h;
+        h.candidate = items[c];
+        h.rank = rank++;
+        h.score = score;
+        h.log10_lr = score / 10;
+        h.calibration = "synthetic";
+        hits.push_back(h);
+      }
+      EXPECT_TRUE(db->RecordHits(items[q], "cmc", "cmc-test", hits));
+    };
+    record(0, {{1, 20}, {2, 9}});
+    record(2, {{3, 15}});
+    record(4, {{3, 12}});
+    for (const HitRecord& h : db->Hits()) hit[{h.query, h.candidate}] = h.id;
+  }
+  std::int64_t Hit(int q, int c) { return hit.at({items[q], items[c]}); }
+};
+
+TEST(Review, DecisionsSupersedeAndKeepTheirHistory) {
+  Fixture f;
+  const std::int64_t h = f.Hit(0, 1);
+  EXPECT_EQ(ReviewHitById(*f.db, h)->status, "pending");
+  const DecisionRecord first = f.db->RecordDecision(h, "inconclusive", "A. Examiner", "needs the firing pin");
+  EXPECT_FALSE(first.supersedes.has_value());
+  EXPECT_EQ(first.score, 20);
+  ASSERT_TRUE(first.log10_lr.has_value());
+  EXPECT_DOUBLE_EQ(*first.log10_lr, 2.0);
+  EXPECT_EQ(first.calibration, "synthetic");
+  EXPECT_EQ(first.comparator, "cmc");
+  EXPECT_FALSE(first.toolmark_version.empty());
+  EXPECT_EQ(first.at.size(), 24u) << first.at;  // 2026-11-29T12:00:00.123Z
+  const DecisionRecord second = f.db->RecordDecision(h, "identification", "B. Verifier", "");
+  EXPECT_EQ(second.supersedes, std::optional<std::int64_t>(first.id));
+  EXPECT_GT(second.id, first.id);
+  const auto history = f.db->Decisions(h);
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_EQ(history[0].decision, "inconclusive");
+  EXPECT_EQ(history[0].note, "needs the firing pin");
+  EXPECT_EQ(history[1].examiner, "B. Verifier");
+  const auto r = ReviewHitById(*f.db, h);
+  EXPECT_EQ(r->status, "identification");
+  EXPECT_EQ(r->decisions, 2u);
+  EXPECT_EQ(r->query.case_id, "A");
+  // Survives reopening.
+  f.db.reset();
+  f.db = Database::Open(f.dir / "db", false);
+  EXPECT_EQ(f.db->Decisions(h).size(), 2u);
+  EXPECT_EQ(ReviewHitById(*f.db, h)->status, "identification");
+}
+
+TEST(Review, DecisionsCannotBeChangedOrDeletedInTheCatalog) {
+  Fixture f;
+  f.db->RecordDecision(f.Hit(0, 1), "elimination", "A. Examiner", "n");
+  f.db.reset();
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open((f.dir / "db/catalog.sqlite").c_str(), &raw), SQLITE_OK);
+  char* err = nullptr;
+  EXPECT_NE(sqlite3_exec(raw, "UPDATE decisions SET decision = 'identification'", nullptr, nullptr, &err),
+            SQLITE_OK);
+  ASSERT_NE(err, nullptr);
+  EXPECT_NE(std::string(err).find("append-only"), std::string::npos) << err;
+  sqlite3_free(err);
+  EXPECT_NE(sqlite3_exec(raw, "DELETE FROM decisions", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(raw);
+  f.db = Database::Open(f.dir / "db", false);
+  EXPECT_EQ(f.db->Decisions().size(), 1u);
+  EXPECT_EQ(f.db->Decisions()[0].decision, "elimination");
+}
+
+TEST(Review, BadDecisionsAreRefusedAndChangeNothing) {
+  Fixture f;
+  const std::int64_t h = f.Hit(0, 1);
+  EXPECT_THROW(f.db->RecordDecision(h, "match", "A", ""), Error);
+  EXPECT_THROW(f.db->RecordDecision(h, "Identification", "A", ""), Error);
+  EXPECT_THROW(f.db->RecordDecision(h, "identification", "  ", ""), Error);
+  EXPECT_THROW(f.db->RecordDecision(h, "identification", "A\nB", ""), Error);
+  EXPECT_THROW(f.db->RecordDecision(h, "identification", std::string(201, 'x'), ""), Error);
+  EXPECT_THROW(f.db->RecordDecision(h, "identification", "A", std::string(10001, 'x')), Error);
+  EXPECT_THROW(f.db->RecordDecision(999999, "identification", "A", ""), Error);
+  try {
+    f.db->RecordDecision(999999, "identification", "A", "");
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no such hit"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(f.db->Decisions().empty());
+  EXPECT_EQ(ReviewHitById(*f.db, h)->status, "pending");
+}
+
+TEST(Review, QueueFiltersByStatusCaseJurisdictionKindAndScore) {
+  Fixture f;
+  f.db->RecordDecision(f.Hit(0, 1), "identification", "A", "");
+  const auto ids = [&](const HitFilter& filter) {
+    std::vector<std::int64_t> out;
+    for (const ReviewHit& r : ReviewHits(*f.db, filter)) out.push_back(r.hit.id);
+    return out;
+  };
+  HitFilter pending;
+  // Pending, best score first: 3→4 (15), 5→4 (12), 1→3 (9).
+  EXPECT_EQ(ids(pending), (std::vector<std::int64_t>{f.Hit(2, 3), f.Hit(4, 3), f.Hit(0, 2)}));
+  HitFilter all;
+  all.status = "all";
+  EXPECT_EQ(ids(all).size(), 4u);
+  HitFilter identified;
+  identified.status = "identification";
+  EXPECT_EQ(ids(identified), (std::vector<std::int64_t>{f.Hit(0, 1)}));
+  HitFilter in_b;  // either side in case B
+  in_b.case_id = "B";
+  EXPECT_EQ(ids(in_b), (std::vector<std::int64_t>{f.Hit(2, 3), f.Hit(0, 2)}));
+  HitFilter fr;
+  fr.jurisdiction = "FR";
+  EXPECT_EQ(ids(fr), (std::vector<std::int64_t>{f.Hit(2, 3), f.Hit(4, 3)}));
+  HitFilter strong;
+  strong.min_score = 12;
+  EXPECT_EQ(ids(strong), (std::vector<std::int64_t>{f.Hit(2, 3), f.Hit(4, 3)}));
+  HitFilter bullets;
+  bullets.kind = "bullet";
+  EXPECT_TRUE(ids(bullets).empty());
+  HitFilter bad;
+  bad.status = "maybe";
+  EXPECT_THROW(ReviewHits(*f.db, bad), Error);
+  bad.status = "all";
+  bad.kind = "shotshell";
+  EXPECT_THROW(ReviewHits(*f.db, bad), Error);
+}
+
+TEST(Review, ClustersFollowTheCurrentDecisions) {
+  Fixture f;
+  EXPECT_TRUE(LinkedClusters(*f.db).empty());
+  f.db->RecordDecision(f.Hit(0, 1), "identification", "A", "");  // 1–2
+  f.db->RecordDecision(f.Hit(2, 3), "identification", "A", "");  // 3–4
+  f.db->RecordDecision(f.Hit(4, 3), "inconclusive", "A", "");    // 5–4: no link
+  auto clusters = LinkedClusters(*f.db);
+  ASSERT_EQ(clusters.size(), 2u);
+  EXPECT_EQ(clusters[0].items, (std::vector<ItemId>{f.items[0], f.items[1]}));
+  EXPECT_EQ(clusters[0].cases, (std::vector<std::string>{"A"}));
+  EXPECT_EQ(clusters[1].items, (std::vector<ItemId>{f.items[2], f.items[3]}));
+  EXPECT_EQ(clusters[1].jurisdictions, (std::vector<std::string>{"DE", "FR"}));
+  // 1→3 identified joins both clusters: cases A, B, C; NL, DE, FR.
+  f.db->RecordDecision(f.Hit(0, 2), "identification", "B", "");
+  clusters = LinkedClusters(*f.db);
+  ASSERT_EQ(clusters.size(), 1u);
+  EXPECT_EQ(clusters[0].id, 1);
+  EXPECT_EQ(clusters[0].items.size(), 4u);
+  EXPECT_EQ(clusters[0].cases, (std::vector<std::string>{"A", "B", "C"}));
+  EXPECT_EQ(clusters[0].links.size(), 3u);
+  // Superseded by an elimination: the link and the join are gone again.
+  f.db->RecordDecision(f.Hit(0, 2), "elimination", "C. Reviewer", "different breech face on review");
+  clusters = LinkedClusters(*f.db);
+  ASSERT_EQ(clusters.size(), 2u);
+  std::map<ItemId, ItemRecord> items;
+  for (ItemRecord& it : f.db->List()) items.emplace(it.id, it);
+  const std::string dot = ClustersDot(clusters, items);
+  EXPECT_NE(dot.find("graph toolmark_links"), std::string::npos);
+  EXPECT_NE(dot.find("subgraph cluster_2"), std::string::npos);
+  EXPECT_NE(dot.find("\"B / Q3 (DE)\""), std::string::npos) << dot;
+  EXPECT_EQ(dot.find("subgraph cluster_3"), std::string::npos);
+}
+
+TEST(Review, SimultaneousDecisionsAreAllRecordedInOrder) {
+  Fixture f;
+  const std::int64_t h = f.Hit(0, 1);
+  constexpr int kThreads = 4, kEach = 10;
+  std::vector<std::thread> threads;
+  // Threads share one handle; a second handle writes too (as another server would).
+  auto other = Database::Open(f.dir / "db", false);
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      Database& db = t % 2 ? *other : *f.db;
+      for (int i = 0; i < kEach; ++i)
+        db.RecordDecision(h, kConclusions[(t + i) % 3], "examiner " + std::to_string(t), std::to_string(i));
+    });
+  for (auto& t : threads) t.join();
+  const auto history = f.db->Decisions(h);
+  ASSERT_EQ(history.size(), static_cast<std::size_t>(kThreads * kEach));
+  EXPECT_FALSE(history[0].supersedes.has_value());
+  for (std::size_t i = 1; i < history.size(); ++i) {
+    EXPECT_GT(history[i].id, history[i - 1].id);
+    EXPECT_EQ(history[i].supersedes, std::optional<std::int64_t>(history[i - 1].id)) << i;
+    EXPECT_GE(history[i].at, history[i - 1].at);
+  }
+  EXPECT_EQ(ReviewHitById(*f.db, h)->status, history.back().decision);
+}
+
+}  // namespace
+}  // namespace toolmark::index
