@@ -13,6 +13,8 @@ find_package(pugixml REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(OpenSSL REQUIRED COMPONENTS Crypto)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib>=0.11)  # the review server (toolmark serve)
 # FAISS 1.7.3 is a static library whose exported target needs OpenMP::OpenMP_CXX.
 find_package(OpenMP REQUIRED COMPONENTS CXX)
 find_package(faiss REQUIRED)

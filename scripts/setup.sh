@@ -20,17 +20,28 @@ packages=(
   libopencv-dev libpcl-dev libhdf5-dev libtbb-dev libfaiss-dev libopenblas-dev libomp-dev
   libsqlite3-dev zlib1g-dev libzip-dev libpugixml-dev nlohmann-json3-dev libcli11-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev zip unzip
+  libcpp-httplib-dev wrk chromium
 )
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js and npm (the review UI's libraries and its browser tests), from
+# Debian unless a node with npm is there already.
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The review UI's front-end libraries and playwright-core, pinned by ui/package-lock.json.
+if [ ! -f "$root/ui/node_modules/.package-lock.json" ] ||
+   [ "$root/ui/package-lock.json" -nt "$root/ui/node_modules/.package-lock.json" ]; then
+  echo "setup: npm ci (ui/)"
+  npm ci --prefix "$root/ui" --no-audit --no-fund --loglevel=error
 fi
 
 [ $do_build -eq 1 ] || exit 0

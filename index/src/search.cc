@@ -405,9 +405,6 @@ std::vector<SearchHit> SearchEngine::SearchItem(ItemId id) const {
   return m.Rank(*m.PreparedItem(id), query);
 }
 
-namespace {
-
-/// A land item's position from its marks ("land3" → 2), or -1.
 int LandPosition(const ItemRecord& item) {
   for (const std::string& m : item.marks) {
     if (m.rfind("land", 0) != 0 || m.size() < 5 || m.size() > 6) continue;
@@ -417,8 +414,6 @@ int LandPosition(const ItemRecord& item) {
   }
   return -1;
 }
-
-}  // namespace
 
 std::vector<BulletHit> SearchEngine::SearchBullet(const std::vector<BulletLandQuery>& lands,
                                                   const std::string& exclude_case,

@@ -4,10 +4,12 @@
 #include <CLI/CLI.hpp>
 #include <cstddef>
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "toolmark/index/database.h"
+#include "toolmark/index/review.h"
 #include "toolmark/ingest/read_options.h"
 
 namespace toolmark::cli {
@@ -94,5 +96,14 @@ void RegisterCompare(CLI::App& app, Action* action);
 void RegisterSearch(CLI::App& app, Action* action);
 void RegisterCorrelate(CLI::App& app, Action* action);
 void RegisterBench(CLI::App& app, Action* action);
+void RegisterReview(CLI::App& app, Action* action);  // hits, review, links
+void RegisterServe(CLI::App& app, Action* action);
+/// Runs the review server until SIGINT/SIGTERM (toolmark serve).
+int RunServer(const std::string& db, const std::string& host, int port);
+void RegisterReport(CLI::App& app, Action* action);
+
+/// The clusters of linked items as text (toolmark links, demo).
+void PrintClusters(const std::vector<index::Cluster>& clusters,
+                   const std::map<index::ItemId, index::ItemRecord>& items);
 
 }  // namespace toolmark::cli

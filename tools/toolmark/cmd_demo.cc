@@ -7,11 +7,14 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <random>
 
 #include "cli_common.h"
 #include "ingest_job.h"
 #include "toolmark/engine/check.h"
+#include "toolmark/engine/cmc.h"
+#include "toolmark/index/review.h"
 #include "toolmark/ingest/x3p.h"
 
 namespace toolmark::cli {
@@ -77,7 +80,49 @@ IngestSummary IngestDataset(const std::string& db, const fs::path& dir, const st
   return RunIngestJob(req);
 }
 
-int RunDemo(std::string db, const std::string& datasets_flag) {
+/// Demo database only: records "identification" for every cartridge-case
+/// hit whose CMC score reaches the CMC decision threshold, by an examiner
+/// named as the demo itself, so that the review UI and `links` have clusters
+/// to show. A real database gets its decisions from examiners only.
+std::size_t RecordDemoDecisions(const std::string& folder) {
+  auto db = index::Database::Open(folder, false);
+  const int threshold = CmcOptions{}.decision_threshold;
+  std::size_t n = 0;
+  index::HitFilter pending;
+  pending.kind = "cartridge_case";
+  for (const index::ReviewHit& h : index::ReviewHits(*db, pending)) {
+    if (h.hit.comparator != "cmc" || h.hit.score < threshold) continue;
+    db->RecordDecision(
+        h.hit.id, "identification", "toolmark demo (automatic, not an examiner)",
+        "Demo database only: recorded by `toolmark demo` because the CMC score reached the decision "
+        "threshold of " +
+            std::to_string(threshold) + " congruent cells. Not an examiner's conclusion.");
+    ++n;
+  }
+  return n;
+}
+
+void PrintDemoReview(const std::string& folder) {
+  auto db = index::Database::Open(folder, false);
+  index::HitFilter all;
+  all.status = "all";
+  const auto hits = index::ReviewHits(*db, all);
+  std::printf("== hit lists: %zu hits recorded; the best 15 (toolmark hits --db %s --status all)\n",
+              hits.size(), folder.c_str());
+  std::printf("%-6s %-15s %8s  %-40s %-40s\n", "hit", "status", "score", "query", "candidate");
+  for (std::size_t i = 0; i < hits.size() && i < 15; ++i) {
+    const auto& h = hits[i];
+    std::printf("%-6lld %-15s %8s  %-40s %-40s\n", static_cast<long long>(h.hit.id), h.status.c_str(),
+                Num(h.hit.score).c_str(), (h.query.case_id + "/" + h.query.item_label).c_str(),
+                (h.candidate.case_id + "/" + h.candidate.item_label).c_str());
+  }
+  std::map<index::ItemId, index::ItemRecord> items;
+  for (index::ItemRecord& it : db->List()) items.emplace(it.id, std::move(it));
+  std::printf("== linked clusters (toolmark links --db %s [--json|--dot])\n", folder.c_str());
+  PrintClusters(index::LinkedClusters(*db), items);
+}
+
+int RunDemo(std::string db, const std::string& datasets_flag, bool serve, int port) {
   if (db.empty()) db = (fs::temp_directory_path() / ("toolmark-demo-" + std::to_string(::getpid()))).string();
   const std::string datasets = FindDatasets(datasets_flag);
   std::vector<std::pair<fs::path, std::string>> sets;
@@ -97,8 +142,18 @@ int RunDemo(std::string db, const std::string& datasets_flag) {
   RunList(db, false);
   std::printf("== batch correlation: every item against the database (hit lists recorded)\n");
   const int correlated = CorrelateDatabase(db, 5);
+  const std::size_t decided = RecordDemoDecisions(db);
+  std::printf(
+      "== demo decisions: %zu cartridge-case hits with a CMC score at or above the decision threshold "
+      "recorded as identifications by \"toolmark demo (automatic, not an examiner)\"\n",
+      decided);
+  PrintDemoReview(db);
   std::printf("== next: toolmark search --db %s FILE|ID   (one item's ranked candidates)\n", db.c_str());
-  return rejected || correlated ? 1 : 0;
+  std::printf("== review UI: toolmark serve --db %s --port %d   then open http://127.0.0.1:%d/%s\n",
+              db.c_str(), port, port, serve ? "" : "   (or: scripts/demo.sh --serve)");
+  std::fflush(stdout);
+  if (rejected || correlated) return 1;
+  return serve ? RunServer(db, "127.0.0.1", port) : 0;
 }
 
 }  // namespace
@@ -111,7 +166,11 @@ void RegisterDemo(CLI::App& app, Action* action) {
   cmd->add_option("--db", *db, "Demo database folder (default: a new folder under the temp folder)");
   cmd->add_option("--datasets", *datasets,
                   "Datasets folder (default: $TOOLMARK_DATASETS or ../shared/datasets)");
-  cmd->callback([=] { *action = [=] { return RunDemo(*db, *datasets); }; });
+  auto serve = std::make_shared<bool>(false);
+  auto port = std::make_shared<int>(8765);
+  cmd->add_flag("--serve", *serve, "Then start the review server on the demo database (Ctrl-C stops it)");
+  cmd->add_option("--port", *port, "Port of the review server (loopback)")->check(CLI::Range(1, 65535));
+  cmd->callback([=] { *action = [=] { return RunDemo(*db, *datasets, *serve, *port); }; });
 }
 
 }  // namespace toolmark::cli

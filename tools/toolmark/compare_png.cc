@@ -127,7 +127,21 @@ cv::Mat Grey(const Surface& s) {
 
 }  // namespace
 
+void WritePng(const std::string& path, const cv::Mat& img) {
+  bool ok = false;
+  try {
+    ok = cv::imwrite(path, img);
+  } catch (const cv::Exception&) {
+    ok = false;
+  }
+  Check(ok, path + ": cannot write the PNG plot");
+}
+
 void WriteCmcPng(const std::string& path, const BreechFace& a, const BreechFace& b, const CmcResult& result) {
+  WritePng(path, CmcPlot(a, b, result));
+}
+
+cv::Mat CmcPlot(const BreechFace& a, const BreechFace& b, const CmcResult& result) {
   constexpr int kScale = 3;  // working cells are 25 µm: draw each as 3×3 pixels
   cv::Mat ga, gb;
   cv::resize(Grey(a.surface), ga, {}, kScale, kScale, cv::INTER_NEAREST);
@@ -160,18 +174,17 @@ void WriteCmcPng(const std::string& path, const BreechFace& a, const BreechFace&
            Format(" B in A %.0f)", result.backward.count) + Format("   rotation %.1f deg", d.rotation_deg) +
            Format("   translation (%.0f,", d.shift_x_um) + Format(" %.0f) um", d.shift_y_um),
        {10, 25}, 0.55);
-  bool ok = false;
-  try {
-    ok = cv::imwrite(path, img);
-  } catch (const cv::Exception&) {
-    ok = false;
-  }
-  Check(ok, path + ": cannot write the PNG plot");
+  return img;
 }
 
 void WriteBulletPng(const std::string& path, const std::vector<MatchedLandPlot>& matched,
                     const BulletComparison& bullets, const std::vector<std::string>& labels_a,
                     const std::vector<std::string>& labels_b) {
+  WritePng(path, BulletPlot(matched, bullets, labels_a, labels_b));
+}
+
+cv::Mat BulletPlot(const std::vector<MatchedLandPlot>& matched, const BulletComparison& bullets,
+                   const std::vector<std::string>& labels_a, const std::vector<std::string>& labels_b) {
   Check(labels_a.size() == bullets.land_scores.size() &&
             (bullets.land_scores.empty() || labels_b.size() == bullets.land_scores[0].size()),
         "plot: one label per land needed");
@@ -183,13 +196,7 @@ void WriteBulletPng(const std::string& path, const std::vector<MatchedLandPlot>&
     DrawSignatures(&img, m, y);
     y += kPanelHeight;
   }
-  bool ok = false;
-  try {
-    ok = cv::imwrite(path, img);
-  } catch (const cv::Exception&) {
-    ok = false;
-  }
-  Check(ok, path + ": cannot write the PNG plot");
+  return img;
 }
 
 }  // namespace toolmark::cli

@@ -3,6 +3,7 @@
 // aligned by the comparison's lag. Drawn with OpenCV, written as PNG.
 #pragma once
 
+#include <opencv2/core.hpp>
 #include <string>
 #include <vector>
 
@@ -29,5 +30,13 @@ void WriteBulletPng(const std::string& path, const std::vector<MatchedLandPlot>&
 /// levels ±3σ), A's cells outlined (green: congruent, grey: not) and each
 /// congruent cell's match drawn on B, rotated by the registration.
 void WriteCmcPng(const std::string& path, const BreechFace& a, const BreechFace& b, const CmcResult& result);
+
+/// The same plots as images (8-bit BGR), for the review server and reports.
+cv::Mat CmcPlot(const BreechFace& a, const BreechFace& b, const CmcResult& result);
+cv::Mat BulletPlot(const std::vector<MatchedLandPlot>& matched, const BulletComparison& bullets,
+                   const std::vector<std::string>& labels_a, const std::vector<std::string>& labels_b);
+
+/// Writes an image as PNG; throws toolmark::Error (one line) when it cannot.
+void WritePng(const std::string& path, const cv::Mat& img);
 
 }  // namespace toolmark::cli

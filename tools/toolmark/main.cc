@@ -29,6 +29,9 @@ int main(int argc, char** argv) {
   RegisterEval(app, &action);
   RegisterCalibrate(app, &action);
   RegisterTrainLand(app, &action);
+  RegisterReview(app, &action);
+  RegisterServe(app, &action);
+  RegisterReport(app, &action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

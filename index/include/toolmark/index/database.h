@@ -176,6 +176,9 @@ class Database {
   virtual const std::string& folder() const = 0;
 };
 
+/// The time now, UTC, ISO 8601 with milliseconds ("…T12:00:00.123Z").
+std::string NowUtcMillis();
+
 /// Default database folder: $TOOLMARK_DB or ./toolmark-db.
 std::string DefaultDatabaseFolder();
 

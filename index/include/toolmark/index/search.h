@@ -193,4 +193,8 @@ CorrelateSummary Correlate(Database& db, const std::string& kind, const SearchOp
                            const CorrelateSelection& selection, std::vector<std::string>* warnings,
                            const std::function<void(const CorrelateStep&)>& on_query = nullptr);
 
+/// A bullet land item's position around its bullet from its marks ("land3"
+/// → 2), or -1 when it has none.
+int LandPosition(const ItemRecord& item);
+
 }  // namespace toolmark::index

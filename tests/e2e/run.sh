@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# End-to-end test of `toolmark serve` and the review UI in headless Chromium.
+#
+#   TOOLMARK_BIN=build/tools/toolmark tests/e2e/run.sh
+#
+# Builds a tiny synthetic cartridge-case database in a temporary folder
+# (synth, ingest, correlate), starts `toolmark serve --port 0` on it, runs
+# tests/e2e/review.test.mjs against it and stops the server. Exit status:
+# the test's (non-zero also when the set-up fails).
+#
+# Env: TOOLMARK_BIN (default build/tools/toolmark), TOOLMARK_ARTIFACTS
+# (default build/artifacts: screenshots and the server's log),
+# TOOLMARK_UI (optional: passed to `serve --ui`), CHROMIUM (default
+# /usr/bin/chromium). Needs node and ui/node_modules (`npm ci --prefix ui`
+# is run when it is missing).
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$root"
+
+abspath() { case "$1" in /*) printf '%s\n' "$1" ;; *) printf '%s\n' "$root/$1" ;; esac; }
+bin="$(abspath "${TOOLMARK_BIN:-build/tools/toolmark}")"
+artifacts="$(abspath "${TOOLMARK_ARTIFACTS:-build/artifacts}")"
+
+if [[ ! -x "$bin" ]]; then
+  echo "e2e: no toolmark binary at $bin (set TOOLMARK_BIN)" >&2
+  exit 2
+fi
+command -v node >/dev/null || { echo "e2e: node is not installed" >&2; exit 2; }
+if [[ ! -d ui/node_modules ]]; then
+  echo "e2e: ui/node_modules missing: npm ci --prefix ui"
+  npm ci --prefix ui --no-audit --no-fund
+fi
+mkdir -p "$artifacts"
+
+tmp="$(mktemp -d "${TMPDIR:-/tmp}/toolmark-e2e.XXXXXX")"
+server_pid=""
+cleanup() {
+  local rc=$?
+  if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
+    kill "$server_pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  [[ -f "$tmp/serve.out" ]] && cp "$tmp/serve.out" "$artifacts/serve.out" || true
+  [[ -f "$tmp/serve.err" ]] && cp "$tmp/serve.err" "$artifacts/serve.err" || true
+  rm -rf "$tmp"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "e2e: data set and database in $tmp"
+"$bin" synth "$tmp/cc" --kind cartridge_case --firearms 3 --per-firearm 2 --size 128 --seed 3 --threads 2
+"$bin" ingest --db "$tmp/db" --manifest "$tmp/cc/truth.csv" --case e2e --threads 2 >/dev/null
+"$bin" correlate --db "$tmp/db" --top 3 >/dev/null
+
+serve_args=(serve --db "$tmp/db" --port 0)
+[[ -n "${TOOLMARK_UI:-}" ]] && serve_args+=(--ui "$(abspath "$TOOLMARK_UI")")
+"$bin" "${serve_args[@]}" >"$tmp/serve.out" 2>"$tmp/serve.err" &
+server_pid=$!
+
+url=""
+for _ in $(seq 300); do   # 30 s
+  line="$(head -n 1 "$tmp/serve.out" 2>/dev/null || true)"
+  if [[ "$line" =~ ^toolmark:\ serving\ (http://[^[:space:]]+)$ ]]; then url="${BASH_REMATCH[1]}"; break; fi
+  if ! kill -0 "$server_pid" 2>/dev/null; then
+    echo "e2e: toolmark serve exited before it was ready:" >&2
+    cat "$tmp/serve.out" "$tmp/serve.err" >&2
+    exit 1
+  fi
+  sleep 0.1
+done
+if [[ -z "$url" ]]; then
+  echo "e2e: toolmark serve did not print 'toolmark: serving http://HOST:PORT/' within 30 s" >&2
+  cat "$tmp/serve.out" "$tmp/serve.err" >&2
+  exit 1
+fi
+echo "e2e: server at $url (pid $server_pid)"
+
+set +e
+TOOLMARK_URL="$url" TOOLMARK_ARTIFACTS="$artifacts" timeout 300 node "$root/tests/e2e/review.test.mjs"
+rc=$?
+set -e
+if [[ $rc -ne 0 ]]; then
+  echo "e2e: FAILED (exit $rc); server log: $artifacts/serve.err" >&2
+fi
+exit "$rc"

@@ -1,0 +1,24 @@
+// JSON of the review model (docs/review.md): shared by `hits`, `review`,
+// `links`, `serve` and `report`.
+#pragma once
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "toolmark/index/review.h"
+
+namespace toolmark::cli {
+
+nlohmann::json ItemRefJson(const index::ItemRecord& item);
+nlohmann::json DecisionJson(const index::DecisionRecord& d);
+nlohmann::json HitSummaryJson(const index::ReviewHit& h);
+/// `{"clusters": [...]}`; `items` must hold every clustered item.
+nlohmann::json ClustersJson(const std::vector<index::Cluster>& clusters,
+                            const std::map<index::ItemId, index::ItemRecord>& items);
+/// "10^2.30" or "not calibrated".
+std::string LrText(const std::optional<double>& log10_lr);
+/// Every item of the database by id.
+std::map<index::ItemId, index::ItemRecord> ItemsById(index::Database& db);
+
+}  // namespace toolmark::cli
