@@ -6,7 +6,9 @@
 #include <signal.h>
 
 #include <atomic>
+#include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <deque>
 #include <filesystem>
@@ -35,6 +37,8 @@ namespace fs = std::filesystem;
 constexpr std::size_t kViewCache = 32;       ///< hit views kept in memory
 constexpr std::size_t kMaxBody = 64 * 1024;  ///< request bodies (decisions) at most this
 constexpr int kThreads = 8;                  ///< worker threads
+
+volatile std::sig_atomic_t g_stop_requested = false;  ///< set by SIGINT / SIGTERM
 
 struct ServeArgs {
   std::string db, host = "127.0.0.1", ui;
@@ -102,17 +106,24 @@ class Server {
       Check(svr.bind_to_port(args_.host, port),
             "serve: cannot bind to " + args_.host + ":" + std::to_string(port) + " (in use?)");
     }
-    // SIGINT / SIGTERM stop the server cleanly (a thread waits for them).
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    // SIGINT / SIGTERM stop the server cleanly: the handler sets a flag (any
+    // thread may receive the signal), a watcher thread stops the server.
+    g_stop_requested = false;
+    struct sigaction sa {};
+    sa.sa_handler = [](int) { g_stop_requested = true; };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
     ::signal(SIGPIPE, SIG_IGN);  // a client that goes away is not our death
+    std::atomic<bool> finished{false};
     std::thread stopper([&] {
-      int sig = 0;
-      sigwait(&signals, &sig);
-      svr.stop();
+      while (!finished) {
+        if (g_stop_requested) {
+          svr.stop();
+          break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
     });
     const std::string host = args_.host.find(':') != std::string::npos ? "[" + args_.host + "]" : args_.host;
     std::printf("toolmark: serving http://%s:%d/\n", host.c_str(), port);
@@ -120,7 +131,7 @@ class Server {
     if (ui.empty())
       std::fprintf(stderr, "toolmark: no review UI folder found (--ui); serving the API only\n");
     svr.listen_after_bind();
-    pthread_kill(stopper.native_handle(), SIGTERM);
+    finished = true;
     stopper.join();
     return 0;
   }
