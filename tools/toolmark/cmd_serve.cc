@@ -77,6 +77,7 @@ class Server {
     svr.set_read_timeout(10, 0);
     svr.set_write_timeout(10, 0);
     svr.set_keep_alive_max_count(1000);
+    svr.set_tcp_nodelay(true);  // no 40 ms delayed-ACK stalls on keep-alive connections
     Routes(svr);
     const std::string ui = UiDir();
     if (!ui.empty()) {
