@@ -122,7 +122,9 @@ std::string HitSection(index::Database& db, const index::ReviewHit& h, bool imag
         << (cc ? "Processed breech faces; the candidate rotated and shifted onto the query by the "
                  "registration (shaded relief, then false colour)."
                : "The two land scans (shaded relief, then false colour).")
-        << "</p><div class=\"pair\">" << Img(v->query_relief, "query relief")
+        << "</p><div class=\"pair\"><div class=\"caption\">Query: item " << h.query.id << " ("
+        << Html(h.query.file) << ")</div><div class=\"caption\">Candidate: item " << h.candidate.id << " ("
+        << Html(h.candidate.file) << ")</div>" << Img(v->query_relief, "query relief")
         << Img(v->candidate_relief, "candidate relief") << "</div><div class=\"pair\">"
         << Img(v->query_colour, "query colour") << Img(v->candidate_colour, "candidate colour") << "</div>";
       if (cc)
@@ -150,7 +152,9 @@ std::string Page(const std::string& title, const std::string& body, const std::s
          "border-top:1px solid #ccc;padding-top:12px}table{border-collapse:collapse;margin:8px 0}"
          "td,th{border:1px solid #ccc;padding:3px "
          "8px;text-align:left;vertical-align:top}th{background:#f3f3f3}"
-         ".kv th{width:140px}.mono{font-family:monospace}.pair img{width:48%;margin-right:1%;"
+         ".kv "
+         "th{width:140px}.mono{font-family:monospace}.caption{display:inline-block;width:48%;margin-right:1%;"
+         "font-weight:600}.pair img{width:48%;margin-right:1%;"
          "background:#fff;border:1px solid #ddd}img.plot{max-width:100%}.warn{color:#a00}"
          "footer{margin-top:24px;color:#666;font-size:12px}@media print{section.hit{break-inside:avoid-page}}"
          "</style></head><body><h1>" +
