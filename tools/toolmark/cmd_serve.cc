@@ -139,7 +139,12 @@ class Server {
 
  private:
   std::string UiDir() const {
-    for (const std::string& d : {args_.ui, std::string(TOOLMARK_UI_DIR)}) {
+    // --ui, else an installed copy beside the binary (cmake --install:
+    // <prefix>/share/toolmark/ui), else the source tree's ui/.
+    std::error_code ec;
+    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    const std::string installed = ec ? "" : (exe.parent_path().parent_path() / "share/toolmark/ui").string();
+    for (const std::string& d : {args_.ui, installed, std::string(TOOLMARK_UI_DIR)}) {
       if (!d.empty() && fs::exists(fs::path(d) / "static" / "index.html")) return d;
     }
     Check(args_.ui.empty(), "serve: --ui " + args_.ui + ": no static/index.html there");
