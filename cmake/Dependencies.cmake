@@ -15,6 +15,7 @@ find_package(CLI11 REQUIRED)
 find_package(OpenSSL REQUIRED COMPONENTS Crypto)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib>=0.11)  # the review server (toolmark serve)
+pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium>=1.0.18)   # Ed25519 signatures, tokens (exchange)
 # FAISS 1.7.3 is a static library whose exported target needs OpenMP::OpenMP_CXX.
 find_package(OpenMP REQUIRED COMPONENTS CXX)
 find_package(faiss REQUIRED)

@@ -19,7 +19,7 @@ trap cleanup EXIT
 "$bin" synth "$work/cc" --kind cartridge_case --firearms 3 --per-firearm 2 --size 128 --seed 3 >/dev/null
 "$bin" ingest --db "$work/db" --manifest "$work/cc/truth.csv" --case load >/dev/null
 "$bin" correlate --db "$work/db" --top 3 >/dev/null
-"$bin" serve --db "$work/db" --port 0 >"$work/serve.out" 2>"$work/serve.err" &
+"$bin" serve --db "$work/db" --port 0 --open >"$work/serve.out" 2>"$work/serve.err" &
 server=$!
 for _ in $(seq 1 100); do
   url=$(sed -n 's/^toolmark: serving //p' "$work/serve.out")

@@ -10,7 +10,7 @@
 namespace toolmark::index {
 namespace {
 
-constexpr int kSchemaVersion = 4;  // 2: features; 3: correlations, hits; 4: decisions
+constexpr int kSchemaVersion = 5;  // 2: features; 3: correlations, hits; 4: decisions; 5: exchange, access
 
 const char* kSchema = R"SQL(
 CREATE TABLE IF NOT EXISTS items (
@@ -113,6 +113,46 @@ CREATE TRIGGER IF NOT EXISTS decisions_append_only_update BEFORE UPDATE ON decis
 BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
 CREATE TRIGGER IF NOT EXISTS decisions_append_only_delete BEFORE DELETE ON decisions
 BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
+CREATE TABLE IF NOT EXISTS settings (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS users (
+  name TEXT PRIMARY KEY,
+  jurisdiction TEXT NOT NULL,
+  role TEXT NOT NULL CHECK (role IN ('technician', 'examiner', 'investigator', 'admin')),
+  token_sha256 TEXT NOT NULL UNIQUE,  -- the token itself is never stored
+  created_at TEXT NOT NULL,
+  revoked_at TEXT
+);
+CREATE TABLE IF NOT EXISTS trusted_keys (
+  jurisdiction TEXT NOT NULL,
+  public_key TEXT NOT NULL,  -- Ed25519, hex
+  added_at TEXT NOT NULL,
+  PRIMARY KEY (jurisdiction, public_key)
+);
+CREATE TABLE IF NOT EXISTS shares (
+  item_id INTEGER NOT NULL REFERENCES items(id),
+  jurisdiction TEXT NOT NULL,
+  at TEXT NOT NULL,
+  PRIMARY KEY (item_id, jurisdiction)
+);
+CREATE TABLE IF NOT EXISTS imports (
+  package_id TEXT PRIMARY KEY,
+  from_jurisdiction TEXT NOT NULL,
+  to_jurisdiction TEXT NOT NULL,
+  signer TEXT NOT NULL,
+  level TEXT NOT NULL CHECK (level IN ('features', 'scans')),
+  created_at TEXT NOT NULL,
+  imported_at TEXT NOT NULL,
+  items INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS imported_items (
+  item_id INTEGER PRIMARY KEY REFERENCES items(id),
+  package_id TEXT NOT NULL REFERENCES imports(package_id),
+  origin_item INTEGER NOT NULL,
+  level TEXT NOT NULL
+);
 )SQL";
 
 }  // namespace

@@ -89,6 +89,22 @@ class DatabaseImpl final : public Database {
   DecisionRecord RecordDecision(std::int64_t hit, const std::string& decision, const std::string& examiner,
                                 const std::string& note) override;
   std::vector<DecisionRecord> Decisions(std::optional<std::int64_t> hit) override;
+  std::string Setting(const std::string& key) override;
+  void SetSetting(const std::string& key, const std::string& value) override;
+  void AddUser(const UserRecord& user, const std::string& token_sha256) override;
+  std::optional<UserRecord> UserByTokenHash(const std::string& token_sha256) override;
+  std::vector<UserRecord> Users() override;
+  void RevokeUser(const std::string& name) override;
+  void Trust(const TrustedKey& key) override;
+  void Untrust(const std::string& jurisdiction, const std::string& public_key_hex) override;
+  std::vector<TrustedKey> TrustedKeys() override;
+  void Share(const std::vector<ItemId>& items, const std::string& jurisdiction) override;
+  std::map<ItemId, std::vector<std::string>> Shares() override;
+  std::map<ItemId, ItemOrigin> Origins() override;
+  bool PackageImported(const std::string& package_id) override;
+  std::vector<ItemId> ImportPackage(const PackageRecord& package,
+                                    const std::vector<ImportedItem>& items) override;
+  void Audit(const std::string& action, std::optional<ItemId> item, const std::string& detail) override;
   std::vector<FeatureRecord> Features(const std::string& comparator, const std::string& version) override;
   std::optional<FeatureRecord> Feature(ItemId item, const std::string& mark, const std::string& comparator,
                                        const std::string& version) override;
@@ -97,6 +113,7 @@ class DatabaseImpl final : public Database {
     return "arrays/" + sha256.substr(0, 2) + "/" + sha256 + ".h5";
   }
   void FindLeftovers(VerifyReport* report, bool repair);
+  void InsertFeature(const FeatureRecord& f);  ///< in a write transaction
 
   std::string folder_;
   std::mutex mutex_;  // one Database object may be shared by threads
@@ -145,36 +162,39 @@ AddResult DatabaseImpl::Add(const ItemRecord& input, const Surface& surface) {
   }
 }
 
+void CheckFeature(const FeatureRecord& f) {
+  const std::string who = "item " + std::to_string(f.item) + " " + f.mark + " (" + f.comparator + "): ";
+  Check(!f.vector.empty(), who + "empty feature vector");
+  for (float v : f.vector) Check(std::isfinite(v), who + "non-finite feature value");
+  Check(IsToken(f.mark) && IsToken(f.comparator) && !f.version.empty(),
+        who + "bad mark, comparator or version");
+}
+
+void DatabaseImpl::InsertFeature(const FeatureRecord& f) {
+  Statement known(catalog_.handle(), "SELECT 1 FROM items WHERE id = ?");
+  known.Bind(1, static_cast<std::int64_t>(f.item));
+  Check(known.Step(), "item " + std::to_string(f.item) + ": no such item");
+  const std::size_t bytes = f.vector.size() * sizeof(float);
+  const std::string blob(reinterpret_cast<const char*>(f.vector.data()), bytes);
+  Statement put(catalog_.handle(),
+                "INSERT OR REPLACE INTO features (item_id, mark, comparator, version, dims, vector, sha256) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)");
+  put.Bind(1, static_cast<std::int64_t>(f.item))
+      .Bind(2, f.mark)
+      .Bind(3, f.comparator)
+      .Bind(4, f.version)
+      .Bind(5, static_cast<std::int64_t>(f.vector.size()))
+      .BindBlob(6, blob.data(), blob.size())
+      .Bind(7, ingest::Sha256Hex(blob));
+  put.Step();
+}
+
 void DatabaseImpl::PutFeatures(const std::vector<FeatureRecord>& features) {
-  for (const FeatureRecord& f : features) {
-    const std::string who = "item " + std::to_string(f.item) + " " + f.mark + " (" + f.comparator + "): ";
-    Check(!f.vector.empty(), who + "empty feature vector");
-    for (float v : f.vector) Check(std::isfinite(v), who + "non-finite feature value");
-    Check(IsToken(f.mark) && IsToken(f.comparator) && !f.version.empty(),
-          who + "bad mark, comparator or version");
-  }
+  for (const FeatureRecord& f : features) CheckFeature(f);
   std::lock_guard<std::mutex> lock(mutex_);
   catalog_.BeginWrite();
   try {
-    for (const FeatureRecord& f : features) {
-      Statement known(catalog_.handle(), "SELECT 1 FROM items WHERE id = ?");
-      known.Bind(1, static_cast<std::int64_t>(f.item));
-      Check(known.Step(), "item " + std::to_string(f.item) + ": no such item");
-      const std::size_t bytes = f.vector.size() * sizeof(float);
-      const std::string blob(reinterpret_cast<const char*>(f.vector.data()), bytes);
-      Statement put(
-          catalog_.handle(),
-          "INSERT OR REPLACE INTO features (item_id, mark, comparator, version, dims, vector, sha256) "
-          "VALUES (?, ?, ?, ?, ?, ?, ?)");
-      put.Bind(1, static_cast<std::int64_t>(f.item))
-          .Bind(2, f.mark)
-          .Bind(3, f.comparator)
-          .Bind(4, f.version)
-          .Bind(5, static_cast<std::int64_t>(f.vector.size()))
-          .BindBlob(6, blob.data(), blob.size())
-          .Bind(7, ingest::Sha256Hex(blob));
-      put.Step();
-    }
+    for (const FeatureRecord& f : features) InsertFeature(f);
     catalog_.Commit();
   } catch (...) {
     catalog_.Rollback();
@@ -451,16 +471,302 @@ std::vector<DecisionRecord> DatabaseImpl::Decisions(std::optional<std::int64_t> 
   return out;
 }
 
+std::string DatabaseImpl::Setting(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Statement q(catalog_.handle(), "SELECT value FROM settings WHERE key = ?");
+  q.Bind(1, key);
+  return q.Step() ? q.Text(0) : std::string();
+}
+
+void DatabaseImpl::SetSetting(const std::string& key, const std::string& value) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  catalog_.BeginWrite();
+  try {
+    Statement q(catalog_.handle(), "INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)");
+    q.Bind(1, key).Bind(2, value).Step();
+    catalog_.Audit("setting", kInvalidItemId, key + " = " + value);
+    catalog_.Commit();
+  } catch (...) {
+    catalog_.Rollback();
+    throw;
+  }
+}
+
+namespace {
+UserRecord UserFromRow(const Statement& q) {
+  UserRecord u;
+  u.name = q.Text(0);
+  u.jurisdiction = q.Text(1);
+  u.role = q.Text(2);
+  u.created_at = q.Text(3);
+  if (!q.IsNull(4)) u.revoked_at = q.Text(4);
+  return u;
+}
+bool IsName(const std::string& s) {
+  return !s.empty() && s.size() <= 100 && std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' || c == '@';
+  });
+}
+}  // namespace
+
+void DatabaseImpl::AddUser(const UserRecord& user, const std::string& token_sha256) {
+  Check(IsName(user.name), "user name '" + user.name + "' must be letters, digits, _ - . @ (at most 100)");
+  Check(IsName(user.jurisdiction),
+        "jurisdiction '" + user.jurisdiction + "' must be letters, digits, _ - . @");
+  Check(IsRole(user.role), "role '" + user.role + "' must be technician, examiner, investigator or admin");
+  Check(token_sha256.size() == 64, "token hash must be 64 hex digits");
+  std::lock_guard<std::mutex> lock(mutex_);
+  catalog_.BeginWrite();
+  try {
+    Statement known(catalog_.handle(), "SELECT 1 FROM users WHERE name = ?");
+    known.Bind(1, user.name);
+    Check(!known.Step(), "user '" + user.name + "' exists already");
+    Statement q(
+        catalog_.handle(),
+        "INSERT INTO users (name, jurisdiction, role, token_sha256, created_at) VALUES (?, ?, ?, ?, ?)");
+    q.Bind(1, user.name)
+        .Bind(2, user.jurisdiction)
+        .Bind(3, user.role)
+        .Bind(4, token_sha256)
+        .Bind(5, NowUtc());
+    q.Step();
+    catalog_.Audit("user", kInvalidItemId,
+                   "added " + user.name + " (" + user.role + ", " + user.jurisdiction + ")");
+    catalog_.Commit();
+  } catch (...) {
+    catalog_.Rollback();
+    throw;
+  }
+}
+
+std::optional<UserRecord> DatabaseImpl::UserByTokenHash(const std::string& token_sha256) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Statement q(catalog_.handle(),
+              "SELECT name, jurisdiction, role, created_at, revoked_at FROM users WHERE token_sha256 = ? AND "
+              "revoked_at IS NULL");
+  q.Bind(1, token_sha256);
+  if (!q.Step()) return std::nullopt;
+  return UserFromRow(q);
+}
+
+std::vector<UserRecord> DatabaseImpl::Users() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Statement q(catalog_.handle(),
+              "SELECT name, jurisdiction, role, created_at, revoked_at FROM users ORDER BY name");
+  std::vector<UserRecord> out;
+  while (q.Step()) out.push_back(UserFromRow(q));
+  return out;
+}
+
+void DatabaseImpl::RevokeUser(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  catalog_.BeginWrite();
+  try {
+    Statement q(catalog_.handle(), "UPDATE users SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL");
+    q.Bind(1, NowUtc()).Bind(2, name).Step();
+    Check(sqlite3_changes(catalog_.handle()) == 1, "user '" + name + "': no such user (or revoked already)");
+    catalog_.Audit("user", kInvalidItemId, "revoked " + name);
+    catalog_.Commit();
+  } catch (...) {
+    catalog_.Rollback();
+    throw;
+  }
+}
+
+void DatabaseImpl::Trust(const TrustedKey& key) {
+  Check(IsName(key.jurisdiction), "jurisdiction '" + key.jurisdiction + "' must be letters, digits, _ - . @");
+  Check(key.public_key_hex.size() == 64 &&
+            key.public_key_hex.find_first_not_of("0123456789abcdef") == std::string::npos,
+        "public key must be 64 lower-case hex digits (Ed25519)");
+  std::lock_guard<std::mutex> lock(mutex_);
+  catalog_.BeginWrite();
+  try {
+    Statement q(catalog_.handle(),
+                "INSERT OR IGNORE INTO trusted_keys (jurisdiction, public_key, added_at) VALUES (?, ?, ?)");
+    q.Bind(1, key.jurisdiction).Bind(2, key.public_key_hex).Bind(3, NowUtc()).Step();
+    catalog_.Audit("trust", kInvalidItemId, key.jurisdiction + " " + key.public_key_hex);
+    catalog_.Commit();
+  } catch (...) {
+    catalog_.Rollback();
+    throw;
+  }
+}
+
+void DatabaseImpl::Untrust(const std::string& jurisdiction, const std::string& public_key_hex) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  catalog_.BeginWrite();
+  try {
+    Statement q(catalog_.handle(), "DELETE FROM trusted_keys WHERE jurisdiction = ? AND public_key = ?");
+    q.Bind(1, jurisdiction).Bind(2, public_key_hex).Step();
+    Check(sqlite3_changes(catalog_.handle()) == 1, "key of " + jurisdiction + " is not trusted");
+    catalog_.Audit("untrust", kInvalidItemId, jurisdiction + " " + public_key_hex);
+    catalog_.Commit();
+  } catch (...) {
+    catalog_.Rollback();
+    throw;
+  }
+}
+
+std::vector<TrustedKey> DatabaseImpl::TrustedKeys() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Statement q(catalog_.handle(),
+              "SELECT jurisdiction, public_key, added_at FROM trusted_keys ORDER BY jurisdiction, added_at");
+  std::vector<TrustedKey> out;
+  while (q.Step()) out.push_back({q.Text(0), q.Text(1), q.Text(2)});
+  return out;
+}
+
+void DatabaseImpl::Share(const std::vector<ItemId>& items, const std::string& jurisdiction) {
+  Check(IsName(jurisdiction), "jurisdiction '" + jurisdiction + "' must be letters, digits, _ - . @");
+  std::lock_guard<std::mutex> lock(mutex_);
+  catalog_.BeginWrite();
+  try {
+    for (ItemId id : items) {
+      Statement known(catalog_.handle(), "SELECT 1 FROM items WHERE id = ?");
+      known.Bind(1, static_cast<std::int64_t>(id));
+      Check(known.Step(), "item " + std::to_string(id) + ": no such item");
+      Statement q(catalog_.handle(),
+                  "INSERT OR IGNORE INTO shares (item_id, jurisdiction, at) VALUES (?, ?, ?)");
+      q.Bind(1, static_cast<std::int64_t>(id)).Bind(2, jurisdiction).Bind(3, NowUtc()).Step();
+      catalog_.Audit("share", id, "with " + jurisdiction);
+    }
+    catalog_.Commit();
+  } catch (...) {
+    catalog_.Rollback();
+    throw;
+  }
+}
+
+std::map<ItemId, std::vector<std::string>> DatabaseImpl::Shares() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Statement q(catalog_.handle(), "SELECT item_id, jurisdiction FROM shares ORDER BY item_id, jurisdiction");
+  std::map<ItemId, std::vector<std::string>> out;
+  while (q.Step()) out[q.Int(0)].push_back(q.Text(1));
+  return out;
+}
+
+std::map<ItemId, ItemOrigin> DatabaseImpl::Origins() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Statement q(catalog_.handle(), "SELECT item_id, package_id, level, origin_item FROM imported_items");
+  std::map<ItemId, ItemOrigin> out;
+  while (q.Step()) out[q.Int(0)] = {q.Text(1), q.Text(2), q.Int(3)};
+  return out;
+}
+
+bool DatabaseImpl::PackageImported(const std::string& package_id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Statement q(catalog_.handle(), "SELECT 1 FROM imports WHERE package_id = ?");
+  q.Bind(1, package_id);
+  return q.Step();
+}
+
+std::vector<ItemId> DatabaseImpl::ImportPackage(const PackageRecord& package,
+                                                const std::vector<ImportedItem>& items) {
+  Check(package.level == "features" || package.level == "scans", "package level must be features or scans");
+  Check(IsName(package.from) && IsName(package.to), "package: bad jurisdiction names");
+  std::vector<ItemRecord> records;
+  for (const ImportedItem& in : items) {
+    Check(in.surface.has_value() == (package.level == "scans"), "package: scans exactly at level scans");
+    ItemRecord it = in.surface ? Completed(in.item, *in.surface) : in.item;
+    if (!in.surface) it.values_sha256.clear();  // features only: no stored array
+    if (it.toolmark_version.empty()) it.toolmark_version = Version();
+    ValidateItem(it);
+    for (FeatureRecord f : in.features) CheckFeature(f);
+    records.push_back(std::move(it));
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<fs::path> written;
+  catalog_.BeginWrite();
+  try {
+    Statement seen(catalog_.handle(), "SELECT 1 FROM imports WHERE package_id = ?");
+    seen.Bind(1, package.id);
+    Check(!seen.Step(), "package " + package.id + " was imported already (replayed)");
+    const std::string now = NowUtc();
+    Statement pkg(
+        catalog_.handle(),
+        "INSERT INTO imports (package_id, from_jurisdiction, to_jurisdiction, signer, level, created_at, "
+        "imported_at, items) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    pkg.Bind(1, package.id)
+        .Bind(2, package.from)
+        .Bind(3, package.to)
+        .Bind(4, package.signer_hex)
+        .Bind(5, package.level)
+        .Bind(6, package.created_at)
+        .Bind(7, now)
+        .Bind(8, static_cast<std::int64_t>(items.size()));
+    pkg.Step();
+    std::vector<ItemId> ids;
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      const ItemRecord& it = records[i];
+      Check(!catalog_.FindBySha256(it.sha256).has_value(),
+            it.file + ": this database holds that file already (sha256 " + it.sha256.substr(0, 12) + "…)");
+      std::string rel;
+      if (items[i].surface) {
+        rel = ArrayPathFor(it.sha256);
+        const fs::path abs = fs::path(folder_) / rel;
+        std::error_code ec;
+        if (fs::create_directories(abs.parent_path(), ec))
+          ingest::SyncDirectory((fs::path(folder_) / "arrays").string());
+        WriteSurfaceFile(abs.string(), *items[i].surface, it.values_sha256);
+        written.push_back(abs);
+      }
+      const ItemId id = catalog_.InsertItem(it, rel);
+      ids.push_back(id);
+      for (FeatureRecord f : items[i].features) {
+        f.item = id;
+        InsertFeature(f);
+      }
+      Statement origin(
+          catalog_.handle(),
+          "INSERT INTO imported_items (item_id, package_id, origin_item, level) VALUES (?, ?, ?, ?)");
+      origin.Bind(1, static_cast<std::int64_t>(id))
+          .Bind(2, package.id)
+          .Bind(3, static_cast<std::int64_t>(items[i].origin_item))
+          .Bind(4, package.level)
+          .Step();
+      Statement share(catalog_.handle(),
+                      "INSERT OR IGNORE INTO shares (item_id, jurisdiction, at) VALUES (?, ?, ?)");
+      share.Bind(1, static_cast<std::int64_t>(id)).Bind(2, package.to).Bind(3, now).Step();
+      catalog_.Audit("import", id,
+                     "package " + package.id + " from " + package.from + " (" + package.level +
+                         "), origin item " + std::to_string(items[i].origin_item));
+    }
+    catalog_.Commit();
+    return ids;
+  } catch (...) {
+    catalog_.Rollback();
+    std::error_code ec;
+    for (const fs::path& p : written) fs::remove(p, ec);
+    throw;
+  }
+}
+
+void DatabaseImpl::Audit(const std::string& action, std::optional<ItemId> item, const std::string& detail) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  catalog_.BeginWrite();
+  try {
+    catalog_.Audit(action, item.value_or(kInvalidItemId), detail);
+    catalog_.Commit();
+  } catch (...) {
+    catalog_.Rollback();
+    throw;
+  }
+}
+
 Surface DatabaseImpl::LoadSurface(ItemId id) {
   std::string path, sha;
+  bool found = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (const auto a = catalog_.ArrayOf(id)) {
+      found = true;
       path = a->path;
       sha = a->values_sha256;
     }
   }
-  if (path.empty()) Fail("item " + std::to_string(id) + ": no such item");
+  if (!found) Fail("item " + std::to_string(id) + ": no such item");
+  if (path.empty())
+    Fail("item " + std::to_string(id) + ": shared at features level, without its scan (no surface to load)");
   Surface s = ReadSurfaceFile((fs::path(folder_) / path).string());
   if (ValuesSha256(s) != sha)
     Fail("item " + std::to_string(id) + ": stored array does not match the catalog");
@@ -489,6 +795,7 @@ VerifyReport DatabaseImpl::Verify(bool repair) {
   if (integrity != "ok") report.problems.push_back("catalog integrity check: " + integrity);
   for (const auto& a : catalog_.Arrays()) {
     ++report.items;
+    if (a.path.empty()) continue;  // an item shared at features level: no array
     try {
       Surface s = ReadSurfaceFile((fs::path(folder_) / a.path).string());
       if (ValuesSha256(s) != a.values_sha256) {
@@ -506,6 +813,10 @@ VerifyReport DatabaseImpl::Verify(bool repair) {
 }
 
 }  // namespace
+
+bool IsRole(const std::string& s) {
+  return std::any_of(std::begin(kRoles), std::end(kRoles), [&](const char* r) { return s == r; });
+}
 
 bool IsConclusion(const std::string& s) {
   return std::any_of(std::begin(kConclusions), std::end(kConclusions), [&](const char* c) { return s == c; });

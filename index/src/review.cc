@@ -89,11 +89,16 @@ std::optional<ReviewHit> ReviewHitById(Database& db, std::int64_t id) {
 }
 
 std::vector<Cluster> LinkedClusters(Database& db) {
+  return LinkedClusters(db, [](ItemId) { return true; });
+}
+
+std::vector<Cluster> LinkedClusters(Database& db, const std::function<bool(ItemId)>& visible) {
   const Statuses statuses = StatusesOf(db.Decisions());
   std::vector<Link> links;
   for (const HitRecord& h : db.Hits()) {
     const auto s = statuses.latest.find(h.id);
-    if (s != statuses.latest.end() && s->second == "identification" && h.query != h.candidate)
+    if (s != statuses.latest.end() && s->second == "identification" && h.query != h.candidate &&
+        visible(h.query) && visible(h.candidate))
       links.push_back({h.id, h.query, h.candidate});
   }
   // Union-find over the linked items.

@@ -189,6 +189,19 @@ struct SearchEngine::Impl {
     }
     const auto t2 = Clock::now();
     ForEachHit(&hits, [&](SearchHit& h) {
+      if (items.at(h.item).values_sha256.empty()) {
+        // Shared at features level: no scan to compare finely; its quick
+        // score (from its stored quick features) is its score.
+        h.features_only = true;
+        if (!h.quick_score) {
+          Check(comparator->HasQuickScore(),
+                "item " + std::to_string(h.item) + ": no scan and no quick score");
+          h.quick_score = comparator->QuickScore(*comparator->QuickMark(comparator->QuickFeatures(prepared)),
+                                                 *QuickItem(h.item));
+        }
+        h.score = *h.quick_score;
+        return;
+      }
       {
         const Comparison c = comparator->Compare(prepared, *PreparedItem(h.item));
         h.score = c.score;
@@ -211,7 +224,7 @@ struct SearchEngine::Impl {
     for (std::size_t i = 0; i < hits.size(); ++i) {
       SearchHit& h = hits[i];
       h.rank = static_cast<int>(i) + 1;
-      if (calibration) {
+      if (calibration && !h.features_only) {
         h.log10_lr = calibration->Log10Lr(h.score);
         h.calibration = calibration->provenance.set;
       }
@@ -226,7 +239,10 @@ struct SearchEngine::Impl {
 
   /// The vector index's candidates for a prepared query, filtered inside the search.
   std::vector<VectorHit> ShortlistOf(const PreparedMark& prepared, const SearchQuery& query) const {
-    const std::vector<float> q = comparator->Embed(prepared);
+    return ShortlistOfEmbedding(comparator->Embed(prepared), query);
+  }
+
+  std::vector<VectorHit> ShortlistOfEmbedding(const std::vector<float>& q, const SearchQuery& query) const {
     if (index->size() == 0) return {};
     Check(static_cast<int>(q.size()) == index->dims(),
           "search: the query's embedding does not match the index");
@@ -259,6 +275,47 @@ SearchEngine::SearchEngine(Database& db, const std::string& kind, const SearchOp
 SearchEngine::~SearchEngine() = default;
 
 const SearchTimings& SearchEngine::LastTimings() const { return impl_->timings; }
+
+std::vector<SearchHit> SearchEngine::SearchFeatures(const std::vector<float>& embedding,
+                                                    const std::vector<float>& quick_features,
+                                                    const SearchQuery& query) const {
+  const Impl& m = *impl_;
+  Check(m.index.has_value(), "search: Update() first");
+  Check(m.comparator->HasQuickScore(),
+        "search: the " + m.name + " comparator has no quick score for feature queries");
+  Check(query.kind == m.kind, "search: a " + query.kind + " cannot be searched among " + m.kind + "s");
+  Check(static_cast<int>(embedding.size()) == m.index->dims() || m.index->size() == 0,
+        "search: the query's embedding has " + std::to_string(embedding.size()) + " numbers, the index " +
+            std::to_string(m.index->dims()));
+  const auto quick = m.comparator->QuickMark(quick_features);  // checks the numbers; throws when damaged
+  std::vector<SearchHit> hits;
+  for (const VectorHit& v : m.ShortlistOfEmbedding(embedding, query)) {
+    SearchHit h;
+    h.item = v.id;
+    h.similarity = v.similarity;
+    hits.push_back(h);
+  }
+  for (std::size_t i = 0; i < hits.size(); ++i) hits[i].shortlist_rank = static_cast<int>(i) + 1;
+  Impl::ForEachHit(&hits, [&](SearchHit& h) {
+    h.quick_score = m.comparator->QuickScore(*quick, *m.QuickItem(h.item));
+    h.score = *h.quick_score;
+    h.features_only = true;
+  });
+  std::stable_sort(hits.begin(), hits.end(), [](const SearchHit& a, const SearchHit& b) {
+    return a.score != b.score ? a.score > b.score : a.item < b.item;
+  });
+  if (hits.size() > m.options.top) hits.resize(m.options.top);
+  for (std::size_t i = 0; i < hits.size(); ++i) {
+    SearchHit& h = hits[i];
+    h.rank = h.rerank = static_cast<int>(i) + 1;
+    const ItemRecord& it = m.items.at(h.item);
+    h.case_id = it.case_id;
+    h.item_label = it.item_label;
+    h.jurisdiction = it.jurisdiction;
+    h.file = it.file;
+  }
+  return hits;
+}
 
 std::size_t SearchEngine::indexed() const { return impl_->index ? impl_->index->size() : 0; }
 const std::string& SearchEngine::comparator() const { return impl_->name; }
@@ -507,6 +564,7 @@ CorrelateSummary Correlate(Database& db, const std::string& kind, const SearchOp
   for (const ItemRecord& it : db.List()) {
     known.insert(it.id);
     if (it.kind != kind) continue;
+    if (it.values_sha256.empty()) continue;  // shared at features level: a candidate, never a query here
     if (!only.empty() && !only.count(it.id)) continue;
     if (!selection.case_id.empty() && it.case_id != selection.case_id) continue;
     if (!selection.since.empty() && it.ingested_at < selection.since) continue;
@@ -554,5 +612,8 @@ CorrelateSummary Correlate(Database& db, const std::string& kind, const SearchOp
   }
   return summary;
 }
+
+std::string QuickFeatureVersion(const std::string& comparator) { return QuickVersionOf(comparator); }
+std::string FeatureMarkFor(const std::string& kind) { return MarkFor(kind); }
 
 }  // namespace toolmark::index

@@ -11,7 +11,7 @@
 #include "toolmark/ingest/hash.h"
 #include "toolmark/ingest/x3p.h"
 #include "x3p_xml.h"
-#include "zip_archive.h"
+#include "toolmark/ingest/zip_archive.h"
 
 namespace toolmark::ingest {
 namespace {

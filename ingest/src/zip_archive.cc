@@ -1,6 +1,8 @@
-#include "zip_archive.h"
+#include "toolmark/ingest/zip_archive.h"
 
 #include <zip.h>
+
+#include <algorithm>
 
 #include "toolmark/engine/check.h"
 
@@ -23,7 +25,7 @@ ZipReader::ZipReader(std::string_view bytes, std::size_t max_entries) : bytes_(b
     std::string why = zip_error_strerror(&error);
     zip_source_free(src);
     zip_error_fini(&error);
-    Fail("not a valid zip container (X3P is a zip file): " + why);
+    Fail("not a valid zip container: " + why);
   }
   zip_error_fini(&error);
   const zip_int64_t n = zip_get_num_entries(archive_, 0);
@@ -44,6 +46,15 @@ ZipReader::~ZipReader() {
 }
 
 bool ZipReader::Has(const std::string& name) const { return index_.count(name) > 0; }
+
+std::vector<std::string> ZipReader::Names() const {
+  std::vector<std::pair<unsigned long long, std::string>> byIndex;
+  for (const auto& [name, i] : index_) byIndex.emplace_back(i, name);
+  std::sort(byIndex.begin(), byIndex.end());
+  std::vector<std::string> out;
+  for (auto& [i, name] : byIndex) out.push_back(std::move(name));
+  return out;
+}
 
 std::string ZipReader::ReadExact(const std::string& name, std::size_t expected) const {
   return Read(name, expected, true);

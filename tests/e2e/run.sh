@@ -56,7 +56,7 @@ echo "e2e: data set and database in $tmp"
 "$bin" ingest --db "$tmp/db" --manifest "$tmp/cc/truth.csv" --case e2e --threads 2 >/dev/null
 "$bin" correlate --db "$tmp/db" --top 3 >/dev/null
 
-serve_args=(serve --db "$tmp/db" --port 0)
+serve_args=(serve --db "$tmp/db" --port 0 --open)
 [[ -n "${TOOLMARK_UI:-}" ]] && serve_args+=(--ui "$(abspath "$TOOLMARK_UI")")
 "$bin" "${serve_args[@]}" >"$tmp/serve.out" 2>"$tmp/serve.err" &
 server_pid=$!

@@ -12,7 +12,7 @@
 #include "fuzz_seeds.h"
 #include "toolmark/engine/check.h"
 #include "toolmark/ingest/x3p.h"
-#include "zip_archive.h"
+#include "toolmark/ingest/zip_archive.h"
 
 namespace {
 

@@ -63,7 +63,7 @@ class ServeTest : public ::testing::Test {
   int Start() {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
-    pid_ = SpawnProcess(TOOLMARK_BINARY, {"serve", "--db", db_, "--port", "0"}, fds[1], -1);
+    pid_ = SpawnProcess(TOOLMARK_BINARY, {"serve", "--db", db_, "--port", "0", "--open"}, fds[1], -1);
     close(fds[1]);
     std::string line;
     char c;

@@ -101,6 +101,7 @@ void RegisterServe(CLI::App& app, Action* action);
 /// Runs the review server until SIGINT/SIGTERM (toolmark serve).
 int RunServer(const std::string& db, const std::string& host, int port);
 void RegisterReport(CLI::App& app, Action* action);
+void RegisterExchange(CLI::App& app, Action* action);  // keys, users, share, export, import
 
 /// The clusters of linked items as text (toolmark links, demo).
 void PrintClusters(const std::vector<index::Cluster>& clusters,

@@ -149,7 +149,7 @@ int RunDemo(std::string db, const std::string& datasets_flag, bool serve, int po
       decided);
   PrintDemoReview(db);
   std::printf("== next: toolmark search --db %s FILE|ID   (one item's ranked candidates)\n", db.c_str());
-  std::printf("== review UI: toolmark serve --db %s --port %d   then open http://127.0.0.1:%d/%s\n",
+  std::printf("== review UI: toolmark serve --db %s --port %d --open   then open http://127.0.0.1:%d/%s\n",
               db.c_str(), port, port, serve ? "" : "   (or: scripts/demo.sh --serve)");
   std::fflush(stdout);
   if (rejected || correlated) return 1;

@@ -39,7 +39,10 @@ int RunHits(HitsArgs args) {
     std::printf("%-6lld %-15s %8s %-15s %-32s %-32s\n", static_cast<long long>(h.hit.id), h.status.c_str(),
                 Num(h.hit.score).c_str(), LrText(h.hit.log10_lr).c_str(), ItemText(h.query).c_str(),
                 ItemText(h.candidate).c_str());
-  std::printf("%zu hits (%s)\n", hits.size(), args.filter.status.c_str());
+  std::size_t cross = 0;
+  for (const auto& h : hits) cross += h.query.jurisdiction != h.candidate.jurisdiction;
+  std::printf("%zu hits (%s)%s\n", hits.size(), args.filter.status.c_str(),
+              cross ? (", " + std::to_string(cross) + " cross-border").c_str() : "");
   return 0;
 }
 

@@ -20,11 +20,13 @@
 #include <thread>
 
 #include "cli_common.h"
+#include "exchange.h"
 #include "hit_view.h"
 #include "review_json.h"
 #include "toolmark/engine/check.h"
 #include "toolmark/engine/version.h"
 #include "toolmark/index/review.h"
+#include "toolmark/index/search.h"
 
 #ifndef TOOLMARK_UI_DIR
 #define TOOLMARK_UI_DIR ""
@@ -34,16 +36,28 @@ namespace toolmark::cli {
 namespace {
 namespace fs = std::filesystem;
 
-constexpr std::size_t kViewCache = 32;       ///< hit views kept in memory
-constexpr std::size_t kMaxBody = 64 * 1024;  ///< request bodies (decisions) at most this
-constexpr int kThreads = 8;                  ///< worker threads
+constexpr std::size_t kViewCache = 32;            ///< hit views kept in memory
+constexpr std::size_t kMaxBody = 64 * 1024;       ///< request bodies (decisions) at most this
+constexpr std::size_t kMaxPartnerBody = 8 << 20;  ///< a partner's query (an embedding and quick features)
+constexpr int kThreads = 8;                       ///< worker threads
 
 volatile std::sig_atomic_t g_stop_requested = false;  ///< set by SIGINT / SIGTERM
 
 struct ServeArgs {
   std::string db, host = "127.0.0.1", ui;
   int port = 8765;
+  bool open = false;  ///< no logins (loopback only): one local user with every right
 };
+
+/// Who asks: a user (by token), or the local user of an --open server.
+struct Principal {
+  std::string name, jurisdiction, role;
+  bool open = false;  ///< --open: sees and may do everything
+};
+
+bool IsLoopback(const std::string& host) {
+  return host == "127.0.0.1" || host == "::1" || host == "localhost";
+}
 
 /// A 4xx/5xx answer with its message.
 struct HttpError {
@@ -68,12 +82,23 @@ std::int64_t IdOf(const std::string& text, const char* what) {
 
 class Server {
  public:
-  explicit Server(const ServeArgs& args) : args_(args), db_(index::Database::Open(args.db, false)) {}
+  explicit Server(const ServeArgs& args) : args_(args), db_(index::Database::Open(args.db, false)) {
+    home_ = db_->Setting("jurisdiction");
+    if (args_.open) {
+      Check(IsLoopback(args_.host),
+            "serve: --open (no logins) is for loopback only; not with --host " + args_.host);
+    } else {
+      bool any = false;
+      for (const index::UserRecord& u : db_->Users()) any |= !u.revoked_at;
+      Check(any, "serve: no users (toolmark users add --db " + args_.db +
+                     " NAME --role examiner), or --open for a loopback workstation without logins");
+    }
+  }
 
   int Run() {
     httplib::Server svr;
     svr.new_task_queue = [] { return new httplib::ThreadPool(kThreads); };
-    svr.set_payload_max_length(kMaxBody);
+    svr.set_payload_max_length(kMaxPartnerBody);  // decisions and sessions: kMaxBody, checked below
     svr.set_read_timeout(10, 0);
     svr.set_write_timeout(10, 0);
     svr.set_keep_alive_max_count(1000);
@@ -165,18 +190,86 @@ class Server {
     };
   }
 
-  index::ReviewHit HitOr404(std::int64_t id) {
+  /// The requester: a bearer token (Authorization header or the session
+  /// cookie) of a user who is not revoked; 401 otherwise.
+  Principal Authenticate(const httplib::Request& req) const {
+    if (args_.open) return {"local", home_, "admin", true};
+    std::string token;
+    const std::string auth = req.get_header_value("Authorization");
+    if (auth.rfind("Bearer ", 0) == 0) token = auth.substr(7);
+    if (token.empty()) {
+      const std::string cookies = req.get_header_value("Cookie");
+      const std::string key = "toolmark_session=";
+      for (std::size_t at = cookies.find(key); at != std::string::npos; at = cookies.find(key, at + 1)) {
+        if (at != 0 && cookies[at - 1] != ' ' && cookies[at - 1] != ';') continue;
+        const std::size_t end = cookies.find(';', at);
+        token = cookies.substr(at + key.size(),
+                               end == std::string::npos ? std::string::npos : end - at - key.size());
+        break;
+      }
+    }
+    if (token.empty()) throw HttpError{401, "no token: log in (Authorization: Bearer TOKEN)"};
+    if (token.size() > 200) throw HttpError{401, "invalid or revoked token"};
+    const std::optional<index::UserRecord> u = db_->UserByTokenHash(TokenSha256(token));
+    if (!u) throw HttpError{401, "invalid or revoked token"};
+    return {u->name, u->jurisdiction, u->role, false};
+  }
+
+  static void Require(const Principal& p, std::initializer_list<const char*> roles, const char* what) {
+    if (p.open) return;
+    for (const char* r : roles)
+      if (p.role == r) return;
+    throw HttpError{403, "a " + p.role + " may not " + what};
+  }
+
+  /// Items the requester may see: its jurisdiction's, and those shared with it.
+  struct View {
+    const Principal& p;
+    std::map<index::ItemId, std::vector<std::string>> shares;
+    bool Visible(const index::ItemRecord& it) const {
+      if (p.open || it.jurisdiction == p.jurisdiction) return true;
+      const auto s = shares.find(it.id);
+      return s != shares.end() &&
+             std::find(s->second.begin(), s->second.end(), p.jurisdiction) != s->second.end();
+    }
+    bool Visible(const index::ReviewHit& h) const { return Visible(h.query) && Visible(h.candidate); }
+  };
+  View ViewOf(const Principal& p) const {
+    return {p, p.open ? std::map<index::ItemId, std::vector<std::string>>{} : db_->Shares()};
+  }
+
+  /// Audits an access to evidence of another jurisdiction (shared with the requester).
+  void AuditShared(const Principal& p, const httplib::Request& req, const std::set<index::ItemId>& items,
+                   const std::map<index::ItemId, index::ItemRecord>& records) {
+    if (p.open) return;
+    std::string ids;
+    for (index::ItemId id : items) {
+      const auto it = records.find(id);
+      if (it != records.end() && it->second.jurisdiction != p.jurisdiction)
+        ids += (ids.empty() ? "" : ",") + std::to_string(id) + "(" + it->second.jurisdiction + ")";
+    }
+    if (!ids.empty())
+      db_->Audit("access", std::nullopt,
+                 p.name + " (" + p.role + ", " + p.jurisdiction + ") " + req.method + " " + req.path +
+                     ": items " + ids);
+  }
+  void AuditShared(const Principal& p, const httplib::Request& req, const index::ReviewHit& h) {
+    AuditShared(p, req, {h.query.id, h.candidate.id}, {{h.query.id, h.query}, {h.candidate.id, h.candidate}});
+  }
+
+  index::ReviewHit HitOr404(std::int64_t id, const View& view) {
     std::optional<index::ReviewHit> h = index::ReviewHitById(*db_, id);
-    if (!h) throw HttpError{404, "hit " + std::to_string(id) + ": no such hit"};
+    // A hit the requester may not see is answered as one that does not exist.
+    if (!h || !view.Visible(*h)) throw HttpError{404, "hit " + std::to_string(id) + ": no such hit"};
     return *h;
   }
 
-  std::shared_ptr<const HitView> View(std::int64_t id) {
+  std::shared_ptr<const HitView> HitViewOf(const index::ReviewHit& hit) {
+    const std::int64_t id = hit.hit.id;
     {
       std::lock_guard<std::mutex> lock(cache_mutex_);
       if (const auto it = cache_.find(id); it != cache_.end()) return it->second;
     }
-    const index::ReviewHit hit = HitOr404(id);
     std::shared_ptr<const HitView> view = BuildHitView(*db_, hit);
     std::lock_guard<std::mutex> lock(cache_mutex_);
     if (cache_.emplace(id, view).second) {
@@ -218,22 +311,68 @@ class Server {
     return static_cast<std::size_t>(IdOf(req.get_param_value(name), name));
   }
 
+  static constexpr std::initializer_list<const char*> kReaders = {"examiner", "investigator", "admin"};
+
   void Routes(httplib::Server& svr) {
     svr.Get("/api/health", Guard([](const httplib::Request&, httplib::Response& res) {
               Json(res, {{"ok", true}, {"version", Version()}});
             }));
+    // Sessions for the browser (images cannot send headers): the token in an
+    // HttpOnly, SameSite=Strict cookie.
+    svr.Post("/api/session", Guard([this](const httplib::Request& req, httplib::Response& res) {
+               if (req.body.size() > kMaxBody) throw HttpError{413, "too large"};
+               std::string token;
+               try {
+                 token = nlohmann::json::parse(req.body).at("token").get<std::string>();
+               } catch (const nlohmann::json::exception&) {
+                 throw HttpError{400, "the body must be {\"token\": \"…\"}"};
+               }
+               httplib::Request probe;
+               probe.headers.emplace("Authorization", "Bearer " + token);
+               const Principal p = Authenticate(probe);
+               res.set_header("Set-Cookie",
+                              "toolmark_session=" + token + "; HttpOnly; SameSite=Strict; Path=/");
+               Json(res, {{"name", p.name}, {"role", p.role}, {"jurisdiction", p.jurisdiction}});
+             }));
+    svr.Delete("/api/session", Guard([](const httplib::Request&, httplib::Response& res) {
+                 res.set_header("Set-Cookie",
+                                "toolmark_session=; Max-Age=0; HttpOnly; SameSite=Strict; Path=/");
+                 Json(res, {{"ok", true}});
+               }));
+    svr.Get(
+        "/api/me", Guard([this](const httplib::Request& req, httplib::Response& res) {
+          const Principal p = Authenticate(req);
+          Json(res, {{"name", p.name}, {"role", p.role}, {"jurisdiction", p.jurisdiction}, {"open", p.open}});
+        }));
     svr.Get("/api/hits", Guard([this](const httplib::Request& req, httplib::Response& res) {
+              const Principal p = Authenticate(req);
+              Require(p, kReaders, "read hits");
+              const View view = ViewOf(p);
               const index::HitFilter f = FilterOf(req);
               const std::size_t limit = SizeParam(req, "limit", 500), offset = SizeParam(req, "offset", 0);
-              const auto hits = index::ReviewHits(*db_, f);
+              std::vector<index::ReviewHit> hits;
+              for (auto& h : index::ReviewHits(*db_, f))
+                if (view.Visible(h)) hits.push_back(std::move(h));
               nlohmann::json list = nlohmann::json::array();
-              for (std::size_t i = offset; i < hits.size() && i < offset + limit; ++i)
+              std::set<index::ItemId> seen;
+              std::map<index::ItemId, index::ItemRecord> records;
+              for (std::size_t i = offset; i < hits.size() && i < offset + limit; ++i) {
                 list.push_back(HitSummaryJson(hits[i]));
+                for (const index::ItemRecord* it : {&hits[i].query, &hits[i].candidate}) {
+                  seen.insert(it->id);
+                  records.emplace(it->id, *it);
+                }
+              }
+              AuditShared(p, req, seen, records);
               Json(res, {{"total", hits.size()}, {"hits", list}});
             }));
     svr.Get(R"(/api/hits/([^/]+))", Guard([this](const httplib::Request& req, httplib::Response& res) {
+              const Principal p = Authenticate(req);
+              Require(p, kReaders, "read hits");
+              const View view = ViewOf(p);
               const std::int64_t id = IdOf(req.matches[1], "hit");
-              const index::ReviewHit h = HitOr404(id);
+              const index::ReviewHit h = HitOr404(id, view);
+              AuditShared(p, req, h);
               nlohmann::json j = HitSummaryJson(h);
               j["rotation_deg"] = h.hit.rotation_deg;
               j["translation_um"] = {h.hit.shift_x_um, h.hit.shift_y_um};
@@ -247,16 +386,15 @@ class Server {
                                      {"colour", base + "/image/" + side + ".png?style=colour"}};
               j["plot"] = base + "/plot.png";
               j["explain"] = base + "/explain";
-              // Neighbours in the pending queue (the reviewer's next and previous).
+              // Neighbours in the requester's pending queue (next and previous).
               index::HitFilter pending;
-              const auto queue = index::ReviewHits(*db_, pending);
               j["previous"] = nullptr;
               j["next"] = nullptr;
               const auto better = [&](const index::ReviewHit& q) {
                 return q.hit.score != h.hit.score ? q.hit.score > h.hit.score : q.hit.id < h.hit.id;
               };
-              for (const auto& q : queue) {
-                if (q.hit.id == id) continue;
+              for (const auto& q : index::ReviewHits(*db_, pending)) {
+                if (q.hit.id == id || !view.Visible(q)) continue;
                 if (better(q))
                   j["previous"] = q.hit.id;
                 else if (j["next"].is_null())
@@ -266,18 +404,18 @@ class Server {
             }));
     svr.Get(R"(/api/hits/([^/]+)/explain)",
             Guard([this](const httplib::Request& req, httplib::Response& res) {
-              Json(res, View(IdOf(req.matches[1], "hit"))->explain);
+              Json(res, HitViewFor(req)->explain);
             }));
     svr.Get(R"(/api/hits/([^/]+)/plot\.png)",
             Guard([this](const httplib::Request& req, httplib::Response& res) {
-              res.set_content(EncodePng(View(IdOf(req.matches[1], "hit"))->plot), "image/png");
+              res.set_content(EncodePng(HitViewFor(req)->plot), "image/png");
             }));
     svr.Get(R"(/api/hits/([^/]+)/image/(query|candidate)\.png)",
             Guard([this](const httplib::Request& req, httplib::Response& res) {
               const std::string style = req.has_param("style") ? req.get_param_value("style") : "relief";
               if (style != "relief" && style != "colour")
                 throw HttpError{400, "style '" + style.substr(0, 40) + "' must be relief or colour"};
-              const auto view = View(IdOf(req.matches[1], "hit"));
+              const auto view = HitViewFor(req);
               const bool query = req.matches[2] == "query";
               const cv::Mat& img =
                   query ? (style == "relief" ? view->query_relief : view->query_colour)
@@ -287,6 +425,9 @@ class Server {
             }));
     svr.Post(R"(/api/hits/([^/]+)/decisions)",
              Guard([this](const httplib::Request& req, httplib::Response& res) {
+               if (req.body.size() > kMaxBody) throw HttpError{413, "a decision's body is at most 64 KiB"};
+               const Principal p = Authenticate(req);
+               Require(p, {"examiner", "admin"}, "record decisions");
                const std::int64_t id = IdOf(req.matches[1], "hit");
                nlohmann::json body;
                try {
@@ -304,18 +445,23 @@ class Server {
                    throw HttpError{400, std::string("\"") + key + "\" must be a string"};
                  return body[key].get<std::string>();
                };
-               const std::string decision = text("decision", true), examiner = text("examiner", true),
-                                 note = text("note", false);
-               HitOr404(id);
+               const std::string decision = text("decision", true), note = text("note", false);
+               // With logins the examiner is the user (a body may not speak for another).
+               const std::string examiner = p.open ? text("examiner", true) : p.name;
+               const index::ReviewHit h = HitOr404(id, ViewOf(p));
+               AuditShared(p, req, h);
                Json(res, DecisionJson(db_->RecordDecision(id, decision, examiner, note)), 201);
              }));
     svr.Get(R"(/api/cases/(.+))", Guard([this](const httplib::Request& req, httplib::Response& res) {
+              const Principal p = Authenticate(req);
+              Require(p, kReaders, "read cases");
+              const View view = ViewOf(p);
               const std::string case_id = req.matches[1];
               const auto items = ItemsById(*db_);
               nlohmann::json list = nlohmann::json::array();
               std::set<index::ItemId> mine;
               for (const auto& [id, it] : items)
-                if (it.case_id == case_id) {
+                if (it.case_id == case_id && view.Visible(it)) {
                   list.push_back(ItemRefJson(it));
                   mine.insert(id);
                 }
@@ -324,23 +470,122 @@ class Server {
               f.status = "all";
               f.case_id = case_id;
               nlohmann::json hits = nlohmann::json::array();
-              for (const auto& h : index::ReviewHits(*db_, f)) hits.push_back(HitSummaryJson(h));
+              std::set<index::ItemId> seen = mine;
+              for (const auto& h : index::ReviewHits(*db_, f))
+                if (view.Visible(h)) {
+                  hits.push_back(HitSummaryJson(h));
+                  seen.insert(h.query.id);
+                  seen.insert(h.candidate.id);
+                }
               nlohmann::json clusters = nlohmann::json::array();
-              for (const auto& c : index::LinkedClusters(*db_))
+              for (const auto& c : Clusters(view, items))
                 for (index::ItemId id : c.items)
                   if (mine.count(id)) {
                     clusters.push_back(c.id);
                     break;
                   }
+              AuditShared(p, req, seen, items);
               Json(res, {{"case", case_id}, {"items", list}, {"hits", hits}, {"clusters", clusters}});
             }));
-    svr.Get("/api/links", Guard([this](const httplib::Request&, httplib::Response& res) {
-              Json(res, ClustersJson(index::LinkedClusters(*db_), ItemsById(*db_)));
+    svr.Get("/api/links", Guard([this](const httplib::Request& req, httplib::Response& res) {
+              const Principal p = Authenticate(req);
+              Require(p, kReaders, "read links");
+              const View view = ViewOf(p);
+              const auto items = ItemsById(*db_);
+              const auto clusters = Clusters(view, items);
+              std::set<index::ItemId> seen;
+              for (const auto& c : clusters) seen.insert(c.items.begin(), c.items.end());
+              AuditShared(p, req, seen, items);
+              Json(res, ClustersJson(clusters, items));
             }));
+    // A trusted partner's federated search: numbers only (an embedding and
+    // quick features), signed with the partner's key; answered with
+    // references and quick scores over this jurisdiction's own evidence.
+    svr.Post("/api/federated/search", Guard([this](const httplib::Request& req, httplib::Response& res) {
+               if (home_.empty())
+                 throw HttpError{404, "this server takes no partner requests (no jurisdiction)"};
+               nlohmann::json body;
+               try {
+                 body = VerifyRequest(*db_, req.body, req.get_header_value("X-Toolmark-Jurisdiction"),
+                                      req.get_header_value("X-Toolmark-Signature"));
+               } catch (const Error& e) {
+                 throw HttpError{403, e.what()};
+               }
+               const std::string partner = body["from"];
+               std::string kind;
+               std::vector<float> embedding, quick;
+               std::size_t top = 10;
+               try {
+                 kind = body.at("kind").get<std::string>();
+                 embedding = body.at("embedding").get<std::vector<float>>();
+                 quick = body.at("quick_features").get<std::vector<float>>();
+                 top = std::clamp<std::size_t>(body.value("top", std::size_t{10}), 1, 100);
+               } catch (const nlohmann::json::exception&) {
+                 throw HttpError{400, "partner request: needs kind, embedding, quick_features"};
+               }
+               if (kind != "cartridge_case")
+                 throw HttpError{400, "partner request: only cartridge cases so far"};
+               for (float v : embedding)
+                 if (!std::isfinite(v)) throw HttpError{400, "partner request: non-finite embedding"};
+               index::SearchOptions o;
+               o.top = top;
+               o.jurisdictions = {home_};  // our own evidence only; never a third party's
+               std::vector<index::SearchHit> hits;
+               {
+                 std::lock_guard<std::mutex> lock(search_mutex_);
+                 index::SearchEngine engine(*db_, kind, o);
+                 std::vector<std::string> warnings;
+                 engine.Update(&warnings);
+                 index::SearchQuery q;
+                 q.kind = kind;
+                 q.surface_kind = body.value("surface", "height") == "intensity" ? SurfaceKind::kIntensity
+                                                                                 : SurfaceKind::kHeight;
+                 try {
+                   hits = engine.SearchFeatures(embedding, quick, q);
+                 } catch (const Error& e) {
+                   throw HttpError{400, std::string("partner request: ") + e.what()};
+                 }
+               }
+               nlohmann::json out = nlohmann::json::array();
+               std::string ids;
+               for (const index::SearchHit& h : hits) {
+                 out.push_back({{"item", h.item},
+                                {"rank", h.rank},
+                                {"score", h.score},
+                                {"score_kind", "quick"},
+                                {"similarity", h.similarity},
+                                {"case", h.case_id},
+                                {"label", h.item_label},
+                                {"jurisdiction", h.jurisdiction}});
+                 ids += (ids.empty() ? "" : ",") + std::to_string(h.item);
+               }
+               db_->Audit("federated-search", std::nullopt,
+                          "from " + partner + ": " + std::to_string(hits.size()) + " candidates " + ids);
+               Json(res, {{"jurisdiction", home_}, {"hits", out}});
+             }));
+  }
+
+  std::vector<index::Cluster> Clusters(const View& view,
+                                       const std::map<index::ItemId, index::ItemRecord>& items) {
+    return index::LinkedClusters(*db_, [&](index::ItemId id) {
+      const auto it = items.find(id);
+      return it != items.end() && view.Visible(it->second);
+    });
+  }
+
+  /// The hit view of the hit named in the path, for a reader allowed to see it.
+  std::shared_ptr<const HitView> HitViewFor(const httplib::Request& req) {
+    const Principal p = Authenticate(req);
+    Require(p, kReaders, "read hits");
+    const index::ReviewHit h = HitOr404(IdOf(req.matches[1], "hit"), ViewOf(p));
+    AuditShared(p, req, h);
+    return HitViewOf(h);
   }
 
   ServeArgs args_;
   std::unique_ptr<index::Database> db_;
+  std::string home_;         ///< the database's jurisdiction ("" when none is set)
+  std::mutex search_mutex_;  ///< one federated search at a time
   std::mutex cache_mutex_;
   std::map<std::int64_t, std::shared_ptr<const HitView>> cache_;
   std::deque<std::int64_t> order_;
@@ -353,6 +598,7 @@ int RunServer(const std::string& db, const std::string& host, int port) {
   args.db = db;
   args.host = host;
   args.port = port;
+  args.open = true;  // the demo: a loopback workstation
   return Server(args).Run();
 }
 
@@ -364,6 +610,10 @@ void RegisterServe(CLI::App& app, Action* action) {
   cmd->add_option("--host", args->host, "Address to listen on (default 127.0.0.1: loopback only)");
   cmd->add_option("--port", args->port, "TCP port (0: any free port; the URL is printed)")
       ->check(CLI::Range(0, 65535));
+  cmd->add_flag(
+      "--open", args->open,
+      "No logins (loopback only): every request acts as a local admin; without it every API request "
+      "needs a user's token (toolmark users add)");
   cmd->add_option("--ui", args->ui,
                   "Folder of the review UI (static/, node_modules/); default: the source tree's ui/");
   cmd->callback([args, action] { *action = [args] { return Server(*args).Run(); }; });

@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   RegisterReview(app, &action);
   RegisterServe(app, &action);
   RegisterReport(app, &action);
+  RegisterExchange(app, &action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

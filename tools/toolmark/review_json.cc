@@ -31,18 +31,23 @@ nlohmann::json DecisionJson(const index::DecisionRecord& d) {
 
 nlohmann::json HitSummaryJson(const index::ReviewHit& r) {
   const index::HitRecord& h = r.hit;
-  return {{"id", h.id},
-          {"status", r.status},
-          {"score", h.score},
-          {"log10_lr", Optional(h.log10_lr)},
-          {"calibration", h.calibration},
-          {"rank", h.rank},
-          {"comparator", h.comparator},
-          {"version", h.version},
-          {"similarity", h.similarity},
-          {"query", ItemRefJson(r.query)},
-          {"candidate", ItemRefJson(r.candidate)},
-          {"decisions", r.decisions}};
+  return {
+      {"id", h.id},
+      {"status", r.status},
+      {"score", h.score},
+      {"log10_lr", Optional(h.log10_lr)},
+      {"calibration", h.calibration},
+      {"rank", h.rank},
+      {"comparator", h.comparator},
+      {"version", h.version},
+      {"similarity", h.similarity},
+      {"query", ItemRefJson(r.query)},
+      {"candidate", ItemRefJson(r.candidate)},
+      {"decisions", r.decisions},
+      // Items of two jurisdictions (e.g. evidence imported from a partner).
+      {"cross_border", r.query.jurisdiction != r.candidate.jurisdiction},
+      // A candidate shared at features level has no scan here: its score is a quick score.
+      {"score_kind", r.query.values_sha256.empty() || r.candidate.values_sha256.empty() ? "quick" : "full"}};
 }
 
 nlohmann::json ClustersJson(const std::vector<index::Cluster>& clusters,

@@ -61,7 +61,8 @@ nlohmann::json SearchHitJson(const index::SearchHit& h) {
           {"quick_score", h.quick_score ? nlohmann::json(*h.quick_score) : nlohmann::json(nullptr)},
           {"rerank", h.rerank ? nlohmann::json(h.rerank) : nlohmann::json(nullptr)},
           {"rotation_deg", h.rotation_deg},
-          {"translation_um", {h.shift_x_um, h.shift_y_um}}};
+          {"translation_um", {h.shift_x_um, h.shift_y_um}},
+          {"score_kind", h.features_only ? "quick" : "full"}};
 }
 
 }  // namespace toolmark::cli

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -106,6 +107,42 @@ struct DecisionRecord {
   std::optional<std::int64_t> supersedes;  ///< the decision it replaces, if any
 };
 
+/// Roles of users of the HTTP API (docs/exchange.md).
+inline constexpr const char* kRoles[] = {"technician", "examiner", "investigator", "admin"};
+bool IsRole(const std::string& s);
+
+/// A user of the HTTP API: a jurisdiction and a role; authenticated by a
+/// token of which only the SHA-256 is stored.
+struct UserRecord {
+  std::string name, jurisdiction, role, created_at;
+  std::optional<std::string> revoked_at;
+};
+
+/// A partner jurisdiction's Ed25519 public key that this database trusts.
+struct TrustedKey {
+  std::string jurisdiction, public_key_hex, added_at;
+};
+
+/// An evidence package as recorded on import.
+struct PackageRecord {
+  std::string id, from, to, signer_hex, level, created_at;
+};
+
+/// One item of an imported package: its record (jurisdiction = its origin),
+/// its surface (level "scans") and its feature records (item ids ignored).
+struct ImportedItem {
+  ItemRecord item;
+  std::optional<Surface> surface;
+  std::vector<FeatureRecord> features;
+  ItemId origin_item = kInvalidItemId;  ///< its id in the exporting database
+};
+
+/// Where an imported item came from.
+struct ItemOrigin {
+  std::string package_id, level;
+  ItemId origin_item = kInvalidItemId;
+};
+
 struct AddResult {
   ItemId id = kInvalidItemId;
   bool duplicate = false;  ///< the same file (SHA-256) was already there: id is that item
@@ -171,6 +208,38 @@ class Database {
                                         const std::string& examiner, const std::string& note) = 0;
   /// Decisions, oldest first; of one hit when given.
   virtual std::vector<DecisionRecord> Decisions(std::optional<std::int64_t> hit = std::nullopt) = 0;
+  // --- Access control and exchange (docs/exchange.md) ---
+  /// A database setting ("" when unset), e.g. "jurisdiction" (its home).
+  virtual std::string Setting(const std::string& key) = 0;
+  virtual void SetSetting(const std::string& key, const std::string& value) = 0;
+  /// Adds a user; throws for a bad role, an empty name or jurisdiction, a
+  /// name in use or a token hash in use.
+  virtual void AddUser(const UserRecord& user, const std::string& token_sha256) = 0;
+  /// The user of a token hash, unless revoked.
+  virtual std::optional<UserRecord> UserByTokenHash(const std::string& token_sha256) = 0;
+  virtual std::vector<UserRecord> Users() = 0;
+  /// Revokes a user's token; throws for an unknown user.
+  virtual void RevokeUser(const std::string& name) = 0;
+  virtual void Trust(const TrustedKey& key) = 0;
+  /// Removes a trusted key; throws when it is not trusted.
+  virtual void Untrust(const std::string& jurisdiction, const std::string& public_key_hex) = 0;
+  virtual std::vector<TrustedKey> TrustedKeys() = 0;
+  /// Shares items with a jurisdiction (idempotent); throws for an unknown item.
+  virtual void Share(const std::vector<ItemId>& items, const std::string& jurisdiction) = 0;
+  /// Every item's shares: item → jurisdictions it is shared with.
+  virtual std::map<ItemId, std::vector<std::string>> Shares() = 0;
+  /// Imported items and their origin.
+  virtual std::map<ItemId, ItemOrigin> Origins() = 0;
+  /// True when a package with this id has been imported.
+  virtual bool PackageImported(const std::string& package_id) = 0;
+  /// Imports a verified package in one durable transaction: every item (its
+  /// scan where given), its features, its origin, a share with package.to,
+  /// the package record and an audit row — all or nothing. Throws on a
+  /// replayed package id or bad data; returns the new item ids in order.
+  virtual std::vector<ItemId> ImportPackage(const PackageRecord& package,
+                                            const std::vector<ImportedItem>& items) = 0;
+  /// Appends an audit row (e.g. an access to shared evidence).
+  virtual void Audit(const std::string& action, std::optional<ItemId> item, const std::string& detail) = 0;
   /// Checks the catalog and every array; `repair` removes leftovers only.
   virtual VerifyReport Verify(bool repair) = 0;
   virtual const std::string& folder() const = 0;

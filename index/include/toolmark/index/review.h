@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -57,6 +58,9 @@ struct Cluster {
 
 /// Every cluster of two or more items, recomputed from the decisions.
 std::vector<Cluster> LinkedClusters(Database& db);
+/// The same over the links whose two items are both `visible` (a
+/// requester's view: no cluster is joined through an item it may not see).
+std::vector<Cluster> LinkedClusters(Database& db, const std::function<bool(ItemId)>& visible);
 
 /// Graphviz (dot) of the clusters: one subgraph a cluster, items labelled by
 /// case, label and jurisdiction, edges by hit id.

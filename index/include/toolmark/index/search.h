@@ -27,6 +27,11 @@ std::string ComparatorForKind(const std::string& kind);
 
 /// The feature version of a comparator's embeddings in this build.
 std::string FeatureVersion(const std::string& comparator);
+/// The feature version of a comparator's stored quick features in this
+/// build ("cmc-quick-<version>"), for comparators with a quick score.
+std::string QuickFeatureVersion(const std::string& comparator);
+/// The mark a kind's feature records are stored under ("breech_face", "land").
+std::string FeatureMarkFor(const std::string& kind);
 
 struct SearchOptions {
   std::size_t top = 10;         ///< hits returned
@@ -71,6 +76,9 @@ struct SearchHit {
   int rerank = 0;                     ///< its rank by quick score (0: not re-ranked)
   double rotation_deg = 0, shift_x_um = 0, shift_y_um = 0;  ///< the comparator's registration
   std::string case_id, item_label, jurisdiction, file;
+  /// The candidate was shared at features level (no scan here): its score is
+  /// the quick score, not a full comparison, and it has no likelihood ratio.
+  bool features_only = false;
 };
 
 /// One land of a bullet query: its position around the bullet (0-based) and
@@ -143,6 +151,14 @@ class SearchEngine {
   std::vector<BulletHit> SearchBullet(const std::vector<BulletLandQuery>& lands,
                                       const std::string& exclude_case = "",
                                       const std::string& exclude_item = "") const;
+  /// A query given as numbers only (a partner's federated search: no scan
+  /// leaves its owner): the shortlist of `embedding`, re-ranked by the quick
+  /// score against `quick_features` (Comparator::QuickFeatures of the
+  /// query); each hit's score is that quick score (features_only). The
+  /// query's surface_kind, class_marks and the options' jurisdictions apply.
+  std::vector<SearchHit> SearchFeatures(const std::vector<float>& embedding,
+                                        const std::vector<float>& quick_features,
+                                        const SearchQuery& query) const;
   /// The shortlist alone: ids and similarities from the vector index, best first.
   std::vector<VectorHit> Shortlist(const SearchQuery& query) const;
 

@@ -1,5 +1,5 @@
 // A bounded view of a zip container held in memory (libzip), and an
-// in-memory zip writer. Private to ingest.
+// in-memory zip writer (X3P files, evidence packages).
 #pragma once
 
 #include <cstddef>
@@ -24,6 +24,8 @@ class ZipReader {
   ZipReader& operator=(const ZipReader&) = delete;
 
   bool Has(const std::string& name) const;
+  /// Every entry's name, in archive order.
+  std::vector<std::string> Names() const;
   /// Reads an entry whose uncompressed content must be exactly `expected`
   /// bytes (libzip verifies the CRC); never reads more than that.
   std::string ReadExact(const std::string& name, std::size_t expected) const;
