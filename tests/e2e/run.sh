@@ -4,9 +4,12 @@
 #   TOOLMARK_BIN=build/tools/toolmark tests/e2e/run.sh
 #
 # Builds a tiny synthetic cartridge-case database in a temporary folder
-# (synth, ingest, correlate), starts `toolmark serve --port 0` on it, runs
-# tests/e2e/review.test.mjs against it and stops the server. Exit status:
-# the test's (non-zero also when the set-up fails).
+# (synth, ingest, correlate), starts `toolmark serve --port 0 --open` on it,
+# runs tests/e2e/review.test.mjs against it and stops the server; then adds
+# an examiner and an investigator (`toolmark users add`, in the items'
+# jurisdiction), starts `toolmark serve --port 0` (logins required) on the
+# same database and runs tests/e2e/login.test.mjs. Exit status: 0 when both
+# pass (non-zero also when the set-up fails).
 #
 # Env: TOOLMARK_BIN (default build/tools/toolmark), TOOLMARK_ARTIFACTS
 # (default build/artifacts: screenshots and the server's log),
@@ -35,16 +38,21 @@ mkdir -p "$artifacts"
 
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/toolmark-e2e.XXXXXX")"
 server_pid=""
-cleanup() {
-  local rc=$?
+stop_server() {
   if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
     kill "$server_pid" 2>/dev/null || true
     for _ in $(seq 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
   fi
-  [[ -f "$tmp/serve.out" ]] && cp "$tmp/serve.out" "$artifacts/serve.out" || true
-  [[ -f "$tmp/serve.err" ]] && cp "$tmp/serve.err" "$artifacts/serve.err" || true
+  [[ -n "$server_pid" ]] && { wait "$server_pid" 2>/dev/null || true; }
+  server_pid=""
+}
+cleanup() {
+  local rc=$?
+  stop_server
+  for f in serve.out serve.err serve-login.out serve-login.err; do
+    [[ -f "$tmp/$f" ]] && cp "$tmp/$f" "$artifacts/$f" || true
+  done
   rm -rf "$tmp"
   exit "$rc"
 }
@@ -56,34 +64,75 @@ echo "e2e: data set and database in $tmp"
 "$bin" ingest --db "$tmp/db" --manifest "$tmp/cc/truth.csv" --case e2e --threads 2 >/dev/null
 "$bin" correlate --db "$tmp/db" --top 3 >/dev/null
 
-serve_args=(serve --db "$tmp/db" --port 0 --open)
-[[ -n "${TOOLMARK_UI:-}" ]] && serve_args+=(--ui "$(abspath "$TOOLMARK_UI")")
-"$bin" "${serve_args[@]}" >"$tmp/serve.out" 2>"$tmp/serve.err" &
-server_pid=$!
-
+# start_server LOGNAME [serve options...]: starts `toolmark serve` on the
+# database, sets server_pid and url (the logs: $tmp/LOGNAME.out / .err).
 url=""
-for _ in $(seq 300); do   # 30 s
-  line="$(head -n 1 "$tmp/serve.out" 2>/dev/null || true)"
-  if [[ "$line" =~ ^toolmark:\ serving\ (http://[^[:space:]]+)$ ]]; then url="${BASH_REMATCH[1]}"; break; fi
-  if ! kill -0 "$server_pid" 2>/dev/null; then
-    echo "e2e: toolmark serve exited before it was ready:" >&2
-    cat "$tmp/serve.out" "$tmp/serve.err" >&2
+start_server() {
+  local log="$1"; shift
+  local serve_args=(serve --db "$tmp/db" --port 0 "$@")
+  [[ -n "${TOOLMARK_UI:-}" ]] && serve_args+=(--ui "$(abspath "$TOOLMARK_UI")")
+  "$bin" "${serve_args[@]}" >"$tmp/$log.out" 2>"$tmp/$log.err" &
+  server_pid=$!
+  url=""
+  for _ in $(seq 300); do   # 30 s
+    line="$(head -n 1 "$tmp/$log.out" 2>/dev/null || true)"
+    if [[ "$line" =~ ^toolmark:\ serving\ (http://[^[:space:]]+)$ ]]; then url="${BASH_REMATCH[1]}"; break; fi
+    if ! kill -0 "$server_pid" 2>/dev/null; then
+      echo "e2e: toolmark serve exited before it was ready:" >&2
+      cat "$tmp/$log.out" "$tmp/$log.err" >&2
+      exit 1
+    fi
+    sleep 0.1
+  done
+  if [[ -z "$url" ]]; then
+    echo "e2e: toolmark serve did not print 'toolmark: serving http://HOST:PORT/' within 30 s" >&2
+    cat "$tmp/$log.out" "$tmp/$log.err" >&2
     exit 1
   fi
-  sleep 0.1
-done
-if [[ -z "$url" ]]; then
-  echo "e2e: toolmark serve did not print 'toolmark: serving http://HOST:PORT/' within 30 s" >&2
-  cat "$tmp/serve.out" "$tmp/serve.err" >&2
-  exit 1
-fi
-echo "e2e: server at $url (pid $server_pid)"
+  echo "e2e: server at $url (pid $server_pid, ${*:-logins required})"
+}
 
+# 1. Open (loopback workstation) mode: no logins.
+start_server serve --open
 set +e
 TOOLMARK_URL="$url" TOOLMARK_ARTIFACTS="$artifacts" timeout 300 node "$root/tests/e2e/review.test.mjs"
 rc=$?
 set -e
 if [[ $rc -ne 0 ]]; then
   echo "e2e: FAILED (exit $rc); server log: $artifacts/serve.err" >&2
+  exit "$rc"
 fi
-exit "$rc"
+stop_server
+
+# 2. Logins: an examiner and an investigator of the items' jurisdiction.
+"$bin" keys init --db "$tmp/db" --jurisdiction E2E >/dev/null
+jurisdiction="$("$bin" list --db "$tmp/db" --json | node -e '
+  let s = ""; process.stdin.on("data", (d) => { s += d; }).on("end", () => {
+    const items = JSON.parse(s); const j = items.length && items[0].jurisdiction;
+    if (!j) { console.error("e2e: no item with a jurisdiction in toolmark list"); process.exit(1); }
+    console.log(j);
+  });')"
+add_user() {   # add_user NAME ROLE: prints the token
+  local token
+  token="$("$bin" users add --db "$tmp/db" "$1" --role "$2" --jurisdiction "$jurisdiction" | sed -n 's/^token \(tm_[^[:space:]]*\).*$/\1/p')"
+  if [[ -z "$token" ]]; then echo "e2e: toolmark users add $1 printed no 'token tm_...' line" >&2; exit 1; fi
+  printf '%s\n' "$token"
+}
+token_examiner="$(add_user e2e-examiner examiner)"
+token_investigator="$(add_user e2e-investigator investigator)"
+echo "e2e: users e2e-examiner and e2e-investigator (jurisdiction $jurisdiction)"
+
+start_server serve-login
+set +e
+TOOLMARK_URL="$url" TOOLMARK_ARTIFACTS="$artifacts" \
+  TOOLMARK_TOKEN_EXAMINER="$token_examiner" TOOLMARK_TOKEN_INVESTIGATOR="$token_investigator" \
+  timeout 300 node "$root/tests/e2e/login.test.mjs"
+rc=$?
+set -e
+if [[ $rc -ne 0 ]]; then
+  echo "e2e: FAILED (exit $rc); server log: $artifacts/serve-login.err" >&2
+  exit "$rc"
+fi
+stop_server
+echo "e2e: PASS (open mode and logins)"
+exit 0

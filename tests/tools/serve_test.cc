@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "run_cli.h"
+#include "server_process.h"
 #include "spawn.h"
 #include "test_util.h"
 #include "toolmark/index/database.h"
@@ -59,30 +60,21 @@ class ServeTest : public ::testing::Test {
   }
   void TearDown() override { Stop(); }
 
-  /// Starts `toolmark serve` on a free loopback port; returns its port.
+  /// Starts `toolmark serve --open` on a free loopback port; returns its port.
   int Start() {
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
-    pid_ = SpawnProcess(TOOLMARK_BINARY, {"serve", "--db", db_, "--port", "0", "--open"}, fds[1], -1);
-    close(fds[1]);
-    std::string line;
-    char c;
-    while (read(fds[0], &c, 1) == 1 && c != '\n') line += c;
-    close(fds[0]);
-    const std::string prefix = "toolmark: serving http://127.0.0.1:";
-    if (line.rfind(prefix, 0) != 0) {
-      ADD_FAILURE() << "serve printed: " << line;
+    server_ = std::make_unique<ServerProcess>(std::vector<std::string>{"--db", db_, "--open"});
+    if (!server_->ok()) {
+      ADD_FAILURE() << "serve printed: " << server_->first_line();
       return 0;
     }
-    port_ = std::stoi(line.substr(prefix.size()));
+    pid_ = server_->pid();
+    port_ = server_->port();
     return port_;
   }
   void Stop() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      EXPECT_EQ(WaitProcess(pid_), 0) << "serve should stop cleanly on SIGTERM";
-      pid_ = -1;
-    }
+    if (server_ && pid_ > 0) EXPECT_EQ(server_->Stop(), 0) << "serve should stop cleanly on SIGTERM";
+    server_.reset();
+    pid_ = -1;
   }
   httplib::Client Client() const {
     httplib::Client c("127.0.0.1", port_);
@@ -113,6 +105,7 @@ class ServeTest : public ::testing::Test {
   static TempDir* dir_;
   TempDir local_;
   std::string db_;
+  std::unique_ptr<ServerProcess> server_;
   pid_t pid_ = -1;
   int port_ = 0;
 };
@@ -363,8 +356,7 @@ TEST_F(ServeTest, AcknowledgedDecisionsSurviveSigkill) {
     }
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(400));
-  kill(pid_, SIGKILL);
-  EXPECT_EQ(WaitProcess(pid_), 128 + SIGKILL);
+  EXPECT_EQ(server_->Kill(), 128 + SIGKILL);
   pid_ = -1;
   stop = true;
   writer.join();

@@ -42,10 +42,12 @@ class ApiError extends Error {
   constructor(message, status) { super(message); this.status = status; }
 }
 
+// opts.noLogin: a 401 does not open the login dialog (the caller handles it).
 async function api(path, opts = {}) {
+  const { noLogin = false, ...init } = opts;
   let res;
   try {
-    res = await fetch(path, { headers: { accept: 'application/json' }, ...opts });
+    res = await fetch(path, { headers: { accept: 'application/json' }, credentials: 'same-origin', ...init });
   } catch (e) {
     throw new ApiError(`cannot reach the server (${e.message})`, 0);
   }
@@ -54,6 +56,7 @@ async function api(path, opts = {}) {
   try { body = text ? JSON.parse(text) : null; } catch { body = null; }
   if (!res.ok) {
     const msg = body && typeof body.error === 'string' ? body.error : `${res.status} ${res.statusText}`;
+    if (res.status === 401 && !noLogin) requireLogin(msg);
     throw new ApiError(msg, res.status);
   }
   if (body === null) throw new ApiError(`${path}: the server's answer is not JSON`, res.status);
@@ -100,6 +103,19 @@ function caseLink(c) {
 
 function statusBadge(status, attrs = {}) {
   return h('span', { class: `badge status-${status}`, ...attrs }, status);
+}
+
+// Query and candidate of different jurisdictions.
+const QUICK_NOTE = 'quick score (shared at features level; no scan here)';
+const isQuick = (hit) => hit.score_kind === 'quick';
+function crossBorderBadge(hit) {
+  if (!hit.cross_border) return null;
+  const q = hit.query || {}, c = hit.candidate || {};
+  return h('span', { class: 'badge cross-border', 'data-testid': 'cross-border',
+    title: `cross-border: query of ${q.jurisdiction ?? '?'}, candidate of ${c.jurisdiction ?? '?'}` }, 'cross-border');
+}
+function quickBadge(hit) {
+  return isQuick(hit) ? h('span', { class: 'badge quick', 'data-testid': 'quick-score', title: QUICK_NOTE }, 'quick') : null;
 }
 
 function showError(msg) {
@@ -159,6 +175,94 @@ function askExaminer() {
   });
 }
 
+// ---------------------------------------------------------------- session
+// GET /api/me: who is logged in. `open` (a `serve --open` server: no logins)
+// keeps the examiner-name field; with logins the examiner is the user.
+
+const DECIDING_ROLES = new Set(['examiner', 'admin']);
+let me = null;   // { name, role, jurisdiction, open } once known
+
+const isOpen = () => !!(me && me.open);
+const canDecide = () => !!me && (me.open || DECIDING_ROLES.has(me.role));
+
+function renderWhoami() {
+  const who = $('#whoami');
+  const logged = !!me && !me.open;
+  who.hidden = !logged;
+  who.textContent = logged ? [me.name, me.role, me.jurisdiction].filter(Boolean).join(' · ') : '';
+  who.title = logged ? `logged in as ${me.name} (${me.role}, jurisdiction ${me.jurisdiction})` : '';
+  if (logged) who.dataset.role = me.role; else delete who.dataset.role;
+  $('#logout').hidden = !logged;
+  $('#examiner-field').hidden = !isOpen();
+}
+
+const loginDialog = $('#login-dialog');
+const loginInput = $('#login-token');
+const loginError = $('#login-error');
+const loginSubmit = $('#login-submit');
+
+function loginMessage(msg) {
+  loginError.textContent = msg || '';
+  loginError.hidden = !msg;
+}
+
+// Open the login dialog (once); `reason` is shown only when it is not the
+// plain "not logged in" of a first visit.
+function requireLogin(reason = '') {
+  me = null;
+  renderWhoami();
+  current.key = null;
+  if (!loginDialog.open) {
+    loginMessage(reason);
+    loginInput.value = '';
+    loginSubmit.disabled = false;
+    loginDialog.showModal();
+  }
+  loginInput.focus();
+}
+
+// Not dismissable: without a login there is nothing to show.
+loginDialog.addEventListener('cancel', (e) => e.preventDefault());
+
+$('#login-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const token = loginInput.value.trim();
+  if (!token) { loginMessage('Enter your token.'); return; }
+  loginSubmit.disabled = true;
+  loginMessage('');
+  try {
+    const who = await api('/api/session', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ token }),
+      noLogin: true,
+    });
+    me = { open: false, ...who };
+    // The cookie is set: confirm it (and learn `open`) from /api/me.
+    try { me = await api('/api/me', { noLogin: true }); } catch { /* keep the session answer */ }
+    loginInput.value = '';
+    loginDialog.close();
+    renderWhoami();
+    route();
+  } catch (err) {
+    loginMessage(err.status === 401 ? `Login failed: ${err.message}` : err.message);
+    loginInput.select();
+  } finally {
+    loginSubmit.disabled = false;
+  }
+});
+
+$('#logout').addEventListener('click', async () => {
+  try { await api('/api/session', { method: 'DELETE', noLogin: true }); }
+  catch (e) { if (e.status !== 401) { showError(`Log out failed: ${e.message}`); return; } }
+  if (current.cleanup) { try { current.cleanup(); } catch { /* ignore */ } }
+  current = { key: null, cleanup: null };
+  ++renderToken;
+  view.replaceChildren(h('p', { class: 'empty' }, 'Logged out.'));
+  showError('');
+  requireLogin();
+});
+
 // ---------------------------------------------------------------- routing
 
 let current = { key: null, cleanup: null };
@@ -192,6 +296,10 @@ async function route() {
     else { view.replaceChildren(h('p', { class: 'empty' }, `Unknown view “${r.name}”.`)); }
   } catch (e) {
     if (!ctx.alive()) return;
+    if (e.status === 401) {   // the login dialog is open: the view reloads after it
+      view.replaceChildren(h('p', { class: 'empty' }, 'Log in to see this view.'));
+      return;
+    }
     console.warn(e);
     view.replaceChildren(h('p', { class: 'empty' }, 'Could not load this view.'));
     showError(e.message || String(e));
@@ -218,14 +326,14 @@ function hitRow(hit, { onOpen } = {}) {
   const q = hit.query || {}, c = hit.candidate || {};
   const tr = h('tr', { 'data-testid': 'queue-row', 'data-hit-id': hit.id, class: 'row' },
     h('td', { class: 'num' }, h('a', { href: hitHref(hit.id), onclick: (e) => e.stopPropagation() }, `#${hit.id}`)),
-    h('td', { class: 'num strong' }, fmtScore(hit.score)),
+    h('td', { class: 'num strong' }, quickBadge(hit), quickBadge(hit) ? ' ' : null, fmtScore(hit.score)),
     h('td', { class: hit.log10_lr == null ? 'muted' : '' }, fmtLR(hit.log10_lr)),
     h('td', { title: q.file || '' }, q.label ?? q.id),
     h('td', {}, q.case != null ? caseLink(q.case) : '–'),
     h('td', {}, q.jurisdiction ?? '–'),
     h('td', { title: c.file || '' }, c.label ?? c.id),
     h('td', {}, c.case != null ? caseLink(c.case) : '–'),
-    h('td', {}, c.jurisdiction ?? '–'),
+    h('td', {}, c.jurisdiction ?? '–', hit.cross_border ? ' ' : null, crossBorderBadge(hit)),
     h('td', {}, (q.kind || '').replace('_', ' ')),
     h('td', {}, statusBadge(hit.status)),
     h('td', { class: 'num muted' }, hit.decisions ?? 0),
@@ -410,8 +518,11 @@ async function renderHit(idStr, ctx, keepNote = '', navFallback = null) {
     if (hit.next == null && navFallback.next !== id) hit.next = navFallback.next ?? null;
     if (hit.previous == null && navFallback.previous !== id) hit.previous = navFallback.previous ?? null;
   }
+  // A quick score has no scan on one side: its images / explain / plot
+  // routes answer 400, so none is requested.
+  const quick = isQuick(hit);
   let explain = null, explainError = null;
-  if (hit.explain) {
+  if (hit.explain && !quick) {
     try { explain = await api(hit.explain); } catch (e) { explainError = e.message; }
     if (!ctx.alive()) return;
   }
@@ -465,9 +576,15 @@ async function renderHit(idStr, ctx, keepNote = '', navFallback = null) {
     h('span', { class: 'spacer' }),
     h('span', { class: 'muted' }, 'wheel: zoom · drag: pan (both sides)'));
 
-  const viewer = h('div', { class: 'viewer' }, makePane('query', 'Query', hit.query), makePane('candidate', 'Candidate', hit.candidate));
+  const viewer = quick
+    ? h('div', { class: 'quick-note', 'data-testid': 'quick-note' },
+      h('strong', {}, QUICK_NOTE),
+      h('p', { class: 'muted' }, `The candidate was shared by ${hit.candidate?.jurisdiction ?? 'another jurisdiction'} as features only: `
+        + 'the score is a screening score, not a full comparison, and there are no surfaces or cells to show. '
+        + 'Ask that jurisdiction for the scan (an evidence package) for a full comparison.'))
+    : h('div', { class: 'viewer' }, makePane('query', 'Query', hit.query), makePane('candidate', 'Candidate', hit.candidate));
 
-  const plot = hit.plot ? h('figure', { class: `plot${isBullet ? ' bullet' : ''}` },
+  const plot = hit.plot && !quick ? h('figure', { class: `plot${isBullet ? ' bullet' : ''}` },
     h('figcaption', {}, isBullet ? 'Land score matrix and aligned signatures' : 'Comparison plot', ' · ', h('a', { href: hit.plot, target: '_blank', rel: 'noopener' }, 'open PNG')),
     h('img', { src: hit.plot, alt: 'comparison plot', 'data-testid': 'plot', loading: isBullet ? 'eager' : 'lazy' })) : null;
 
@@ -477,7 +594,7 @@ async function renderHit(idStr, ctx, keepNote = '', navFallback = null) {
   // --- side panel
   const tr = hit.translation_um || [];
   const meta = h('dl', { class: 'meta' },
-    kv('Score', h('strong', {}, fmtScore(hit.score))),
+    kv('Score', [h('strong', {}, fmtScore(hit.score)), quick ? h('span', { class: 'muted' }, ` · ${QUICK_NOTE}`) : null]),
     kv('Likelihood ratio', fmtLR(hit.log10_lr), { class: hit.log10_lr == null ? 'muted' : 'strong', title: hit.log10_lr == null ? '' : `log10 LR = ${hit.log10_lr}` }),
     kv('Calibration', hit.calibration || 'none', { class: hit.calibration ? '' : 'muted' }),
     kv('Rank', hit.rank ?? '–'),
@@ -487,14 +604,19 @@ async function renderHit(idStr, ctx, keepNote = '', navFallback = null) {
     kv('Recorded', fmtTime(hit.created_at)),
   );
 
+  const mayDecide = canDecide();
   const note = h('textarea', { 'data-testid': 'note', id: 'note', rows: 3, placeholder: 'Note (recorded with the decision)…' });
   note.value = keepNote;
   const btns = {};
   const decisionRow = h('div', { class: 'decisions' }, DECISIONS.map((d) => {
-    btns[d] = h('button', { type: 'button', class: `decide ${d}`, 'data-testid': `decision-${d}`, title: `${d} (key ${d === 'inconclusive' ? 'n' : d[0]})`, onclick: () => decide(d) },
+    btns[d] = h('button', { type: 'button', class: `decide ${d}`, 'data-testid': `decision-${d}`, title: `${d} (key ${d === 'inconclusive' ? 'n' : d[0]})`,
+      disabled: !mayDecide, onclick: () => decide(d) },
       d[0].toUpperCase() + d.slice(1));
     return btns[d];
   }));
+  const roleNote = mayDecide ? null
+    : h('p', { class: 'role-note', 'data-testid': 'role-note' }, `your role (${me ? me.role : 'unknown'}) cannot record decisions`);
+  if (!mayDecide) note.disabled = true;
 
   const status = statusBadge(hit.status, { 'data-testid': 'status', 'data-status': hit.status });
   const nav = h('div', { class: 'hit-nav' },
@@ -504,11 +626,12 @@ async function renderHit(idStr, ctx, keepNote = '', navFallback = null) {
 
   const page = h('section', { class: 'hit', 'data-testid': 'hit-page', 'data-hit-id': hit.id },
     h('div', { class: 'view-head' },
-      h('h1', {}, `Hit #${hit.id}`), status,
+      h('h1', {}, `Hit #${hit.id}`), status, crossBorderBadge(hit), quickBadge(hit),
       h('span', { class: 'muted' }, `${(hit.query?.kind || '').replace('_', ' ')} · ${hit.decisions ?? (hit.history || []).length} decision${(hit.decisions ?? 0) === 1 ? '' : 's'}`),
       h('span', { class: 'spacer' }), nav),
     h('div', { class: 'hit-layout' },
-      isBullet ? h('div', { class: 'hit-main' }, bulletBox, plot, viewerBar, viewer)
+      quick ? h('div', { class: 'hit-main' }, viewer)
+        : isBullet ? h('div', { class: 'hit-main' }, bulletBox, plot, viewerBar, viewer)
         : h('div', { class: 'hit-main' }, viewerBar, viewer, plot),
       h('aside', { class: 'hit-side' },
         h('div', { class: 'items' }, itemBlock('Query', hit.query), itemBlock('Candidate', hit.candidate)),
@@ -517,6 +640,7 @@ async function renderHit(idStr, ctx, keepNote = '', navFallback = null) {
           h('h2', {}, 'Decision'),
           note,
           decisionRow,
+          roleNote,
           h('p', { class: 'muted small' }, 'Keys: ', h('kbd', {}, 'i'), ' identification · ', h('kbd', {}, 'n'), ' inconclusive · ', h('kbd', {}, 'e'), ' elimination · ', h('kbd', {}, 'Esc'), ' queue')),
         h('h2', {}, 'History'),
         historyTable(hit.history || []))));
@@ -525,7 +649,9 @@ async function renderHit(idStr, ctx, keepNote = '', navFallback = null) {
   // --- synchronised zoom / pan
   const pz = {};
   const cleanups = [];
-  if (typeof window.Panzoom === 'function') {
+  if (quick) {
+    // nothing to zoom
+  } else if (typeof window.Panzoom === 'function') {
     for (const side of ['query', 'candidate']) {
       const p = panes[side];
       pz[side] = window.Panzoom(p.stage, { maxScale: 24, minScale: 1, contain: 'outside', step: 0.25 });
@@ -549,7 +675,7 @@ async function renderHit(idStr, ctx, keepNote = '', navFallback = null) {
     sessionStorage.setItem('toolmark.style', imageStyle);
     for (const side of ['query', 'candidate']) {
       const src = images[side] && images[side][imageStyle];
-      if (src) panes[side].img.src = src;
+      if (src && panes[side]) panes[side].img.src = src;
     }
     styleBtn.firstChild.textContent = imageStyle === 'relief' ? 'False colour' : 'Relief';
   }
@@ -557,7 +683,13 @@ async function renderHit(idStr, ctx, keepNote = '', navFallback = null) {
   let busy = false;
   async function decide(decision) {
     if (busy) return;
-    let who = examiner();
+    if (!canDecide()) {
+      showError(`your role (${me ? me.role : 'unknown'}) cannot record decisions`);
+      return;
+    }
+    // With logins the server records the logged-in user; the name field is
+    // only for an open (loopback workstation) server.
+    let who = me && !me.open ? me.name : examiner();
     if (!who) {
       who = await askExaminer();
       if (!who) { showError('A decision needs the examiner’s name.'); return; }
@@ -581,13 +713,17 @@ async function renderHit(idStr, ctx, keepNote = '', navFallback = null) {
       if (!ctx.alive()) return;
       showError(`Decision not recorded: ${e.message}`);
       busy = false;
-      for (const b of Object.values(btns)) b.disabled = false;
+      for (const b of Object.values(btns)) b.disabled = !canDecide();
     }
   }
 
   current.key = (ev) => {
     const k = ev.key;
-    if (DECISION_KEYS[k]) { ev.preventDefault(); decide(DECISION_KEYS[k]); }
+    if (DECISION_KEYS[k]) {
+      ev.preventDefault();
+      if (canDecide()) decide(DECISION_KEYS[k]);
+      else toast(`your role (${me ? me.role : 'unknown'}) cannot record decisions`);
+    }
     else if (k === ']' && hit.next != null) { ev.preventDefault(); location.hash = hitHref(hit.next); }
     else if (k === '[' && hit.previous != null) { ev.preventDefault(); location.hash = hitHref(hit.previous); }
     else if (k === 'r') { ev.preventDefault(); toggleStyle(); }
@@ -708,4 +844,16 @@ async function renderClusters(ctx) {
 // ---------------------------------------------------------------- start
 
 api('/api/health').then((x) => { $('#version').textContent = x.version ? `v${x.version}` : ''; }).catch(() => {});
-route();
+
+(async () => {
+  try {
+    me = await api('/api/me', { noLogin: true });
+  } catch (e) {
+    if (e.status === 401) { requireLogin(); return; }
+    // A server without /api/me (before logins) acts as an open one.
+    if (e.status === 404) me = { name: '', role: 'admin', jurisdiction: '', open: true };
+    else { showError(`who am I: ${e.message}`); me = null; }
+  }
+  renderWhoami();
+  route();
+})();
