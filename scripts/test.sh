@@ -3,8 +3,8 @@
 # check, the GoogleTest suites and corpus-replay fuzz tests (ctest), a
 # short, deterministic libFuzzer run of every parser (clang build in
 # build-fuzz/), the review UI's end-to-end test in headless Chromium (its
-# screenshot of the hit page: build/artifacts/hit-page.png) and a bounded
-# load test of the review server.
+# screenshot of the hit page: build/artifacts/hit-page.png), a bounded
+# load test of the review server and the README's cross-border walkthrough.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh"
@@ -16,6 +16,8 @@ tests=$(ctest -N | sed -n 's/^Total Tests: //p')
 TOOLMARK_ARTIFACTS="$root/build/artifacts" "$root/tests/e2e/run.sh"
 echo "artefact: $root/build/artifacts/hit-page.png (the hit page in headless Chromium)"
 "$root/scripts/loadtest.sh" 5
+"$root/scripts/exchange-walkthrough.sh" "$root/build/walkthrough" >/dev/null
+echo "walkthrough: the README's cross-border walkthrough ran (build/walkthrough)"
 # Reached only when everything passed (set -e): ctest's tests, the five fuzz
-# runs, the end-to-end browser test and the load test.
-echo "summary: $((tests + 7)) passed, 0 failed"
+# runs, the end-to-end browser test, the load test and the walkthrough.
+echo "summary: $((tests + 8)) passed, 0 failed"
