@@ -10,8 +10,8 @@
 #include "toolmark/engine/check.h"
 #include "toolmark/ingest/hash.h"
 #include "toolmark/ingest/x3p.h"
-#include "x3p_xml.h"
 #include "toolmark/ingest/zip_archive.h"
+#include "x3p_xml.h"
 
 namespace toolmark::ingest {
 namespace {
