@@ -9,6 +9,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 
 #include "toolmark/engine/check.h"
@@ -300,21 +301,17 @@ std::string ExportPackage(index::Database& db, const ExportRequest& request, con
   return manifest["package_id"];
 }
 
-ImportReport ImportPackageFile(index::Database& db, const std::string& path) {
+ParsedPackage ParsePackage(const std::string& bytes, const std::string& path, const PackageContext& ctx) {
   InitSodium();
-  const std::string home = HomeJurisdiction(db);
-  std::error_code ec;
-  const auto size = fs::file_size(path, ec);
-  Check(!ec, path + ": cannot read: " + ec.message());
-  Check(size <= kMaxPackageBytes, path + ": larger than 4 GiB: refused");
-  std::string bytes;
-  {
-    std::ifstream in(path, std::ios::binary);
-    bytes.resize(size);
-    in.read(bytes.data(), static_cast<std::streamsize>(size));
-    Check(in.good() || in.eof(), path + ": cannot read");
+  const std::string& home = ctx.home;
+  Check(bytes.size() <= kMaxPackageBytes, path + ": larger than 4 GiB: refused");
+  std::optional<ingest::ZipReader> opened;
+  try {
+    opened.emplace(bytes, kMaxEntries);
+  } catch (const Error& e) {
+    Fail(path + ": " + e.what() + ": refused");
   }
-  const ingest::ZipReader zip(bytes, kMaxEntries);
+  const ingest::ZipReader& zip = *opened;
   Check(zip.Has("manifest.json"), path + ": not a Toolmark package (no manifest.json)");
   Check(zip.Has("manifest.sig"), path + ": unsigned package (no manifest.sig): refused");
   const std::string manifest_text = zip.ReadAtMost("manifest.json", kMaxManifestBytes);
@@ -325,7 +322,6 @@ ImportReport ImportPackageFile(index::Database& db, const std::string& path) {
   } catch (const json::exception&) {
     Fail(path + ": manifest.json is not JSON");
   }
-  ImportReport report;
   index::PackageRecord pkg;
   std::string signer;
   try {
@@ -356,7 +352,7 @@ ImportReport ImportPackageFile(index::Database& db, const std::string& path) {
         path + ": the signature does not verify: the package was changed after signing: refused");
   // 2. The signer: a key this database trusts for the sending jurisdiction.
   bool trusted = false;
-  for (const index::TrustedKey& k : db.TrustedKeys())
+  for (const index::TrustedKey& k : ctx.trusted)
     trusted |= k.jurisdiction == pkg.from && k.public_key_hex == pkg.signer_hex;
   Check(trusted, path + ": signed by key " + pkg.signer_hex.substr(0, 16) +
                      "…, which this database does not trust for " + pkg.from +
@@ -372,8 +368,6 @@ ImportReport ImportPackageFile(index::Database& db, const std::string& path) {
   version_ok("cmc", index::FeatureVersion("cmc"));
   version_ok("cmc_quick", index::QuickFeatureVersion("cmc"));
   version_ok("land", index::FeatureVersion("land"));
-  Check(!db.PackageImported(pkg.id),
-        path + ": package " + pkg.id + " was imported already (replay): refused");
   // 4. Every file: listed, present, the size and SHA-256 the signed manifest says; nothing else.
   std::map<std::string, std::string> contents;
   try {
@@ -430,8 +424,27 @@ ImportReport ImportPackageFile(index::Database& db, const std::string& path) {
   } catch (const Error& e) {
     Fail(path + ": bad item in the package: " + OneLine(e.what()) + ": refused");
   }
+  return {pkg, std::move(items)};
+}
+
+ImportReport ImportPackageFile(index::Database& db, const std::string& path) {
+  std::error_code ec;
+  const auto size = fs::file_size(path, ec);
+  Check(!ec, path + ": cannot read: " + ec.message());
+  Check(size <= kMaxPackageBytes, path + ": larger than 4 GiB: refused");
+  std::string bytes(size, '\0');
+  {
+    std::ifstream in(path, std::ios::binary);
+    in.read(bytes.data(), static_cast<std::streamsize>(size));
+    Check(static_cast<std::size_t>(in.gcount()) == size, path + ": cannot read");
+  }
+  ParsedPackage parsed = ParsePackage(bytes, path, {HomeJurisdiction(db), db.TrustedKeys()});
+  const index::PackageRecord& pkg = parsed.record;
+  Check(!db.PackageImported(pkg.id),
+        path + ": package " + pkg.id + " was imported already (replay): refused");
+  ImportReport report;
   try {
-    report.items = db.ImportPackage(pkg, items);
+    report.items = db.ImportPackage(pkg, parsed.items);
   } catch (const Error& e) {
     Fail(path + ": " + OneLine(e.what()) + ": refused, nothing imported");
   }
