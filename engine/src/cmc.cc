@@ -147,7 +147,41 @@ double BoxSum(const cv::Mat& integral, int x, int y, int w, int h) {
 /// The six overlap sums come from cv::matchTemplate; when the cell has no
 /// missing point, the three that only involve the cell's mask are box sums,
 /// and when the window has none either, the other two are the cell's totals.
-CmcCell RegisterCell(const Grid& ref, const Warped& w, const CellRect& cell, int pad) {
+/// Cross-correlation (cv::TM_CCORR) of a small template over an image,
+/// summed directly in double: for the quick score's small cells, where
+/// matchTemplate's DFT costs more than the sums (float results differ from
+/// the DFT's in the last bits; the quick score only orders candidates).
+void DirectCcorr(const cv::Mat& image, const cv::Mat& templ, cv::Mat* out) {
+  const int rows = image.rows - templ.rows + 1, cols = image.cols - templ.cols + 1;
+  out->create(rows, cols, CV_32F);
+  std::vector<double> acc(static_cast<std::size_t>(cols));
+  for (int y = 0; y < rows; ++y) {
+    std::fill(acc.begin(), acc.end(), 0.0);
+    // Output columns innermost (contiguous: the compiler vectorises it);
+    // every output sums its products in the same (ty, tx) order.
+    for (int ty = 0; ty < templ.rows; ++ty) {
+      const float* w = templ.ptr<float>(ty);
+      const float* row = image.ptr<float>(y + ty);
+      for (int tx = 0; tx < templ.cols; ++tx) {
+        const double wt = w[tx];
+        const float* a = row + tx;
+        for (int x = 0; x < cols; ++x) acc[static_cast<std::size_t>(x)] += wt * a[x];
+      }
+    }
+    float* o = out->ptr<float>(y);
+    for (int x = 0; x < cols; ++x) o[x] = static_cast<float>(acc[static_cast<std::size_t>(x)]);
+  }
+}
+
+/// TM_CCORR by matchTemplate, or summed directly (DirectCcorr).
+void Ccorr(const cv::Mat& image, const cv::Mat& templ, cv::Mat* out, bool direct) {
+  if (direct)
+    DirectCcorr(image, templ, out);
+  else
+    cv::matchTemplate(image, templ, *out, cv::TM_CCORR);
+}
+
+CmcCell RegisterCell(const Grid& ref, const Warped& w, const CellRect& cell, int pad, bool direct) {
   CmcCell out;
   out.row = cell.row, out.col = cell.col;
   out.valid_fraction = cell.valid_fraction;
@@ -163,7 +197,7 @@ CmcCell RegisterCell(const Grid& ref, const Warped& w, const CellRect& cell, int
       BoxSum(w.sum_mask, window.x, window.y, window.width, window.height) >= window.area() - 0.5;
   const int rows = 2 * pad + 1, cols = 2 * pad + 1;
   cv::Mat sab, sa, saa, sb, sbb, n;
-  cv::matchTemplate(b, a, sab, cv::TM_CCORR);
+  Ccorr(b, a, &sab, direct);
   if (cell_full) {
     sb.create(rows, cols, CV_32F), sbb.create(rows, cols, CV_32F), n.create(rows, cols, CV_32F);
     for (int y = 0; y < rows; ++y)
@@ -175,16 +209,16 @@ CmcCell RegisterCell(const Grid& ref, const Warped& w, const CellRect& cell, int
         n.at<float>(y, x) = static_cast<float>(BoxSum(w.sum_mask, bx, by, cell.rect.width, cell.rect.height));
       }
   } else {
-    cv::matchTemplate(b, ma, sb, cv::TM_CCORR);
-    cv::matchTemplate(b.mul(b), ma, sbb, cv::TM_CCORR);
-    cv::matchTemplate(mb, ma, n, cv::TM_CCORR);
+    Ccorr(b, ma, &sb, direct);
+    Ccorr(b.mul(b), ma, &sbb, direct);
+    Ccorr(mb, ma, &n, direct);
   }
   if (window_full) {
     sa = cv::Mat(rows, cols, CV_32F, cv::Scalar(cv::sum(a)[0]));
     saa = cv::Mat(rows, cols, CV_32F, cv::Scalar(cv::sum(a2)[0]));
   } else {
-    cv::matchTemplate(mb, a, sa, cv::TM_CCORR);
-    cv::matchTemplate(mb, a2, saa, cv::TM_CCORR);
+    Ccorr(mb, a, &sa, direct);
+    Ccorr(mb, a2, &saa, direct);
   }
   const double min_overlap = std::max(9.0, 0.5 * cell_valid);
   double best = -2;
@@ -232,7 +266,7 @@ double MeanCongruentCcf(const std::vector<CmcCell>& cells) {
 /// Registers the reference's cells in `other` at the coarse registration's
 /// angle (refine = false) or at every angle within ± angle_half_range_deg.
 CmcDirection RegisterDirection(const Grid& ref, const Grid& other, const Registration& coarse,
-                               const CmcOptions& o, bool refine) {
+                               const CmcOptions& o, bool refine, bool direct = false) {
   const std::vector<CellRect> cells = Cells(ref, o);
   const int pad = std::max(1, static_cast<int>(std::lround(o.search_radius_um / ref.spacing)));
   const int steps =
@@ -246,7 +280,7 @@ CmcDirection RegisterDirection(const Grid& ref, const Grid& other, const Registr
     CmcDirection& d = at[k];
     d.rotation_deg = angles[k];
     d.cells_used = static_cast<int>(cells.size());
-    for (const CellRect& cell : cells) d.cells.push_back(RegisterCell(ref, warped, cell, pad));
+    for (const CellRect& cell : cells) d.cells.push_back(RegisterCell(ref, warped, cell, pad, direct));
     d.count = Congruence(&d.cells, o);
   });
   std::size_t best = 0;
@@ -333,7 +367,8 @@ QuickCmc QuickCmcCount(const CmcPrepared& a, const CmcPrepared& b, const CmcOpti
   const Grid ga = ToGrid(a.face.surface), gb = ToGrid(b.face.surface);
   bool first = true;
   for (const Registration& reg : CoarseRegistrations(a, b, ga, gb, options, options.coarse_candidates)) {
-    const CmcDirection d = RegisterDirection(ga, gb, reg, options, false);
+    // The quick screen's cells are small (50 µm grid): their correlations are summed directly.
+    const CmcDirection d = RegisterDirection(ga, gb, reg, options, false, true);
     if (first || d.count > best.count) best = {d.count, std::remainder(reg.theta_deg, 360.0)};
     first = false;
   }
