@@ -256,7 +256,10 @@ struct SearchEngine::Impl {
       if (!scope.empty() && !scope.count(it->second.jurisdiction)) return false;
       return !options.match_class || Compatible(query.class_marks, it->second.class_marks);
     };
-    return index->Search(q.data(), options.shortlist, &filter);
+    std::size_t k = options.shortlist;
+    if (comparator->HasQuickScore() && index->size() <= options.screen_all_below)
+      k = std::max(k, index->size());
+    return index->Search(q.data(), k, &filter);
   }
 };
 

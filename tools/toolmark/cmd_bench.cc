@@ -177,6 +177,7 @@ int RunBench(const BenchArgs& args) {
   // 2. Embeddings and the vector index.
   index::SearchOptions so;
   so.shortlist = args.shortlist;
+  so.screen_all_below = 0;  // the bench measures the vector index's shortlist, at any size
   so.top = args.top;
   so.fine = args.fine;
   so.index.kind = index::ParseVectorIndexKind(args.index_kind);

@@ -8,6 +8,10 @@ void SearchFlags::Add(CLI::App* cmd, const std::string& top_help) {
   cmd->add_option("--top", top, top_help)->check(CLI::Range(1, 100000));
   cmd->add_option("--shortlist", shortlist, "Candidates taken from the vector index (default 100)")
       ->check(CLI::Range(1, 100000));
+  cmd->add_option("--screen-all-below", screen_all_below,
+                  "Cartridge cases: while the index holds at most this many items, the quick score screens "
+                  "every candidate instead of the shortlist (default 2000; 0: never)")
+      ->check(CLI::Range(0, 100000000));
   cmd->add_option("--fine", fine,
                   "Of those, how many the full comparator compares, after re-ranking by the quick score "
                   "(cartridge cases; at least --top; 0: all; default 10)")
@@ -29,6 +33,7 @@ index::SearchOptions SearchFlags::Options(const std::string& kind, bool require)
   index::SearchOptions o;
   o.top = top;
   o.shortlist = shortlist;
+  o.screen_all_below = screen_all_below;
   o.fine = fine;
   o.jurisdictions = jurisdictions;
   o.index.kind = index::ParseVectorIndexKind(index_kind);

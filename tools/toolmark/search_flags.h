@@ -15,7 +15,7 @@
 namespace toolmark::cli {
 
 struct SearchFlags {
-  std::size_t top = 10, shortlist = 100, fine = 10;
+  std::size_t top = 10, shortlist = 100, fine = 10, screen_all_below = 2000;
   std::vector<std::string> jurisdictions;
   std::string index_kind = "auto";
   std::string calibration;                      ///< a calibration file; empty: the comparator's shipped one

@@ -36,6 +36,11 @@ std::string FeatureMarkFor(const std::string& kind);
 struct SearchOptions {
   std::size_t top = 10;         ///< hits returned
   std::size_t shortlist = 100;  ///< candidates taken from the vector index
+  /// Comparators with a quick score: while the index holds at most this
+  /// many vectors, the quick score screens every candidate (the shortlist
+  /// is the whole index), since the embedding is the weakest stage on real
+  /// scans among many distractors (docs/search.md); 0: never.
+  std::size_t screen_all_below = 2000;
   /// Comparators with a quick score (cmc) re-rank the shortlist with it and
   /// compare only this many (at least `top`) finely; 0: compare every
   /// shortlisted candidate finely.
