@@ -8,12 +8,16 @@ find_package(HDF5 REQUIRED COMPONENTS C)
 find_package(TBB REQUIRED)
 find_package(SQLite3 REQUIRED)
 find_package(ZLIB REQUIRED)
-find_package(libzip REQUIRED)
 find_package(pugixml REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(OpenSSL REQUIRED COMPONENTS Crypto)
 find_package(PkgConfig REQUIRED)
+# libzip through pkg-config: Debian's libzip CMake config (libzip-targets.cmake)
+# references /usr/bin/zipcmp, zipmerge and ziptool, which live in packages of
+# their own, so find_package(libzip) fails on a machine without them.
+pkg_check_modules(LIBZIP REQUIRED IMPORTED_TARGET GLOBAL libzip>=1.7)
+add_library(libzip::zip ALIAS PkgConfig::LIBZIP)
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib>=0.11)  # the review server (toolmark serve)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium>=1.0.18)   # Ed25519 signatures, tokens (exchange)
 # FAISS 1.7.3 is a static library whose exported target needs OpenMP::OpenMP_CXX.
