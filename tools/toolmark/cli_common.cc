@@ -23,6 +23,15 @@ void ReadFlags::Add(CLI::App* app) {
       ->check(CLI::IsMember({"m", "mm", "um"}));
   app->add_option("--z-unit", z_unit, "Unit of heights in the file (m, mm, um)")
       ->check(CLI::IsMember({"m", "mm", "um"}));
+  app->add_option("--orientation", orientation,
+                  "How bullet land scans are stored: upright (striae along y), transposed, rot90, rot270, "
+                  "rot180, flip-x, flip-y, antitransposed (default: measured from the striae)")
+      ->check(CLI::IsMember(toolmark::OrientationNames()));
+}
+
+std::optional<toolmark::Orientation> ReadFlags::StatedOrientation() const {
+  if (orientation.empty()) return std::nullopt;
+  return toolmark::ParseOrientation(orientation);
 }
 
 ingest::ReadOptions ReadFlags::Options() const {
@@ -47,9 +56,7 @@ void PrintError(const std::string& message) {
   std::fflush(stderr);
 }
 
-bool LooksLikeLand(const Surface& s) {
-  return s.values.cols * s.spacing_x_um >= 2.0 * s.values.rows * s.spacing_y_um;
-}
+bool LooksLikeLand(const Surface& s) { return LooksLikeLandScan(s, MeasureStriaeDirection(s)); }
 
 std::vector<int> LandPositionsFromNames(const std::vector<std::string>& files) {
   std::vector<int> out;

@@ -6,8 +6,10 @@
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
+#include "toolmark/engine/orientation.h"
 #include "toolmark/index/database.h"
 #include "toolmark/index/review.h"
 #include "toolmark/ingest/read_options.h"
@@ -22,8 +24,11 @@ struct ReadFlags {
   bool ignore_checksum = false;
   double spacing_um = 0;
   std::string xy_unit, z_unit;
+  std::string orientation;  ///< how bullet land scans are stored ("" : measured from the data)
   void Add(CLI::App* app);
   ingest::ReadOptions Options() const;
+  /// --orientation, parsed; none when not given.
+  std::optional<toolmark::Orientation> StatedOrientation() const;
 };
 
 /// Adds --db (default: $TOOLMARK_DB or ./toolmark-db).
@@ -62,8 +67,8 @@ class QuietStderr {
 /// The list/JSON view of an item (ARCHITECTURE.md field names).
 nlohmann::json ItemJson(const index::ItemRecord& item);
 
-/// A scan at least twice as long (x) as wide looks like a bullet land;
-/// anything else like a cartridge case (--kind auto).
+/// A bullet land scan in any orientation (LooksLikeLandScan of its measured
+/// striae direction); anything else looks like a cartridge case (--kind auto).
 bool LooksLikeLand(const Surface& s);
 
 /// Land positions (0-based) from file names: the last number of each file's

@@ -9,6 +9,7 @@
 
 #include "cli_common.h"
 #include "toolmark/engine/check.h"
+#include "toolmark/ingest/quality.h"
 #include "toolmark/ingest/scan.h"
 
 namespace toolmark::cli {
@@ -17,10 +18,12 @@ namespace {
 struct InfoArgs {
   std::vector<std::string> files;
   bool json = false;
+  bool quick = false;
+  std::string kind = "auto";
   ReadFlags read;
 };
 
-nlohmann::json ScanJson(const std::string& file, const ingest::Scan& scan) {
+nlohmann::json ScanJson(const std::string& file, const ingest::Scan& scan, const ingest::Intake& intake) {
   const Surface& s = scan.surface;
   double lo = 0, hi = 0;
   s.Range(&lo, &hi);
@@ -39,6 +42,11 @@ nlohmann::json ScanJson(const std::string& file, const ingest::Scan& scan) {
   j["value_min"] = std::isfinite(lo) ? nlohmann::json(lo) : nlohmann::json();
   j["value_max"] = std::isfinite(hi) ? nlohmann::json(hi) : nlohmann::json();
   j["value_unit"] = s.kind == SurfaceKind::kHeight ? "um" : "grey level";
+  const ingest::ScanQuality& q = intake.quality;
+  j["kind"] = q.kind;
+  j["quality"] = ingest::QualityJson(q);
+  j["orientation"] = j["quality"].contains("orientation") ? j["quality"]["orientation"] : nlohmann::json();
+  if (q.Refused()) j["refused"] = q.RefusalReason();
   return j;
 }
 
@@ -58,6 +66,13 @@ void PrintText(const nlohmann::json& j) {
               j["instrument"].get<std::string>().empty() ? "" : ", ",
               j["instrument"].get<std::string>().c_str());
   for (const auto& note : j["notes"]) std::printf("  note: %s\n", note.get<std::string>().c_str());
+  const nlohmann::json& q = j["quality"];
+  std::string as = j["kind"].get<std::string>() == "bullet" ? "a bullet land" : "a cartridge case";
+  as += q["kind_source"] == "stated" ? " (stated)" : " (detected)";
+  std::printf("  quality: %s, as %s\n", q["grade"].get<std::string>().c_str(), as.c_str());
+  for (const auto& f : q["findings"])
+    std::printf("    %-8s %s: %s\n", f["severity"].get<std::string>().c_str(),
+                f["code"].get<std::string>().c_str(), f["message"].get<std::string>().c_str());
 }
 
 int RunInfo(const InfoArgs& args) {
@@ -68,7 +83,12 @@ int RunInfo(const InfoArgs& args) {
     QuietStderr quiet;
     tbb::parallel_for(std::size_t{0}, args.files.size(), [&](std::size_t i) {
       try {
-        results[i] = ScanJson(args.files[i], ingest::ReadScan(args.files[i], options));
+        const ingest::Scan scan = ingest::ReadScan(args.files[i], options);
+        ingest::IntakeOptions intake;
+        intake.kind = args.kind;
+        intake.orientation = args.read.StatedOrientation();
+        intake.preprocess = !args.quick;
+        results[i] = ScanJson(args.files[i], scan, ingest::AssessScan(scan.surface, intake));
       } catch (const Error& e) {
         errors[i] = e.what();
       }
@@ -87,6 +107,10 @@ int RunInfo(const InfoArgs& args) {
       list.push_back(results[i]);
     else
       PrintText(results[i]);
+    if (results[i].contains("refused")) {
+      PrintError(args.files[i] + ": refused: " + results[i]["refused"].get<std::string>());
+      ++failed;
+    }
   }
   if (args.json) std::cout << list.dump(2) << "\n";
   return failed ? 1 : 0;
@@ -96,9 +120,16 @@ int RunInfo(const InfoArgs& args) {
 
 void RegisterInfo(CLI::App& app, Action* action) {
   auto args = std::make_shared<InfoArgs>();
-  CLI::App* cmd = app.add_subcommand("info", "Describe scan files: format, size, spacing, heights, checksum");
+  CLI::App* cmd = app.add_subcommand(
+      "info", "Describe scan files: format, size, spacing, heights, checksum, orientation and quality");
   cmd->add_option("files", args->files, "Scan files (X3P, PNG, TIFF, JPEG, PLY, PCD)")->required();
   cmd->add_flag("--json", args->json, "Print a JSON list");
+  cmd->add_option("--kind", args->kind,
+                  "What the scans are: auto (from shape and striae), bullet, cartridge_case")
+      ->check(CLI::IsMember({"auto", "bullet", "land", "cartridge_case"}));
+  cmd->add_flag(
+      "--quick", args->quick,
+      "Skip the comparators' preprocessing (groove shoulders, breech-face region) in the quality check");
   args->read.Add(cmd);
   cmd->callback([args, action] { *action = [args] { return RunInfo(*args); }; });
 }
