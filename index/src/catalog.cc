@@ -10,7 +10,8 @@
 namespace toolmark::index {
 namespace {
 
-constexpr int kSchemaVersion = 5;  // 2: features; 3: correlations, hits; 4: decisions; 5: exchange, access
+// 2: features; 3: correlations, hits; 4: decisions; 5: exchange, access; 6: item quality
+constexpr int kSchemaVersion = 6;
 
 const char* kSchema = R"SQL(
 CREATE TABLE IF NOT EXISTS items (
@@ -152,6 +153,10 @@ CREATE TABLE IF NOT EXISTS imported_items (
   package_id TEXT NOT NULL REFERENCES imports(package_id),
   origin_item INTEGER NOT NULL,
   level TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS item_quality (
+  item_id INTEGER PRIMARY KEY REFERENCES items(id),
+  quality TEXT NOT NULL  -- JSON: orientation, findings (docs/quality.md)
 );
 )SQL";
 
@@ -327,6 +332,10 @@ ItemId Catalog::InsertItem(const ItemRecord& it, const std::string& array_path) 
     Statement m(db_, "INSERT OR IGNORE INTO marks (item_id, mark) VALUES (?, ?)");
     m.Bind(1, id).Bind(2, mark).Step();
   }
+  if (!it.quality.empty()) {
+    Statement q(db_, "INSERT INTO item_quality (item_id, quality) VALUES (?, ?)");
+    q.Bind(1, id).Bind(2, it.quality).Step();
+  }
   return id;
 }
 
@@ -361,7 +370,8 @@ std::vector<ItemRecord> Catalog::Items(std::optional<ItemId> only) {
   Statement s(db_, R"SQL(SELECT id, sha256, file, format, case_id, item_label, jurisdiction, kind, role,
     caliber, firing_pin_shape, lands, twist, firearm_make, firearm_model, firearm_serial, truth_firearm,
     instrument, surface_kind, spacing_x_um, spacing_y_um, size_x, size_y, valid_fraction, checksum_ok,
-    ingested_at, toolmark_version, values_sha256 FROM items WHERE ?1 IS NULL OR id = ?1 ORDER BY id)SQL");
+    ingested_at, toolmark_version, values_sha256, q.quality FROM items LEFT JOIN item_quality q ON q.item_id = id
+    WHERE ?1 IS NULL OR id = ?1 ORDER BY id)SQL");
   if (only)
     s.Bind(1, *only);
   else
@@ -391,6 +401,7 @@ std::vector<ItemRecord> Catalog::Items(std::optional<ItemId> only) {
     r.ingested_at = s.Text(25);
     r.toolmark_version = s.Text(26);
     r.values_sha256 = s.Text(27);
+    r.quality = s.IsNull(28) ? "" : s.Text(28);
     r.marks = marks[r.id];
     out.push_back(std::move(r));
   }

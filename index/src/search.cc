@@ -233,6 +233,7 @@ struct SearchEngine::Impl {
       h.item_label = it.item_label;
       h.jurisdiction = it.jurisdiction;
       h.file = it.file;
+      h.quality = it.quality;
     }
     return hits;
   }
@@ -587,7 +588,21 @@ CorrelateSummary Correlate(Database& db, const std::string& kind, const SearchOp
   for (std::size_t i = 0; i < queries.size(); ++i) {
     CorrelateStep step;
     step.query = queries[i];
-    step.hits = engine.SearchItem(queries[i]);
+    try {
+      step.hits = engine.SearchItem(queries[i]);
+    } catch (const Error& e) {
+      // One item that cannot be searched (its scan cannot be prepared) is
+      // reported and left uncorrelated; the batch goes on.
+      const std::optional<ItemRecord> it = db.Get(queries[i]);
+      warnings->push_back("item " + std::to_string(queries[i]) + (it ? " (" + it->file + ")" : "") +
+                          ": not correlated: " + e.what());
+      ++summary.failed;
+      step.failed = true;
+      step.done = i + 1;
+      step.total = queries.size();
+      if (on_query) on_query(step);
+      continue;
+    }
     std::vector<HitRecord> records;
     for (const SearchHit& h : step.hits) {
       HitRecord r;

@@ -1,5 +1,6 @@
 #include "toolmark/ingest/manifest.h"
 
+#include <cmath>
 #include <set>
 
 #include "toolmark/engine/check.h"
@@ -115,6 +116,50 @@ Manifest ReadManifest(const std::string& path) {
   } catch (const Error& e) {
     throw Error(path + ": " + e.what());
   }
+}
+
+RowOverrides ApplyRowOverrides(const std::map<std::string, std::string>* row, const ReadOptions& read,
+                               std::optional<Orientation> orientation) {
+  RowOverrides out{read, orientation, orientation ? "flag" : ""};
+  if (!row) return out;
+  const auto cell = [&](const char* column) {
+    const auto it = row->find(column);
+    return it == row->end() ? std::string() : it->second;
+  };
+  const std::string xy = cell("xy_unit"), z = cell("z_unit"), spacing = cell("spacing_um"),
+                    turn = cell("orientation");
+  const auto unit = [](const std::string& text, const char* column) {
+    try {
+      return ParseLengthUnit(text);
+    } catch (const Error& e) {
+      throw Error(std::string("manifest column ") + column + ": " + e.what());
+    }
+  };
+  if (!xy.empty()) {
+    out.read.xy_unit = unit(xy, "xy_unit");
+    if (z.empty() && !read.z_unit) out.read.z_unit = out.read.xy_unit;
+  }
+  if (!z.empty()) out.read.z_unit = unit(z, "z_unit");
+  if (!spacing.empty()) {
+    double v = 0;
+    std::size_t used = 0;
+    try {
+      v = std::stod(spacing, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    Check(used == spacing.size() && std::isfinite(v) && v > 0,
+          "manifest column spacing_um: '" + spacing + "' is not a positive number");
+    out.read.spacing_um = v;
+  }
+  if (!turn.empty()) {
+    out.orientation = ParseOrientation(turn);
+    Check(out.orientation.has_value(),
+          "manifest column orientation: '" + turn + "' is not one of upright, " +
+              "transposed, rot90, rot270, rot180, flip-x, flip-y, antitransposed");
+    out.orientation_source = "manifest";
+  }
+  return out;
 }
 
 }  // namespace toolmark::ingest

@@ -43,6 +43,14 @@ void Add(ScanQuality* q, const char* code, Severity s, const std::string& messag
   q->findings.push_back({code, s, message});
 }
 
+/// "… (stated) …" → "… (stated by manifest) …".
+std::string StatedBy(std::string note, const std::string& source) {
+  const std::string tag = "(stated)";
+  const std::size_t at = note.find(tag);
+  if (at != std::string::npos && !source.empty()) note.replace(at, tag.size(), "(stated by " + source + ")");
+  return note;
+}
+
 bool IsLandKind(const std::string& kind) { return kind == "bullet" || kind == "land"; }
 
 void AssessCommon(const Surface& s, ScanQuality* q) {
@@ -226,8 +234,9 @@ Intake AssessScan(const Surface& stored, const IntakeOptions& o) {
     }
     q.orientation = OrientationName(lo.stored_as);
     q.orientation_settled = lo.settled;
-    q.orientation_source = lo.source;
-    Add(&q, "orientation", lo.settled ? Severity::kInfo : Severity::kWarning, lo.note);
+    q.orientation_source = lo.source == "stated" ? o.orientation_source : lo.source;
+    Add(&q, "orientation", lo.settled ? Severity::kInfo : Severity::kWarning,
+        lo.source == "stated" ? StatedBy(lo.note, o.orientation_source) : lo.note);
     if (lo.stored_as != Orientation::kUpright) in.surface = ToUpright(stored, lo.stored_as);
     AssessLand(in.surface, o, &q);
   } else {

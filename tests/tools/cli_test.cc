@@ -20,10 +20,19 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::string WriteSampleX3p(const TempDir& dir, const std::string& name, int seed) {
+/// A small scan that intake accepts as a cartridge case (160 × 120 points
+/// at 3.125 µm of a smooth, direction-free texture) or, with `land`, as an
+/// upright bullet land (striae along y, 640 × 120 points).
+std::string WriteSampleX3p(const TempDir& dir, const std::string& name, int seed, bool land = false) {
   Surface s;
-  s.values.create(30, 40, CV_64FC1);
-  for (int i = 0; i < 1200; ++i) s.values.ptr<double>(0)[i] = std::sin(0.01 * i * seed) * 1e-6 * 1e6;
+  const int cols = land ? 640 : 160, rows = 120;
+  s.values.create(rows, cols, CV_64FC1);
+  for (int r = 0; r < rows; ++r)
+    for (int c = 0; c < cols; ++c)
+      s.values.at<double>(r, c) =
+          land
+              ? std::sin(0.37 * c * seed) + 0.5 * std::sin(0.113 * c + seed) + 0.02 * std::sin(0.5 * r)
+              : std::sin(0.21 * c + 0.05 * seed) * std::cos(0.17 * r * seed) + 0.3 * std::sin(0.07 * (r + c));
   s.spacing_x_um = s.spacing_y_um = 3.125;
   const std::string path = dir / name;
   ingest::WriteX3pFile(s, path);
@@ -75,8 +84,11 @@ TEST(Cli, InfoJsonHasTheContractFields) {
                             "valid_fraction", "checksum_ok"}) {
     EXPECT_TRUE(j[0].contains(field)) << field;
   }
-  EXPECT_EQ(j[0]["size_x"], 40);
-  EXPECT_EQ(j[0]["size_y"], 30);
+  EXPECT_EQ(j[0]["size_x"], 160);
+  EXPECT_EQ(j[0]["size_y"], 120);
+  EXPECT_EQ(j[0]["kind"], "cartridge_case");
+  EXPECT_TRUE(j[0]["orientation"].is_null());
+  EXPECT_TRUE(j[0]["quality"]["findings"].is_array());
   EXPECT_DOUBLE_EQ(j[0]["spacing_x_um"].get<double>(), 3.125);
   EXPECT_EQ(j[0]["checksum_ok"], true);
 }
@@ -242,12 +254,13 @@ TEST(Cli, RecursiveIngestAndManifestRowsWithSubfolders) {
   TempDir dir;
   fs::create_directories(dir.path() / "in/case1/bullet1");
   WriteSampleX3p(dir, "in/top.x3p", 8);
-  WriteSampleX3p(dir, "in/case1/bullet1/land1.x3p", 9);
-  WriteSampleX3p(dir, "in/case1/land1.x3p", 10);  // same name, other folder
+  WriteSampleX3p(dir, "in/case1/bullet1/land1.x3p", 9, true);
+  WriteSampleX3p(dir, "in/case1/land1.x3p", 10, true);  // same name, other folder
   WriteFile(dir / "in/manifest.csv",
             "file,case,kind,item\ntop.x3p,K1,cartridge_case,T\ncase1/bullet1/land1.x3p,K2,bullet,B1\n"
             "case1/land1.x3p,K3,bullet,B0\n");
-  CliResult r = RunCli({"ingest", "--db", dir / "flat", "--case", "c", "--kind", "bullet", dir / "in"});
+  CliResult r =
+      RunCli({"ingest", "--db", dir / "flat", "--case", "c", "--kind", "cartridge_case", dir / "in"});
   EXPECT_NE(r.out.find("1 accepted"), std::string::npos) << r.out;
   r = RunCli({"ingest", "--db", dir / "deep", "-r", "--manifest", dir / "in/manifest.csv", dir / "in"});
   ASSERT_EQ(r.status, 0) << r.err;
@@ -281,13 +294,16 @@ TEST(Cli, UnitOverrideFlagIsNamedAndWorks) {
   ExpectOneLineError(r, dir / "um.x3p: ");
   EXPECT_NE(r.err.find("--xy-unit um"), std::string::npos);
   r = RunCli({"info", "--json", "--xy-unit", "um", "--z-unit", "m", dir / "um.x3p"});
-  ASSERT_EQ(r.status, 0) << r.err;
+  // Read now; as evidence its handful of points is refused (exit 1, one line).
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_EQ(LineCount(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("too little data"), std::string::npos) << r.err;
   EXPECT_DOUBLE_EQ(json::parse(r.out)[0]["spacing_x_um"].get<double>(), 7.37);
 }
 
 TEST(Cli, ExportScanWritesTheStoredSurface) {
   TempDir dir;
-  const std::string file = WriteSampleX3p(dir, "a.x3p", 6);
+  const std::string file = WriteSampleX3p(dir, "a.x3p", 6, true);
   ASSERT_EQ(RunCli({"ingest", "--db", dir / "db", "--case", "c", "--kind", "bullet", file}).status, 0);
   const CliResult r = RunCli({"export-scan", "--db", dir / "db", "1", dir / "out.x3p"});
   ASSERT_EQ(r.status, 0) << r.err;
@@ -299,7 +315,7 @@ TEST(Cli, ExportScanWritesTheStoredSurface) {
 
 TEST(Cli, VerifyFailsOnDamage) {
   TempDir dir;
-  const std::string file = WriteSampleX3p(dir, "a.x3p", 7);
+  const std::string file = WriteSampleX3p(dir, "a.x3p", 7, true);
   ASSERT_EQ(RunCli({"ingest", "--db", dir / "db", "--case", "c", "--kind", "bullet", file}).status, 0);
   EXPECT_EQ(RunCli({"verify", "--db", dir / "db"}).status, 0);
   for (const auto& e : fs::recursive_directory_iterator(dir.path() / "db/arrays")) {

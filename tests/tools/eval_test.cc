@@ -279,14 +279,27 @@ TEST(Eval, MissingTruthIsAOneLineError) {
   EXPECT_EQ(r.err, "toolmark: " + dir.path().string() + ": no truth.csv (see datasets/README.md)\n");
 }
 
-TEST(Eval, UnreadableScanIsAnErrorNamingTheFile) {
+TEST(Eval, UnreadableScanIsSkippedAndNamed) {
   TempDir dir;
   WriteCartridgeDataset(dir);
   WriteFile(dir / "c.x3p", "not a scan");
-  const CliResult r = RunCli({"eval", dir.path().string()});
-  EXPECT_NE(r.status, 0);
+  const CliResult r = RunCli({"eval", "--json", dir.path().string()});
+  ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(LineCount(r.err), 1) << r.err;
   EXPECT_NE(r.err.find("c.x3p"), std::string::npos) << r.err;
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j["items"], 4);
+  EXPECT_EQ(j["pairs"], 6);  // the 4 pairs with c.x3p are gone, and counted
+  EXPECT_EQ(j["skipped_pairs"], 4);
+  EXPECT_EQ(j["skipped_km_pairs"], 0);
+  ASSERT_EQ(j["skipped_files"].size(), 1u);
+  EXPECT_EQ(j["skipped_files"][0]["file"], "c.x3p");
+  EXPECT_FALSE(j["notes"].empty());
+  // With fewer than two usable scans there is nothing to evaluate: an error.
+  for (const char* f : {"a1.x3p", "a2.x3p", "b.x3p"}) WriteFile(dir / f, "not a scan either");
+  const CliResult none = RunCli({"eval", dir.path().string()});
+  EXPECT_NE(none.status, 0);
+  EXPECT_NE(none.err.find("fewer than two usable scans"), std::string::npos) << none.err;
 }
 
 }  // namespace

@@ -10,6 +10,9 @@
 #include <filesystem>
 #include <vector>
 
+#include "toolmark/engine/check.h"
+#include "toolmark/ingest/scan.h"
+
 namespace toolmark::cli {
 
 void ReadFlags::Add(CLI::App* app) {
@@ -54,6 +57,20 @@ void AddDbFlag(CLI::App* app, std::string* db) {
 void PrintError(const std::string& message) {
   std::fprintf(stderr, "toolmark: %s\n", message.c_str());
   std::fflush(stderr);
+}
+
+ingest::Intake TakeInFile(const std::string& file, const std::string& kind, const ReadFlags& read,
+                          const std::string& orientation) {
+  QuietStderr quiet;
+  const ingest::Scan scan = ingest::ReadScan(file, read.Options());
+  ingest::IntakeOptions intake;
+  intake.kind = kind;
+  intake.orientation = orientation.empty() ? read.StatedOrientation() : ParseOrientation(orientation);
+  try {
+    return ingest::TakeIn(scan.surface, intake);
+  } catch (const Error& e) {
+    throw Error(file + ": " + e.what());
+  }
 }
 
 bool LooksLikeLand(const Surface& s) { return LooksLikeLandScan(s, MeasureStriaeDirection(s)); }
@@ -137,7 +154,40 @@ nlohmann::json ItemJson(const index::ItemRecord& it) {
                   {"model", it.firearm.model},
                   {"serial", it.firearm.serial},
                   {"truth", it.firearm.truth_label}};
+  j["quality"] = ItemQuality(it);
+  j["orientation"] = j["quality"].is_object() && j["quality"].contains("orientation")
+                         ? j["quality"]["orientation"]
+                         : nlohmann::json();
   return j;
+}
+
+nlohmann::json ItemQuality(const index::ItemRecord& it) {
+  if (it.quality.empty()) return nlohmann::json();
+  nlohmann::json q = nlohmann::json::parse(it.quality, nullptr, false);
+  return q.is_discarded() ? nlohmann::json() : q;
+}
+
+std::string QualityRemark(const nlohmann::json& q) {
+  if (!q.is_object()) return "not assessed";
+  std::string out = q.value("grade", "");
+  if (q.contains("orientation")) {
+    const auto& o = q["orientation"];
+    const std::string as = o.value("stored_as", "");
+    if (as != "upright") out += ", turned upright from " + as;
+    if (!o.value("settled", true)) out += ", orientation not settled";
+  }
+  return out;
+}
+
+std::string ColumnHint(const std::string& reason) {
+  static const std::pair<const char*, const char*> kFlags[] = {{"--xy-unit", "xy_unit"},
+                                                               {"--z-unit", "z_unit"},
+                                                               {"--spacing-um", "spacing_um"},
+                                                               {"--orientation", "orientation"}};
+  for (const auto& [flag, column] : kFlags)
+    if (reason.find(flag) != std::string::npos)
+      return reason + " (or, for this file alone, a '" + column + "' column in the manifest / truth.csv)";
+  return reason;
 }
 
 std::string Num(double v) {

@@ -12,6 +12,7 @@
 #include "toolmark/engine/orientation.h"
 #include "toolmark/index/database.h"
 #include "toolmark/index/review.h"
+#include "toolmark/ingest/quality.h"
 #include "toolmark/ingest/read_options.h"
 
 namespace toolmark::cli {
@@ -64,8 +65,21 @@ class QuietStderr {
   int saved_ = -1;
 };
 
-/// The list/JSON view of an item (ARCHITECTURE.md field names).
+/// Reads a scan file and takes it in as `kind` ("bullet", "cartridge_case"
+/// or "auto"; bullet lands turned upright), with --orientation or, when
+/// given, `orientation` (a name) for bullet lands; throws "<file>: <reason>"
+/// when it cannot be read or is refused.
+ingest::Intake TakeInFile(const std::string& file, const std::string& kind, const ReadFlags& read,
+                          const std::string& orientation = "");
+
+/// The list/JSON view of an item (ARCHITECTURE.md field names), with its
+/// intake quality and orientation.
 nlohmann::json ItemJson(const index::ItemRecord& item);
+/// An item's recorded intake quality (ingest::QualityJson), null when none.
+nlohmann::json ItemQuality(const index::ItemRecord& item);
+/// "good", "weak, turned upright from transposed, orientation not settled",
+/// "not assessed" (null): a short remark for tables and hit lists.
+std::string QualityRemark(const nlohmann::json& quality);
 
 /// A bullet land scan in any orientation (LooksLikeLandScan of its measured
 /// striae direction); anything else looks like a cartridge case (--kind auto).
@@ -75,6 +89,11 @@ bool LooksLikeLand(const Surface& s);
 /// stem minus one, when every name has one, all distinct and in 1…64 (e.g.
 /// "…-land3.x3p"); empty otherwise.
 std::vector<int> LandPositionsFromNames(const std::vector<std::string>& files);
+
+/// A reader's refusal that names a flag (--xy-unit, --z-unit, --spacing-um,
+/// --orientation) with the per-file alternative added: the manifest /
+/// truth.csv column of the same name fixes one file without touching the rest.
+std::string ColumnHint(const std::string& reason);
 
 /// Short number formatting for tables ("%.6g").
 std::string Num(double v);

@@ -213,7 +213,10 @@ std::vector<ScoreSet> Collect(const CalibrateArgs& a, std::uint64_t seed) {
     return sets;
   }
   if (!a.dataset.empty()) {
-    sets.push_back(TakeScores(EvaluateDataset(a.dataset, options, a.read.Options()), a, a.dataset));
+    options.orientation = a.read.StatedOrientation();
+    std::vector<SkippedScan> refused;
+    sets.push_back(TakeScores(EvaluateDataset(a.dataset, options, a.read.Options(), &refused), a, a.dataset));
+    for (const SkippedScan& k : refused) PrintError(k.reason + " (left out of the calibration)");
     return sets;
   }
   for (const std::string& d : a.difficulties) {

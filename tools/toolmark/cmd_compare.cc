@@ -23,6 +23,7 @@
 #include <filesystem>
 #include <iostream>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,7 @@
 #include "toolmark/engine/comparator.h"
 #include "toolmark/engine/land.h"
 #include "toolmark/engine/version.h"
+#include "toolmark/ingest/quality.h"
 #include "toolmark/ingest/scan.h"
 
 namespace toolmark::cli {
@@ -52,6 +54,7 @@ struct CompareArgs {
   bool json = false;
   bool signatures = false;
   ReadFlags read;
+  std::string orientation_a, orientation_b;  ///< per side, over --orientation
 };
 
 /// The likelihood ratio of one comparison's score, or why there is none.
@@ -134,24 +137,52 @@ std::vector<std::string> LandFiles(const std::string& folder) {
   return files;
 }
 
-/// A land: its file and signature.
+/// A land: its file, signature and intake quality.
 struct Land {
   std::string file;
   LandSignature signature;
+  ingest::ScanQuality quality;
 };
 
-std::vector<Land> ReadLands(const std::vector<std::string>& files, const ingest::ReadOptions& options) {
+std::vector<Land> ReadLands(const std::vector<std::string>& files, const ReadFlags& read,
+                            const std::string& orientation) {
   std::vector<Land> lands;
-  QuietStderr quiet;
   for (const std::string& f : files) {
-    const ingest::Scan scan = ingest::ReadScan(f, options);
+    ingest::Intake in = TakeInFile(f, "bullet", read, orientation);
     try {
-      lands.push_back({f, ExtractLandSignature(scan.surface)});
+      lands.push_back({f, ExtractLandSignature(in.surface), std::move(in.quality)});
     } catch (const Error& e) {
       throw Error(f + ": " + e.what());
     }
   }
   return lands;
+}
+
+/// What makes a comparison weaker, one sentence each ("A: …", "B land 3: …").
+std::vector<std::string> QualityWarnings(const std::string& who, const ingest::ScanQuality& q) {
+  std::vector<std::string> out;
+  for (const auto& f : q.findings)
+    if (f.severity == ingest::Severity::kWarning) out.push_back(who + ": " + f.message);
+  return out;
+}
+
+/// The lands' orientations agree when every one is settled, or every one
+/// is the same assumption (one lab's instrument): then a mirror the data
+/// cannot see mirrors both sides alike. Otherwise one warning saying so.
+std::vector<std::string> OrientationWarnings(const std::vector<const ingest::ScanQuality*>& all) {
+  std::set<std::string> assumed;
+  bool settled = false;
+  for (const auto* q : all) {
+    if (q->orientation.empty()) continue;
+    if (q->orientation_settled)
+      settled = true;
+    else
+      assumed.insert(q->orientation);
+  }
+  if (assumed.empty() || (!settled && assumed.size() == 1)) return {};
+  return {
+      "orientations differ in how sure they are: a scan whose orientation was assumed may be mirrored "
+      "across the land relative to the others, and a mirrored land does not match (state --orientation)"};
 }
 
 nlohmann::json Values(const std::vector<double>& v) {
@@ -178,6 +209,8 @@ nlohmann::json SignatureJson(const Land& land, bool with_values) {
       {"band_correlation", s.band_correlation},
       {"drift_um_per_mm", s.drift_per_mm},
       {"spacing_um", s.spacing_um}};
+  j["quality"] = ingest::QualityJson(land.quality);
+  j["orientation"] = j["quality"].contains("orientation") ? j["quality"]["orientation"] : nlohmann::json();
   if (with_values) {
     j["signature"] = Values(s.values);
     j["profile"] = Values(s.profile);
@@ -197,6 +230,16 @@ nlohmann::json FeaturesJson(const LandFeatures& f) {
 
 std::string BaseName(const std::string& path) { return fs::path(path).filename().string(); }
 
+void PrintWarnings(const std::vector<std::string>& warnings) {
+  if (warnings.empty()) {
+    std::printf("quality: good (no warnings on either scan)\n");
+    return;
+  }
+  std::printf("quality: WEAK comparison (%zu warning%s):\n", warnings.size(),
+              warnings.size() == 1 ? "" : "s");
+  for (const std::string& w : warnings) std::printf("  warning: %s\n", w.c_str());
+}
+
 /// Land positions around the bullet (0-based): the last number in each file
 /// name minus one when every name has one, all distinct and in 1…64 (e.g.
 /// "…-land3.x3p"), so that missing lands leave their gap; otherwise the order
@@ -214,8 +257,18 @@ std::vector<int> Positions(const std::vector<Land>& lands, bool* from_names) {
 
 int RunBullets(const CompareArgs& args, const std::vector<std::string>& files_a,
                const std::vector<std::string>& files_b) {
-  const std::vector<Land> a = ReadLands(files_a, args.read.Options());
-  const std::vector<Land> b = ReadLands(files_b, args.read.Options());
+  const std::vector<Land> a = ReadLands(files_a, args.read, args.orientation_a);
+  const std::vector<Land> b = ReadLands(files_b, args.read, args.orientation_b);
+  std::vector<std::string> warnings;
+  std::vector<const ingest::ScanQuality*> qualities;
+  for (const auto& [side, lands] : {std::pair{"A", &a}, std::pair{"B", &b}})
+    for (const Land& l : *lands) {
+      const std::string who =
+          lands->size() == 1 ? std::string(side) : std::string(side) + " " + BaseName(l.file);
+      for (std::string& w : QualityWarnings(who, l.quality)) warnings.push_back(std::move(w));
+      qualities.push_back(&l.quality);
+    }
+  for (std::string& w : OrientationWarnings(qualities)) warnings.push_back(std::move(w));
   std::vector<LandSignature> sa, sb;
   for (const Land& l : a) sa.push_back(l.signature);
   for (const Land& l : b) sb.push_back(l.signature);
@@ -272,6 +325,8 @@ int RunBullets(const CompareArgs& args, const std::vector<std::string>& files_a,
                         {"phase_gap", bc.phase_gap},
                         {"phase_t", bc.phase_t},
                         {"land_scores", scores},
+                        {"quality", warnings.empty() ? "good" : "weak"},
+                        {"warnings", warnings},
                         {"version", Version()}};
     lr.AddTo(&j);
     for (double m : bc.phase_means)
@@ -284,6 +339,7 @@ int RunBullets(const CompareArgs& args, const std::vector<std::string>& files_a,
       j["lands_b"].push_back(SignatureJson(b[k], args.signatures));
       j["lands_b"].back()["land"] = pos_b[k] + 1;
     }
+
     j["land_numbers_from"] = {named_a ? "file names" : "order", named_b ? "file names" : "order"};
     j["matched"] = nlohmann::json::array();
     for (const auto& [i, k] : bc.matched) {
@@ -301,8 +357,15 @@ int RunBullets(const CompareArgs& args, const std::vector<std::string>& files_a,
               lands);
   std::printf("land numbers from %s (A), %s (B)\n", named_a ? "the file names" : "the order given",
               named_b ? "the file names" : "the order given");
-  for (std::size_t i = 0; i < a.size(); ++i) std::printf("  A%d  %s\n", pos_a[i] + 1, a[i].file.c_str());
-  for (std::size_t j = 0; j < b.size(); ++j) std::printf("  B%d  %s\n", pos_b[j] + 1, b[j].file.c_str());
+  const auto remark = [](const Land& l) {
+    if (l.quality.orientation.empty() || l.quality.orientation == "upright") return std::string();
+    return "  (turned upright from " + l.quality.orientation +
+           (l.quality.orientation_settled ? ")" : ", assumed)");
+  };
+  for (std::size_t i = 0; i < a.size(); ++i)
+    std::printf("  A%d  %s%s\n", pos_a[i] + 1, a[i].file.c_str(), remark(a[i]).c_str());
+  for (std::size_t j = 0; j < b.size(); ++j)
+    std::printf("  B%d  %s%s\n", pos_b[j] + 1, b[j].file.c_str(), remark(b[j]).c_str());
   std::printf("land scores (rows: lands of A, columns: lands of B; * = chosen phase):\n      ");
   for (std::size_t j = 0; j < b.size(); ++j) std::printf("   B%-4d", pos_b[j] + 1);
   std::printf("\n");
@@ -329,6 +392,7 @@ int RunBullets(const CompareArgs& args, const std::vector<std::string>& files_a,
         scores[static_cast<std::size_t>(i)][static_cast<std::size_t>(k)], f.ccf, static_cast<int>(f.cms),
         f.matches_per_mm, f.overlap_um, f.lag_um);
   }
+  PrintWarnings(warnings);
   if (!args.png.empty()) std::printf("plot: %s\n", args.png.c_str());
   return 0;
 }
@@ -352,7 +416,8 @@ nlohmann::json DirectionJson(const CmcDirection& d) {
 }
 
 /// Breech faces with the CMC comparator: the full result (cells, both directions).
-int RunCmc(const CompareArgs& args, const Surface& sa, const Surface& sb, const std::string& kind) {
+int RunCmc(const CompareArgs& args, const Surface& sa, const Surface& sb, const std::string& kind,
+           const std::vector<std::string>& warnings, const nlohmann::json& quality) {
   const CmcOptions options;
   const CartridgeCase ca = PrepareCartridgeCase(sa, options), cb = PrepareCartridgeCase(sb, options);
   const BreechFace &a = ca.face, &b = cb.face;
@@ -373,6 +438,9 @@ int RunCmc(const CompareArgs& args, const Surface& sa, const Surface& sb, const 
                         {"surfaces", two_d ? "2D intensity (compared with 2D only)" : "3D height"},
                         {"forward", DirectionJson(r.forward)},
                         {"backward", DirectionJson(r.backward)},
+                        {"quality", warnings.empty() ? "good" : "weak"},
+                        {"warnings", warnings},
+                        {"scan_quality", quality},
                         {"version", Version()}};
     nlohmann::json pin = {{"compared", fp.compared}, {"note", fp.note}};
     if (fp.compared) {
@@ -433,6 +501,7 @@ int RunCmc(const CompareArgs& args, const Surface& sa, const Surface& sb, const 
   std::printf("registration: B rotated %.1f deg, translated (%.0f, %.0f) um onto A\n", r.forward.rotation_deg,
               r.forward.shift_x_um, r.forward.shift_y_um);
   lr.Print();
+  PrintWarnings(warnings);
   if (!args.png.empty()) std::printf("plot: %s\n", args.png.c_str());
   return 0;
 }
@@ -452,7 +521,18 @@ int RunPair(const CompareArgs& args) {
   if (kind == "bullet") kind = "land";
   const std::string name = !args.comparator.empty() ? args.comparator : kind == "land" ? "land" : "cmc";
   if (name == "land") return RunBullets(args, {args.a}, {args.b});
-  if (name == "cmc") return RunCmc(args, a->surface, b->surface, kind);
+  // Cartridge cases (and other comparators): taken in as they are.
+  const ingest::Intake ia =
+      TakeInFile(args.a, kind == "land" ? "bullet" : "cartridge_case", args.read, args.orientation_a);
+  const ingest::Intake ib =
+      TakeInFile(args.b, kind == "land" ? "bullet" : "cartridge_case", args.read, args.orientation_b);
+  std::vector<std::string> warnings = QualityWarnings("A", ia.quality);
+  for (std::string& w : QualityWarnings("B", ib.quality)) warnings.push_back(std::move(w));
+  const nlohmann::json quality = {{"a", ingest::QualityJson(ia.quality)},
+                                  {"b", ingest::QualityJson(ib.quality)}};
+  a->surface = ia.surface;
+  b->surface = ib.surface;
+  if (name == "cmc") return RunCmc(args, a->surface, b->surface, kind, warnings, quality);
   Check(args.png.empty(),
         "--png draws the land and cmc comparisons; the " + name + " comparator has no plot");
   const auto comparator = MakeComparator(name);
@@ -469,6 +549,9 @@ int RunPair(const CompareArgs& args) {
                         {"translation_um", {c.shift_x_um, c.shift_y_um}},
                         {"overlap_fraction", c.overlap_fraction},
                         {"surfaces", two_d ? "2D intensity" : "3D height"},
+                        {"quality", warnings.empty() ? "good" : "weak"},
+                        {"warnings", warnings},
+                        {"scan_quality", quality},
                         {"version", Version()}};
     for (const auto& [key, value] : c.details) j["details"][key] = value;
     lr.AddTo(&j);
@@ -481,6 +564,7 @@ int RunPair(const CompareArgs& args) {
               c.rotation_deg, c.shift_x_um, c.shift_y_um, c.overlap_fraction);
   for (const auto& [key, value] : c.details) std::printf("  %s %s\n", key, Num(value).c_str());
   lr.Print();
+  PrintWarnings(warnings);
   return 0;
 }
 
@@ -527,6 +611,12 @@ void RegisterCompare(CLI::App& app, Action* action) {
   cmd->add_flag("--signatures", args->signatures,
                 "With --json: include each land's signature and form-removed profile (µm, null = missing)");
   args->read.Add(cmd);
+  cmd->add_option("--orientation-a", args->orientation_a,
+                  "How A's land scans are stored (over --orientation)")
+      ->check(CLI::IsMember(OrientationNames()));
+  cmd->add_option("--orientation-b", args->orientation_b,
+                  "How B's land scans are stored (over --orientation)")
+      ->check(CLI::IsMember(OrientationNames()));
   cmd->callback([args, action] { *action = [args] { return RunCompare(*args); }; });
 }
 

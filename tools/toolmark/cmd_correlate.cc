@@ -58,6 +58,18 @@ int RunCorrelate(CorrelateArgs args) {
           if (!bar) bar = std::make_unique<Progress>(step.total, "correlating " + kind + "s");
           bar->Tick("item " + std::to_string(step.query));
           const auto item = db->Get(step.query);
+          if (step.failed) {
+            if (args.json)
+              out.push_back({{"query", step.query},
+                             {"file", item ? item->file : ""},
+                             {"kind", kind},
+                             {"hits", nlohmann::json::array()},
+                             {"error", "not correlated (see the warning on stderr)"}});
+            else
+              std::printf("item %lld %s: NOT correlated (see the warning)\n",
+                          static_cast<long long>(step.query), item ? item->file.c_str() : "");
+            return;
+          }
           if (args.json) {
             nlohmann::json hits = nlohmann::json::array();
             for (const index::SearchHit& h : step.hits) hits.push_back(SearchHitJson(h));
@@ -81,14 +93,18 @@ int RunCorrelate(CorrelateArgs args) {
     total.correlated += s.correlated;
     total.hits += s.hits;
     total.remaining += s.remaining;
+    total.failed += s.failed;
   }
   if (args.json) {
     std::cout << out.dump(2) << "\n";
-    return 0;
+    return total.failed ? 1 : 0;
   }
-  std::printf("correlated %zu items (%zu hits recorded); %zu already correlated; %zu left for a later run\n",
-              total.correlated, total.hits, total.already, total.remaining);
-  return 0;
+  std::printf(
+      "correlated %zu items (%zu hits recorded); %zu already correlated; %zu left for a later run; %zu could "
+      "not "
+      "be searched\n",
+      total.correlated, total.hits, total.already, total.remaining, total.failed);
+  return total.failed ? 1 : 0;
 }
 
 }  // namespace

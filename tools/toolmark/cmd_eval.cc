@@ -55,6 +55,7 @@
 #include "toolmark/engine/metrics.h"
 #include "toolmark/engine/synth.h"
 #include "toolmark/ingest/manifest.h"
+#include "toolmark/ingest/quality.h"
 #include "toolmark/ingest/scan.h"
 
 namespace toolmark::cli {
@@ -138,6 +139,49 @@ void ForEachPair(int n, Eligible eligible, Match match, Visit visit) {
   }
 }
 
+/// Candidate pairs (and known matches among them) of each level over a list
+/// of scans, before sampling: what refused scans cost.
+struct LevelCounts {
+  std::pair<std::size_t, std::size_t> pair, land, bullet;
+  std::pair<std::size_t, std::size_t> Of(const std::string& level) const {
+    return level == "pair" ? pair : level == "land" ? land : bullet;
+  }
+};
+
+LevelCounts CountCandidates(const std::vector<Entry>& e, bool has_land_id, bool has_bullet) {
+  LevelCounts c;
+  const int n = static_cast<int>(e.size());
+  const auto at = [&](int i) -> const Entry& { return e[static_cast<std::size_t>(i)]; };
+  const auto count = [](std::pair<std::size_t, std::size_t>* into) {
+    return [into](const Candidate& k) {
+      ++into->first;
+      into->second += k.known_match ? 1 : 0;
+    };
+  };
+  ForEachPair(
+      n, [&](int i, int j) { return !at(i).is_land && !at(j).is_land && at(i).mark == at(j).mark; },
+      [&](int i, int j) { return at(i).firearm == at(j).firearm; }, count(&c.pair));
+  if (has_land_id)
+    ForEachPair(
+        n, [&](int i, int j) { return at(i).is_land && at(j).is_land; },
+        [&](int i, int j) { return !at(i).land_id.empty() && at(i).land_id == at(j).land_id; },
+        count(&c.land));
+  if (has_bullet) {
+    std::map<std::string, std::string> firearm_of;  // bullet → firearm
+    for (const Entry& x : e)
+      if (x.is_land) firearm_of[x.bullet] = x.firearm;
+    std::vector<std::string> firearms;
+    for (const auto& [bullet, firearm] : firearm_of) firearms.push_back(firearm);
+    ForEachPair(
+        static_cast<int>(firearms.size()), [](int, int) { return true; },
+        [&](int i, int j) {
+          return firearms[static_cast<std::size_t>(i)] == firearms[static_cast<std::size_t>(j)];
+        },
+        count(&c.bullet));
+  }
+  return c;
+}
+
 /// All KM pairs and all or a seeded uniform sample of KNM pairs (see top of file).
 template <typename Eligible, typename Match>
 Selection SelectPairs(int n, Eligible eligible, Match match, std::size_t max_pairs) {
@@ -177,13 +221,13 @@ using Prepared = std::shared_ptr<const PreparedMark>;
 /// Loads scan i: its surface, and its name for messages (a file path).
 using LoadScan = std::function<Surface(std::size_t i, std::string* name)>;
 
-/// Loads and prepares n scans in parallel; the first failure (in scan order)
-/// is a hard error naming the scan.
+/// Loads and prepares n scans in parallel. A scan that fails is left out:
+/// its prepared mark stays null and (*errors)[i] says why ("<path>: <reason>").
 std::vector<Prepared> PrepareAll(std::size_t n, const LoadScan& load,
-                                 const std::vector<const Comparator*>& comparators,
-                                 const std::string& label) {
+                                 const std::vector<const Comparator*>& comparators, const std::string& label,
+                                 std::vector<std::string>* errors) {
   std::vector<Prepared> prepared(n);
-  std::vector<std::string> errors(n);
+  errors->assign(n, "");
   Progress progress(n, label);
   std::mutex progress_mutex;
   {
@@ -195,15 +239,26 @@ std::vector<Prepared> PrepareAll(std::size_t n, const LoadScan& load,
         try {
           prepared[i] = comparators[i]->Prepare(surface);
         } catch (const Error& e) {
-          errors[i] = name + ": " + e.what();
+          (*errors)[i] = name + ": " + e.what();
         }
       } catch (const Error& e) {
-        errors[i] = e.what();  // already "<path>: <reason>"
+        const std::string what = e.what();
+        (*errors)[i] = name.empty() || what.rfind(name, 0) == 0 ? what : name + ": " + what;
       }
       std::lock_guard lock(progress_mutex);
       progress.Tick(name);
     });
   }
+  return prepared;
+}
+
+/// As PrepareAll, where every scan must succeed: the first failure (in scan
+/// order) is a hard error naming the scan (synthetic sets, made in memory).
+std::vector<Prepared> PrepareEvery(std::size_t n, const LoadScan& load,
+                                   const std::vector<const Comparator*>& comparators,
+                                   const std::string& label) {
+  std::vector<std::string> errors;
+  std::vector<Prepared> prepared = PrepareAll(n, load, comparators, label, &errors);
   for (const std::string& e : errors) {
     if (!e.empty()) throw Error(e);
   }
@@ -374,17 +429,30 @@ class LandScores {
   std::vector<Comparison> values_;
 };
 
+/// Land positions around a bullet (0-based): `land` − 1 when every land of
+/// the bullet has a distinct number ≥ 1 (so a missing land leaves its gap),
+/// else the order.
+std::vector<int> LandPositions(const Context& ctx, const Bullet& b) {
+  std::vector<int> pos;
+  for (int id : b.lands) pos.push_back(ctx.entries[static_cast<std::size_t>(id)].land - 1);
+  std::vector<int> sorted = pos;
+  std::sort(sorted.begin(), sorted.end());
+  const bool numbered = !sorted.empty() && sorted.front() >= 0 &&
+                        std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end();
+  if (!numbered)
+    for (std::size_t i = 0; i < pos.size(); ++i) pos[i] = static_cast<int>(i);
+  return pos;
+}
+
 /// Bullet-to-bullet score (CompareBullets): lands are placed around each
-/// bullet by their `land` order; the score is the best cyclic sequence average.
-double BulletScore(const Bullet& x, const Bullet& y, const LandScores& scores) {
+/// bullet by their `land` numbers (LandPositions); the score is the best
+/// cyclic sequence average over `lands` positions.
+double BulletScore(const Context& ctx, const Bullet& x, const Bullet& y, const LandScores& scores,
+                   int lands) {
   std::vector<std::vector<double>> matrix(x.lands.size(), std::vector<double>(y.lands.size()));
-  std::vector<int> pos_x, pos_y;
-  for (std::size_t i = 0; i < x.lands.size(); ++i) pos_x.push_back(static_cast<int>(i));
-  for (std::size_t j = 0; j < y.lands.size(); ++j) pos_y.push_back(static_cast<int>(j));
   for (std::size_t i = 0; i < x.lands.size(); ++i)
     for (std::size_t j = 0; j < y.lands.size(); ++j) matrix[i][j] = scores.Get(x.lands[i], y.lands[j]).score;
-  return CompareBullets(matrix, pos_x, pos_y, static_cast<int>(std::max(x.lands.size(), y.lands.size())))
-      .bullet_score;
+  return CompareBullets(matrix, LandPositions(ctx, x), LandPositions(ctx, y), lands).bullet_score;
 }
 
 /// "land" (when land_id exists) and "bullet" levels over the land scans `ids`.
@@ -436,9 +504,16 @@ std::vector<EvalLevel> BulletLevels(const Context& ctx, const std::vector<int>& 
     EvalLevel lv = NewLevel(ctx, "bullet", comparator.Name());
     for (const Bullet& b : bullets) lv.names.push_back(b.id);
     FillLevel(&lv, bullet_sel, {}, max_pairs);
+    // Positions around the bullet: as many as the most lands any bullet has
+    // (its largest land number where lands are numbered).
+    int positions = 0;
+    for (const Bullet& b : bullets) {
+      const std::vector<int> pos = LandPositions(ctx, b);
+      positions = std::max(positions, 1 + *std::max_element(pos.begin(), pos.end()));
+    }
     for (std::size_t k = 0; k < bullet_sel.pairs.size(); ++k)
-      lv.pairs[k].score =
-          BulletScore(bullet_at(bullet_sel.pairs[k].a), bullet_at(bullet_sel.pairs[k].b), scores);
+      lv.pairs[k].score = BulletScore(ctx, bullet_at(bullet_sel.pairs[k].a), bullet_at(bullet_sel.pairs[k].b),
+                                      scores, positions);
     lv.metrics = ComputeMetrics(lv.pairs, static_cast<int>(lv.names.size()));
     // The bullet calibration is for complete bullets: both with every land
     // that the dataset's largest bullet has.
@@ -509,7 +584,11 @@ int RunEval(const EvalArgs& args) {
     limit.emplace(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(args.threads));
   std::optional<Calibration> file;
   if (!args.calibration.empty()) file = ReadCalibrationFile(args.calibration);
-  std::vector<EvalLevel> levels = EvaluateDataset(args.dataset, args.options, args.read.Options());
+  EvalOptions options = args.options;
+  options.orientation = args.read.StatedOrientation();
+  std::vector<SkippedScan> refused;
+  std::vector<EvalLevel> levels = EvaluateDataset(args.dataset, options, args.read.Options(), &refused);
+  for (const SkippedScan& k : refused) PrintError(k.reason);
   bool file_used = false;
   for (EvalLevel& lv : levels) {
     ApplyCalibration(&lv, LevelCalibration(args, file, lv));
@@ -536,7 +615,7 @@ int RunEval(const EvalArgs& args) {
 }  // namespace
 
 std::vector<EvalLevel> EvaluateDataset(const std::string& dataset, const EvalOptions& options,
-                                       const ingest::ReadOptions& read) {
+                                       const ingest::ReadOptions& read, std::vector<SkippedScan>* refused) {
   const fs::path truth = fs::path(dataset) / "truth.csv";
   std::error_code ec;
   if (!fs::is_regular_file(truth, ec)) throw Error(dataset + ": no truth.csv (see datasets/README.md)");
@@ -557,12 +636,90 @@ std::vector<EvalLevel> EvaluateDataset(const std::string& dataset, const EvalOpt
   const auto land_cmp = MakeComparator(options.comparator.empty() ? "land" : options.comparator);
   std::vector<const Comparator*> per_scan;
   for (const Entry& e : ctx.entries) per_scan.push_back(e.is_land ? land_cmp.get() : areal_cmp.get());
+  // Every scan is read with its row's overrides (xy_unit, z_unit,
+  // spacing_um, orientation) and taken in as its kind: lands turned upright.
+  std::vector<ingest::ScanQuality> quality(ctx.entries.size());
   const LoadScan load = [&](std::size_t i, std::string* name) {
     *name = (fs::path(dataset) / ctx.entries[i].file).string();
-    return ingest::ReadScan(*name, read).surface;
+    const ingest::RowOverrides own = ingest::ApplyRowOverrides(&manifest.rows[i], read, options.orientation);
+    const ingest::Scan scan = ingest::ReadScan(*name, own.read);
+    ingest::IntakeOptions intake;
+    intake.kind = ctx.entries[i].is_land ? "bullet" : "cartridge_case";
+    intake.orientation = own.orientation;
+    intake.orientation_source = own.orientation_source;
+    ingest::Intake in = ingest::TakeIn(scan.surface, intake);
+    quality[i] = std::move(in.quality);  // each i is written by one task only
+    return std::move(in.surface);
   };
-  ctx.prepared = PrepareAll(ctx.entries.size(), load, per_scan, "reading");
-  return RunLevels(ctx, *areal_cmp, *land_cmp, has("land_id"), has("bullet"));
+  std::vector<std::string> errors;
+  const std::vector<Prepared> prepared = PrepareAll(ctx.entries.size(), load, per_scan, "reading", &errors);
+  // Refused scans are left out with every pair they were in; the levels
+  // say which and how many pairs that cost.
+  const LevelCounts before = CountCandidates(ctx.entries, has("land_id"), has("bullet"));
+  Context usable;
+  usable.options = ctx.options;
+  usable.dataset = ctx.dataset;
+  std::vector<std::size_t> kept;
+  std::vector<SkippedScan> skipped_areal, skipped_lands;
+  for (std::size_t i = 0; i < ctx.entries.size(); ++i) {
+    if (errors[i].empty()) {
+      kept.push_back(i);
+      usable.entries.push_back(ctx.entries[i]);
+      usable.prepared.push_back(prepared[i]);
+      continue;
+    }
+    (ctx.entries[i].is_land ? skipped_lands : skipped_areal)
+        .push_back({ctx.entries[i].file, ColumnHint(errors[i])});
+  }
+  if (refused) {
+    refused->clear();
+    for (std::size_t i = 0; i < ctx.entries.size(); ++i)
+      if (!errors[i].empty()) refused->push_back({ctx.entries[i].file, ColumnHint(errors[i])});
+  }
+  if (usable.entries.size() < 2)
+    throw Error(dataset + ": fewer than two usable scans" +
+                (std::find_if(errors.begin(), errors.end(),
+                              [](const std::string& e) { return !e.empty(); }) != errors.end()
+                     ? " (first refused: " +
+                           *std::find_if(errors.begin(), errors.end(),
+                                         [](const std::string& e) { return !e.empty(); }) +
+                           ")"
+                     : ""));
+  std::vector<EvalLevel> levels = RunLevels(usable, *areal_cmp, *land_cmp, has("land_id"), has("bullet"));
+  const LevelCounts after = CountCandidates(usable.entries, has("land_id"), has("bullet"));
+  for (EvalLevel& lv : levels) {
+    const bool land_level = lv.level != "pair";
+    lv.skipped = land_level ? skipped_lands : skipped_areal;
+    const auto [all, all_km] = before.Of(lv.level);
+    const auto [now, now_km] = after.Of(lv.level);
+    lv.skipped_pairs = all - now;
+    lv.skipped_km_pairs = all_km - now_km;
+    if (!lv.skipped.empty())
+      lv.notes.push_back(std::to_string(lv.skipped.size()) + " scan" + (lv.skipped.size() == 1 ? "" : "s") +
+                         " refused and left out with " + std::to_string(lv.skipped_pairs) +
+                         " candidate pair" + (lv.skipped_pairs == 1 ? "" : "s") + " (" +
+                         std::to_string(lv.skipped_km_pairs) +
+                         " known match): the metrics are over the rest only; see skipped_files");
+    for (std::size_t k = 0; k < kept.size(); ++k) {
+      const Entry& e = ctx.entries[kept[k]];
+      if (e.is_land != land_level) continue;
+      const ingest::ScanQuality& q = quality[kept[k]];
+      if (q.Warnings() > 0) ++lv.weak_scans;
+      if (!q.orientation_settled) lv.orientation_unsettled.push_back(e.file);
+      if (!q.orientation.empty() && q.orientation != "upright") lv.turned.emplace_back(e.file, q.orientation);
+    }
+    if (!lv.orientation_unsettled.empty())
+      lv.notes.push_back("orientation not settled for " + std::to_string(lv.orientation_unsettled.size()) +
+                         " scan" + (lv.orientation_unsettled.size() == 1 ? "" : "s") +
+                         " (see orientation_unsettled): a profile mirrored across the land does not match; "
+                         "state --orientation or a truth.csv 'orientation' column");
+    if (!lv.turned.empty())
+      lv.notes.push_back(std::to_string(lv.turned.size()) + " scan" + (lv.turned.size() == 1 ? "" : "s") +
+                         " turned upright (striae along x as stored; see turned_upright)");
+    if (lv.level == "bullet" && !skipped_lands.empty())
+      lv.notes.push_back("bullets with a refused land are compared without it (and get no likelihood ratio)");
+  }
+  return levels;
 }
 
 std::vector<EvalLevel> EvaluateSynthetic(const SynthOptions& synth, const EvalOptions& options,
@@ -589,7 +746,7 @@ std::vector<EvalLevel> EvaluateSynthetic(const SynthOptions& synth, const EvalOp
     e.is_land = bullets;
     return std::move(scan.surface);
   };
-  ctx.prepared = PrepareAll(n, load, std::vector<const Comparator*>(n, cmp.get()), "synthetic " + name);
+  ctx.prepared = PrepareEvery(n, load, std::vector<const Comparator*>(n, cmp.get()), "synthetic " + name);
   return RunLevels(ctx, *cmp, *cmp, bullets, bullets);
 }
 

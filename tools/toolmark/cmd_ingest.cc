@@ -16,6 +16,7 @@
 #include "toolmark/ingest/file_io.h"
 #include "toolmark/ingest/hash.h"
 #include "toolmark/ingest/manifest.h"
+#include "toolmark/ingest/quality.h"
 #include "toolmark/ingest/scan.h"
 
 namespace toolmark::cli {
@@ -133,7 +134,8 @@ const Row* ManifestRow(const ingest::Manifest& manifest, const std::string& mani
 struct Prepared {
   std::optional<index::ItemId> duplicate_of;  ///< the file is already stored
   std::optional<index::ItemRecord> item;
-  std::optional<ingest::Scan> scan;
+  std::optional<ingest::Scan> scan;  ///< its surface: upright (the intake's)
+  ingest::ScanQuality quality;
   std::string error;
 };
 
@@ -152,7 +154,16 @@ Prepared Prepare(const std::string& path, const ingest::Manifest* manifest, cons
     const Row* row = manifest ? ManifestRow(*manifest, req.manifest, path) : nullptr;
     if (manifest && !row) Fail("not listed in the manifest " + req.manifest);
     index::ItemRecord item = Describe(path, row, req.flags);
-    p.scan = ingest::ReadScanBytes(path, bytes, sha, options);
+    const ingest::RowOverrides own = ingest::ApplyRowOverrides(row, options, req.read.StatedOrientation());
+    p.scan = ingest::ReadScanBytes(path, bytes, sha, own.read);
+    ingest::IntakeOptions intake;
+    intake.kind = item.kind;
+    intake.orientation = own.orientation;
+    intake.orientation_source = own.orientation_source;
+    ingest::Intake in = ingest::TakeIn(p.scan->surface, intake);
+    p.scan->surface = std::move(in.surface);
+    p.quality = std::move(in.quality);
+    item.quality = ingest::QualityJson(p.quality).dump();
     item.sha256 = p.scan->sha256;
     item.format = p.scan->format;
     item.instrument = p.scan->surface.meta.Instrument();
@@ -167,6 +178,16 @@ Prepared Prepare(const std::string& path, const ingest::Manifest* manifest, cons
   return p;
 }
 
+nlohmann::json QualityOrientation(const ingest::ScanQuality& q) {
+  return {{"stored_as", q.orientation}, {"settled", q.orientation_settled}, {"source", q.orientation_source}};
+}
+
+/// " (turned upright from transposed; not settled)" for a land not stored upright.
+std::string OrientationRemark(const ingest::ScanQuality& q) {
+  if (q.orientation.empty() || q.orientation == "upright") return "";
+  return " (turned upright from " + q.orientation + (q.orientation_settled ? ")" : "; not settled)");
+}
+
 struct Reporter {
   bool json;
   IngestSummary summary;
@@ -178,7 +199,8 @@ struct Reporter {
     PrintError(error);
     rejected.push_back({{"file", file}, {"reason", error}});
   }
-  void Stored(const std::string& file, const index::ItemRecord& item, const index::AddResult& r) {
+  void Stored(const std::string& file, const index::ItemRecord& item, const index::AddResult& r,
+              const ingest::ScanQuality* quality = nullptr) {
     if (r.duplicate) {
       ++summary.duplicates;
       duplicates.push_back({{"file", file}, {"sha256", item.sha256}, {"existing_id", r.id}});
@@ -186,8 +208,21 @@ struct Reporter {
         std::printf("duplicate %s: same file as item %lld\n", file.c_str(), static_cast<long long>(r.id));
     } else {
       ++summary.accepted;
-      accepted.push_back({{"id", r.id}, {"file", file}, {"sha256", item.sha256}});
-      if (!json) std::printf("accepted %lld %s\n", static_cast<long long>(r.id), file.c_str());
+      nlohmann::json a = {{"id", r.id}, {"file", file}, {"sha256", item.sha256}};
+      if (quality) {
+        a["quality"] = quality->Grade();
+        a["warnings"] = quality->Warnings();
+        if (!quality->orientation.empty()) a["orientation"] = QualityOrientation(*quality);
+      }
+      accepted.push_back(a);
+      if (!json) {
+        std::printf("accepted %lld %s%s\n", static_cast<long long>(r.id), file.c_str(),
+                    quality ? OrientationRemark(*quality).c_str() : "");
+        if (quality)
+          for (const auto& f : quality->findings)
+            if (f.severity == ingest::Severity::kWarning)
+              std::printf("  warning: %s: %s\n", f.code.c_str(), f.message.c_str());
+      }
     }
     std::fflush(stdout);  // an "accepted" line is printed only after the commit
   }
@@ -201,7 +236,7 @@ void Store(const std::string& folder, std::unique_ptr<index::Database>& db, cons
   if (p.duplicate_of) return rep.Stored(path, *p.item, {*p.duplicate_of, true});
   if (!db) db = index::Database::Open(folder, true);
   try {
-    rep.Stored(path, *p.item, db->Add(*p.item, p.scan->surface));
+    rep.Stored(path, *p.item, db->Add(*p.item, p.scan->surface), &p.quality);
   } catch (const Error& e) {
     rep.Rejected(path, path + ": " + e.what());
   }

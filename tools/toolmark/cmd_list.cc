@@ -43,10 +43,11 @@ int RunList(const std::string& folder, bool json) {
     return 0;
   }
   std::vector<std::vector<std::string>> rows = {
-      {"id", "case", "item", "jurisdiction", "kind", "role", "marks", "size", "file"}};
+      {"id", "case", "item", "jurisdiction", "kind", "role", "marks", "size", "file", "quality"}};
   for (const auto& it : items) {
     rows.push_back({std::to_string(it.id), it.case_id, it.item_label, it.jurisdiction, it.kind, it.role,
-                    Join(it.marks), std::to_string(it.size_x) + "x" + std::to_string(it.size_y), it.file});
+                    Join(it.marks), std::to_string(it.size_x) + "x" + std::to_string(it.size_y), it.file,
+                    QualityRemark(ItemQuality(it))});
   }
   PrintTable(rows);
   std::printf("%zu items\n", items.size());

@@ -125,6 +125,7 @@ void PrintWarnings(const std::vector<std::string>& warnings) {
 /// stored land item's whole bullet (same case and item label).
 int RunBulletSearch(const SearchArgs& args, index::Database& db) {
   std::vector<index::BulletLandQuery> lands;
+  std::vector<std::string> query_warnings;
   std::string exclude_case, exclude_item, label = args.query;
   if (const auto item = AsItem(db, args.query)) {
     exclude_case = item->case_id;
@@ -152,9 +153,13 @@ int RunBulletSearch(const SearchArgs& args, index::Database& db) {
       positions.clear();
       for (std::size_t i = 0; i < files.size(); ++i) positions.push_back(static_cast<int>(i));
     }
-    QuietStderr quiet;
-    for (std::size_t i = 0; i < files.size(); ++i)
-      lands.push_back({positions[i], ingest::ReadScan(files[i], args.read.Options()).surface});
+    for (std::size_t i = 0; i < files.size(); ++i) {
+      ingest::Intake in = TakeInFile(files[i], "bullet", args.read);
+      for (const auto& f : in.quality.findings)
+        if (f.severity == ingest::Severity::kWarning)
+          query_warnings.push_back(std::filesystem::path(files[i]).filename().string() + ": " + f.message);
+      lands.push_back({positions[i], std::move(in.surface)});
+    }
   }
   index::SearchEngine engine(db, "bullet", args.flags.Options("bullet", true));
   std::vector<std::string> warnings;
@@ -183,6 +188,7 @@ int RunBulletSearch(const SearchArgs& args, index::Database& db) {
                                          {"query_lands", lands.size()},
                                          {"indexed", engine.indexed()},
                                          {"warnings", warnings},
+                                         {"query_warnings", query_warnings},
                                          {"version", Version()},
                                          {"hits", list}}})
                      .dump(2)
@@ -192,6 +198,7 @@ int RunBulletSearch(const SearchArgs& args, index::Database& db) {
   std::printf(
       "search: %s (%zu lands, comparator land, bullet level): %zu lands indexed, shortlist %zu per land\n",
       label.c_str(), lands.size(), engine.indexed(), args.flags.shortlist);
+  for (const std::string& w : query_warnings) std::printf("query warning: %s\n", w.c_str());
   if (hits.empty()) std::printf("no candidates\n");
   for (const index::BulletHit& h : hits)
     std::printf("%4d  bullet %-20s  case %-14s  %-12s  score %.3f  phase %d  gap %.3f  (%zu lands)\n", h.rank,
@@ -203,6 +210,7 @@ int RunBulletSearch(const SearchArgs& args, index::Database& db) {
 
 int RunSearch(SearchArgs args) {
   args.flags.Read();
+  nlohmann::json query_quality;  // of a file query (stored items carry their own)
   Check(index::Database::Exists(args.db),
         args.db + ": no Toolmark database here (toolmark ingest creates one)");
   auto db = index::Database::Open(args.db, false);
@@ -213,18 +221,16 @@ int RunSearch(SearchArgs args) {
   q.label = args.query;
   if (const auto item = AsItem(*db, args.query)) {
     q.surface = db->LoadSurface(item->id);
+    query_quality = ItemQuality(*item);
     q.kind = item->kind;
     q.class_marks = item->class_marks;
     q.exclude = item->id;
     q.label = "item " + args.query + " (" + item->file + ")";
   } else {
-    std::optional<ingest::Scan> scan;
-    {
-      QuietStderr quiet;
-      scan = ingest::ReadScan(args.query, args.read.Options());
-    }
-    q.surface = std::move(scan->surface);
-    q.kind = args.kind != "auto" ? args.kind : LooksLikeLand(q.surface) ? "bullet" : "cartridge_case";
+    ingest::Intake in = TakeInFile(args.query, args.kind, args.read);
+    q.surface = std::move(in.surface);
+    q.kind = in.quality.kind;
+    query_quality = ingest::QualityJson(in.quality);
   }
   if (args.kind != "auto")
     Check(q.kind == args.kind, args.query + ": the item is a " + q.kind + ", not a " + args.kind);
@@ -256,6 +262,7 @@ int RunSearch(SearchArgs args) {
                                                  {"fine", args.flags.fine},
                                                  {"calibration", args.flags.CalibrationJson(q.kind)},
                                                  {"warnings", warnings},
+                                                 {"query_quality", query_quality},
                                                  {"version", Version()},
                                                  {"hits", hit_list}}});
     if (!args.partners.empty()) {
@@ -284,16 +291,24 @@ int RunSearch(SearchArgs args) {
   }
   std::printf("search: %s (%s, comparator %s): %zu items indexed, shortlist %zu\n", q.label.c_str(),
               q.kind.c_str(), engine.comparator().c_str(), engine.indexed(), args.flags.shortlist);
+  std::printf("query quality: %s\n", QualityRemark(query_quality).c_str());
+  if (query_quality.is_object())
+    for (const auto& f : query_quality["findings"])
+      if (f["severity"] == "warning") std::printf("  warning: %s\n", f["message"].get<std::string>().c_str());
   if (hits.empty()) {
     std::printf("no candidates\n");
     return 0;
   }
   std::printf("%4s  %6s  %8s  %10s  %-14s  %-12s  %s\n", "rank", "item", "score", "similarity", "case",
-              "jurisdiction", "file");
-  for (const index::SearchHit& h : hits)
-    std::printf("%4d  %6lld  %8s  %10.3f  %-14s  %-12s  %s\n", h.rank, static_cast<long long>(h.item),
+              "jurisdiction", "file (quality)");
+  for (const index::SearchHit& h : hits) {
+    const nlohmann::json hj = SearchHitJson(h);
+    const std::string quality = hj["quality"].get<std::string>();
+    std::printf("%4d  %6lld  %8s  %10.3f  %-14s  %-12s  %s%s\n", h.rank, static_cast<long long>(h.item),
                 Num(h.score).c_str(), static_cast<double>(h.similarity), h.case_id.c_str(),
-                h.jurisdiction.c_str(), h.file.c_str());
+                h.jurisdiction.c_str(), h.file.c_str(),
+                quality == "good" ? "" : (" (" + quality + ")").c_str());
+  }
   if (hits.front().log10_lr)
     std::printf("log10 likelihood ratios (%s): %s\n", hits.front().calibration.c_str(),
                 [&] {

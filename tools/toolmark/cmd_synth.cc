@@ -10,6 +10,7 @@
 
 #include "cli_common.h"
 #include "toolmark/engine/check.h"
+#include "toolmark/engine/orientation.h"
 #include "toolmark/engine/synth.h"
 #include "toolmark/ingest/file_io.h"
 #include "toolmark/ingest/x3p.h"
@@ -22,6 +23,7 @@ struct SynthArgs {
   std::string out, difficulty = "realistic";
   SynthOptions options;
   int threads = 0;
+  std::string stored_as = "upright";  ///< bullets: write the lands in this orientation
 };
 
 std::string TruthRow(const SynthScan& s) {
@@ -31,6 +33,9 @@ std::string TruthRow(const SynthScan& s) {
 
 int RunSynth(SynthArgs args) {
   args.options.difficulty = ParseSynthDifficulty(args.difficulty);
+  const Orientation stored_as = *ParseOrientation(args.stored_as);
+  Check(stored_as == Orientation::kUpright || args.options.kind == "bullet",
+        "--stored-as applies to bullet lands only");
   const int count = SynthScanCount(args.options);
   std::error_code ec;
   if (fs::exists(args.out, ec) && !fs::is_empty(args.out, ec)) {
@@ -46,7 +51,9 @@ int RunSynth(SynthArgs args) {
   std::mutex progress_mutex;
   tbb::parallel_for(0, count, [&](int i) {
     const SynthScan scan = GenerateSynthScan(args.options, i);
-    ingest::WriteX3pFile(scan.surface, (fs::path(args.out) / scan.file).string());
+    ingest::WriteX3pFile(
+        stored_as == Orientation::kUpright ? scan.surface : FromUpright(scan.surface, stored_as),
+        (fs::path(args.out) / scan.file).string());
     rows[static_cast<std::size_t>(i)] = TruthRow(scan);
     std::lock_guard<std::mutex> lock(progress_mutex);
     progress.Tick(scan.file);
@@ -85,6 +92,10 @@ void RegisterSynth(CLI::App& app, Action* action) {
       ->check(CLI::Range(3, 16));
   cmd->add_option("--threads", args->threads, "Worker threads (default: all cores)")
       ->check(CLI::Range(1, 256));
+  cmd->add_option("--stored-as", args->stored_as,
+                  "Bullets: write every land in this orientation (as another lab's instrument might: "
+                  "transposed, rot90, rot270, …; default upright); truth.csv does not say which")
+      ->check(CLI::IsMember(OrientationNames()));
   cmd->callback([args, action] { *action = [args] { return RunSynth(*args); }; });
 }
 

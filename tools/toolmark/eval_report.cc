@@ -453,6 +453,15 @@ nlohmann::json LevelJson(const EvalLevel& lv) {
   j["cllr"] = m.cllr ? json(*m.cllr) : json();
   j["min_cllr"] = Finite(lv.min_cllr);
   j["calibration"] = lv.calibration ? CalibrationSummaryJson(*lv.calibration) : json();
+  json skipped = json::array(), turned = json::array();
+  for (const SkippedScan& k : lv.skipped) skipped.push_back({{"file", k.file}, {"reason", k.reason}});
+  for (const auto& [file, as] : lv.turned) turned.push_back({{"file", file}, {"stored_as", as}});
+  j["skipped_files"] = skipped;
+  j["skipped_pairs"] = lv.skipped_pairs;
+  j["skipped_km_pairs"] = lv.skipped_km_pairs;
+  j["orientation_unsettled"] = lv.orientation_unsettled;
+  j["turned_upright"] = turned;
+  j["weak_scans"] = lv.weak_scans;
   return j;
 }
 

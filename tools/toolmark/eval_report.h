@@ -13,10 +13,17 @@
 #include "calibration_file.h"
 #include "toolmark/engine/comparator.h"
 #include "toolmark/engine/metrics.h"
+#include "toolmark/engine/orientation.h"
 #include "toolmark/engine/synth.h"
 #include "toolmark/ingest/read_options.h"
 
 namespace toolmark::cli {
+
+/// A scan an evaluation could not use, and why.
+struct SkippedScan {
+  std::string file;
+  std::string reason;  ///< one line; names the flag or truth.csv column that would fix it, where one would
+};
 
 /// One evaluation level ("pair", "land" or "bullet") with its scored pairs.
 struct EvalLevel {
@@ -45,6 +52,17 @@ struct EvalLevel {
   /// Cllr after the best monotone calibration on these pairs themselves (PAV):
   /// the discrimination loss; NaN without KM or KNM pairs.
   double min_cllr = std::numeric_limits<double>::quiet_NaN();
+  /// Scans of this level's kind that were refused (unreadable, no usable
+  /// data): left out, with every pair they were in; the metrics are over the
+  /// remaining pairs only.
+  std::vector<SkippedScan> skipped;
+  std::size_t skipped_pairs = 0, skipped_km_pairs = 0;  ///< candidate pairs lost with them (before sampling)
+  /// Scans whose orientation was assumed, not settled (land levels): their
+  /// profile may be mirrored relative to scans stored otherwise.
+  std::vector<std::string> orientation_unsettled;
+  /// Scans turned upright (stored otherwise), by file: the orientation undone.
+  std::vector<std::pair<std::string, std::string>> turned;
+  std::size_t weak_scans = 0;  ///< scans with quality warnings
 };
 
 /// What to evaluate and how (toolmark eval's flags; toolmark calibrate uses the same).
@@ -52,13 +70,19 @@ struct EvalOptions {
   std::string comparator;          ///< empty: cmc for cartridge cases and 2D images, land for bullet lands
   std::size_t max_pairs = 200000;  ///< per level; beyond: all KM and a seeded sample of KNM (cmd_eval.cc)
   bool embedding_recall = true;    ///< compute embedding_recall10
+  /// How the dataset's land scans are stored (--orientation); none: measured
+  /// per scan (a truth.csv 'orientation' column wins for its rows).
+  std::optional<Orientation> orientation;
 };
 
 /// Evaluates a dataset folder (truth.csv and its scans, see datasets/README.md):
-/// the levels it has, in the order pair, land, bullet. Throws toolmark::Error
-/// naming the file for an unreadable truth.csv or scan.
+/// the levels it has, in the order pair, land, bullet. A scan that cannot be
+/// read or is refused at intake is left out (each level lists those of its
+/// kind; *refused, when given, gets them all). Throws toolmark::Error for an
+/// unreadable truth.csv or fewer than two usable scans.
 std::vector<EvalLevel> EvaluateDataset(const std::string& dataset, const EvalOptions& options,
-                                       const ingest::ReadOptions& read);
+                                       const ingest::ReadOptions& read,
+                                       std::vector<SkippedScan>* refused = nullptr);
 
 /// Evaluates the synthetic set `synth` describes, generated in memory (the
 /// scans and truth `toolmark synth` would write), named `name` in the levels.
@@ -79,7 +103,9 @@ void ApplyCalibration(EvalLevel* level, const std::optional<ChosenCalibration>& 
 /// The level's JSON object: comparator, level, pairs, km_pairs, knm_pairs, auc,
 /// eer, fpr_at_tpr95, fpr_at_tpr99, margin, rank1, rank10, cllr (null when
 /// not calibrated), min_cllr, calibration (its set, source, …; null when not
-/// calibrated), queries, items, candidate_pairs, sampled, notes. NaN metrics are null.
+/// calibrated), queries, items, candidate_pairs, sampled, notes, skipped_files
+/// ({file, reason}), skipped_pairs, skipped_km_pairs, orientation_unsettled,
+/// turned_upright ({file, stored_as}), weak_scans. NaN metrics are null.
 nlohmann::json LevelJson(const EvalLevel& level);
 
 /// Writes <level>-pairs.csv, <level>-metrics.json, <level>-report.html,

@@ -17,6 +17,7 @@
 #include "toolmark/index/search.h"
 #include "toolmark/ingest/file_io.h"
 #include "toolmark/ingest/hash.h"
+#include "toolmark/ingest/quality.h"
 #include "toolmark/ingest/x3p.h"
 #include "toolmark/ingest/zip_archive.h"
 
@@ -96,7 +97,8 @@ json ItemJson(const index::ItemRecord& it) {
       {"size_y", it.size_y},
       {"valid_fraction", it.valid_fraction},
       {"ingested_at", it.ingested_at},
-      {"toolmark_version", it.toolmark_version}};
+      {"toolmark_version", it.toolmark_version},
+      {"quality", it.quality.empty() ? json() : json::parse(it.quality, nullptr, false)}};
 }
 
 index::ItemRecord ItemFromJson(const json& j) {
@@ -124,6 +126,8 @@ index::ItemRecord ItemFromJson(const json& j) {
   it.size_y = j.at("size_y").get<int>();
   it.valid_fraction = j.at("valid_fraction").get<double>();
   it.toolmark_version = j.at("toolmark_version").get<std::string>();
+  if (j.contains("quality") && !j.at("quality").is_null())  // absent from packages before 0.3
+    it.quality = ingest::QualityJson(ingest::QualityFromJson(j.at("quality"))).dump();
   Check(it.surface_kind == "height" || it.surface_kind == "intensity",
         "surface kind must be height or intensity");
   Check(std::isfinite(it.spacing_x_um) && it.spacing_x_um > 0 && std::isfinite(it.spacing_y_um) &&

@@ -1,5 +1,6 @@
 #include "search_flags.h"
 
+#include "cli_common.h"
 #include "toolmark/engine/check.h"
 
 namespace toolmark::cli {
@@ -52,7 +53,11 @@ nlohmann::json SearchFlags::CalibrationJson(const std::string& kind) const {
 }
 
 nlohmann::json SearchHitJson(const index::SearchHit& h) {
+  nlohmann::json quality = nlohmann::json::parse(h.quality.empty() ? "null" : h.quality, nullptr, false);
+  if (quality.is_discarded()) quality = nullptr;
   return {{"item", h.item},
+          {"quality", QualityRemark(quality)},
+          {"warnings", quality.is_object() ? quality.value("warnings", 0) : 0},
           {"score", h.score},
           {"log10_lr", h.log10_lr ? nlohmann::json(*h.log10_lr) : nlohmann::json(nullptr)},
           {"calibration", h.calibration.empty() ? nlohmann::json(nullptr) : nlohmann::json(h.calibration)},

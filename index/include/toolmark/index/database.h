@@ -56,6 +56,11 @@ struct ItemRecord {
   std::string ingested_at;  ///< UTC, ISO 8601
   std::string toolmark_version;
   std::string values_sha256;  ///< SHA-256 of the stored float64 values (integrity)
+  /// The intake's verdict on the scan (ingest::QualityJson as JSON text:
+  /// orientation found and applied, findings); "" when none was recorded
+  /// (items ingested before version 0.3, or imported without one). The
+  /// stored surface is the scan brought upright (the orientation undone).
+  std::string quality;
 };
 
 /// Checks an item's fields (kind, role, marks, …); throws toolmark::Error.

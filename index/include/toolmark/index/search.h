@@ -81,6 +81,7 @@ struct SearchHit {
   int rerank = 0;                     ///< its rank by quick score (0: not re-ranked)
   double rotation_deg = 0, shift_x_um = 0, shift_y_um = 0;  ///< the comparator's registration
   std::string case_id, item_label, jurisdiction, file;
+  std::string quality;  ///< the candidate's intake quality (ItemRecord::quality: JSON text, "" = none)
   /// The candidate was shared at features level (no scan here): its score is
   /// the quick score, not a full comparison, and it has no likelihood ratio.
   bool features_only = false;
@@ -194,6 +195,7 @@ struct CorrelateStep {
   ItemId query = kInvalidItemId;
   std::vector<SearchHit> hits;
   std::size_t done = 0, total = 0;  ///< queries of this run
+  bool failed = false;              ///< the query could not be searched (a warning says why)
 };
 
 struct CorrelateSummary {
@@ -202,14 +204,16 @@ struct CorrelateSummary {
   std::size_t correlated = 0;  ///< correlated and recorded in this run
   std::size_t hits = 0;        ///< hits recorded in this run
   std::size_t remaining = 0;   ///< left for a later run (limit)
+  std::size_t failed = 0;      ///< could not be searched (each named in the warnings); not recorded
 };
 
 /// Batch correlation: every selected item is searched against the whole
 /// database (the rest of its batch included, itself excluded) and its hit
 /// list (options.top) is recorded, one item per durable transaction, in item
 /// order. An interrupted run is resumed by running it again: recorded items
-/// are skipped, so no hit is duplicated. Throws toolmark::Error for a kind
-/// without a comparator or an unknown item id.
+/// are skipped, so no hit is duplicated. An item that cannot be searched is
+/// named in *warnings and left uncorrelated; the rest go on. Throws
+/// toolmark::Error for a kind without a comparator or an unknown item id.
 CorrelateSummary Correlate(Database& db, const std::string& kind, const SearchOptions& options,
                            const CorrelateSelection& selection, std::vector<std::string>* warnings,
                            const std::function<void(const CorrelateStep&)>& on_query = nullptr);

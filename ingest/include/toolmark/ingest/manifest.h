@@ -3,8 +3,12 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "toolmark/engine/orientation.h"
+#include "toolmark/ingest/read_options.h"
 
 namespace toolmark::ingest {
 
@@ -22,5 +26,19 @@ Manifest ParseManifest(const std::string& text, std::size_t max_rows = 1000000);
 
 /// Reads and parses a manifest file (at most 64 MiB).
 Manifest ReadManifest(const std::string& path);
+
+/// How one file of a manifest (or a dataset's truth.csv) is to be read and
+/// taken in, where its row says so, over the command line's defaults:
+/// columns `xy_unit`, `z_unit` (m, mm, um), `spacing_um` (a positive
+/// number) and `orientation` (OrientationNames; empty: the default).
+struct RowOverrides {
+  ReadOptions read;
+  std::optional<Orientation> orientation;
+  std::string orientation_source;  ///< "manifest", or `orientation_source` of the default
+};
+/// Applies a row's columns over the defaults; throws toolmark::Error naming
+/// the column for a value it cannot take.
+RowOverrides ApplyRowOverrides(const std::map<std::string, std::string>* row, const ReadOptions& read,
+                               std::optional<Orientation> orientation);
 
 }  // namespace toolmark::ingest

@@ -73,6 +73,7 @@ struct IntakeOptions {
   std::string kind;
   /// How a land scan is stored (a flag or a manifest column); none: measured.
   std::optional<Orientation> orientation;
+  std::string orientation_source = "flag";  ///< where a stated orientation came from ("flag", "manifest")
   /// Run the comparators' preprocessing to judge the scan (groove shoulders,
   /// breech-face region, …): the thorough check; false: orientation, valid
   /// fraction and ranges only.
