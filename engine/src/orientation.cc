@@ -80,62 +80,78 @@ Surface Apply(const Surface& in, Orientation o) {
   return out;
 }
 
-/// NaN-aware Gaussian smoothing of `v` (NaN = missing) with σ in points:
-/// Σ w·v / Σ w over valid points, NaN where under half the weight is valid.
-cv::Mat SmoothNaN(const cv::Mat& v, double sigma, double min_weight = 0.5) {
-  cv::Mat mask(v.size(), CV_64F), filled(v.size(), CV_64F);
+/// The values of `v` with NaN as 0, and the mask of valid points (1/0), float32.
+void Split(const cv::Mat& v, cv::Mat* filled, cv::Mat* mask) {
+  filled->create(v.size(), CV_32F);
+  mask->create(v.size(), CV_32F);
   for (int r = 0; r < v.rows; ++r) {
-    const double* in = v.ptr<double>(r);
-    double* m = mask.ptr<double>(r);
-    double* f = filled.ptr<double>(r);
+    const float* in = v.ptr<float>(r);
+    float* f = filled->ptr<float>(r);
+    float* m = mask->ptr<float>(r);
     for (int c = 0; c < v.cols; ++c) {
       const bool ok = std::isfinite(in[c]);
-      m[c] = ok ? 1.0 : 0.0;
-      f[c] = ok ? in[c] : 0.0;
+      m[c] = ok ? 1.0f : 0.0f;
+      f[c] = ok ? in[c] : 0.0f;
     }
   }
-  cv::Mat num, den;
-  cv::GaussianBlur(filled, num, cv::Size(0, 0), sigma, sigma, cv::BORDER_CONSTANT);
-  cv::GaussianBlur(mask, den, cv::Size(0, 0), sigma, sigma, cv::BORDER_CONSTANT);
-  cv::Mat out(v.size(), CV_64F);
+}
+
+/// NaN-aware Gaussian smoothing of `v` (float32, NaN = missing) with σ in
+/// points: Σ w·v / Σ w over valid points; NaN where the point is missing or
+/// under min_weight of the kernel's weight is valid. Wide kernels run on a
+/// grid `coarsen` times coarser (area-averaged down, linear back up: the
+/// result is smooth at that scale anyway).
+cv::Mat SmoothNaN(const cv::Mat& v, double sigma, double min_weight, int coarsen = 1) {
+  cv::Mat filled, mask, num, den;
+  Split(v, &filled, &mask);
+  if (coarsen > 1 && v.cols / coarsen >= 8 && v.rows / coarsen >= 8) {
+    const cv::Size small(v.cols / coarsen, v.rows / coarsen);
+    cv::Mat fs, ms;
+    cv::resize(filled, fs, small, 0, 0, cv::INTER_AREA);
+    cv::resize(mask, ms, small, 0, 0, cv::INTER_AREA);
+    cv::GaussianBlur(fs, fs, cv::Size(0, 0), sigma / coarsen, sigma / coarsen, cv::BORDER_CONSTANT);
+    cv::GaussianBlur(ms, ms, cv::Size(0, 0), sigma / coarsen, sigma / coarsen, cv::BORDER_CONSTANT);
+    cv::resize(fs, num, v.size(), 0, 0, cv::INTER_LINEAR);
+    cv::resize(ms, den, v.size(), 0, 0, cv::INTER_LINEAR);
+  } else {
+    cv::GaussianBlur(filled, num, cv::Size(0, 0), sigma, sigma, cv::BORDER_CONSTANT);
+    cv::GaussianBlur(mask, den, cv::Size(0, 0), sigma, sigma, cv::BORDER_CONSTANT);
+  }
+  cv::Mat out(v.size(), CV_32F);
+  const auto nan = std::numeric_limits<float>::quiet_NaN();
   for (int r = 0; r < v.rows; ++r) {
-    const double* n = num.ptr<double>(r);
-    const double* d = den.ptr<double>(r);
-    const double* m = mask.ptr<double>(r);
-    double* o = out.ptr<double>(r);
-    for (int c = 0; c < v.cols; ++c) o[c] = m[c] > 0 && d[c] >= min_weight ? n[c] / d[c] : kNaN;
+    const float* n = num.ptr<float>(r);
+    const float* d = den.ptr<float>(r);
+    const float* m = mask.ptr<float>(r);
+    float* o = out.ptr<float>(r);
+    for (int c = 0; c < v.cols; ++c) o[c] = m[c] > 0 && d[c] >= min_weight ? n[c] / d[c] : nan;
   }
   return out;
 }
 
-/// The scan on an isotropic working grid of spacing *grid_um (NaN-aware
-/// area averaging; a point is valid where at least half its area was).
+/// The scan on an isotropic float32 working grid of spacing *grid_um (at
+/// least min_grid_um; NaN-aware area averaging: a point is valid where at
+/// least half its area was).
 cv::Mat WorkingGrid(const Surface& s, const StriaeOptions& o, double* grid_um) {
-  double w = std::max(s.spacing_x_um, s.spacing_y_um);
+  double w = std::max({s.spacing_x_um, s.spacing_y_um, o.min_grid_um});
   const double width_um = s.values.cols * s.spacing_x_um, height_um = s.values.rows * s.spacing_y_um;
   const double points = width_um * height_um / (w * w);
   if (points > o.max_points) w *= std::sqrt(points / o.max_points);
   *grid_um = w;
   const int cols = std::max(1, static_cast<int>(std::lround(width_um / w)));
   const int rows = std::max(1, static_cast<int>(std::lround(height_um / w)));
-  if (cols == s.values.cols && rows == s.values.rows) return s.values.clone();
-  cv::Mat mask(s.values.size(), CV_64F), filled(s.values.size(), CV_64F);
-  for (int r = 0; r < s.values.rows; ++r) {
-    const double* in = s.values.ptr<double>(r);
-    for (int c = 0; c < s.values.cols; ++c) {
-      const bool ok = std::isfinite(in[c]);
-      mask.at<double>(r, c) = ok ? 1.0 : 0.0;
-      filled.at<double>(r, c) = ok ? in[c] : 0.0;
-    }
-  }
-  cv::Mat num, den;
+  cv::Mat values;
+  s.values.convertTo(values, CV_32F);
+  if (cols == s.values.cols && rows == s.values.rows) return values;
+  cv::Mat filled, mask, num, den;
+  Split(values, &filled, &mask);
   cv::resize(filled, num, cv::Size(cols, rows), 0, 0, cv::INTER_AREA);
   cv::resize(mask, den, cv::Size(cols, rows), 0, 0, cv::INTER_AREA);
-  cv::Mat out(rows, cols, CV_64F);
+  cv::Mat out(rows, cols, CV_32F);
   for (int r = 0; r < rows; ++r)
     for (int c = 0; c < cols; ++c) {
-      const double d = den.at<double>(r, c);
-      out.at<double>(r, c) = d >= 0.5 ? num.at<double>(r, c) / d : kNaN;
+      const float d = den.at<float>(r, c);
+      out.at<float>(r, c) = d >= 0.5f ? num.at<float>(r, c) / d : std::numeric_limits<float>::quiet_NaN();
     }
   return out;
 }
@@ -233,9 +249,9 @@ StriaeDirection MeasureStriaeDirection(const Surface& s, const StriaeOptions& o)
   // Band-pass: noise (λs, at least 2.5 grid steps) and form (λc) out.
   const double sigma_s = detail::GaussianSigmaForCutoff(std::max(o.lambda_s_um, 2.5 * w)) / w;
   const double sigma_c = detail::GaussianSigmaForCutoff(o.lambda_c_um) / w;
-  const cv::Mat low = SmoothNaN(grid, std::max(sigma_s, 0.5));
-  const cv::Mat form = SmoothNaN(low, sigma_c, o.min_form_weight);
-  cv::Mat band = low - form;  // NaN propagates
+  const cv::Mat low = SmoothNaN(grid, std::max(sigma_s, 0.5), 0.5);
+  const cv::Mat form = SmoothNaN(low, sigma_c, o.min_form_weight, std::max(1, static_cast<int>(sigma_c / 4)));
+  const cv::Mat band = low - form;  // NaN propagates
   // Central-difference gradients, summed per tile into structure tensors.
   const int tiles_x = std::max(1, grid.cols / tile), tiles_y = std::max(1, grid.rows / tile);
   const int tw = grid.cols / tiles_x, th = grid.rows / tiles_y;
@@ -250,11 +266,12 @@ StriaeDirection MeasureStriaeDirection(const Surface& s, const StriaeOptions& o)
       const int r0 = ty * th, r1 = ty == tiles_y - 1 ? grid.rows : r0 + th;
       const int c0 = tx * tw, c1 = tx == tiles_x - 1 ? grid.cols : c0 + tw;
       for (int r = std::max(1, r0); r < std::min(grid.rows - 1, r1); ++r) {
-        const double* up = band.ptr<double>(r - 1);
-        const double* mid = band.ptr<double>(r);
-        const double* down = band.ptr<double>(r + 1);
+        const float* up = band.ptr<float>(r - 1);
+        const float* mid = band.ptr<float>(r);
+        const float* down = band.ptr<float>(r + 1);
         for (int c = std::max(1, c0); c < std::min(grid.cols - 1, c1); ++c) {
-          const double gx = 0.5 * (mid[c + 1] - mid[c - 1]), gy = 0.5 * (down[c] - up[c]);
+          const double gx = 0.5 * (static_cast<double>(mid[c + 1]) - mid[c - 1]);
+          const double gy = 0.5 * (static_cast<double>(down[c]) - up[c]);
           if (!std::isfinite(gx) || !std::isfinite(gy)) continue;
           jxx += gx * gx, jxy += gx * gy, jyy += gy * gy;
           ++used;
@@ -322,9 +339,13 @@ StriaeDirection MeasureStriaeDirection(const Surface& s, const StriaeOptions& o)
 
 LandOrientation ResolveLandOrientation(const Surface& stored, std::optional<Orientation> stated,
                                        const StriaeOptions& options) {
+  return ResolveLandOrientation(std::move(stated), MeasureStriaeDirection(stored, options));
+}
+
+LandOrientation ResolveLandOrientation(std::optional<Orientation> stated, const StriaeDirection& measured) {
   using Axis = StriaeDirection::Axis;
   LandOrientation r;
-  r.measured = MeasureStriaeDirection(stored, options);
+  r.measured = measured;
   const StriaeDirection& m = r.measured;
   if (stated) {
     const Axis expected = SwapsAxes(*stated) ? Axis::kAlongX : Axis::kAlongY;

@@ -227,7 +227,7 @@ Intake AssessScan(const Surface& stored, const IntakeOptions& o) {
   if (q.kind == "bullet") {
     LandOrientation lo;
     try {
-      lo = ResolveLandOrientation(stored, o.orientation);
+      lo = ResolveLandOrientation(o.orientation, measured);
     } catch (const Error& e) {
       Add(&q, "orientation", Severity::kRefused, e.what());
       return in;

@@ -6,6 +6,9 @@
 //                          rotations searched over ±deg (180: the full circle,
 //                          the default; 30: cmcR's usual range), one core
 //   BM_CmcCoarse         — the coarse full-circle registration alone
+//   BM_CartridgeIntake/preprocess — TakeIn of one Fadul scan (intake: striae
+//                          direction, findings; 1: with the breech-face and
+//                          firing-pin checks), one core
 // The comparator's stages on two shots of one synthetic firearm (seed 7,
 // <points>² points; 128: the size `toolmark bench` uses), one core:
 //   BM_SynthCmcCompare/<points>    — Compare of two prepared marks (the
@@ -32,6 +35,7 @@
 #include "toolmark/engine/comparator.h"
 #include "toolmark/engine/firing_pin.h"
 #include "toolmark/engine/synth.h"
+#include "toolmark/ingest/quality.h"
 #include "toolmark/ingest/scan.h"
 
 namespace {
@@ -53,6 +57,16 @@ void BM_CmcPrepare(benchmark::State& state) {
   const toolmark::Surface s = toolmark::ingest::ReadScan(Fadul("fadul-1-1.x3p"), {}).surface;
   const auto cmc = toolmark::MakeComparator("cmc");
   for (auto _ : state) benchmark::DoNotOptimize(cmc->Prepare(s));
+}
+
+void BM_CartridgeIntake(benchmark::State& state) {
+  if (Missing(state)) return;
+  tbb::global_control one(tbb::global_control::max_allowed_parallelism, 1);
+  const toolmark::Surface s = toolmark::ingest::ReadScan(Fadul("fadul-1-1.x3p"), {}).surface;
+  toolmark::ingest::IntakeOptions o;
+  o.kind = "cartridge_case";
+  o.preprocess = state.range(0) != 0;
+  for (auto _ : state) benchmark::DoNotOptimize(toolmark::ingest::TakeIn(s, o).quality.Warnings());
 }
 
 void BM_CmcCompare(benchmark::State& state) {
@@ -156,4 +170,5 @@ BENCHMARK(BM_SynthCmcQuickScore)->Arg(128)->Arg(256)->Unit(benchmark::kMilliseco
 BENCHMARK(BM_FiringPinExtract)->Arg(256)->Arg(545)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_FiringPinCompare)->Arg(256)->Arg(545)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_CmcPrepare)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_CartridgeIntake)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_CmcCompare)->Arg(180)->Arg(30)->Unit(benchmark::kMillisecond);

@@ -5,6 +5,9 @@
 //                        striae and embedding
 //   BM_LandCompare     — one land-to-land comparison of prepared lands (one core)
 //   BM_LandEmbedding   — the embedding of a signature
+//   BM_StriaeDirection — the orientation measurement of one land scan (intake)
+//   BM_LandIntake/preprocess — TakeIn of one land scan: orientation, findings
+//                        (0: without, 1: with the signature's groove check)
 //   BM_HambySizeComparison/threads — 10,800 land pairs (the 15 × 20-bullet
 //                        Hamby comparison size: 15 questioned × 20 known bullets
 //                        × 36 land pairs) with 1 and 2 TBB threads
@@ -19,6 +22,8 @@
 
 #include "toolmark/engine/comparator.h"
 #include "toolmark/engine/land.h"
+#include "toolmark/engine/orientation.h"
+#include "toolmark/ingest/quality.h"
 #include "toolmark/ingest/scan.h"
 
 namespace {
@@ -91,6 +96,19 @@ void BM_LandEmbedding(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(toolmark::LandEmbedding(s).data());
 }
 
+void BM_StriaeDirection(benchmark::State& state) {
+  if (Skip(state)) return;
+  for (auto _ : state) benchmark::DoNotOptimize(toolmark::MeasureStriaeDirection(Lands()[0]).support);
+}
+
+void BM_LandIntake(benchmark::State& state) {
+  if (Skip(state)) return;
+  toolmark::ingest::IntakeOptions o;
+  o.kind = "bullet";
+  o.preprocess = state.range(0) != 0;
+  for (auto _ : state) benchmark::DoNotOptimize(toolmark::ingest::TakeIn(Lands()[0], o).quality.Warnings());
+}
+
 void BM_HambySizeComparison(benchmark::State& state) {
   if (Skip(state)) return;
   constexpr std::size_t kPairs = 15 * 20 * 36;  // 10,800
@@ -115,4 +133,6 @@ BENCHMARK(BM_LandSignature)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_LandPrepare)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_LandCompare)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_LandEmbedding)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_StriaeDirection)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_LandIntake)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_HambySizeComparison)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();

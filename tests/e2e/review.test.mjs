@@ -249,6 +249,27 @@ async function main() {
       await page.screenshot({ path: path.join(ARTIFACTS, 'clusters.png'), fullPage: true });
     });
 
+    await step('weak comparisons are visibly weak (queue badge, hit page warnings)', async () => {
+      const all = await getJson('/api/hits?limit=500');
+      for (const x of all.hits || [])
+        check(x.weak === ((x.query.quality_warnings || []).length + (x.candidate.quality_warnings || []).length > 0),
+          `hit ${x.id}: weak is ${x.weak} but its scans' warnings say otherwise`);
+      const weak = (all.hits || []).find((x) => x.weak === true && x.query.kind === 'bullet');
+      check(weak, `GET /api/hits: no bullet hit is marked weak (the e2e database has lands stored on their side)`);
+      await page.goto(`${BASE}/#/queue`, { waitUntil: 'domcontentloaded' });
+      await page.locator(`[data-testid=queue-row][data-hit-id="${weak.id}"] [data-testid=weak]`).waitFor({ state: 'visible' })
+        .catch(() => fail(`queue: hit ${weak.id} has no visible 'weak' badge`));
+      await page.goto(`${BASE}/#/hit/${weak.id}`, { waitUntil: 'domcontentloaded' });
+      await page.locator(`[data-testid=hit-page][data-hit-id="${weak.id}"] [data-testid=weak]`).waitFor({ state: 'visible' })
+        .catch(() => fail(`hit page ${weak.id}: no visible 'weak' badge`));
+      const warnings = await page.locator('[data-testid=quality-warnings]').allTextContents();
+      check(warnings.some((t) => /transpose/.test(t)), `hit page ${weak.id}: the orientation warning is not shown (${warnings.join(' | ')})`);
+      const quality = await page.locator('[data-testid=scan-quality]').allTextContents();
+      check(quality.some((t) => /turned upright from transposed \(assumed\)/.test(t)),
+        `hit page ${weak.id}: the turned scan is not marked (${quality.join(' | ')})`);
+      await page.screenshot({ path: path.join(ARTIFACTS, 'weak-hit.png'), fullPage: true });
+    });
+
     if (pageErrors.length) fail(`uncaught page errors: ${pageErrors.map((e) => e.message).join(' | ')}`);
     if (blocked.length) console.log(`  note: blocked ${blocked.length} non-loopback request(s): ${blocked.slice(0, 5).join(', ')}`);
     if (consoleErrors.length) console.log(`  note: ${consoleErrors.length} console error(s) logged above`);

@@ -4,7 +4,8 @@
 #   TOOLMARK_BIN=build/tools/toolmark tests/e2e/run.sh
 #
 # Builds a tiny synthetic cartridge-case database in a temporary folder
-# (synth, ingest, correlate), starts `toolmark serve --port 0 --open` on it,
+# (synth, ingest, correlate) with a few bullet lands stored on their side,
+# starts `toolmark serve --port 0 --open` on it,
 # runs tests/e2e/review.test.mjs against it and stops the server; then adds
 # an examiner and an investigator (`toolmark users add`, in the items'
 # jurisdiction), starts `toolmark serve --port 0` (logins required) on the
@@ -62,6 +63,10 @@ trap 'exit 130' INT TERM
 echo "e2e: data set and database in $tmp"
 "$bin" synth "$tmp/cc" --kind cartridge_case --firearms 3 --per-firearm 2 --size 128 --seed 3 --threads 2
 "$bin" ingest --db "$tmp/db" --manifest "$tmp/cc/truth.csv" --case e2e --threads 2 >/dev/null
+# Bullet lands as another lab's instrument stores them (on their side): their
+# hits are weak comparisons (an assumed orientation), which the UI must show.
+"$bin" synth "$tmp/bu" --kind bullet --firearms 2 --per-firearm 2 --seed 5 --stored-as transposed --threads 2 >/dev/null
+"$bin" ingest --db "$tmp/db" --manifest "$tmp/bu/truth.csv" --case e2e-lands --threads 2 >/dev/null
 "$bin" correlate --db "$tmp/db" --top 3 >/dev/null
 
 # start_server LOGNAME [serve options...]: starts `toolmark serve` on the

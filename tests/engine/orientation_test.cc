@@ -141,12 +141,15 @@ TEST(Orientation, TransformsMovePointsAsNamed) {
   // Undoing a transpose on a file that was really turned a quarter either
   // way leaves a mirror across the land (rot90) or a reversal along it
   // (rot270): the ambiguity ResolveLandOrientation reports.
-  EXPECT_TRUE(IdenticalSurfaces(ToUpright(ccw, Orientation::kTransposed), FromUpright(u, Orientation::kFlipX)));
-  EXPECT_TRUE(IdenticalSurfaces(ToUpright(cw, Orientation::kTransposed), FromUpright(u, Orientation::kFlipY)));
+  EXPECT_TRUE(
+      IdenticalSurfaces(ToUpright(ccw, Orientation::kTransposed), FromUpright(u, Orientation::kFlipX)));
+  EXPECT_TRUE(
+      IdenticalSurfaces(ToUpright(cw, Orientation::kTransposed), FromUpright(u, Orientation::kFlipY)));
 }
 
 TEST(StriaeDirection, AlongYAndXAtAnySpacing) {
-  for (const auto& [sx, sy] : {std::pair{2.0, 2.0}, std::pair{0.8, 0.8}, std::pair{1.0, 2.5}, std::pair{4.0, 3.0}}) {
+  for (const auto& [sx, sy] :
+       {std::pair{2.0, 2.0}, std::pair{0.8, 0.8}, std::pair{1.0, 2.5}, std::pair{4.0, 3.0}}) {
     const Surface s = Striae(1600, 500, sx, sy, 2.0, 7);
     const StriaeDirection d = MeasureStriaeDirection(s);
     EXPECT_EQ(d.axis, StriaeDirection::Axis::kAlongY) << sx << " " << sy << ": " << d.reason;
@@ -265,7 +268,8 @@ TEST(Intake, RefusesScansWithNoUsableData) {
 TEST(Intake, QualityJsonRoundTripsAndRejectsGarbage) {
   ingest::IntakeOptions o;
   o.kind = "bullet";
-  const ingest::Intake in = ingest::TakeIn(FromUpright(Striae(1600, 500, 2, 2, 1.0, 8), Orientation::kRot90), o);
+  const ingest::Intake in =
+      ingest::TakeIn(FromUpright(Striae(1600, 500, 2, 2, 1.0, 8), Orientation::kRot90), o);
   const nlohmann::json j = ingest::QualityJson(in.quality);
   const ingest::ScanQuality back = ingest::QualityFromJson(j);
   EXPECT_EQ(ingest::QualityJson(back), j);

@@ -6,9 +6,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <functional>
 #include <limits>
-#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -125,7 +125,8 @@ TEST_P(HambyStoredAs, SameLandScoresAsUpright) {
   const EvalRun upright = Eval((fs::path(DatasetsDir()) / "hamby44").string(), dir / "upright");
   const Orientation as = GetParam();
   TempDir set;
-  WriteHamby(set, [&](const std::string&) { return as; }, false);
+  WriteHamby(
+      set, [&](const std::string&) { return as; }, false);
   const EvalRun turned = Eval(set.path().string(), dir / "turned");
   // Every land found lying on its side and turned upright; the handedness of
   // a quarter turn is not settled by the data and every scan is named.
@@ -141,15 +142,19 @@ TEST_P(HambyStoredAs, SameLandScoresAsUpright) {
   }
   EXPECT_NEAR(turned.bullet["auc"].get<double>(), upright.bullet["auc"].get<double>(), 0.05);
   std::printf(
-      "[ stored %s ] land AUC %.4f margin %.4f (upright %.4f), bullet AUC %.4f (upright %.4f); |score - upright| "
+      "[ stored %s ] land AUC %.4f margin %.4f (upright %.4f), bullet AUC %.4f (upright %.4f); |score - "
+      "upright| "
       "known matches max %.4f, non-matches median %.4f, 90%% %.4f, max %.4f\n",
       OrientationName(as), turned.land["auc"].get<double>(), turned.land["margin"].get<double>(),
-      upright.land["margin"].get<double>(), turned.bullet["auc"].get<double>(), upright.bullet["auc"].get<double>(),
-      Difference(turned, upright, 1.0, Pairs::kKnownMatch), Difference(turned, upright, 0.5, Pairs::kKnownNonMatch),
-      Difference(turned, upright, 0.9, Pairs::kKnownNonMatch), Difference(turned, upright, 1.0, Pairs::kKnownNonMatch));
+      upright.land["margin"].get<double>(), turned.bullet["auc"].get<double>(),
+      upright.bullet["auc"].get<double>(), Difference(turned, upright, 1.0, Pairs::kKnownMatch),
+      Difference(turned, upright, 0.5, Pairs::kKnownNonMatch),
+      Difference(turned, upright, 0.9, Pairs::kKnownNonMatch),
+      Difference(turned, upright, 1.0, Pairs::kKnownNonMatch));
   // Stated in truth.csv: settled, and the same scores.
   TempDir stated;
-  WriteHamby(stated, [&](const std::string&) { return as; }, true);
+  WriteHamby(
+      stated, [&](const std::string&) { return as; }, true);
   const EvalRun known = Eval(stated.path().string(), dir / "stated");
   EXPECT_EQ(known.land["orientation_unsettled"].size(), 0u) << known.land.dump();
   EXPECT_DOUBLE_EQ(known.land["auc"].get<double>(), 1.0);
@@ -157,7 +162,8 @@ TEST_P(HambyStoredAs, SameLandScoresAsUpright) {
 }
 
 INSTANTIATE_TEST_SUITE_P(QuarterTurns, HambyStoredAs,
-                         ::testing::Values(Orientation::kTransposed, Orientation::kRot90, Orientation::kRot270),
+                         ::testing::Values(Orientation::kTransposed, Orientation::kRot90,
+                                           Orientation::kRot270),
                          [](const auto& p) { return std::string(OrientationName(p.param)); });
 
 TEST(HambyMixed, UnsettledScansAreNamedAndAColumnSettlesThem) {
@@ -167,8 +173,9 @@ TEST(HambyMixed, UnsettledScansAreNamedAndAColumnSettlesThem) {
   // Bullet 1 and the questioned lands E…K upright; bullet 2 and L…Y turned a
   // quarter counter-clockwise (the turn a transpose would mirror).
   const auto as_of = [](const std::string& file) {
-    const bool turned = file.find("bullet2") != std::string::npos ||
-                        (file.find("unknown-") != std::string::npos && file[file.find("unknown-") + 8] >= 'L');
+    const bool turned =
+        file.find("bullet2") != std::string::npos ||
+        (file.find("unknown-") != std::string::npos && file[file.find("unknown-") + 8] >= 'L');
     return turned ? Orientation::kRot90 : Orientation::kUpright;
   };
   TempDir mixed;
@@ -221,8 +228,8 @@ TEST(HambyInfo, OrientationOfEveryLandAndNoneForCartridgeCases) {
 TEST(SyntheticBullets, StoredTransposedGiveTheUprightBulletAuc) {
   TempDir dir;
   for (const char* as : {"upright", "transposed"}) {
-    const CliResult s = RunCli({"synth", dir / as, "--kind", "bullet", "--firearms", "6", "--per-firearm", "3",
-                                "--seed", "29", "--stored-as", as});
+    const CliResult s = RunCli({"synth", dir / as, "--kind", "bullet", "--firearms", "6", "--per-firearm",
+                                "3", "--seed", "29", "--stored-as", as});
     ASSERT_EQ(s.status, 0) << s.err;
   }
   const EvalRun up = Eval(dir / "upright", dir / "r-up");
@@ -276,7 +283,8 @@ TEST(Intake, StatedOrientationThatTheDataContradictIsRefused) {
   const CliResult r = RunCli({"info", "--kind", "bullet", "--orientation", "transposed", dir / "land.x3p"});
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("orientation stated as transposed"), std::string::npos) << r.err;
-  const CliResult ok = RunCli({"info", "--json", "--kind", "bullet", "--orientation", "upright", dir / "land.x3p"});
+  const CliResult ok =
+      RunCli({"info", "--json", "--kind", "bullet", "--orientation", "upright", dir / "land.x3p"});
   EXPECT_EQ(ok.status, 0) << ok.err;
   EXPECT_EQ(json::parse(ok.out)[0]["orientation"]["source"], "flag");
 }
@@ -314,8 +322,8 @@ TEST(EvalSurvivesABadFile, OneFileInMicrometresIsSkippedThenFixedByAColumn) {
   // The per-file column fixes that one file, nothing else.
   std::string fixed = "file,firearm,kind,mark,z_unit\n";
   for (const std::string& f : files)
-    fixed += f + ",slide" + f.substr(6, 1) + ",cartridge_case,breech_face," + (f == "fadul-2-2.x3p" ? "um" : "") +
-             "\n";
+    fixed += f + ",slide" + f.substr(6, 1) + ",cartridge_case,breech_face," +
+             (f == "fadul-2-2.x3p" ? "um" : "") + "\n";
   WriteFile(set / "truth.csv", fixed);
   const CliResult r2 = RunCli({"eval", "--json", set.path().string()});
   ASSERT_EQ(r2.status, 0) << r2.err;

@@ -77,12 +77,27 @@ std::string ItemRow(const index::ItemRecord& it) {
   return "<tr><td>" + std::to_string(it.id) + "</td><td>" + Html(it.case_id) + "</td><td>" +
          Html(it.item_label) + "</td><td>" + Html(it.jurisdiction) + "</td><td>" + Html(it.kind) +
          "</td><td>" + Html(it.role) + "</td><td>" + Html(it.file) + "</td><td class=\"mono\">" +
-         Html(it.sha256.substr(0, 16)) + "…</td></tr>";
+         Html(it.sha256.substr(0, 16)) + "…</td><td>" + Html(QualityRemark(ItemQuality(it))) + "</td></tr>";
 }
 
 constexpr const char* kItemHeader =
     "<tr><th>id</th><th>case</th><th>item</th><th>jurisdiction</th><th>kind</th><th>role</th><th>file</th>"
-    "<th>SHA-256</th></tr>";
+    "<th>SHA-256</th><th>scan quality</th></tr>";
+
+/// The scans' quality warnings (intake findings), or that there are none.
+std::string QualitySection(const index::ReviewHit& h) {
+  std::string s;
+  for (const auto& [side, it] : {std::pair{"Query", &h.query}, std::pair{"Candidate", &h.candidate}}) {
+    const nlohmann::json ref = ItemRefJson(*it);
+    for (const auto& w : ref["quality_warnings"])
+      s += "<li><b>" + std::string(side) + "</b> (item " + std::to_string(it->id) +
+           "): " + Html(w.get<std::string>()) + "</li>";
+  }
+  if (s.empty()) return "<p>Scan quality: no warnings on either scan.</p>";
+  return "<p class=\"warn\"><b>Weak comparison</b>: the scans' quality findings below bear on how much this "
+         "score can carry.</p><ul class=\"warn\">" +
+         s + "</ul>";
+}
 
 std::string History(const std::vector<index::DecisionRecord>& history) {
   if (history.empty()) return "<p>No decision recorded: <b>pending</b>.</p>";
@@ -114,6 +129,7 @@ std::string HitSection(index::Database& db, const index::ReviewHit& h, bool imag
     << Num(r.shift_x_um) << ", " << Num(r.shift_y_um) << ") µm</td></tr>"
     << "<tr><th>recorded</th><td>" << Html(r.created_at) << "</td></tr></table>";
   s << "<table>" << kItemHeader << ItemRow(h.query) << ItemRow(h.candidate) << "</table>";
+  s << QualitySection(h);
   if (images) {
     try {
       const auto v = BuildHitView(db, h);

@@ -2,15 +2,35 @@
 
 #include <cstdio>
 
+#include "cli_common.h"
+
 namespace toolmark::cli {
 namespace {
 nlohmann::json Optional(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); }
 }  // namespace
 
 nlohmann::json ItemRefJson(const index::ItemRecord& it) {
-  return {
+  nlohmann::json j = {
       {"id", it.id},     {"case", it.case_id}, {"label", it.item_label}, {"jurisdiction", it.jurisdiction},
       {"kind", it.kind}, {"role", it.role},    {"file", it.file}};
+  // The intake's verdict (docs/quality.md): grade, warnings, orientation.
+  const nlohmann::json q = ItemQuality(it);
+  nlohmann::json warnings = nlohmann::json::array();
+  if (q.is_object())
+    for (const auto& f : q["findings"])
+      if (f.value("severity", "") == "warning") warnings.push_back(f.value("message", ""));
+  j["quality"] = q.is_object() ? q.value("grade", "") : "not assessed";
+  j["quality_warnings"] = warnings;
+  j["orientation"] = q.is_object() && q.contains("orientation") ? q["orientation"] : nlohmann::json();
+  return j;
+}
+
+bool WeakComparison(const index::ReviewHit& r) {
+  const auto weak = [](const index::ItemRecord& it) {
+    const nlohmann::json q = ItemQuality(it);
+    return q.is_object() && q.value("warnings", 0) > 0;
+  };
+  return weak(r.query) || weak(r.candidate);
 }
 
 nlohmann::json DecisionJson(const index::DecisionRecord& d) {
@@ -46,6 +66,8 @@ nlohmann::json HitSummaryJson(const index::ReviewHit& r) {
       {"decisions", r.decisions},
       // Items of two jurisdictions (e.g. evidence imported from a partner).
       {"cross_border", r.query.jurisdiction != r.candidate.jurisdiction},
+      // Either scan has quality warnings (weak data, an assumed orientation): a weak comparison.
+      {"weak", WeakComparison(r)},
       // A candidate shared at features level has no scan here: its score is a quick score.
       {"score_kind", r.query.values_sha256.empty() || r.candidate.values_sha256.empty() ? "quick" : "full"}};
 }

@@ -10,7 +10,10 @@
 
 namespace toolmark::cli {
 
+/// An item as hits show it, with its intake quality (grade, warnings, orientation).
 nlohmann::json ItemRefJson(const index::ItemRecord& item);
+/// True when the hit's query or candidate has quality warnings.
+bool WeakComparison(const index::ReviewHit& h);
 nlohmann::json DecisionJson(const index::DecisionRecord& d);
 nlohmann::json HitSummaryJson(const index::ReviewHit& h);
 /// `{"clusters": [...]}`; `items` must hold every clustered item.

@@ -114,6 +114,13 @@ function crossBorderBadge(hit) {
   return h('span', { class: 'badge cross-border', 'data-testid': 'cross-border',
     title: `cross-border: query of ${q.jurisdiction ?? '?'}, candidate of ${c.jurisdiction ?? '?'}` }, 'cross-border');
 }
+// Either scan has quality warnings (weak data, an assumed orientation).
+function weakBadge(hit) {
+  if (!hit.weak) return null;
+  const notes = [...(hit.query?.quality_warnings || []).map((w) => `query: ${w}`),
+    ...(hit.candidate?.quality_warnings || []).map((w) => `candidate: ${w}`)];
+  return h('span', { class: 'badge weak', 'data-testid': 'weak', title: notes.join('\n') || 'a scan has quality warnings' }, 'weak');
+}
 function quickBadge(hit) {
   return isQuick(hit) ? h('span', { class: 'badge quick', 'data-testid': 'quick-score', title: QUICK_NOTE }, 'quick') : null;
 }
@@ -326,7 +333,7 @@ function hitRow(hit, { onOpen } = {}) {
   const q = hit.query || {}, c = hit.candidate || {};
   const tr = h('tr', { 'data-testid': 'queue-row', 'data-hit-id': hit.id, class: 'row' },
     h('td', { class: 'num' }, h('a', { href: hitHref(hit.id), onclick: (e) => e.stopPropagation() }, `#${hit.id}`)),
-    h('td', { class: 'num strong' }, quickBadge(hit), quickBadge(hit) ? ' ' : null, fmtScore(hit.score)),
+    h('td', { class: 'num strong' }, quickBadge(hit), quickBadge(hit) ? ' ' : null, weakBadge(hit), hit.weak ? ' ' : null, fmtScore(hit.score)),
     h('td', { class: hit.log10_lr == null ? 'muted' : '' }, fmtLR(hit.log10_lr)),
     h('td', { title: q.file || '' }, q.label ?? q.id),
     h('td', {}, q.case != null ? caseLink(q.case) : '–'),
@@ -444,10 +451,19 @@ function kv(label, value, attrs = {}) {
 
 function itemBlock(title, ref) {
   if (!ref) return h('div', { class: 'item' }, h('h3', {}, title), '–');
+  const o = ref.orientation;
+  const turned = o && o.stored_as && o.stored_as !== 'upright'
+    ? `turned upright from ${o.stored_as}${o.settled ? '' : ' (assumed)'}` : null;
+  const warnings = ref.quality_warnings || [];
   return h('div', { class: 'item' },
     h('h3', {}, title),
     h('div', { class: 'item-label', title: ref.file || '' }, ref.label ?? `item ${ref.id}`),
-    h('div', { class: 'muted' }, 'case ', caseLink(ref.case), ' · ', ref.jurisdiction, ' · ', ref.role || '', ' · item ', String(ref.id)));
+    h('div', { class: 'muted' }, 'case ', caseLink(ref.case), ' · ', ref.jurisdiction, ' · ', ref.role || '', ' · item ', String(ref.id)),
+    h('div', { class: 'muted small', 'data-testid': 'scan-quality' },
+      'scan quality: ', h('span', { class: `quality quality-${ref.quality || 'none'}` }, ref.quality || 'not assessed'),
+      turned ? ` · ${turned}` : null),
+    warnings.length ? h('ul', { class: 'quality-warnings', 'data-testid': 'quality-warnings' },
+      ...warnings.map((w) => h('li', {}, w))) : null);
 }
 
 function drawCells(svg, ex, side) {
@@ -626,7 +642,7 @@ async function renderHit(idStr, ctx, keepNote = '', navFallback = null) {
 
   const page = h('section', { class: 'hit', 'data-testid': 'hit-page', 'data-hit-id': hit.id },
     h('div', { class: 'view-head' },
-      h('h1', {}, `Hit #${hit.id}`), status, crossBorderBadge(hit), quickBadge(hit),
+      h('h1', {}, `Hit #${hit.id}`), status, crossBorderBadge(hit), quickBadge(hit), weakBadge(hit),
       h('span', { class: 'muted' }, `${(hit.query?.kind || '').replace('_', ' ')} · ${hit.decisions ?? (hit.history || []).length} decision${(hit.decisions ?? 0) === 1 ? '' : 's'}`),
       h('span', { class: 'spacer' }), nav),
     h('div', { class: 'hit-layout' },

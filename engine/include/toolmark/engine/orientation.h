@@ -50,6 +50,7 @@ struct StriaeOptions {
   double tile_um = 100.0;        ///< side of the tiles whose directions are combined
   double min_form_weight = 0.9;  ///< the form filter's valid weight needed (keeps edge artefacts out)
   double max_points = 1.5e6;     ///< the working grid is coarsened to at most this many points
+  double min_grid_um = 2.5;      ///< … and is never finer than this (a quarter of λs)
   double min_support = 0.5;      ///< least share of directional texture around the peak direction
   double min_coherence = 0.47;   ///< least mean coherence of the tiles that support it
   double axis_tolerance_deg = 25.0;  ///< within this of an axis the striae run "along" it
@@ -99,6 +100,8 @@ struct LandOrientation {
 /// --orientation); oblique or undetermined → as stored, not settled.
 LandOrientation ResolveLandOrientation(const Surface& stored, std::optional<Orientation> stated,
                                        const StriaeOptions& options = {});
+/// The same decision from a measurement already made of the stored scan.
+LandOrientation ResolveLandOrientation(std::optional<Orientation> stated, const StriaeDirection& measured);
 
 /// True when the scan's shape and striae look like a bullet land in any
 /// orientation: its extent across the striae is at least twice its extent
