@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <tbb/global_control.h>
 
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -198,6 +199,41 @@ TEST_F(SearchTest, NewItemsAreEmbeddedAndIndexed) {
   const std::vector<SearchHit> hits = after.Search(q);
   ASSERT_FALSE(hits.empty());
   EXPECT_EQ(hits[0].item, added);  // itself, when not excluded
+}
+
+TEST_F(SearchTest, CorrelateNamesAnItemItCannotSearchAndGoesOn) {
+  // An item whose scan no comparator can prepare (stored by an older
+  // version, before intake refused such scans): every value missing but one
+  // small patch.
+  ItemRecord bad;
+  bad.file = "unusable.x3p";
+  bad.sha256 = ingest::Sha256Hex(bad.file);
+  bad.format = "x3p";
+  bad.case_id = "case-bad";
+  bad.item_label = "unusable";
+  bad.jurisdiction = "NL";
+  bad.kind = "cartridge_case";
+  bad.role = "questioned";
+  bad.marks = {"breech_face"};
+  Surface s = Scan(0, 3).surface;
+  s.values.setTo(std::numeric_limits<double>::quiet_NaN());
+  for (int r = 0; r < 3; ++r)
+    for (int c = 0; c < 3; ++c) s.values.at<double>(r, c) = r + c;
+  const ItemId id = db_->Add(bad, s).id;
+  std::vector<std::string> warnings;
+  SearchOptions o;
+  o.top = 3;
+  const CorrelateSummary sum = Correlate(*db_, "cartridge_case", o, {}, &warnings);
+  EXPECT_EQ(sum.failed, 1u);
+  EXPECT_EQ(sum.correlated, 15u);  // every other item, recorded
+  bool named = false;
+  for (const std::string& w : warnings)
+    named |= w.find("item " + std::to_string(id) + " (unusable.x3p): not correlated") != std::string::npos;
+  EXPECT_TRUE(named) << ::testing::PrintToString(warnings);
+  // Not recorded: a later run tries it again (and the others are done).
+  const CorrelateSummary again = Correlate(*db_, "cartridge_case", o, {}, &warnings);
+  EXPECT_EQ(again.already, 15u);
+  EXPECT_EQ(again.failed, 1u);
 }
 
 TEST_F(SearchTest, TheQuickScoreReRanksAndOnlyTheBestAreComparedFinely) {
