@@ -37,11 +37,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# The review UI's front-end libraries and playwright-core, pinned by ui/package-lock.json.
-if [ ! -f "$root/ui/node_modules/.package-lock.json" ] ||
-   [ "$root/ui/package-lock.json" -nt "$root/ui/node_modules/.package-lock.json" ]; then
-  echo "setup: npm ci (ui/)"
-  npm ci --prefix "$root/ui" --no-audit --no-fund --loglevel=error
+# The review UI's front-end libraries and playwright-core, pinned by
+# tools/serve/ui/package-lock.json.
+if [ ! -f "$root/tools/serve/ui/node_modules/.package-lock.json" ] ||
+   [ "$root/tools/serve/ui/package-lock.json" -nt "$root/tools/serve/ui/node_modules/.package-lock.json" ]; then
+  echo "setup: npm ci (tools/serve/ui/)"
+  npm ci --prefix "$root/tools/serve/ui" --no-audit --no-fund --loglevel=error
 fi
 
 [ $do_build -eq 1 ] || exit 0

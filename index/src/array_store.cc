@@ -12,9 +12,9 @@
 #include <mutex>
 #include <random>
 
+#include "toolmark/base/file_io.h"
+#include "toolmark/base/hash.h"
 #include "toolmark/engine/check.h"
-#include "toolmark/ingest/file_io.h"
-#include "toolmark/ingest/hash.h"
 
 namespace toolmark::index {
 namespace {
@@ -199,7 +199,7 @@ Surface ReadH5(const std::string& path) {
 std::string ValuesSha256(const Surface& surface) {
   cv::Mat contiguous = surface.values.isContinuous() ? surface.values : surface.values.clone();
   const auto* p = reinterpret_cast<const char*>(contiguous.data);
-  return ingest::Sha256Hex(std::string_view(p, contiguous.total() * contiguous.elemSize()));
+  return base::Sha256Hex(std::string_view(p, contiguous.total() * contiguous.elemSize()));
 }
 
 void WriteSurfaceFile(const std::string& path, const Surface& surface, const std::string& values_sha256) {
@@ -216,12 +216,12 @@ void WriteSurfaceFile(const std::string& path, const Surface& surface, const std
     std::remove(tmp.c_str());
     throw;
   }
-  ingest::SyncFile(tmp);
+  base::SyncFile(tmp);
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     std::remove(tmp.c_str());
     Fail("cannot rename " + tmp + " to " + path);
   }
-  ingest::SyncDirectory(std::filesystem::path(path).parent_path().string());
+  base::SyncDirectory(std::filesystem::path(path).parent_path().string());
 }
 
 Surface ReadSurfaceFile(const std::string& path) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "toolmark/base/time.h"
 #include "toolmark/index/database.h"
 
 struct sqlite3;
@@ -14,10 +15,7 @@ struct sqlite3_stmt;
 
 namespace toolmark::index {
 
-/// The current time, UTC, ISO 8601 (seconds).
-std::string NowUtc();
-/// The same with milliseconds ("…T12:00:00.123Z").
-std::string NowUtcMillis();
+using base::NowUtc;
 
 /// A prepared statement with positional binding (1-based) and stepping.
 class Statement {

@@ -16,10 +16,10 @@
 
 #include "array_store.h"
 #include "catalog.h"
+#include "toolmark/base/file_io.h"
+#include "toolmark/base/hash.h"
 #include "toolmark/engine/check.h"
 #include "toolmark/engine/version.h"
-#include "toolmark/ingest/file_io.h"
-#include "toolmark/ingest/hash.h"
 
 namespace toolmark::index {
 namespace fs = std::filesystem;
@@ -44,15 +44,15 @@ void CreateFolder(const fs::path& folder) {
   fs::remove_all(tmp, ec);
   fs::create_directories(tmp / "arrays", ec);
   if (ec) Fail("cannot create database folder " + folder.string() + ": " + ec.message());
-  ingest::WriteFileAtomic((tmp / kMarkerName).string(), "toolmark database, layout 1\n");
-  ingest::SyncDirectory(tmp.string());
+  base::WriteFileAtomic((tmp / kMarkerName).string(), "toolmark database, layout 1\n");
+  base::SyncDirectory(tmp.string());
   if (std::rename(tmp.c_str(), folder.c_str()) != 0) {  // replaces an empty folder
     const std::string why = std::generic_category().message(errno);
     fs::remove_all(tmp, ec);
     if (fs::exists(folder / kMarkerName, ec)) return;  // another process created it first
     Fail("cannot create database folder " + folder.string() + ": " + why);
   }
-  ingest::SyncDirectory(parent.string());
+  base::SyncDirectory(parent.string());
 }
 
 class DatabaseImpl final : public Database {
@@ -147,7 +147,7 @@ AddResult DatabaseImpl::Add(const ItemRecord& input, const Surface& surface) {
     }
     std::error_code ec;
     if (fs::create_directories(abs.parent_path(), ec))
-      ingest::SyncDirectory((fs::path(folder_) / "arrays").string());
+      base::SyncDirectory((fs::path(folder_) / "arrays").string());
     if (ec) Fail("cannot create " + abs.parent_path().string() + ": " + ec.message());
     WriteSurfaceFile(abs.string(), surface, item.values_sha256);
     const ItemId id = catalog_.InsertItem(item, rel);
@@ -185,7 +185,7 @@ void DatabaseImpl::InsertFeature(const FeatureRecord& f) {
       .Bind(4, f.version)
       .Bind(5, static_cast<std::int64_t>(f.vector.size()))
       .BindBlob(6, blob.data(), blob.size())
-      .Bind(7, ingest::Sha256Hex(blob));
+      .Bind(7, base::Sha256Hex(blob));
   put.Step();
 }
 
@@ -216,7 +216,7 @@ FeatureRecord ReadFeatureRow(Statement& q, const std::string& comparator, const 
   const std::string who = "item " + std::to_string(f.item) + " " + f.mark + " (" + comparator + "): ";
   Check(dims > 0 && blob.size() == static_cast<std::size_t>(dims) * sizeof(float),
         who + "stored feature vector has the wrong size");
-  Check(ingest::Sha256Hex(blob) == q.Text(4), who + "stored feature vector does not match its checksum");
+  Check(base::Sha256Hex(blob) == q.Text(4), who + "stored feature vector does not match its checksum");
   f.vector.resize(static_cast<std::size_t>(dims));
   std::memcpy(f.vector.data(), blob.data(), blob.size());
   return f;
@@ -706,7 +706,7 @@ std::vector<ItemId> DatabaseImpl::ImportPackage(const PackageRecord& package,
         const fs::path abs = fs::path(folder_) / rel;
         std::error_code ec;
         if (fs::create_directories(abs.parent_path(), ec))
-          ingest::SyncDirectory((fs::path(folder_) / "arrays").string());
+          base::SyncDirectory((fs::path(folder_) / "arrays").string());
         WriteSurfaceFile(abs.string(), *items[i].surface, it.values_sha256);
         written.push_back(abs);
       }

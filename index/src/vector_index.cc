@@ -39,8 +39,8 @@
 #include <limits>
 #include <unordered_map>
 
+#include "toolmark/base/file_io.h"
 #include "toolmark/engine/check.h"
-#include "toolmark/ingest/file_io.h"
 
 namespace toolmark::index {
 namespace {
@@ -497,11 +497,11 @@ void VectorIndex::Save(const std::string& path) const {
   out.append(m.live.data(), m.live.size());
   out.append(reinterpret_cast<const char*>(writer.data.data()), writer.data.size());
   out += Sha256Raw(out.data(), out.size());
-  ingest::WriteFileAtomic(path, out);
+  base::WriteFileAtomic(path, out);
 }
 
 VectorIndex VectorIndex::Load(const std::string& path, const VectorIndexOptions& options) {
-  const std::string bytes = ingest::ReadFileBounded(path, kMaxFileBytes);
+  const std::string bytes = base::ReadFileBounded(path, kMaxFileBytes);
   const auto fail = [&](const std::string& why) { throw Error("vector index: " + path + ": " + why); };
   if (bytes.size() < kHeaderBytes + SHA256_DIGEST_LENGTH)
     fail("truncated (" + std::to_string(bytes.size()) + " bytes)");

@@ -16,9 +16,9 @@
 #include <optional>
 #include <vector>
 
+#include "toolmark/base/file_io.h"
+#include "toolmark/base/hash.h"
 #include "toolmark/engine/check.h"
-#include "toolmark/ingest/file_io.h"
-#include "toolmark/ingest/hash.h"
 
 namespace toolmark::ingest {
 namespace {
@@ -197,7 +197,7 @@ double SidecarNumber(const nlohmann::json& j, const char* key, const std::string
 Spacing ParseSidecar(const std::string& sidecar) {
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(ReadFileBounded(sidecar, kMaxSidecarBytes));
+    j = nlohmann::json::parse(base::ReadFileBounded(sidecar, kMaxSidecarBytes));
   } catch (const nlohmann::json::exception& e) {
     Fail("sidecar " + sidecar + " is not valid JSON: " + e.what());
   } catch (const Error& e) {
@@ -265,7 +265,7 @@ Scan ReadImageBytes(std::string_view bytes, const std::string& path, const ReadO
   scan.surface.kind = SurfaceKind::kIntensity;
   scan.surface.spacing_x_um = spacing.x_um;
   scan.surface.spacing_y_um = spacing.y_um;
-  scan.sha256 = Sha256Hex(bytes);
+  scan.sha256 = base::Sha256Hex(bytes);
   return scan;
 }
 

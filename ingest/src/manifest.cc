@@ -3,8 +3,8 @@
 #include <cmath>
 #include <set>
 
+#include "toolmark/base/file_io.h"
 #include "toolmark/engine/check.h"
-#include "toolmark/ingest/file_io.h"
 
 namespace toolmark::ingest {
 namespace {
@@ -112,7 +112,7 @@ Manifest ParseManifest(const std::string& text, std::size_t max_rows) {
 
 Manifest ReadManifest(const std::string& path) {
   try {
-    return ParseManifest(ReadFileBounded(path, std::size_t{64} << 20));
+    return ParseManifest(base::ReadFileBounded(path, std::size_t{64} << 20));
   } catch (const Error& e) {
     throw Error(path + ": " + e.what());
   }
@@ -160,6 +160,17 @@ RowOverrides ApplyRowOverrides(const std::map<std::string, std::string>* row, co
     out.orientation_source = "manifest";
   }
   return out;
+}
+
+std::string ColumnHint(const std::string& reason) {
+  static const std::pair<const char*, const char*> kFlags[] = {{"--xy-unit", "xy_unit"},
+                                                               {"--z-unit", "z_unit"},
+                                                               {"--spacing-um", "spacing_um"},
+                                                               {"--orientation", "orientation"}};
+  for (const auto& [flag, column] : kFlags)
+    if (reason.find(flag) != std::string::npos)
+      return reason + " (or, for this file alone, a '" + column + "' column in the manifest / truth.csv)";
+  return reason;
 }
 
 }  // namespace toolmark::ingest

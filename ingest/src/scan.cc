@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "toolmark/base/file_io.h"
+#include "toolmark/base/hash.h"
 #include "toolmark/engine/check.h"
-#include "toolmark/ingest/file_io.h"
-#include "toolmark/ingest/hash.h"
 #include "toolmark/ingest/image2d.h"
 #include "toolmark/ingest/pointcloud.h"
 #include "toolmark/ingest/x3p.h"
@@ -53,11 +53,11 @@ Scan ReadScanBytes(const std::string& path, const std::string& bytes, const std:
 Scan ReadScan(const std::string& path, const ReadOptions& options) {
   std::string bytes;
   try {
-    bytes = ReadFileBounded(path, options.limits.max_file_bytes);
+    bytes = base::ReadFileBounded(path, options.limits.max_file_bytes);
   } catch (const Error& e) {
     throw Error(path + ": " + e.what());
   }
-  return ReadScanBytes(path, bytes, Sha256Hex(bytes), options);
+  return ReadScanBytes(path, bytes, base::Sha256Hex(bytes), options);
 }
 
 }  // namespace toolmark::ingest

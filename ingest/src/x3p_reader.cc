@@ -7,8 +7,8 @@
 #include <cstring>
 #include <limits>
 
+#include "toolmark/base/hash.h"
 #include "toolmark/engine/check.h"
-#include "toolmark/ingest/hash.h"
 #include "toolmark/ingest/x3p.h"
 #include "toolmark/ingest/zip_archive.h"
 #include "x3p_xml.h"
@@ -77,12 +77,12 @@ void VerifyChecksums(const ZipReader& zip, const std::string& xml, const X3pHead
   scan->checksum_ok = true;
   if (!h.point_md5.empty()) {
     any = true;
-    CheckSum(Md5Hex(points) == h.point_md5, "the point data", options, scan);
+    CheckSum(base::Md5Hex(points) == h.point_md5, "the point data", options, scan);
   }
   if (!h.checksum_file.empty() && zip.Has(h.checksum_file)) {
     any = true;
     const std::string stated = StatedXmlMd5(zip.ReadAtMost(h.checksum_file, 4096));
-    CheckSum(Md5Hex(xml) == stated, "main.xml", options, scan);
+    CheckSum(base::Md5Hex(xml) == stated, "main.xml", options, scan);
   }
   if (!any) {
     scan->checksum_ok = false;
@@ -144,7 +144,7 @@ void ReadValidMask(const ZipReader& zip, const X3pHeader& h, std::size_t n, cons
                    std::vector<double>* values, Scan* scan) {
   if (h.valid_link.empty()) return;
   const std::string mask = zip.ReadExact(h.valid_link, CheckedAdd(n, 7, "mask size") / 8);
-  if (!h.valid_md5.empty()) CheckSum(Md5Hex(mask) == h.valid_md5, "the validity mask", options, scan);
+  if (!h.valid_md5.empty()) CheckSum(base::Md5Hex(mask) == h.valid_md5, "the validity mask", options, scan);
   ApplyValidMask(mask, values);
 }
 

@@ -2,9 +2,9 @@
 #include <cmath>
 #include <cstring>
 
+#include "toolmark/base/file_io.h"
+#include "toolmark/base/hash.h"
 #include "toolmark/engine/check.h"
-#include "toolmark/ingest/file_io.h"
-#include "toolmark/ingest/hash.h"
 #include "toolmark/ingest/x3p.h"
 #include "toolmark/ingest/zip_archive.h"
 #include "x3p_xml.h"
@@ -64,14 +64,14 @@ std::string WriteX3pBytes(const Surface& surface) {
   Check(surface.spacing_x_um > 0 && surface.spacing_y_um > 0, "surface spacing must be positive");
   X3pHeader h = HeaderFor(surface);
   const std::string points = PointBytes(surface);
-  h.point_md5 = Md5Hex(points);
+  h.point_md5 = base::Md5Hex(points);
   const std::string xml = WriteX3pXml(h);
-  const std::string checksum = Md5Hex(xml) + " *main.xml\n";
+  const std::string checksum = base::Md5Hex(xml) + " *main.xml\n";
   return BuildZip({{"main.xml", xml}, {h.point_link, points}, {h.checksum_file, checksum}}, {"bindata/"});
 }
 
 void WriteX3pFile(const Surface& surface, const std::string& path) {
-  WriteFileAtomic(path, WriteX3pBytes(surface));
+  base::WriteFileAtomic(path, WriteX3pBytes(surface));
 }
 
 }  // namespace toolmark::ingest

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "spawn.h"
-#include "toolmark/ingest/file_io.h"
+#include "toolmark/base/file_io.h"
 #include "toolmark/ingest/x3p.h"
 
 namespace {
@@ -24,7 +24,7 @@ std::string Datasets() {
 void ReadX3p(benchmark::State& state, const std::string& relative) {
   const std::string path = Datasets() + relative;
   if (!fs::exists(path)) return state.SkipWithError(("missing " + path).c_str());
-  const std::string bytes = toolmark::ingest::ReadFileBounded(path, std::size_t{1} << 30);
+  const std::string bytes = toolmark::base::ReadFileBounded(path, std::size_t{1} << 30);
   for (auto _ : state) {
     auto scan = toolmark::ingest::ReadX3pBytes(bytes, {});
     benchmark::DoNotOptimize(scan.surface.values.data);

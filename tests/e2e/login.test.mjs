@@ -8,7 +8,7 @@
 // (required: tokens of an examiner and an investigator of the items'
 // jurisdiction, from `toolmark users add`), TOOLMARK_ARTIFACTS (default
 // ./artifacts), CHROMIUM (default /usr/bin/chromium). Drives headless
-// Chromium through playwright-core (ui/node_modules). Only the loopback
+// Chromium through playwright-core (tools/serve/ui/node_modules). Only the loopback
 // server is reachable. Exit status 0 on success, 1 on failure.
 //
 // Steps: the login dialog appears; a wrong token shows the server's error;
@@ -25,7 +25,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const require = createRequire(path.join(here, '..', '..', 'ui', 'package.json'));
+const require = createRequire(path.join(here, '..', '..', 'tools', 'serve', 'ui', 'package.json'));
 const { chromium } = require('playwright-core');
 
 const STEP_MS = 30_000;

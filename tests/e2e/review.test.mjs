@@ -4,7 +4,7 @@
 //
 // Env: TOOLMARK_URL (required), TOOLMARK_ARTIFACTS (default ./artifacts),
 // CHROMIUM (default /usr/bin/chromium). Drives headless Chromium through
-// playwright-core (ui/node_modules). Only the loopback server is reachable:
+// playwright-core (tools/serve/ui/node_modules). Only the loopback server is reachable:
 // every other request is aborted. Exit status 0 on success, 1 on failure.
 
 import { createRequire } from 'node:module';
@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const require = createRequire(path.join(here, '..', '..', 'ui', 'package.json'));
+const require = createRequire(path.join(here, '..', '..', 'tools', 'serve', 'ui', 'package.json'));
 const { chromium } = require('playwright-core');
 
 const STEP_MS = 30_000;

@@ -15,7 +15,7 @@
 # Env: TOOLMARK_BIN (default build/tools/toolmark), TOOLMARK_ARTIFACTS
 # (default build/artifacts: screenshots and the server's log),
 # TOOLMARK_UI (optional: passed to `serve --ui`), CHROMIUM (default
-# /usr/bin/chromium). Needs node and ui/node_modules (`npm ci --prefix ui`
+# /usr/bin/chromium). Needs node and tools/serve/ui/node_modules (`npm ci --prefix tools/serve/ui`
 # is run when it is missing).
 set -euo pipefail
 
@@ -31,9 +31,9 @@ if [[ ! -x "$bin" ]]; then
   exit 2
 fi
 command -v node >/dev/null || { echo "e2e: node is not installed" >&2; exit 2; }
-if [[ ! -d ui/node_modules ]]; then
-  echo "e2e: ui/node_modules missing: npm ci --prefix ui"
-  npm ci --prefix ui --no-audit --no-fund
+if [[ ! -d tools/serve/ui/node_modules ]]; then
+  echo "e2e: tools/serve/ui/node_modules missing: npm ci --prefix tools/serve/ui"
+  npm ci --prefix tools/serve/ui --no-audit --no-fund
 fi
 mkdir -p "$artifacts"
 

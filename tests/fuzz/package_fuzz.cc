@@ -12,17 +12,17 @@
 #include <utility>
 #include <vector>
 
-#include "exchange.h"
 #include "fuzz_seeds.h"
+#include "toolmark/base/hash.h"
 #include "toolmark/engine/check.h"
+#include "toolmark/exchange/package.h"
 #include "toolmark/index/search.h"
-#include "toolmark/ingest/hash.h"
 #include "toolmark/ingest/x3p.h"
 #include "toolmark/ingest/zip_archive.h"
 
 namespace {
 
-using toolmark::cli::KeyPair;
+using toolmark::exchange::KeyPair;
 using json = nlohmann::json;
 
 /// The sender's key, from a fixed seed (deterministic seeds and runs).
@@ -40,15 +40,15 @@ const KeyPair& SenderKey() {
   return key;
 }
 
-const toolmark::cli::PackageContext& Context() {
-  static const toolmark::cli::PackageContext ctx{"DE",
-                                                 {{"NL", toolmark::cli::Hex(SenderKey().public_key), ""}}};
+const toolmark::exchange::PackageContext& Context() {
+  static const toolmark::exchange::PackageContext ctx{
+      "DE", {{"NL", toolmark::exchange::Hex(SenderKey().public_key), ""}}};
   return ctx;
 }
 
 void Parse(const std::string& bytes) {
   try {
-    toolmark::cli::ParsePackage(bytes, "fuzz", Context());
+    toolmark::exchange::ParsePackage(bytes, "fuzz", Context());
   } catch (const toolmark::Error&) {
   }
 }
@@ -65,7 +65,8 @@ std::string Resigned(const std::string& bytes) {
       entries.emplace_back(n, zip.ReadAtMost(n, 1 << 20));
     }
     const std::string manifest = zip.ReadAtMost("manifest.json", 1 << 20);
-    entries.emplace_back("manifest.sig", toolmark::cli::Hex(toolmark::cli::Sign(SenderKey(), manifest)));
+    entries.emplace_back("manifest.sig",
+                         toolmark::exchange::Hex(toolmark::exchange::Sign(SenderKey(), manifest)));
     return toolmark::ingest::BuildZip(entries, {});
   } catch (const toolmark::Error&) {
     return "";
@@ -116,7 +117,7 @@ std::string Package(const std::string& level) {
                    {"created_at", "2026-11-29T12:00:00.000Z"},
                    {"toolmark_version", "0.2.0"},
                    {"level", level},
-                   {"signer", toolmark::cli::Hex(SenderKey().public_key)},
+                   {"signer", toolmark::exchange::Hex(SenderKey().public_key)},
                    {"feature_versions",
                     {{"cmc", toolmark::index::FeatureVersion("cmc")},
                      {"cmc_quick", toolmark::index::QuickFeatureVersion("cmc")},
@@ -125,10 +126,11 @@ std::string Package(const std::string& level) {
                    {"files", json::array()}};
   for (const auto& [name, bytes] : files)
     manifest["files"].push_back(
-        {{"path", name}, {"sha256", toolmark::ingest::Sha256Hex(bytes)}, {"bytes", bytes.size()}});
+        {{"path", name}, {"sha256", toolmark::base::Sha256Hex(bytes)}, {"bytes", bytes.size()}});
   const std::string text = manifest.dump(1);
   std::vector<std::pair<std::string, std::string>> all = {
-      {"manifest.json", text}, {"manifest.sig", toolmark::cli::Hex(toolmark::cli::Sign(SenderKey(), text))}};
+      {"manifest.json", text},
+      {"manifest.sig", toolmark::exchange::Hex(toolmark::exchange::Sign(SenderKey(), text))}};
   all.insert(all.end(), files.begin(), files.end());
   return toolmark::ingest::BuildZip(all, {});
 }
@@ -146,6 +148,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 std::vector<std::string> ToolmarkFuzzSeeds() {
   // Both valid seeds must parse (else the target would only fuzz refusals).
   for (const char* level : {"features", "scans"})
-    toolmark::cli::ParsePackage(Package(level), level, Context());
+    toolmark::exchange::ParsePackage(Package(level), level, Context());
   return {Package("features"), Package("scans")};
 }

@@ -9,8 +9,8 @@
 #include <thread>
 
 #include "test_util.h"
+#include "toolmark/base/hash.h"
 #include "toolmark/engine/check.h"
-#include "toolmark/ingest/hash.h"
 
 namespace toolmark::index {
 namespace {
@@ -31,7 +31,7 @@ Surface MakeSurface(int seed) {
 ItemRecord MakeItem(int seed) {
   ItemRecord it;
   it.file = "scan-" + std::to_string(seed) + ".x3p";
-  it.sha256 = ingest::Sha256Hex("file " + std::to_string(seed));
+  it.sha256 = base::Sha256Hex("file " + std::to_string(seed));
   it.format = "x3p";
   it.case_id = "C-2026-001";
   it.item_label = "Q" + std::to_string(seed);

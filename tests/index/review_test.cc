@@ -10,8 +10,8 @@
 #include <thread>
 
 #include "test_util.h"
+#include "toolmark/base/hash.h"
 #include "toolmark/engine/check.h"
-#include "toolmark/ingest/hash.h"
 
 namespace toolmark::index {
 namespace {
@@ -28,7 +28,7 @@ Surface MakeSurface(int seed) {
 ItemId AddItem(Database& db, int seed, const std::string& case_id, const std::string& jurisdiction) {
   ItemRecord it;
   it.file = "scan-" + std::to_string(seed) + ".x3p";
-  it.sha256 = ingest::Sha256Hex("file " + std::to_string(seed));
+  it.sha256 = base::Sha256Hex("file " + std::to_string(seed));
   it.format = "x3p";
   it.case_id = case_id;
   it.item_label = "Q" + std::to_string(seed);

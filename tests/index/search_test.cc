@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "test_util.h"
+#include "toolmark/base/hash.h"
 #include "toolmark/engine/check.h"
 #include "toolmark/engine/synth.h"
-#include "toolmark/ingest/hash.h"
 
 namespace toolmark::index {
 namespace {
@@ -49,7 +49,7 @@ class SearchTest : public ::testing::Test {
     const SynthScan scan = Scan(firearm, shot);
     ItemRecord it;
     it.file = scan.file;
-    it.sha256 = ingest::Sha256Hex(scan.file);
+    it.sha256 = base::Sha256Hex(scan.file);
     it.format = "x3p";
     it.case_id = "case-" + std::to_string(firearm);
     it.item_label = scan.file;
@@ -123,7 +123,7 @@ TEST_F(SearchTest, TheQueryItemAndOtherJurisdictionsStayOut) {
   image.values = 128 + 10 * image.values;
   ItemRecord it;
   it.file = "image.png";
-  it.sha256 = ingest::Sha256Hex("image");
+  it.sha256 = base::Sha256Hex("image");
   it.format = "png";
   it.case_id = it.item_label = it.jurisdiction = "x";
   it.kind = "cartridge_case";
@@ -207,7 +207,7 @@ TEST_F(SearchTest, CorrelateNamesAnItemItCannotSearchAndGoesOn) {
   // small patch.
   ItemRecord bad;
   bad.file = "unusable.x3p";
-  bad.sha256 = ingest::Sha256Hex(bad.file);
+  bad.sha256 = base::Sha256Hex(bad.file);
   bad.format = "x3p";
   bad.case_id = "case-bad";
   bad.item_label = "unusable";
@@ -331,7 +331,7 @@ TEST(BulletSearch, LandShortlistsAggregateToTheSameBarrel) {
     }
     ItemRecord it;
     it.file = scan.file;
-    it.sha256 = ingest::Sha256Hex(scan.file);
+    it.sha256 = base::Sha256Hex(scan.file);
     it.format = "x3p";
     it.case_id = "hamby-like";
     it.item_label = "barrel" + std::to_string(barrel) + "-bullet" + std::to_string(bullet);

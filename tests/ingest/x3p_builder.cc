@@ -4,7 +4,7 @@
 
 #include <stdexcept>
 
-#include "toolmark/ingest/hash.h"
+#include "toolmark/base/hash.h"
 
 namespace toolmark::testing {
 
@@ -16,12 +16,12 @@ std::string X3pXml(const X3pSpec& s) {
   } else {
     link = "<DataLink><PointDataLink>bindata/data.bin</PointDataLink>";
     if (s.with_point_md5) {
-      link += "<MD5ChecksumPointData>" + (s.point_md5.empty() ? ingest::Md5Hex(s.data) : s.point_md5) +
+      link += "<MD5ChecksumPointData>" + (s.point_md5.empty() ? base::Md5Hex(s.data) : s.point_md5) +
               "</MD5ChecksumPointData>";
     }
     if (!s.valid_bits.empty()) {
       link += "<ValidPointsLink>bindata/valid.bin</ValidPointsLink><MD5ChecksumValidPoints>" +
-              ingest::Md5Hex(s.valid_bits) + "</MD5ChecksumValidPoints>";
+              base::Md5Hex(s.valid_bits) + "</MD5ChecksumValidPoints>";
     }
     link += "</DataLink>";
   }
@@ -87,7 +87,7 @@ std::string BuildX3p(const X3pSpec& s) {
     if (name == "main.xml") entries.emplace_back(name, xml);
     if (name == "bindata/data.bin" && s.data_list.empty()) entries.emplace_back(name, s.data);
     if (name == "md5checksum.hex" && s.with_xml_md5) {
-      entries.emplace_back(name, (s.xml_md5.empty() ? ingest::Md5Hex(xml) : s.xml_md5) + " *main.xml\n");
+      entries.emplace_back(name, (s.xml_md5.empty() ? base::Md5Hex(xml) : s.xml_md5) + " *main.xml\n");
     }
   }
   if (!s.valid_bits.empty()) entries.emplace_back("bindata/valid.bin", s.valid_bits);

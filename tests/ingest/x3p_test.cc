@@ -10,9 +10,9 @@
 #include <random>
 
 #include "test_util.h"
+#include "toolmark/base/file_io.h"
+#include "toolmark/base/hash.h"
 #include "toolmark/engine/check.h"
-#include "toolmark/ingest/file_io.h"
-#include "toolmark/ingest/hash.h"
 #include "toolmark/ingest/scan.h"
 #include "x3p_builder.h"
 
@@ -87,7 +87,7 @@ TEST(X3p, WrittenFileIsOrdinaryX3p) {
   EXPECT_NE(xml.find("<p:ISO5436_2 xmlns:p=\"http://www.opengps.eu/2008/ISO5436_2\""), std::string::npos);
   EXPECT_NE(xml.find("<Increment>2e-06</Increment>"), std::string::npos) << xml;
   const std::string md5 = testing::ReadFile(dir / "md5checksum.hex");
-  EXPECT_EQ(md5, Md5Hex(xml) + " *main.xml\n");
+  EXPECT_EQ(md5, base::Md5Hex(xml) + " *main.xml\n");
 }
 
 TEST(X3p, WriteFileIsAtomicAndRefusesIntensity) {

@@ -9,8 +9,8 @@
 
 #include "run_cli.h"
 #include "test_util.h"
+#include "toolmark/base/hash.h"
 #include "toolmark/engine/check.h"
-#include "toolmark/ingest/hash.h"
 #include "toolmark/ingest/scan.h"
 #include "toolmark/ingest/x3p.h"
 #include "x3p_builder.h"
@@ -44,7 +44,7 @@ std::string Snapshot(const std::string& db) {
   std::string state = RunCli({"list", "--json", "--db", db}).out;
   std::map<std::string, std::string> files;
   for (const auto& e : fs::recursive_directory_iterator(fs::path(db) / "arrays")) {
-    if (e.is_regular_file()) files[e.path().string()] = ingest::Sha256Hex(ReadFile(e.path().string()));
+    if (e.is_regular_file()) files[e.path().string()] = base::Sha256Hex(ReadFile(e.path().string()));
   }
   for (const auto& [k, v] : files) state += k + " " + v + "\n";
   return state;
@@ -150,7 +150,7 @@ TEST(Cli, IngestAllSharedDatasetsThenListShowsEveryItem) {
   EXPECT_EQ(fadul["kind"], "cartridge_case");
   EXPECT_EQ(fadul["marks"], json::array({"breech_face"}));
   EXPECT_EQ(fadul["instrument"], "NanoFocus usurf");
-  EXPECT_EQ(fadul["sha256"], ingest::Sha256Hex(ReadFile(root + "/fadul/fadul-1-1.x3p")));
+  EXPECT_EQ(fadul["sha256"], base::Sha256Hex(ReadFile(root + "/fadul/fadul-1-1.x3p")));
   const json& image = by_file.at("nbide-R-BF-118.png");
   EXPECT_EQ(image["surface"], "intensity");
   EXPECT_DOUBLE_EQ(image["spacing_x_um"].get<double>(), 3.5);

@@ -92,38 +92,6 @@ std::vector<int> LandPositionsFromNames(const std::vector<std::string>& files) {
   return out;
 }
 
-Progress::Progress(std::size_t total, std::string label)
-    : total_(total), label_(std::move(label)), shown_(::isatty(STDERR_FILENO) == 1 && total > 1) {}
-
-Progress::~Progress() {
-  if (shown_) std::fprintf(stderr, "\r\033[K");
-}
-
-void Progress::Tick(const std::string& what) {
-  ++done_;
-  if (!shown_) return;
-  std::fprintf(stderr, "\r\033[K%s [%zu/%zu] %s", label_.c_str(), done_, total_, what.c_str());
-  std::fflush(stderr);
-}
-
-QuietStderr::QuietStderr() {
-  const char* verbose = std::getenv("TOOLMARK_VERBOSE");
-  if (verbose && *verbose && std::string(verbose) != "0") return;
-  std::fflush(stderr);
-  const int null_fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
-  if (null_fd < 0) return;
-  saved_ = ::dup(STDERR_FILENO);
-  if (saved_ >= 0) ::dup2(null_fd, STDERR_FILENO);
-  ::close(null_fd);
-}
-
-QuietStderr::~QuietStderr() {
-  if (saved_ < 0) return;
-  std::fflush(stderr);
-  ::dup2(saved_, STDERR_FILENO);
-  ::close(saved_);
-}
-
 nlohmann::json ItemJson(const index::ItemRecord& it) {
   nlohmann::json j = {{"id", it.id},
                       {"file", it.file},
@@ -159,35 +127,6 @@ nlohmann::json ItemJson(const index::ItemRecord& it) {
                          ? j["quality"]["orientation"]
                          : nlohmann::json();
   return j;
-}
-
-nlohmann::json ItemQuality(const index::ItemRecord& it) {
-  if (it.quality.empty()) return nlohmann::json();
-  nlohmann::json q = nlohmann::json::parse(it.quality, nullptr, false);
-  return q.is_discarded() ? nlohmann::json() : q;
-}
-
-std::string QualityRemark(const nlohmann::json& q) {
-  if (!q.is_object()) return "not assessed";
-  std::string out = q.value("grade", "");
-  if (q.contains("orientation")) {
-    const auto& o = q["orientation"];
-    const std::string as = o.value("stored_as", "");
-    if (as != "upright") out += ", turned upright from " + as;
-    if (!o.value("settled", true)) out += ", orientation not settled";
-  }
-  return out;
-}
-
-std::string ColumnHint(const std::string& reason) {
-  static const std::pair<const char*, const char*> kFlags[] = {{"--xy-unit", "xy_unit"},
-                                                               {"--z-unit", "z_unit"},
-                                                               {"--spacing-um", "spacing_um"},
-                                                               {"--orientation", "orientation"}};
-  for (const auto& [flag, column] : kFlags)
-    if (reason.find(flag) != std::string::npos)
-      return reason + " (or, for this file alone, a '" + column + "' column in the manifest / truth.csv)";
-  return reason;
 }
 
 std::string Num(double v) {

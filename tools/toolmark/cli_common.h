@@ -9,11 +9,13 @@
 #include <optional>
 #include <string>
 
+#include "toolmark/base/terminal.h"
 #include "toolmark/engine/orientation.h"
 #include "toolmark/index/database.h"
 #include "toolmark/index/review.h"
 #include "toolmark/ingest/quality.h"
 #include "toolmark/ingest/read_options.h"
+#include "toolmark/review/json.h"
 
 namespace toolmark::cli {
 
@@ -38,32 +40,10 @@ void AddDbFlag(CLI::App* app, std::string* db);
 /// Prints "toolmark: <message>" on stderr.
 void PrintError(const std::string& message);
 
-/// A one-line progress counter on stderr, shown only on a terminal.
-class Progress {
- public:
-  Progress(std::size_t total, std::string label);
-  ~Progress();
-  void Tick(const std::string& what);
-
- private:
-  std::size_t total_, done_ = 0;
-  std::string label_;
-  bool shown_;
-};
-
-/// While alive, sends what libraries print on stderr (libpng, libjpeg, PCL)
-/// to /dev/null, so that toolmark's own errors stay the one line the
-/// contract promises. TOOLMARK_VERBOSE=1 keeps library output.
-class QuietStderr {
- public:
-  QuietStderr();
-  ~QuietStderr();
-  QuietStderr(const QuietStderr&) = delete;
-  QuietStderr& operator=(const QuietStderr&) = delete;
-
- private:
-  int saved_ = -1;
-};
+using base::Progress;
+using base::QuietStderr;
+using review::ItemQuality;
+using review::QualityRemark;
 
 /// Reads a scan file and takes it in as `kind` ("bullet", "cartridge_case"
 /// or "auto"; bullet lands turned upright), with --orientation or, when
@@ -75,12 +55,6 @@ ingest::Intake TakeInFile(const std::string& file, const std::string& kind, cons
 /// The list/JSON view of an item (ARCHITECTURE.md field names), with its
 /// intake quality and orientation.
 nlohmann::json ItemJson(const index::ItemRecord& item);
-/// An item's recorded intake quality (ingest::QualityJson), null when none.
-nlohmann::json ItemQuality(const index::ItemRecord& item);
-/// "good", "weak, turned upright from transposed, orientation not settled",
-/// "not assessed" (null): a short remark for tables and hit lists.
-std::string QualityRemark(const nlohmann::json& quality);
-
 /// A bullet land scan in any orientation (LooksLikeLandScan of its measured
 /// striae direction); anything else looks like a cartridge case (--kind auto).
 bool LooksLikeLand(const Surface& s);
@@ -89,11 +63,6 @@ bool LooksLikeLand(const Surface& s);
 /// stem minus one, when every name has one, all distinct and in 1…64 (e.g.
 /// "…-land3.x3p"); empty otherwise.
 std::vector<int> LandPositionsFromNames(const std::vector<std::string>& files);
-
-/// A reader's refusal that names a flag (--xy-unit, --z-unit, --spacing-um,
-/// --orientation) with the per-file alternative added: the manifest /
-/// truth.csv column of the same name fixes one file without touching the rest.
-std::string ColumnHint(const std::string& reason);
 
 /// Short number formatting for tables ("%.6g").
 std::string Num(double v);

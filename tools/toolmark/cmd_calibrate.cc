@@ -32,16 +32,19 @@
 #include <string>
 #include <vector>
 
-#include "calibration_file.h"
 #include "cli_common.h"
-#include "eval_report.h"
+#include "toolmark/base/file_io.h"
 #include "toolmark/engine/calibration.h"
 #include "toolmark/engine/check.h"
 #include "toolmark/engine/metrics.h"
 #include "toolmark/engine/version.h"
-#include "toolmark/ingest/file_io.h"
+#include "toolmark/eval/calibration_file.h"
+#include "toolmark/eval/evaluate.h"
+#include "toolmark/eval/report.h"
+#include "toolmark/eval/scores.h"
 
 namespace toolmark::cli {
+using namespace eval;  // NOLINT(build/namespaces): the command is a front end to the eval library
 namespace {
 
 using nlohmann::json;
@@ -73,120 +76,10 @@ std::size_t MaxPairs(const CalibrateArgs& a) {
   return a.max_pairs > 0 ? a.max_pairs : a.comparator == "cmc" ? 1500 : 200000;
 }
 
-/// KM and KNM scores of one set (a dataset or one synthetic difficulty).
-struct ScoreSet {
-  std::string name;
-  std::vector<double> km, knm;
-  std::size_t without_score = 0;  ///< NaN scores left out
-};
-
 std::string Join(const std::vector<std::string>& v, const char* sep) {
   std::string out;
   for (const std::string& s : v) out += (out.empty() ? "" : sep) + s;
   return out;
-}
-
-/// Splits one CSV record: RFC 4180 quoting, no line breaks inside fields.
-std::vector<std::string> CsvRecord(const std::string& line) {
-  std::vector<std::string> fields(1);
-  bool quoted = false;
-  for (std::size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (quoted && c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
-      fields.back() += '"';
-      ++i;
-    } else if (c == '"') {
-      quoted = !quoted;
-    } else if (c == ',' && !quoted) {
-      fields.emplace_back();
-    } else if (c != '\r') {
-      fields.back() += c;
-    }
-  }
-  return fields;
-}
-
-/// Scores from a CSV with `score` and `known_match` (1/0, true/false) columns.
-ScoreSet ReadScores(const std::string& path) {
-  std::string text;
-  try {
-    text = ingest::ReadFileBounded(path, std::size_t{1} << 28);
-  } catch (const Error& e) {
-    throw Error(path + ": " + e.what());
-  }
-  ScoreSet s;
-  s.name = path;
-  std::size_t start = 0, line_no = 0, score_col = 0, match_col = 0;
-  while (start < text.size()) {
-    std::size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    const std::vector<std::string> f = CsvRecord(text.substr(start, end - start));
-    start = end + 1;
-    const std::string where = path + ":" + std::to_string(++line_no);
-    if (line_no == 1) {
-      const auto col = [&](const char* name) {
-        const auto it = std::find(f.begin(), f.end(), name);
-        Check(it != f.end(), path + ": no '" + name + "' column (need score and known_match)");
-        return static_cast<std::size_t>(it - f.begin());
-      };
-      score_col = col("score");
-      match_col = col("known_match");
-      continue;
-    }
-    if (f.size() == 1 && f[0].empty()) continue;  // blank line
-    Check(f.size() > std::max(score_col, match_col), where + ": too few fields");
-    const std::string& m = f[match_col];
-    Check(m == "1" || m == "0" || m == "true" || m == "false", where + ": known_match is not 1 or 0: " + m);
-    char* rest = nullptr;
-    const double score = std::strtod(f[score_col].c_str(), &rest);
-    if (f[score_col].empty() || std::isnan(score)) {
-      ++s.without_score;
-      continue;
-    }
-    Check(*rest == '\0' && std::isfinite(score), where + ": score is not a finite number: " + f[score_col]);
-    (m == "1" || m == "true" ? s.km : s.knm).push_back(score);
-  }
-  return s;
-}
-
-/// Writes the fitting scores as CSV (score,known_match,set), atomically.
-void WriteScores(const std::vector<ScoreSet>& sets, const std::string& path) {
-  std::string csv = "score,known_match,set\n";
-  char num[40];
-  for (const ScoreSet& s : sets) {
-    for (const auto* v : {&s.km, &s.knm}) {
-      for (double x : *v) {
-        std::snprintf(num, sizeof num, "%.17g", x);
-        csv += std::string(num) + (v == &s.km ? ",1," : ",0,") + "\"" + s.name + "\"\n";
-      }
-    }
-  }
-  try {
-    ingest::WriteFileAtomic(path, csv);
-  } catch (const std::exception& e) {
-    throw Error(path + ": " + e.what());
-  }
-}
-
-/// The scores of the level that calibration level `level` of `comparator` reads.
-ScoreSet TakeScores(const std::vector<EvalLevel>& levels, const CalibrateArgs& a, const std::string& name) {
-  for (const EvalLevel& lv : levels) {
-    if (lv.comparator != a.comparator || CalibrationLevelOf(lv.level) != a.level) continue;
-    ScoreSet s;
-    s.name = name;
-    for (std::size_t k = 0; k < lv.pairs.size(); ++k) {
-      const ScoredPair& p = lv.pairs[k];
-      if (!lv.calibratable.empty() && !lv.calibratable[k]) continue;  // incomplete bullets
-      if (std::isnan(p.score))
-        ++s.without_score;
-      else
-        (p.known_match ? s.km : s.knm).push_back(p.score);
-    }
-    return s;
-  }
-  throw Error(
-      name + ": no " + a.level + "-level pairs for comparator " + a.comparator +
-      (a.level == "pair" && IsLandComparator(a.comparator) ? " (land pairs need a land_id column)" : ""));
 }
 
 SynthOptions Synth(const CalibrateArgs& a, std::uint64_t seed, const std::string& difficulty) {
@@ -215,7 +108,8 @@ std::vector<ScoreSet> Collect(const CalibrateArgs& a, std::uint64_t seed) {
   if (!a.dataset.empty()) {
     options.orientation = a.read.StatedOrientation();
     std::vector<SkippedScan> refused;
-    sets.push_back(TakeScores(EvaluateDataset(a.dataset, options, a.read.Options(), &refused), a, a.dataset));
+    sets.push_back(TakeScores(EvaluateDataset(a.dataset, options, a.read.Options(), &refused), a.comparator,
+                              a.level, a.dataset));
     for (const SkippedScan& k : refused) PrintError(k.reason + " (left out of the calibration)");
     return sets;
   }
@@ -223,7 +117,7 @@ std::vector<ScoreSet> Collect(const CalibrateArgs& a, std::uint64_t seed) {
     const SynthOptions o = Synth(a, seed, d);
     const std::string name = "synthetic " + o.kind + " " + d + " " + std::to_string(o.firearms) + "x" +
                              std::to_string(o.per_firearm) + " seed " + std::to_string(seed);
-    sets.push_back(TakeScores(EvaluateSynthetic(o, options, name), a, name));
+    sets.push_back(TakeScores(EvaluateSynthetic(o, options, name), a.comparator, a.level, name));
   }
   return sets;
 }
@@ -268,31 +162,7 @@ std::string UtcNow() {
   return buf;
 }
 
-/// Cllr, min Cllr and AUC of a calibration on score sets (pooled when several).
-struct Quality {
-  std::size_t km = 0, knm = 0;
-  double cllr = 0, min_cllr = 0, auc = 0;
-};
-
-Quality Measure(const Calibration& c, const std::vector<const ScoreSet*>& sets) {
-  std::vector<double> km, knm, lkm, lknm;
-  for (const ScoreSet* s : sets) {
-    km.insert(km.end(), s->km.begin(), s->km.end());
-    knm.insert(knm.end(), s->knm.begin(), s->knm.end());
-  }
-  for (double x : km) lkm.push_back(c.Log10Lr(x));
-  for (double x : knm) lknm.push_back(c.Log10Lr(x));
-  Quality q;
-  q.km = km.size();
-  q.knm = knm.size();
-  if (km.empty() || knm.empty()) return q;
-  q.cllr = Cllr(lkm, lknm);
-  q.min_cllr = MinCllr(km, knm);
-  q.auc = Auc(km, knm);
-  return q;
-}
-
-json QualityJson(const std::string& name, const Quality& q) {
+json QualityJson(const std::string& name, const CalibrationQuality& q) {
   return {{"set", name}, {"km", q.km}, {"knm", q.knm}, {"cllr", q.cllr}, {"min_cllr", q.min_cllr},
           {"auc", q.auc}};
 }

@@ -27,19 +27,28 @@
 #include <string>
 #include <vector>
 
-#include "calibration_file.h"
 #include "cli_common.h"
-#include "compare_png.h"
 #include "toolmark/engine/breech_face.h"
 #include "toolmark/engine/check.h"
 #include "toolmark/engine/cmc.h"
 #include "toolmark/engine/comparator.h"
 #include "toolmark/engine/land.h"
 #include "toolmark/engine/version.h"
+#include "toolmark/eval/calibration_file.h"
 #include "toolmark/ingest/quality.h"
 #include "toolmark/ingest/scan.h"
+#include "toolmark/review/comparison_json.h"
+#include "toolmark/review/plots.h"
 
 namespace toolmark::cli {
+using eval::CalibrationSummaryJson;
+using eval::ChooseCalibration;
+using eval::ChosenCalibration;
+using eval::FormatLr;
+using eval::ReadCalibrationFile;
+using review::MatchedLandPlot;
+using review::WriteBulletPng;
+using review::WriteCmcPng;
 namespace fs = std::filesystem;
 namespace {
 
@@ -185,46 +194,11 @@ std::vector<std::string> OrientationWarnings(const std::vector<const ingest::Sca
       "across the land relative to the others, and a mirrored land does not match (state --orientation)"};
 }
 
-nlohmann::json Values(const std::vector<double>& v) {
-  nlohmann::json out = nlohmann::json::array();
-  for (double x : v) out.push_back(std::isfinite(x) ? nlohmann::json(x) : nlohmann::json());
-  return out;
-}
-
 nlohmann::json SignatureJson(const Land& land, bool with_values) {
-  const LandSignature& s = land.signature;
-  nlohmann::json j = {
-      {"file", land.file},
-      {"start_um", s.start_um},
-      {"length_um", static_cast<double>(s.values.size()) * s.spacing_um},
-      {"valid_fraction",
-       s.values.empty() ? 0.0 : static_cast<double>(s.valid) / static_cast<double>(s.values.size())},
-      {"groove_left_um", s.groove_left_um},
-      {"groove_right_um", s.groove_right_um},
-      {"left_shoulder_found", s.left_shoulder_found},
-      {"right_shoulder_found", s.right_shoulder_found},
-      {"crosscut_y_um", {s.crosscut_y0_um, s.crosscut_y1_um}},
-      {"bands_used", s.bands_used},
-      {"stable", s.stable},
-      {"band_correlation", s.band_correlation},
-      {"drift_um_per_mm", s.drift_per_mm},
-      {"spacing_um", s.spacing_um}};
+  nlohmann::json j = review::LandSignatureJson(land.signature, with_values);
+  j["file"] = land.file;
   j["quality"] = ingest::QualityJson(land.quality);
   j["orientation"] = j["quality"].contains("orientation") ? j["quality"]["orientation"] : nlohmann::json();
-  if (with_values) {
-    j["signature"] = Values(s.values);
-    j["profile"] = Values(s.profile);
-  }
-  return j;
-}
-
-nlohmann::json FeaturesJson(const LandFeatures& f) {
-  nlohmann::json j;
-  const std::vector<std::string> names = LandFeatureNames();
-  const std::vector<double> values = f.Vector();
-  for (std::size_t i = 0; i < names.size(); ++i) j[names[i]] = values[i];
-  j["lag_um"] = f.lag_um;
-  j["overlap_um"] = f.overlap_um;
   return j;
 }
 
@@ -346,7 +320,8 @@ int RunBullets(const CompareArgs& args, const std::vector<std::string>& files_a,
       nlohmann::json m = {{"a", i + 1},
                           {"b", k + 1},
                           {"score", scores[static_cast<std::size_t>(i)][static_cast<std::size_t>(k)]}};
-      m["features"] = FeaturesJson(features[static_cast<std::size_t>(i)][static_cast<std::size_t>(k)]);
+      m["features"] =
+          review::LandFeaturesJson(features[static_cast<std::size_t>(i)][static_cast<std::size_t>(k)]);
       j["matched"].push_back(m);
     }
     if (!args.png.empty()) j["png"] = args.png;
@@ -397,24 +372,6 @@ int RunBullets(const CompareArgs& args, const std::vector<std::string>& files_a,
   return 0;
 }
 
-nlohmann::json DirectionJson(const CmcDirection& d) {
-  nlohmann::json j = {{"rotation_deg", d.rotation_deg},
-                      {"translation_um", {d.shift_x_um, d.shift_y_um}},
-                      {"cmc_count", d.count},
-                      {"cells_used", d.cells_used},
-                      {"cells", nlohmann::json::array()}};
-  for (const CmcCell& c : d.cells)
-    j["cells"].push_back({{"row", c.row},
-                          {"col", c.col},
-                          {"centre_um", {c.x_um, c.y_um}},
-                          {"matched_centre_um", {c.other_x_um, c.other_y_um}},
-                          {"ccf", c.ccf},
-                          {"offset_um", {c.dx_um, c.dy_um}},
-                          {"valid_fraction", c.valid_fraction},
-                          {"congruent", c.congruent}});
-  return j;
-}
-
 /// Breech faces with the CMC comparator: the full result (cells, both directions).
 int RunCmc(const CompareArgs& args, const Surface& sa, const Surface& sb, const std::string& kind,
            const std::vector<std::string>& warnings, const nlohmann::json& quality) {
@@ -436,52 +393,16 @@ int RunCmc(const CompareArgs& args, const Surface& sa, const Surface& sb, const 
                         {"rotation_deg", r.forward.rotation_deg},
                         {"translation_um", {r.forward.shift_x_um, r.forward.shift_y_um}},
                         {"surfaces", two_d ? "2D intensity (compared with 2D only)" : "3D height"},
-                        {"forward", DirectionJson(r.forward)},
-                        {"backward", DirectionJson(r.backward)},
+                        {"forward", review::CmcDirectionJson(r.forward)},
+                        {"backward", review::CmcDirectionJson(r.backward)},
                         {"quality", warnings.empty() ? "good" : "weak"},
                         {"warnings", warnings},
                         {"scan_quality", quality},
                         {"version", Version()}};
-    nlohmann::json pin = {{"compared", fp.compared}, {"note", fp.note}};
-    if (fp.compared) {
-      pin["congruent_sectors"] = fp.congruent_sectors;
-      pin["sectors_used"] = fp.sectors_used;
-      pin["ccf"] = fp.ccf;
-      pin["rotation_deg"] = fp.rotation_deg;
-      for (const auto& [name, d] : {std::pair{"forward", &fp.forward}, std::pair{"backward", &fp.backward}}) {
-        nlohmann::json sectors = nlohmann::json::array();
-        for (const FiringPinSector& sec : d->sectors)
-          sectors.push_back({{"start_deg", sec.start_deg},
-                             {"valid_fraction", sec.valid_fraction},
-                             {"used", sec.used},
-                             {"ccf", sec.ccf},
-                             {"rotation_deg", sec.rotation_deg},
-                             {"congruent", sec.congruent}});
-        pin[name] = {{"rotation_deg", d->rotation_deg},
-                     {"ccf", d->ccf},
-                     {"count", d->count},
-                     {"sectors_used", d->sectors_used},
-                     {"centre_shift_um", {d->shift_x_um, d->shift_y_um}},
-                     {"sectors", sectors}};
-      }
-    }
+    nlohmann::json pin = review::FiringPinComparisonJson(fp);
     j["firing_pin"] = pin;
     lr.AddTo(&j);
-    for (const auto& [name, face] : {std::pair{"a", &a}, std::pair{"b", &b}}) {
-      j["roi"][name] = {{"outer_found", face->outer_found},
-                        {"outer_radius_um", face->outer_radius_um},
-                        {"firing_pin_found", face->firing_pin_found},
-                        {"firing_pin_radius_um", face->firing_pin_radius_um},
-                        {"notes", face->notes}};
-    }
-    for (const auto& [name, item] : {std::pair{"a", &ca}, std::pair{"b", &cb}}) {
-      j["roi"][name]["firing_pin_impression"] = {
-          {"present", item->firing_pin.present},
-          {"note", item->firing_pin.note},
-          {"centre_um", {item->firing_pin.centre_x_um, item->firing_pin.centre_y_um}},
-          {"radius_um", item->firing_pin.radius_um},
-          {"depth", item->firing_pin.depth_um}};
-    }
+    j["roi"] = {{"a", review::CartridgeRoiJson(ca)}, {"b", review::CartridgeRoiJson(cb)}};
     if (!args.png.empty()) j["png"] = args.png;
     std::cout << j.dump(2) << "\n";
     return 0;

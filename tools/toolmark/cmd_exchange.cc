@@ -7,10 +7,11 @@
 #include <string>
 
 #include "cli_common.h"
-#include "exchange.h"
 #include "toolmark/engine/check.h"
+#include "toolmark/exchange/package.h"
 
 namespace toolmark::cli {
+using namespace exchange;  // NOLINT(build/namespaces): the command is a front end to the exchange library
 namespace {
 
 struct KeysArgs {

@@ -6,11 +6,12 @@
 #include <string>
 
 #include "cli_common.h"
-#include "review_json.h"
 #include "toolmark/engine/check.h"
 #include "toolmark/index/review.h"
+#include "toolmark/review/json.h"
 
 namespace toolmark::cli {
+using namespace review;  // NOLINT(build/namespaces): the command is a front end to the review library
 namespace {
 
 struct HitsArgs {

@@ -1,25 +1,22 @@
 // toolmark search FILE|ID: the ranked candidates for one item, from the
 // database, without ingesting it (two-stage: vector-index shortlist, then the
 // fine comparator). See docs/search.md.
-#include <httplib.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "cli_common.h"
-#include "exchange.h"
 #include "search_flags.h"
 #include "toolmark/engine/check.h"
 #include "toolmark/engine/comparator.h"
 #include "toolmark/engine/version.h"
+#include "toolmark/exchange/federation.h"
 #include "toolmark/index/search.h"
 #include "toolmark/ingest/scan.h"
 
@@ -36,79 +33,6 @@ struct SearchArgs {
   std::vector<std::string> partners;  ///< partner servers' base URLs (federated search)
   double partner_timeout_s = 10;
 };
-
-/// One partner's answer to a federated search.
-struct PartnerAnswer {
-  std::string url, status = "error", message, jurisdiction;  ///< status: ok | timeout | error
-  nlohmann::json hits = nlohmann::json::array();
-  double seconds = 0;
-};
-
-/// Asks every partner at once (the query's numbers only, signed with this
-/// database's key); a partner that is down, slow (past the timeout) or
-/// answers badly is reported as such, never fatal.
-std::vector<PartnerAnswer> AskPartners(index::Database& db, const index::SearchQuery& q,
-                                       const SearchArgs& args) {
-  Check(q.kind == "cartridge_case", "search --partners: cartridge cases only so far");
-  const auto cmc = MakeComparator("cmc");
-  const auto prepared = cmc->Prepare(q.surface);
-  nlohmann::json body = {{"kind", q.kind},
-                         {"embedding", cmc->Embed(*prepared)},
-                         {"quick_features", cmc->QuickFeatures(*prepared)},
-                         {"surface", SurfaceKindName(q.surface.kind)},
-                         {"top", args.flags.top}};
-  const SignedRequest request = SignRequest(db, body);
-  std::vector<PartnerAnswer> answers(args.partners.size());
-  std::vector<std::thread> threads;
-  for (std::size_t i = 0; i < args.partners.size(); ++i)
-    threads.emplace_back([&, i] {
-      PartnerAnswer& a = answers[i];
-      a.url = args.partners[i];
-      const auto t0 = std::chrono::steady_clock::now();
-      try {
-        httplib::Client client(a.url);
-        const auto secs = static_cast<time_t>(args.partner_timeout_s);
-        const auto usecs = static_cast<time_t>((args.partner_timeout_s - static_cast<double>(secs)) * 1e6);
-        client.set_connection_timeout(secs, usecs);
-        client.set_read_timeout(secs, usecs);
-        client.set_write_timeout(secs, usecs);
-        const httplib::Headers headers = {{"X-Toolmark-Jurisdiction", request.jurisdiction},
-                                          {"X-Toolmark-Signature", request.signature_hex}};
-        const auto r = client.Post("/api/federated/search", headers, request.body, "application/json");
-        a.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        if (!r) {
-          const bool slow = a.seconds >= 0.95 * args.partner_timeout_s;
-          a.status = slow ? "timeout" : "error";
-          a.message = slow ? "no answer within " + Num(args.partner_timeout_s) + " s"
-                           : "no answer: " + httplib::to_string(r.error());
-          return;
-        }
-        nlohmann::json j;
-        try {
-          j = nlohmann::json::parse(r->body);
-        } catch (const nlohmann::json::exception&) {
-          a.message = "HTTP " + std::to_string(r->status) + ", not JSON";
-          return;
-        }
-        if (r->status != 200) {
-          a.message = "HTTP " + std::to_string(r->status) + ": " + j.value("error", std::string("?"));
-          return;
-        }
-        a.status = "ok";
-        a.jurisdiction = j.value("jurisdiction", "");
-        for (nlohmann::json h : j.value("hits", nlohmann::json::array())) {
-          h["partner"] = a.url;
-          h["cross_border"] = true;
-          a.hits.push_back(h);
-        }
-      } catch (const std::exception& e) {
-        a.status = "error";
-        a.message = OneLine(e.what());
-      }
-    });
-  for (auto& t : threads) t.join();
-  return answers;
-}
 
 /// An item id: digits only, and an item with that id exists.
 std::optional<index::ItemRecord> AsItem(index::Database& db, const std::string& query) {
@@ -248,8 +172,10 @@ int RunSearch(SearchArgs args) {
   }
   PrintWarnings(warnings);
   std::vector<index::SearchHit> hits = engine.Search(q);
-  const std::vector<PartnerAnswer> answers =
-      args.partners.empty() ? std::vector<PartnerAnswer>{} : AskPartners(*db, q, args);
+  const std::vector<exchange::PartnerAnswer> answers =
+      args.partners.empty()
+          ? std::vector<exchange::PartnerAnswer>{}
+          : exchange::AskPartners(*db, q, {args.partners, args.partner_timeout_s, args.flags.top});
 
   if (args.json) {
     nlohmann::json hit_list = nlohmann::json::array();
@@ -268,7 +194,7 @@ int RunSearch(SearchArgs args) {
     if (!args.partners.empty()) {
       nlohmann::json partners = nlohmann::json::array(), federated = nlohmann::json::array();
       bool partial = false;
-      for (const PartnerAnswer& a : answers) {
+      for (const exchange::PartnerAnswer& a : answers) {
         partners.push_back({{"url", a.url},
                             {"status", a.status},
                             {"message", a.message},
@@ -321,7 +247,7 @@ int RunSearch(SearchArgs args) {
     std::printf(
         "likelihood ratios: not calibrated (cartridge cases: a lab's own calibration, "
         "docs/calibration.md)\n");
-  for (const PartnerAnswer& a : answers) {
+  for (const exchange::PartnerAnswer& a : answers) {
     if (a.status != "ok") {
       std::printf("partner %s: %s (%s) — results are partial\n", a.url.c_str(), a.status.c_str(),
                   a.message.c_str());

@@ -9,10 +9,10 @@
 #include <optional>
 
 #include "cli_common.h"
+#include "toolmark/base/file_io.h"
 #include "toolmark/engine/check.h"
 #include "toolmark/engine/orientation.h"
 #include "toolmark/engine/synth.h"
-#include "toolmark/ingest/file_io.h"
 #include "toolmark/ingest/x3p.h"
 
 namespace toolmark::cli {
@@ -60,7 +60,7 @@ int RunSynth(SynthArgs args) {
   });
   std::string csv = "file,firearm,kind,mark,bullet,land,land_id\n";
   for (const auto& r : rows) csv += r;
-  ingest::WriteFileAtomic((fs::path(args.out) / "truth.csv").string(), csv);
+  base::WriteFileAtomic((fs::path(args.out) / "truth.csv").string(), csv);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("%s: %d %s scans (%d firearms x %d %s, %s, seed %llu) in %.1f s\n", args.out.c_str(), count,
               args.options.kind.c_str(), args.options.firearms, args.options.per_firearm,

@@ -1,4 +1,5 @@
-// The ingest job behind `toolmark ingest` and `toolmark demo`.
+// The ingest command behind `toolmark ingest` and `toolmark demo`: the
+// pipeline (toolmark/ingest/pipeline.h) with the command's output.
 #pragma once
 
 #include <string>
@@ -6,16 +7,12 @@
 
 #include "cli_common.h"
 #include "toolmark/index/database.h"
+#include "toolmark/ingest/pipeline.h"
 
 namespace toolmark::cli {
 
 /// Metadata given on the command line; a manifest row's values win over these.
-struct ItemFlags {
-  std::string case_id, item_label, jurisdiction, kind, role;
-  std::vector<std::string> marks;
-  std::string caliber, firing_pin_shape, twist, make, model, serial;
-  int lands = 0;
-};
+using ItemFlags = ingest::ItemDefaults;
 
 struct IngestRequest {
   std::vector<std::string> paths;  ///< files and folders (folders: their scan files)
@@ -28,9 +25,7 @@ struct IngestRequest {
   int threads = 0;  ///< 0 = all cores
 };
 
-struct IngestSummary {
-  int accepted = 0, duplicates = 0, rejected = 0;
-};
+using ingest::IngestSummary;
 
 /// Reads, validates and stores every file; prints one line per file (or JSON
 /// at the end) and a summary. Rejected files never touch the database.

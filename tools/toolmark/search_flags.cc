@@ -27,7 +27,7 @@ void SearchFlags::Add(CLI::App* cmd, const std::string& top_help) {
 }
 
 void SearchFlags::Read() {
-  if (!calibration.empty()) calibration_file = ReadCalibrationFile(calibration);
+  if (!calibration.empty()) calibration_file = eval::ReadCalibrationFile(calibration);
 }
 
 index::SearchOptions SearchFlags::Options(const std::string& kind, bool require) const {
@@ -40,7 +40,7 @@ index::SearchOptions SearchFlags::Options(const std::string& kind, bool require)
   o.index.kind = index::ParseVectorIndexKind(index_kind);
   const std::string comparator = index::ComparatorForKind(kind);
   if (calibration_file && (require || calibration_file->comparator == comparator))
-    o.calibration = ChooseCalibration(calibration_file, calibration, comparator, "pair")->calibration;
+    o.calibration = eval::ChooseCalibration(calibration_file, calibration, comparator, "pair")->calibration;
   return o;
 }
 
@@ -48,7 +48,7 @@ nlohmann::json SearchFlags::CalibrationJson(const std::string& kind) const {
   const std::string comparator = index::ComparatorForKind(kind);
   const bool file = calibration_file && calibration_file->comparator == comparator;
   const std::optional<ChosenCalibration> c =
-      ChooseCalibration(file ? calibration_file : std::nullopt, calibration, comparator, "pair");
+      eval::ChooseCalibration(file ? calibration_file : std::nullopt, calibration, comparator, "pair");
   return c ? CalibrationSummaryJson(*c) : nlohmann::json();
 }
 

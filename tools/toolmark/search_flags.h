@@ -9,10 +9,12 @@
 #include <string>
 #include <vector>
 
-#include "calibration_file.h"
+#include "toolmark/eval/calibration_file.h"
 #include "toolmark/index/search.h"
 
 namespace toolmark::cli {
+
+using eval::ChosenCalibration;
 
 struct SearchFlags {
   std::size_t top = 10, shortlist = 100, fine = 10, screen_all_below = 2000;

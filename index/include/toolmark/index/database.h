@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "toolmark/base/time.h"
 #include "toolmark/engine/surface.h"
 
 namespace toolmark::index {
@@ -250,8 +251,8 @@ class Database {
   virtual const std::string& folder() const = 0;
 };
 
-/// The time now, UTC, ISO 8601 with milliseconds ("…T12:00:00.123Z").
-std::string NowUtcMillis();
+/// The time now, UTC, ISO 8601 with milliseconds (base::NowUtcMillis).
+using base::NowUtcMillis;
 
 /// Default database folder: $TOOLMARK_DB or ./toolmark-db.
 std::string DefaultDatabaseFolder();

@@ -41,4 +41,9 @@ struct RowOverrides {
 RowOverrides ApplyRowOverrides(const std::map<std::string, std::string>* row, const ReadOptions& read,
                                std::optional<Orientation> orientation);
 
+/// A reader's refusal that names a flag (--xy-unit, --z-unit, --spacing-um,
+/// --orientation) with the per-file alternative added: the manifest /
+/// truth.csv column of the same name fixes one file without touching the rest.
+std::string ColumnHint(const std::string& reason);
+
 }  // namespace toolmark::ingest
