@@ -143,7 +143,9 @@ TEST_F(Exchange, FeaturesPackageGivesCrossBorderHits) {
   int cross = 0;
   for (const json& h : review) {
     cross += h["cross_border"].get<bool>();
-    if (h["candidate"]["jurisdiction"] == "NL") EXPECT_EQ(h["score_kind"], "quick");
+    if (h["candidate"]["jurisdiction"] == "NL") {
+      EXPECT_EQ(h["score_kind"], "quick");
+    }
   }
   EXPECT_GT(cross, 0);
 }

@@ -72,7 +72,9 @@ class ServeTest : public ::testing::Test {
     return port_;
   }
   void Stop() {
-    if (server_ && pid_ > 0) EXPECT_EQ(server_->Stop(), 0) << "serve should stop cleanly on SIGTERM";
+    if (server_ && pid_ > 0) {
+      EXPECT_EQ(server_->Stop(), 0) << "serve should stop cleanly on SIGTERM";
+    }
     server_.reset();
     pid_ = -1;
   }

@@ -44,8 +44,7 @@ std::vector<std::string> CollectFiles(const IngestRequest& req, const Manifest* 
     }
     std::vector<std::string> in_dir;
     auto take = [&](const fs::directory_entry& e) {
-      if (e.is_regular_file() && IsScanFileName(e.path().string()))
-        in_dir.push_back(e.path().string());
+      if (e.is_regular_file() && IsScanFileName(e.path().string())) in_dir.push_back(e.path().string());
     };
     if (req.recursive) {
       for (const auto& e : fs::recursive_directory_iterator(p, ec)) take(e);
@@ -124,8 +123,7 @@ index::ItemRecord Describe(const std::string& path, const Row* row, const ItemDe
 
 /// The manifest row of a file: by its path relative to the manifest's folder
 /// (rows may name sub-folders), else by its file name.
-const Row* ManifestRow(const Manifest& manifest, const std::string& manifest_path,
-                       const std::string& path) {
+const Row* ManifestRow(const Manifest& manifest, const std::string& manifest_path, const std::string& path) {
   std::error_code ec;
   const fs::path base = fs::absolute(fs::path(manifest_path), ec).parent_path();
   const fs::path relative = fs::absolute(fs::path(path), ec).lexically_relative(base);

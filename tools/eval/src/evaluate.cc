@@ -218,5 +218,4 @@ std::vector<EvalLevel> EvaluateSynthetic(const SynthOptions& synth, const EvalOp
   return RunLevels(ctx, *cmp, *cmp, bullets, bullets);
 }
 
-
 }  // namespace toolmark::eval

@@ -1,4 +1,6 @@
 // Preparing scans and scoring the pair level (evaluate.cc has the rules).
+#include "levels.h"
+
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
@@ -6,7 +8,6 @@
 #include <limits>
 #include <mutex>
 
-#include "levels.h"
 #include "toolmark/base/terminal.h"
 #include "toolmark/engine/check.h"
 #include "toolmark/engine/metrics.h"

@@ -29,7 +29,8 @@ std::vector<Prepared> PrepareAll(std::size_t n, const LoadScan& load,
 /// As PrepareAll, where every scan must succeed: the first failure (in scan
 /// order) is a hard error naming the scan (synthetic sets, made in memory).
 std::vector<Prepared> PrepareEvery(std::size_t n, const LoadScan& load,
-                                   const std::vector<const Comparator*>& comparators, const std::string& label);
+                                   const std::vector<const Comparator*>& comparators,
+                                   const std::string& label);
 
 /// Compares the pairs (global scan indices) in parallel, results by index.
 std::vector<Comparison> CompareAll(const std::vector<std::pair<int, int>>& pairs,
@@ -37,7 +38,8 @@ std::vector<Comparison> CompareAll(const std::vector<std::pair<int, int>>& pairs
                                    const std::string& label);
 
 /// Fills a level's pairs and metrics from a selection and per-pair comparisons.
-void FillLevel(EvalLevel* lv, const Selection& sel, std::vector<Comparison> alignments, std::size_t max_pairs);
+void FillLevel(EvalLevel* lv, const Selection& sel, std::vector<Comparison> alignments,
+               std::size_t max_pairs);
 
 /// Evaluation context shared by the levels.
 struct Context {

@@ -111,9 +111,11 @@ ScoreSet TakeScores(const std::vector<EvalLevel>& levels, const std::string& com
     }
     return s;
   }
-  throw Error(
-      name + ": no " + level + "-level pairs for comparator " + comparator +
-      (level == "pair" && (comparator == "land" || comparator == "land_smoother" || comparator == "baseline_land") ? " (land pairs need a land_id column)" : ""));
+  throw Error(name + ": no " + level + "-level pairs for comparator " + comparator +
+              (level == "pair" && (comparator == "land" || comparator == "land_smoother" ||
+                                   comparator == "baseline_land")
+                   ? " (land pairs need a land_id column)"
+                   : ""));
 }
 
 CalibrationQuality Measure(const Calibration& c, const std::vector<const ScoreSet*>& sets) {

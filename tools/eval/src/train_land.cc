@@ -16,7 +16,7 @@
 namespace toolmark::eval {
 
 LandPairSet BuildLandPairs(const LandPairOptions& args, std::uint64_t seed, const std::string& difficulty,
-                          const Comparator& land) {
+                           const Comparator& land) {
   SynthOptions o;
   o.kind = "bullet";
   o.firearms = args.firearms;

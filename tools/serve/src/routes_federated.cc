@@ -10,12 +10,11 @@
 namespace toolmark::serve::detail {
 
 void Server::FederatedSearch(const httplib::Request& req, httplib::Response& res) {
-  if (home_.empty())
-    throw HttpError{404, "this server takes no partner requests (no jurisdiction)"};
+  if (home_.empty()) throw HttpError{404, "this server takes no partner requests (no jurisdiction)"};
   nlohmann::json body;
   try {
     body = exchange::VerifyRequest(*db_, req.body, req.get_header_value("X-Toolmark-Jurisdiction"),
-                         req.get_header_value("X-Toolmark-Signature"));
+                                   req.get_header_value("X-Toolmark-Signature"));
   } catch (const Error& e) {
     throw HttpError{403, e.what()};
   }
@@ -31,8 +30,7 @@ void Server::FederatedSearch(const httplib::Request& req, httplib::Response& res
   } catch (const nlohmann::json::exception&) {
     throw HttpError{400, "partner request: needs kind, embedding, quick_features"};
   }
-  if (kind != "cartridge_case")
-    throw HttpError{400, "partner request: only cartridge cases so far"};
+  if (kind != "cartridge_case") throw HttpError{400, "partner request: only cartridge cases so far"};
   for (float v : embedding)
     if (!std::isfinite(v)) throw HttpError{400, "partner request: non-finite embedding"};
   index::SearchOptions o;
@@ -46,8 +44,8 @@ void Server::FederatedSearch(const httplib::Request& req, httplib::Response& res
     engine.Update(&warnings);
     index::SearchQuery q;
     q.kind = kind;
-    q.surface_kind = body.value("surface", "height") == "intensity" ? SurfaceKind::kIntensity
-                                                                    : SurfaceKind::kHeight;
+    q.surface_kind =
+        body.value("surface", "height") == "intensity" ? SurfaceKind::kIntensity : SurfaceKind::kHeight;
     try {
       hits = engine.SearchFeatures(embedding, quick, q);
     } catch (const Error& e) {

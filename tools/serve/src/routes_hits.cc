@@ -78,9 +78,8 @@ void Server::Image(const httplib::Request& req, httplib::Response& res) {
     throw HttpError{400, "style '" + style.substr(0, 40) + "' must be relief or colour"};
   const auto view = HitViewFor(req);
   const bool query = req.matches[2] == "query";
-  const cv::Mat& img =
-      query ? (style == "relief" ? view->query_relief : view->query_colour)
-            : (style == "relief" ? view->candidate_relief : view->candidate_colour);
+  const cv::Mat& img = query ? (style == "relief" ? view->query_relief : view->query_colour)
+                             : (style == "relief" ? view->candidate_relief : view->candidate_colour);
   res.set_header("Cache-Control", "private, max-age=3600");
   res.set_content(EncodePng(img), "image/png");
 }
@@ -102,8 +101,7 @@ void Server::PostDecision(const httplib::Request& req, httplib::Response& res) {
       if (required) throw HttpError{400, std::string("\"") + key + "\" is missing"};
       return "";
     }
-    if (!body[key].is_string())
-      throw HttpError{400, std::string("\"") + key + "\" must be a string"};
+    if (!body[key].is_string()) throw HttpError{400, std::string("\"") + key + "\" must be a string"};
     return body[key].get<std::string>();
   };
   const std::string decision = text("decision", true), note = text("note", false);

@@ -40,14 +40,12 @@ void Server::PostSession(const httplib::Request& req, httplib::Response& res) {
   httplib::Request probe;
   probe.headers.emplace("Authorization", "Bearer " + token);
   const Principal p = Authenticate(probe);
-  res.set_header("Set-Cookie",
-                 "toolmark_session=" + token + "; HttpOnly; SameSite=Strict; Path=/");
+  res.set_header("Set-Cookie", "toolmark_session=" + token + "; HttpOnly; SameSite=Strict; Path=/");
   Json(res, {{"name", p.name}, {"role", p.role}, {"jurisdiction", p.jurisdiction}});
 }
 
 void Server::DeleteSession(const httplib::Request& req, httplib::Response& res) {
-  res.set_header("Set-Cookie",
-                 "toolmark_session=; Max-Age=0; HttpOnly; SameSite=Strict; Path=/");
+  res.set_header("Set-Cookie", "toolmark_session=; Max-Age=0; HttpOnly; SameSite=Strict; Path=/");
   Json(res, {{"ok", true}});
 }
 

@@ -115,11 +115,11 @@ int Server::Run() {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   });
-  const std::string host = options_.host.find(':') != std::string::npos ? "[" + options_.host + "]" : options_.host;
+  const std::string host =
+      options_.host.find(':') != std::string::npos ? "[" + options_.host + "]" : options_.host;
   std::printf("toolmark: serving http://%s:%d/\n", host.c_str(), port);
   std::fflush(stdout);
-  if (ui.empty())
-    std::fprintf(stderr, "toolmark: no review UI folder found (--ui); serving the API only\n");
+  if (ui.empty()) std::fprintf(stderr, "toolmark: no review UI folder found (--ui); serving the API only\n");
   svr.listen_after_bind();
   finished = true;
   stopper.join();
@@ -204,7 +204,6 @@ void Server::AuditShared(const Principal& p, const httplib::Request& req, const 
   AuditShared(p, req, {h.query.id, h.candidate.id}, {{h.query.id, h.query}, {h.candidate.id, h.candidate}});
 }
 
-
 index::ReviewHit Server::HitOr404(std::int64_t id, const View& view) {
   std::optional<index::ReviewHit> h = index::ReviewHitById(*db_, id);
   // A hit the requester may not see is answered as one that does not exist.
@@ -237,7 +236,6 @@ std::shared_ptr<const review::HitView> Server::HitViewFor(const httplib::Request
   AuditShared(p, req, h);
   return HitViewOf(h);
 }
-
 
 std::vector<index::Cluster> Server::Clusters(const View& view,
                                              const std::map<index::ItemId, index::ItemRecord>& items) {

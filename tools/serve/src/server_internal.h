@@ -30,10 +30,11 @@ using review::HitSummaryJson;
 using review::ItemRefJson;
 using review::ItemsById;
 
-inline constexpr std::size_t kViewCache = 32;            ///< hit views kept in memory
-inline constexpr std::size_t kMaxBody = 64 * 1024;       ///< request bodies (decisions) at most this
-inline constexpr std::size_t kMaxPartnerBody = 8 << 20;  ///< a partner's query (an embedding and quick features)
-inline constexpr int kThreads = 8;                ///< worker threads
+inline constexpr std::size_t kViewCache = 32;       ///< hit views kept in memory
+inline constexpr std::size_t kMaxBody = 64 * 1024;  ///< request bodies (decisions) at most this
+inline constexpr std::size_t kMaxPartnerBody =
+    8 << 20;                        ///< a partner's query (an embedding and quick features)
+inline constexpr int kThreads = 8;  ///< worker threads
 
 /// Who asks: a user (by token), or the local user of an --open server.
 struct Principal {
@@ -93,7 +94,8 @@ class Server {
   std::shared_ptr<const review::HitView> HitViewOf(const index::ReviewHit& hit);
   /// The hit view of the hit named in the path, for a reader allowed to see it.
   std::shared_ptr<const review::HitView> HitViewFor(const httplib::Request& req);
-  std::vector<index::Cluster> Clusters(const View& view, const std::map<index::ItemId, index::ItemRecord>& items);
+  std::vector<index::Cluster> Clusters(const View& view,
+                                       const std::map<index::ItemId, index::ItemRecord>& items);
   static index::HitFilter FilterOf(const httplib::Request& req);
   static std::size_t SizeParam(const httplib::Request& req, const char* name, std::size_t fallback);
 

@@ -45,11 +45,11 @@ struct IngestRequest {
 struct IngestEvent {
   enum class Outcome { kAccepted, kDuplicate, kRejected };
   Outcome outcome = Outcome::kRejected;
-  std::string file;              ///< as given (path)
+  std::string file;                          ///< as given (path)
   index::ItemId id = index::kInvalidItemId;  ///< the new item, or the existing one (duplicate)
-  index::ItemRecord item;        ///< accepted / duplicate: its record (sha256 at least)
-  const ScanQuality* quality = nullptr;  ///< accepted: the intake's findings (valid during the call)
-  std::string error;             ///< rejected: "<file>: <reason>", one line
+  index::ItemRecord item;                    ///< accepted / duplicate: its record (sha256 at least)
+  const ScanQuality* quality = nullptr;      ///< accepted: the intake's findings (valid during the call)
+  std::string error;                         ///< rejected: "<file>: <reason>", one line
 };
 using IngestListener = std::function<void(const IngestEvent&)>;
 
