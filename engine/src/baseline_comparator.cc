@@ -621,4 +621,27 @@ std::unique_ptr<Comparator> MakeBaselineLandComparator() {
   return std::make_unique<BaselineLandComparator>();
 }
 
+ComparatorInfo BaselineComparatorInfo() {
+  ComparatorInfo c;
+  c.name = "baseline";
+  c.kinds = {Kind::kCartridgeCase};
+  c.marks = {MarkType::kBreechFace};
+  c.compares_2d = true;
+  c.score = "the largest masked normalised cross-correlation over rotations and translations";
+  c.scale = ScoreScale::kCorrelation;
+  c.make = [] { return MakeBaselineComparator(); };
+  return c;
+}
+
+ComparatorInfo BaselineLandComparatorInfo() {
+  ComparatorInfo c;
+  c.name = "baseline_land";
+  c.kinds = {Kind::kBullet};
+  c.marks = {MarkType::kLand};
+  c.score = "the largest normalised cross-correlation of band-passed crosscut signatures";
+  c.scale = ScoreScale::kCorrelation;
+  c.make = MakeBaselineLandComparator;
+  return c;
+}
+
 }  // namespace toolmark::detail

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "toolmark/engine/comparator.h"
+#include "toolmark/engine/registry.h"
 
 namespace toolmark::detail {
 
@@ -27,5 +28,9 @@ std::vector<Comparison> RegisterArealCandidates(const PreparedMark& a, const Pre
 /// Bullet lands: normalised cross-correlation of band-passed crosscut
 /// signatures across the land.
 std::unique_ptr<Comparator> MakeBaselineLandComparator();
+
+/// The "baseline" and "baseline_land" comparators' registrations (registry.cc).
+ComparatorInfo BaselineComparatorInfo();
+ComparatorInfo BaselineLandComparatorInfo();
 
 }  // namespace toolmark::detail

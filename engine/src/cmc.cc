@@ -652,4 +652,24 @@ class CmcComparator : public Comparator {
 
 std::unique_ptr<Comparator> MakeCmcComparator() { return std::make_unique<CmcComparator>(); }
 
+ComparatorInfo CmcComparatorInfo() {
+  ComparatorInfo c;
+  c.name = "cmc";
+  c.kinds = {Kind::kCartridgeCase};
+  c.marks = {MarkType::kBreechFace, MarkType::kFiringPin};
+  c.compares_2d = true;
+  c.score =
+      "congruent matching cells of the breech faces (the larger of the two directions) plus the firing pins' "
+      "congruent sectors";
+  c.scale = ScoreScale::kCount;
+  c.decision_threshold = CmcOptions{}.decision_threshold;
+  c.embedding = true;
+  c.quick_score = true;
+  c.default_for_kind = true;
+  c.presentation = Presentation::kCongruentCells;
+  c.calibration_max_pairs = 1500;  // about 35 ms a pair
+  c.make = MakeCmcComparator;
+  return c;
+}
+
 }  // namespace toolmark::detail

@@ -8,6 +8,7 @@
 
 #include "toolmark/engine/cmc.h"
 #include "toolmark/engine/comparator.h"
+#include "toolmark/engine/registry.h"
 
 namespace toolmark::detail {
 
@@ -55,5 +56,7 @@ CmcResult CompareCmcPrepared(const CmcPrepared& a, const CmcPrepared& b, const C
 
 /// The "cmc" comparator for MakeComparator (score = CMC count).
 std::unique_ptr<Comparator> MakeCmcComparator();
+/// The "cmc" comparator's registration (registry.cc).
+ComparatorInfo CmcComparatorInfo();
 
 }  // namespace toolmark::detail

@@ -1,9 +1,7 @@
 #include "toolmark/engine/comparator.h"
 
-#include "baseline_comparator.h"
-#include "cmc_internal.h"
-#include "land_internal.h"
 #include "toolmark/engine/check.h"
+#include "toolmark/engine/registry.h"
 
 namespace toolmark {
 
@@ -20,18 +18,11 @@ std::shared_ptr<const PreparedMark> Comparator::QuickMark(const std::vector<floa
 }
 
 std::vector<std::string> ComparatorNames() {
-  return {"cmc", "baseline", "land", "land_smoother", "baseline_land"};
+  std::vector<std::string> names;
+  for (const ComparatorInfo& c : Comparators()) names.push_back(c.name);
+  return names;
 }
 
-std::unique_ptr<Comparator> MakeComparator(const std::string& name) {
-  if (name == "baseline") return detail::MakeBaselineComparator();
-  if (name == "cmc") return detail::MakeCmcComparator();
-  if (name == "land") return detail::MakeLandComparator();
-  if (name == "land_smoother") return detail::MakeLandSmootherComparator();
-  if (name == "baseline_land") return detail::MakeBaselineLandComparator();
-  std::string known;
-  for (const std::string& n : ComparatorNames()) known += (known.empty() ? "" : ", ") + n;
-  throw Error("unknown comparator '" + OneLine(name) + "' (known: " + known + ")");
-}
+std::unique_ptr<Comparator> MakeComparator(const std::string& name) { return ComparatorNamed(name).make(); }
 
 }  // namespace toolmark

@@ -63,4 +63,28 @@ std::unique_ptr<Comparator> MakeLandSmootherComparator() {
   return std::make_unique<LandComparator>("land_smoother", options);
 }
 
+ComparatorInfo LandComparatorInfo() {
+  ComparatorInfo c;
+  c.name = "land";
+  c.kinds = {Kind::kBullet};
+  c.marks = {MarkType::kLand};
+  c.score = "a logistic model's probability-like score from land-to-land features (docs/bullets.md)";
+  c.scale = ScoreScale::kProbability;
+  c.embedding = true;
+  c.default_for_kind = true;
+  c.presentation = Presentation::kLandSignatures;
+  c.make = MakeLandComparator;
+  return c;
+}
+
+ComparatorInfo LandSmootherComparatorInfo() {
+  ComparatorInfo c = LandComparatorInfo();
+  c.name = "land_smoother";
+  c.score = "the land score with a robust local-linear form model instead of the quadratic";
+  c.default_for_kind = false;
+  c.presentation = Presentation::kScoreOnly;
+  c.make = MakeLandSmootherComparator;
+  return c;
+}
+
 }  // namespace toolmark::detail

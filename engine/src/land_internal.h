@@ -6,6 +6,7 @@
 
 #include "toolmark/engine/comparator.h"
 #include "toolmark/engine/land.h"
+#include "toolmark/engine/registry.h"
 
 namespace toolmark::detail {
 
@@ -58,5 +59,8 @@ LandFeatures CompareSignatures(const PreparedSignature& a, const PreparedSignatu
 std::unique_ptr<Comparator> MakeLandComparator();
 /// As "land", with the robust smoother form model ("land_smoother").
 std::unique_ptr<Comparator> MakeLandSmootherComparator();
+/// The "land" and "land_smoother" comparators' registrations (registry.cc).
+ComparatorInfo LandComparatorInfo();
+ComparatorInfo LandSmootherComparatorInfo();
 
 }  // namespace toolmark::detail

@@ -277,7 +277,7 @@ ItemId Catalog::InsertItem(const ItemRecord& it, const std::string& array_path) 
       .Bind(4, it.case_id)
       .Bind(5, it.item_label)
       .Bind(6, it.jurisdiction)
-      .Bind(7, it.kind)
+      .Bind(7, std::string(KindName(it.kind)))
       .Bind(8, it.role)
       .Bind(9, it.class_marks.caliber)
       .Bind(10, it.class_marks.firing_pin_shape)
@@ -362,7 +362,7 @@ std::vector<ItemRecord> Catalog::Items(std::optional<ItemId> only) {
     r.case_id = s.Text(4);
     r.item_label = s.Text(5);
     r.jurisdiction = s.Text(6);
-    r.kind = s.Text(7);
+    r.kind = KindOf(s.Text(7));
     r.role = s.Text(8);
     r.class_marks = {s.Text(9), s.Text(10), static_cast<int>(s.Int(11)), s.Text(12)};
     r.firearm = {s.Text(13), s.Text(14), s.Text(15), s.Text(16)};

@@ -827,8 +827,6 @@ void ValidateItem(const ItemRecord& item) {
   auto need = [&](bool ok, const std::string& why) {
     if (!ok) Fail(who + ": " + why);
   };
-  need(item.kind == "cartridge_case" || item.kind == "bullet",
-       "kind '" + item.kind + "' must be cartridge_case or bullet");
   need(item.role == "questioned" || item.role == "reference",
        "role '" + item.role + "' must be questioned or reference");
   need(!item.case_id.empty(), "case id is empty");

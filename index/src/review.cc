@@ -36,7 +36,7 @@ bool Selected(const ReviewHit& r, const HitFilter& f) {
   if (!f.jurisdiction.empty() && r.query.jurisdiction != f.jurisdiction &&
       r.candidate.jurisdiction != f.jurisdiction)
     return false;
-  if (!f.kind.empty() && r.query.kind != f.kind) return false;
+  if (!f.kind.empty() && KindName(r.query.kind) != f.kind) return false;
   if (f.min_score && !(r.hit.score >= *f.min_score)) return false;
   if (f.item && r.hit.query != *f.item && r.hit.candidate != *f.item) return false;
   return true;

@@ -29,7 +29,7 @@ double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(
 constexpr std::size_t kPreparedCache = 256;  ///< prepared candidate marks kept in memory (batch correlation)
 
 /// The mark a kind's whole-item embedding describes.
-std::string MarkFor(const std::string& kind) { return kind == "bullet" ? "land" : "breech_face"; }
+std::string MarkFor(Kind kind) { return MarkTypeName(DefaultComparator(kind).marks.front()); }
 
 /// An unknown (empty / 0) value on either side contradicts nothing.
 bool Compatible(const ClassCharacteristics& q, const ClassCharacteristics& c) {
@@ -42,11 +42,7 @@ bool Compatible(const ClassCharacteristics& q, const ClassCharacteristics& c) {
 
 }  // namespace
 
-std::string ComparatorForKind(const std::string& kind) {
-  if (kind == "cartridge_case") return "cmc";
-  if (kind == "bullet") return "land";
-  throw Error("search: kind '" + kind + "' must be cartridge_case or bullet");
-}
+std::string ComparatorForKind(Kind kind) { return DefaultComparator(kind).name; }
 
 std::string FeatureVersion(const std::string& comparator) { return comparator + "-" + Version(); }
 
@@ -57,7 +53,7 @@ std::string QuickVersionOf(const std::string& comparator) { return comparator + 
 
 /// The embedding record and (with a quick score) the quick-feature record of
 /// one prepared item.
-std::vector<FeatureRecord> Derived(const Comparator& comparator, const std::string& kind, ItemId item,
+std::vector<FeatureRecord> Derived(const Comparator& comparator, Kind kind, ItemId item,
                                    const PreparedMark& prepared) {
   FeatureRecord embedding{item, MarkFor(kind), comparator.Name(), FeatureVersion(comparator.Name()),
                           comparator.Embed(prepared)};
@@ -71,14 +67,15 @@ std::vector<FeatureRecord> Derived(const Comparator& comparator, const std::stri
 
 }  // namespace
 
-std::vector<FeatureRecord> DerivedFeatures(const std::string& kind, ItemId item, const Surface& surface) {
+std::vector<FeatureRecord> DerivedFeatures(Kind kind, ItemId item, const Surface& surface) {
   const auto comparator = MakeComparator(ComparatorForKind(kind));
   return Derived(*comparator, kind, item, *comparator->Prepare(surface));
 }
 
 struct SearchEngine::Impl {
   Database& db;
-  std::string kind, name, version;
+  Kind kind;
+  std::string name, version;
   SearchOptions options;
   std::unique_ptr<Comparator> comparator;
   std::map<ItemId, ItemRecord> items;  ///< of this kind
@@ -90,7 +87,7 @@ struct SearchEngine::Impl {
   mutable std::deque<ItemId> cache_order;  ///< oldest first
   mutable SearchTimings timings;           ///< of the last search
 
-  Impl(Database& d, const std::string& k, const SearchOptions& o)
+  Impl(Database& d, Kind k, const SearchOptions& o)
       : db(d),
         kind(k),
         name(ComparatorForKind(k)),
@@ -98,7 +95,7 @@ struct SearchEngine::Impl {
         options(o),
         comparator(MakeComparator(name)),
         calibration(o.calibration ? o.calibration : DefaultCalibration(name, "pair")),
-        bullet_calibration(k == "bullet" ? DefaultCalibration(name, "bullet") : std::nullopt) {}
+        bullet_calibration(k == Kind::kBullet ? DefaultCalibration(name, "bullet") : std::nullopt) {}
 
   std::string IndexPath() const { return (fs::path(db.folder()) / "index" / (version + ".tmvi")).string(); }
 
@@ -117,7 +114,8 @@ struct SearchEngine::Impl {
   /// its surface.
   SearchQuery Checked(const SearchQuery& query) const {
     Check(index.has_value(), "search: Update() first");
-    Check(query.kind == kind, "search: a " + query.kind + " cannot be searched among " + kind + "s");
+    Check(query.kind == kind, std::string("search: a ") + KindName(query.kind) +
+                                  " cannot be searched among " + KindName(kind) + "s");
     SearchQuery q = query;
     q.surface_kind = query.surface.kind;
     return q;
@@ -264,7 +262,7 @@ struct SearchEngine::Impl {
   }
 };
 
-SearchEngine::SearchEngine(Database& db, const std::string& kind, const SearchOptions& options)
+SearchEngine::SearchEngine(Database& db, Kind kind, const SearchOptions& options)
     : impl_(std::make_unique<Impl>(db, kind, options)) {
   Check(options.top >= 1 && options.shortlist >= 1, "search: --top and --shortlist must be at least 1");
   Check(!options.calibration ||
@@ -287,7 +285,8 @@ std::vector<SearchHit> SearchEngine::SearchFeatures(const std::vector<float>& em
   Check(m.index.has_value(), "search: Update() first");
   Check(m.comparator->HasQuickScore(),
         "search: the " + m.name + " comparator has no quick score for feature queries");
-  Check(query.kind == m.kind, "search: a " + query.kind + " cannot be searched among " + m.kind + "s");
+  Check(query.kind == m.kind, std::string("search: a ") + KindName(query.kind) +
+                                  " cannot be searched among " + KindName(m.kind) + "s");
   Check(static_cast<int>(embedding.size()) == m.index->dims() || m.index->size() == 0,
         "search: the query's embedding has " + std::to_string(embedding.size()) + " numbers, the index " +
             std::to_string(m.index->dims()));
@@ -455,7 +454,7 @@ std::vector<SearchHit> SearchEngine::SearchItem(ItemId id) const {
   Check(m.index.has_value(), "search: Update() first");
   const auto it = m.items.find(id);
   Check(it != m.items.end(),
-        "search: item " + std::to_string(id) + " is not a " + m.kind + " of this database");
+        "search: item " + std::to_string(id) + " is not a " + KindName(m.kind) + " of this database");
   SearchQuery query;
   query.kind = m.kind;
   query.class_marks = it->second.class_marks;
@@ -481,7 +480,7 @@ std::vector<BulletHit> SearchEngine::SearchBullet(const std::vector<BulletLandQu
                                                   const std::string& exclude_item) const {
   const Impl& m = *impl_;
   Check(m.index.has_value(), "search: Update() first");
-  Check(m.kind == "bullet", "search: bullet search needs the bullet (land) index");
+  Check(m.kind == Kind::kBullet, "search: bullet search needs the bullet (land) index");
   Check(!lands.empty(), "search: a bullet query needs at least one land");
   // 1. Every query land's shortlist; the bullets its candidates belong to.
   std::vector<std::shared_ptr<const PreparedMark>> query(lands.size());
@@ -553,7 +552,7 @@ std::vector<BulletHit> SearchEngine::SearchBullet(const std::vector<BulletLandQu
   return hits;
 }
 
-CorrelateSummary Correlate(Database& db, const std::string& kind, const SearchOptions& options,
+CorrelateSummary Correlate(Database& db, Kind kind, const SearchOptions& options,
                            const CorrelateSelection& selection, std::vector<std::string>* warnings,
                            const std::function<void(const CorrelateStep&)>& on_query) {
   SearchEngine engine(db, kind, options);
@@ -632,6 +631,6 @@ CorrelateSummary Correlate(Database& db, const std::string& kind, const SearchOp
 }
 
 std::string QuickFeatureVersion(const std::string& comparator) { return QuickVersionOf(comparator); }
-std::string FeatureMarkFor(const std::string& kind) { return MarkFor(kind); }
+std::string FeatureMarkFor(Kind kind) { return MarkFor(kind); }
 
 }  // namespace toolmark::index

@@ -51,8 +51,6 @@ std::string StatedBy(std::string note, const std::string& source) {
   return note;
 }
 
-bool IsLandKind(const std::string& kind) { return kind == "bullet" || kind == "land"; }
-
 void AssessCommon(const Surface& s, ScanQuality* q) {
   const double valid = s.ValidFraction();
   q->valid_fraction = valid;
@@ -204,11 +202,9 @@ std::string ScanQuality::WarningText() const {
   return out;
 }
 
-std::string ResolveKind(const std::string& kind, const Surface& stored, const StriaeDirection& measured) {
-  if (IsLandKind(kind)) return "bullet";
-  if (kind == "cartridge_case") return kind;
-  Check(kind.empty() || kind == "auto", "unknown kind '" + kind + "' (bullet, cartridge_case or auto)");
-  return LooksLikeLandScan(stored, measured) ? "bullet" : "cartridge_case";
+Kind ResolveKind(std::optional<Kind> kind, const Surface& stored, const StriaeDirection& measured) {
+  if (kind) return *kind;
+  return LooksLikeLandScan(stored, measured) ? Kind::kBullet : Kind::kCartridgeCase;
 }
 
 Intake AssessScan(const Surface& stored, const IntakeOptions& o) {
@@ -216,7 +212,7 @@ Intake AssessScan(const Surface& stored, const IntakeOptions& o) {
   ScanQuality& q = in.quality;
   const StriaeDirection measured = MeasureStriaeDirection(stored);
   q.kind = ResolveKind(o.kind, stored, measured);
-  q.kind_source = o.kind.empty() || o.kind == "auto" ? "detected" : "stated";
+  q.kind_source = o.kind ? "stated" : "detected";
   q.striae_axis = StriaeAxisName(measured.axis);
   q.striae_angle_deg = measured.angle_deg;
   q.striae_support = measured.support;
@@ -224,7 +220,7 @@ Intake AssessScan(const Surface& stored, const IntakeOptions& o) {
   in.surface = stored;
   AssessCommon(stored, &q);
   if (q.Refused()) return in;
-  if (q.kind == "bullet") {
+  if (q.kind == Kind::kBullet) {
     LandOrientation lo;
     try {
       lo = ResolveLandOrientation(o.orientation, measured);
@@ -264,7 +260,7 @@ nlohmann::json QualityJson(const ScanQuality& q) {
     findings.push_back({{"code", f.code}, {"severity", SeverityName(f.severity)}, {"message", f.message}});
   nlohmann::json j = {{"grade", q.Grade()},
                       {"warnings", q.Warnings()},
-                      {"kind", q.kind},
+                      {"kind", KindName(q.kind)},
                       {"kind_source", q.kind_source},
                       {"valid_fraction", num(q.valid_fraction)},
                       {"value_range", num(q.value_range)},
@@ -277,7 +273,7 @@ nlohmann::json QualityJson(const ScanQuality& q) {
   if (!q.orientation.empty())
     j["orientation"] = {
         {"stored_as", q.orientation}, {"settled", q.orientation_settled}, {"source", q.orientation_source}};
-  if (q.kind == "bullet")
+  if (q.kind == Kind::kBullet)
     j["land"] = {{"left_shoulder", opt(q.left_shoulder)},
                  {"right_shoulder", opt(q.right_shoulder)},
                  {"extent_um", num(q.land_extent_um)},
@@ -300,7 +296,7 @@ ScanQuality QualityFromJson(const nlohmann::json& j) {
       return v.is_null() ? std::optional<bool>() : std::optional<bool>(v.get<bool>());
     };
     ScanQuality q;
-    q.kind = j.at("kind").get<std::string>();
+    q.kind = KindOf(j.at("kind").get<std::string>());
     q.kind_source = j.value("kind_source", "");
     q.valid_fraction = num(j.at("valid_fraction"));
     q.value_range = num(j.at("value_range"));

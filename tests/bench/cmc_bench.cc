@@ -64,7 +64,7 @@ void BM_CartridgeIntake(benchmark::State& state) {
   tbb::global_control one(tbb::global_control::max_allowed_parallelism, 1);
   const toolmark::Surface s = toolmark::ingest::ReadScan(Fadul("fadul-1-1.x3p"), {}).surface;
   toolmark::ingest::IntakeOptions o;
-  o.kind = "cartridge_case";
+  o.kind = toolmark::Kind::kCartridgeCase;
   o.preprocess = state.range(0) != 0;
   for (auto _ : state) benchmark::DoNotOptimize(toolmark::ingest::TakeIn(s, o).quality.Warnings());
 }

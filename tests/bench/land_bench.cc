@@ -104,7 +104,7 @@ void BM_StriaeDirection(benchmark::State& state) {
 void BM_LandIntake(benchmark::State& state) {
   if (Skip(state)) return;
   toolmark::ingest::IntakeOptions o;
-  o.kind = "bullet";
+  o.kind = toolmark::Kind::kBullet;
   o.preprocess = state.range(0) != 0;
   for (auto _ : state) benchmark::DoNotOptimize(toolmark::ingest::TakeIn(Lands()[0], o).quality.Warnings());
 }

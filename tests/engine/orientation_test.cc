@@ -219,7 +219,7 @@ TEST(LandOrientation, LooksLikeALandInAnyOrientation) {
 TEST(Intake, UprightLandIsBitIdenticalAndSideOneIsTurned) {
   const Surface up = Striae(1600, 500, 2, 2, 1.0, 8);
   ingest::IntakeOptions o;
-  o.kind = "bullet";
+  o.kind = Kind::kBullet;
   const ingest::Intake a = ingest::TakeIn(up, o);
   EXPECT_TRUE(IdenticalSurfaces(a.surface, up));
   EXPECT_EQ(a.quality.orientation, "upright");
@@ -231,7 +231,7 @@ TEST(Intake, UprightLandIsBitIdenticalAndSideOneIsTurned) {
   EXPECT_GE(b.quality.Warnings(), 1);
   EXPECT_EQ(b.quality.Grade(), "weak");
   // Detected as a land from its shape and striae when the kind is not given.
-  EXPECT_EQ(ingest::TakeIn(FromUpright(up, Orientation::kRot270), {}).quality.kind, "bullet");
+  EXPECT_EQ(ingest::TakeIn(FromUpright(up, Orientation::kRot270), {}).quality.kind, Kind::kBullet);
 }
 
 TEST(Intake, RefusesScansWithNoUsableData) {
@@ -252,7 +252,7 @@ TEST(Intake, RefusesScansWithNoUsableData) {
   EXPECT_THROW(ingest::TakeIn(few, {}), Error);
   // A narrow sliver of a land: no signature, refused with the land's reason.
   ingest::IntakeOptions land;
-  land.kind = "bullet";
+  land.kind = Kind::kBullet;
   try {
     ingest::TakeIn(Striae(200, 300, 2, 2, 0, 1), land);
     FAIL() << "a 200 um sliver was taken in as a land";
@@ -267,7 +267,7 @@ TEST(Intake, RefusesScansWithNoUsableData) {
 
 TEST(Intake, QualityJsonRoundTripsAndRejectsGarbage) {
   ingest::IntakeOptions o;
-  o.kind = "bullet";
+  o.kind = Kind::kBullet;
   const ingest::Intake in =
       ingest::TakeIn(FromUpright(Striae(1600, 500, 2, 2, 1.0, 8), Orientation::kRot90), o);
   const nlohmann::json j = ingest::QualityJson(in.quality);
@@ -294,7 +294,7 @@ TEST(IntakeRealScans, LandsUprightCartridgeCasesUntouched) {
       ingest::IntakeOptions o;
       o.preprocess = false;
       const ingest::Intake in = ingest::TakeIn(scan.surface, o);  // kind detected, not stated
-      EXPECT_EQ(in.quality.kind, land ? "bullet" : "cartridge_case") << e.path();
+      EXPECT_EQ(in.quality.kind, land ? Kind::kBullet : Kind::kCartridgeCase) << e.path();
       EXPECT_TRUE(IdenticalSurfaces(in.surface, scan.surface)) << e.path();
       if (land) {
         EXPECT_EQ(in.quality.orientation, "upright") << e.path();

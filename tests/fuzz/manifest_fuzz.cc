@@ -48,7 +48,7 @@ std::vector<std::string> ToolmarkFuzzSeeds() {
       land.values.at<double>(r, c) = std::sin(0.4 * c) + 0.3 * std::sin(0.13 * c + 1) + 0.01 * r;
   land.spacing_x_um = land.spacing_y_um = 2.0;
   toolmark::ingest::IntakeOptions o;
-  o.kind = "bullet";
+  o.kind = toolmark::Kind::kBullet;
   o.preprocess = false;
   const std::string quality =
       toolmark::ingest::QualityJson(toolmark::ingest::AssessScan(land, o).quality).dump();

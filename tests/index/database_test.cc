@@ -36,7 +36,7 @@ ItemRecord MakeItem(int seed) {
   it.case_id = "C-2026-001";
   it.item_label = "Q" + std::to_string(seed);
   it.jurisdiction = "NL";
-  it.kind = seed % 2 ? "bullet" : "cartridge_case";
+  it.kind = seed % 2 ? Kind::kBullet : Kind::kCartridgeCase;
   it.role = "questioned";
   it.marks = {seed % 2 ? "land" + std::to_string(seed % 6 + 1) : "breech_face"};
   it.class_marks = {"9mm Luger", "hemispherical", 6, "right"};
@@ -112,15 +112,10 @@ TEST(Database, InvalidItemsAreRefusedAndNothingIsStored) {
   testing::TempDir dir;
   auto db = Database::Open(dir / "db", true);
   std::vector<std::function<void(ItemRecord&)>> breakers = {
-      [](ItemRecord& i) { i.kind = "shotgun_shell"; },
-      [](ItemRecord& i) { i.role = "suspect"; },
-      [](ItemRecord& i) { i.case_id.clear(); },
-      [](ItemRecord& i) { i.jurisdiction.clear(); },
-      [](ItemRecord& i) { i.marks.clear(); },
-      [](ItemRecord& i) { i.marks = {"Breech Face"}; },
-      [](ItemRecord& i) { i.sha256 = "abc"; },
-      [](ItemRecord& i) { i.class_marks.lands = 100; },
-      [](ItemRecord& i) { i.class_marks.twist = "up"; },
+      [](ItemRecord& i) { i.role = "suspect"; },        [](ItemRecord& i) { i.case_id.clear(); },
+      [](ItemRecord& i) { i.jurisdiction.clear(); },    [](ItemRecord& i) { i.marks.clear(); },
+      [](ItemRecord& i) { i.marks = {"Breech Face"}; }, [](ItemRecord& i) { i.sha256 = "abc"; },
+      [](ItemRecord& i) { i.class_marks.lands = 100; }, [](ItemRecord& i) { i.class_marks.twist = "up"; },
   };
   for (auto& breaker : breakers) {
     ItemRecord it = MakeItem(4);

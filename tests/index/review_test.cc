@@ -33,7 +33,7 @@ ItemId AddItem(Database& db, int seed, const std::string& case_id, const std::st
   it.case_id = case_id;
   it.item_label = "Q" + std::to_string(seed);
   it.jurisdiction = jurisdiction;
-  it.kind = "cartridge_case";
+  it.kind = Kind::kCartridgeCase;
   it.role = "questioned";
   it.marks = {"breech_face"};
   return db.Add(it, MakeSurface(seed)).id;

@@ -54,7 +54,7 @@ class SearchTest : public ::testing::Test {
     it.case_id = "case-" + std::to_string(firearm);
     it.item_label = scan.file;
     it.jurisdiction = jurisdiction;
-    it.kind = "cartridge_case";
+    it.kind = Kind::kCartridgeCase;
     it.role = "reference";
     it.marks = {"breech_face", "firing_pin"};
     const ItemId id = db_->Add(it, scan.surface).id;
@@ -64,7 +64,7 @@ class SearchTest : public ::testing::Test {
 
   std::vector<SearchHit> Run(const SearchQuery& q, const SearchOptions& o = {},
                              std::vector<std::string>* w = nullptr) {
-    SearchEngine engine(*db_, "cartridge_case", o);
+    SearchEngine engine(*db_, Kind::kCartridgeCase, o);
     std::vector<std::string> warnings;
     engine.Update(w ? w : &warnings);
     return engine.Search(q);
@@ -73,7 +73,7 @@ class SearchTest : public ::testing::Test {
   static SearchQuery Query(int firearm, int shot) {
     SearchQuery q;
     q.surface = Scan(firearm, shot).surface;
-    q.kind = "cartridge_case";
+    q.kind = Kind::kCartridgeCase;
     q.label = "query";
     return q;
   }
@@ -108,7 +108,7 @@ TEST_F(SearchTest, TheQueryItemAndOtherJurisdictionsStayOut) {
   const ItemId own = db_->List().front().id;
   SearchQuery q;
   q.surface = db_->LoadSurface(own);
-  q.kind = "cartridge_case";
+  q.kind = Kind::kCartridgeCase;
   q.exclude = own;
   SearchOptions o;
   o.top = 20;
@@ -126,7 +126,7 @@ TEST_F(SearchTest, TheQueryItemAndOtherJurisdictionsStayOut) {
   it.sha256 = base::Sha256Hex("image");
   it.format = "png";
   it.case_id = it.item_label = it.jurisdiction = "x";
-  it.kind = "cartridge_case";
+  it.kind = Kind::kCartridgeCase;
   it.role = "reference";
   it.marks = {"breech_face"};
   const ItemId image_id = db_->Add(it, image).id;
@@ -134,16 +134,16 @@ TEST_F(SearchTest, TheQueryItemAndOtherJurisdictionsStayOut) {
   for (const SearchHit& h : Run(Query(2, 3), o)) EXPECT_NE(h.item, image_id);
   SearchQuery image_query;
   image_query.surface = image;
-  image_query.kind = "cartridge_case";
+  image_query.kind = Kind::kCartridgeCase;
   const std::vector<SearchHit> only_2d = Run(image_query, o);
   ASSERT_EQ(only_2d.size(), 1u);
   EXPECT_EQ(only_2d[0].item, image_id);
   // A bullet cannot be searched among cartridge cases.
-  SearchEngine engine(*db_, "cartridge_case");
+  SearchEngine engine(*db_, Kind::kCartridgeCase);
   std::vector<std::string> w;
   engine.Update(&w);
   SearchQuery bullet = Query(0, 3);
-  bullet.kind = "bullet";
+  bullet.kind = Kind::kBullet;
   EXPECT_THROW(engine.Search(bullet), Error);
 }
 
@@ -153,7 +153,7 @@ TEST_F(SearchTest, AMissingOrCorruptedIndexIsRebuiltWithAWarning) {
   std::vector<std::string> first_warnings;
   const std::vector<SearchHit> first = Run(Query(2, 3), o, &first_warnings);
   EXPECT_TRUE(first_warnings.empty());
-  SearchEngine engine(*db_, "cartridge_case", o);
+  SearchEngine engine(*db_, Kind::kCartridgeCase, o);
   const std::string path = engine.IndexPath();
   ASSERT_TRUE(std::filesystem::exists(path));
   const auto same = [&](const std::vector<SearchHit>& hits) {
@@ -184,18 +184,18 @@ TEST_F(SearchTest, AMissingOrCorruptedIndexIsRebuiltWithAWarning) {
 }
 
 TEST_F(SearchTest, NewItemsAreEmbeddedAndIndexed) {
-  SearchEngine before(*db_, "cartridge_case");
+  SearchEngine before(*db_, Kind::kCartridgeCase);
   std::vector<std::string> w;
   before.Update(&w);
   EXPECT_EQ(before.indexed(), 15u);
   const ItemId added = Ingest(4, 3, "NL");
-  SearchEngine after(*db_, "cartridge_case");
+  SearchEngine after(*db_, Kind::kCartridgeCase);
   after.Update(&w);
   EXPECT_EQ(after.indexed(), 16u);
   EXPECT_TRUE(w.empty());
   SearchQuery q;
   q.surface = db_->LoadSurface(added);
-  q.kind = "cartridge_case";
+  q.kind = Kind::kCartridgeCase;
   const std::vector<SearchHit> hits = after.Search(q);
   ASSERT_FALSE(hits.empty());
   EXPECT_EQ(hits[0].item, added);  // itself, when not excluded
@@ -212,7 +212,7 @@ TEST_F(SearchTest, CorrelateNamesAnItemItCannotSearchAndGoesOn) {
   bad.case_id = "case-bad";
   bad.item_label = "unusable";
   bad.jurisdiction = "NL";
-  bad.kind = "cartridge_case";
+  bad.kind = Kind::kCartridgeCase;
   bad.role = "questioned";
   bad.marks = {"breech_face"};
   Surface s = Scan(0, 3).surface;
@@ -223,7 +223,7 @@ TEST_F(SearchTest, CorrelateNamesAnItemItCannotSearchAndGoesOn) {
   std::vector<std::string> warnings;
   SearchOptions o;
   o.top = 3;
-  const CorrelateSummary sum = Correlate(*db_, "cartridge_case", o, {}, &warnings);
+  const CorrelateSummary sum = Correlate(*db_, Kind::kCartridgeCase, o, {}, &warnings);
   EXPECT_EQ(sum.failed, 1u);
   EXPECT_EQ(sum.correlated, 15u);  // every other item, recorded
   bool named = false;
@@ -231,7 +231,7 @@ TEST_F(SearchTest, CorrelateNamesAnItemItCannotSearchAndGoesOn) {
     named |= w.find("item " + std::to_string(id) + " (unusable.x3p): not correlated") != std::string::npos;
   EXPECT_TRUE(named) << ::testing::PrintToString(warnings);
   // Not recorded: a later run tries it again (and the others are done).
-  const CorrelateSummary again = Correlate(*db_, "cartridge_case", o, {}, &warnings);
+  const CorrelateSummary again = Correlate(*db_, Kind::kCartridgeCase, o, {}, &warnings);
   EXPECT_EQ(again.already, 15u);
   EXPECT_EQ(again.failed, 1u);
 }
@@ -287,11 +287,11 @@ TEST_F(SearchTest, AGivenCalibrationGivesTheHitsLikelihoodRatios) {
   // A calibration of another comparator or level is refused.
   c.comparator = "land";
   o.calibration = c;
-  EXPECT_THROW(SearchEngine(*db_, "cartridge_case", o), Error);
+  EXPECT_THROW(SearchEngine(*db_, Kind::kCartridgeCase, o), Error);
   c.comparator = "cmc";
   c.level = "bullet";
   o.calibration = c;
-  EXPECT_THROW(SearchEngine(*db_, "cartridge_case", o), Error);
+  EXPECT_THROW(SearchEngine(*db_, Kind::kCartridgeCase, o), Error);
 }
 
 TEST_F(SearchTest, HitsDoNotDependOnTheThreadCount) {
@@ -336,7 +336,7 @@ TEST(BulletSearch, LandShortlistsAggregateToTheSameBarrel) {
     it.case_id = "hamby-like";
     it.item_label = "barrel" + std::to_string(barrel) + "-bullet" + std::to_string(bullet);
     it.jurisdiction = "NL";
-    it.kind = "bullet";
+    it.kind = Kind::kBullet;
     it.role = "reference";
     it.marks = {"land" + std::to_string(land + 1)};
     db->Add(it, scan.surface);
@@ -345,7 +345,7 @@ TEST(BulletSearch, LandShortlistsAggregateToTheSameBarrel) {
   SearchOptions so;
   so.shortlist = 10;
   so.top = 3;
-  SearchEngine engine(*db, "bullet", so);
+  SearchEngine engine(*db, Kind::kBullet, so);
   std::vector<std::string> warnings;
   engine.Update(&warnings);
   EXPECT_EQ(engine.indexed(), 48u);

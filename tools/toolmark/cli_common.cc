@@ -64,7 +64,7 @@ ingest::Intake TakeInFile(const std::string& file, const std::string& kind, cons
   QuietStderr quiet;
   const ingest::Scan scan = ingest::ReadScan(file, read.Options());
   ingest::IntakeOptions intake;
-  intake.kind = kind;
+  if (kind != "auto" && !kind.empty()) intake.kind = KindOf(kind == "land" ? "bullet" : kind);
   intake.orientation = orientation.empty() ? read.StatedOrientation() : ParseOrientation(orientation);
   try {
     return ingest::TakeIn(scan.surface, intake);
@@ -99,7 +99,7 @@ nlohmann::json ItemJson(const index::ItemRecord& it) {
                       {"case", it.case_id},
                       {"item", it.item_label},
                       {"jurisdiction", it.jurisdiction},
-                      {"kind", it.kind},
+                      {"kind", KindName(it.kind)},
                       {"role", it.role},
                       {"marks", it.marks},
                       {"format", it.format},

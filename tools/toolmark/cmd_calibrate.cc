@@ -37,6 +37,7 @@
 #include "toolmark/engine/calibration.h"
 #include "toolmark/engine/check.h"
 #include "toolmark/engine/metrics.h"
+#include "toolmark/engine/registry.h"
 #include "toolmark/engine/version.h"
 #include "toolmark/eval/calibration_file.h"
 #include "toolmark/eval/evaluate.h"
@@ -61,19 +62,17 @@ struct CalibrateArgs {
   int firearms = 0, per_firearm = 0;  ///< 0: 25 × 4 cartridge cases, 50 × 3 bullets
   std::uint64_t seed = 41, test_seed = 0;
   std::vector<std::string> difficulties = {"realistic", "hard"};
-  std::size_t max_pairs = 0;  ///< 0: 1500 for cmc (slow pairs), 200000 otherwise
+  std::size_t max_pairs = 0;  ///< 0: the comparator's calibration_max_pairs (registry)
   std::string out;
   bool print_cc = false, json = false;
   int threads = 0;
   ReadFlags read;
 };
 
-bool IsLandComparator(const std::string& name) {
-  return name == "land" || name == "land_smoother" || name == "baseline_land";
-}
+bool IsLandComparator(const std::string& name) { return ComparatorNamed(name).Compares(Kind::kBullet); }
 
 std::size_t MaxPairs(const CalibrateArgs& a) {
-  return a.max_pairs > 0 ? a.max_pairs : a.comparator == "cmc" ? 1500 : 200000;
+  return a.max_pairs > 0 ? a.max_pairs : ComparatorNamed(a.comparator).calibration_max_pairs;
 }
 
 std::string Join(const std::vector<std::string>& v, const char* sep) {
@@ -169,7 +168,8 @@ json QualityJson(const std::string& name, const CalibrationQuality& q) {
 
 /// Scores at which the summary shows the LR.
 std::vector<double> ShowAt(const Calibration& c) {
-  if (c.comparator == "cmc") return {0, 2, 4, 6, 8, 10, 15, 20, 30, 40, 50, 60};
+  if (ComparatorNamed(c.comparator).scale == ScoreScale::kCount)
+    return {0, 2, 4, 6, 8, 10, 15, 20, 30, 40, 50, 60};
   if (IsLandComparator(c.comparator) || c.transform == "logit")
     return {0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99};
   return {-1, -0.5, 0, 0.25, 0.5, 0.75, 1};

@@ -440,20 +440,22 @@ int RunPair(const CompareArgs& args) {
   if (kind == "auto")
     kind = LooksLikeLand(a->surface) && LooksLikeLand(b->surface) ? "land" : "cartridge_case";
   if (kind == "bullet") kind = "land";
-  const std::string name = !args.comparator.empty() ? args.comparator : kind == "land" ? "land" : "cmc";
-  if (name == "land") return RunBullets(args, {args.a}, {args.b});
+  const Kind item_kind = kind == "land" ? Kind::kBullet : Kind::kCartridgeCase;
+  const std::string name = !args.comparator.empty() ? args.comparator : DefaultComparator(item_kind).name;
+  // Shown the way the comparator presents its comparisons (engine/registry.h).
+  const Presentation shown = ComparatorNamed(name).presentation;
+  if (shown == Presentation::kLandSignatures) return RunBullets(args, {args.a}, {args.b});
   // Cartridge cases (and other comparators): taken in as they are.
-  const ingest::Intake ia =
-      TakeInFile(args.a, kind == "land" ? "bullet" : "cartridge_case", args.read, args.orientation_a);
-  const ingest::Intake ib =
-      TakeInFile(args.b, kind == "land" ? "bullet" : "cartridge_case", args.read, args.orientation_b);
+  const ingest::Intake ia = TakeInFile(args.a, KindName(item_kind), args.read, args.orientation_a);
+  const ingest::Intake ib = TakeInFile(args.b, KindName(item_kind), args.read, args.orientation_b);
   std::vector<std::string> warnings = QualityWarnings("A", ia.quality);
   for (std::string& w : QualityWarnings("B", ib.quality)) warnings.push_back(std::move(w));
   const nlohmann::json quality = {{"a", ingest::QualityJson(ia.quality)},
                                   {"b", ingest::QualityJson(ib.quality)}};
   a->surface = ia.surface;
   b->surface = ib.surface;
-  if (name == "cmc") return RunCmc(args, a->surface, b->surface, kind, warnings, quality);
+  if (shown == Presentation::kCongruentCells)
+    return RunCmc(args, a->surface, b->surface, kind, warnings, quality);
   Check(args.png.empty(),
         "--png draws the land and cmc comparisons; the " + name + " comparator has no plot");
   const auto comparator = MakeComparator(name);

@@ -31,9 +31,9 @@ int RunCorrelate(CorrelateArgs args) {
   Check(index::Database::Exists(args.db),
         args.db + ": no Toolmark database here (toolmark ingest creates one)");
   auto db = index::Database::Open(args.db, false);
-  std::set<std::string> kinds;
+  std::set<std::string> kinds;  // by name: bullets first, then cartridge cases
   for (const index::ItemRecord& it : db->List())
-    if (args.kind == "all" || it.kind == args.kind) kinds.insert(it.kind);
+    if (args.kind == "all" || KindName(it.kind) == args.kind) kinds.insert(KindName(it.kind));
   index::CorrelateSelection selection;
   selection.items = args.items;
   selection.case_id = args.batch;
@@ -45,16 +45,16 @@ int RunCorrelate(CorrelateArgs args) {
   if (args.flags.calibration_file) {
     bool used = false;
     for (const std::string& kind : kinds)
-      used |= index::ComparatorForKind(kind) == args.flags.calibration_file->comparator;
+      used |= index::ComparatorForKind(KindOf(kind)) == args.flags.calibration_file->comparator;
     Check(used, args.flags.calibration + ": calibration is for comparator " +
                     args.flags.calibration_file->comparator + ", which none of the items correlated uses");
   }
   for (const std::string& kind : kinds) {
-    const index::SearchOptions options = args.flags.Options(kind, false);
+    const index::SearchOptions options = args.flags.Options(KindOf(kind), false);
     std::vector<std::string> warnings;
     std::unique_ptr<Progress> bar;
-    const index::CorrelateSummary s =
-        index::Correlate(*db, kind, options, selection, &warnings, [&](const index::CorrelateStep& step) {
+    const index::CorrelateSummary s = index::Correlate(
+        *db, KindOf(kind), options, selection, &warnings, [&](const index::CorrelateStep& step) {
           if (!bar) bar = std::make_unique<Progress>(step.total, "correlating " + kind + "s");
           bar->Tick("item " + std::to_string(step.query));
           const auto item = db->Get(step.query);

@@ -14,6 +14,7 @@
 #include "ingest_job.h"
 #include "toolmark/engine/check.h"
 #include "toolmark/engine/cmc.h"
+#include "toolmark/engine/registry.h"
 #include "toolmark/index/review.h"
 #include "toolmark/ingest/x3p.h"
 
@@ -86,17 +87,18 @@ IngestSummary IngestDataset(const std::string& db, const fs::path& dir, const st
 /// to show. A real database gets its decisions from examiners only.
 std::size_t RecordDemoDecisions(const std::string& folder) {
   auto db = index::Database::Open(folder, false);
-  const int threshold = CmcOptions{}.decision_threshold;
+  const ComparatorInfo& cmc = DefaultComparator(Kind::kCartridgeCase);
+  const double threshold = cmc.decision_threshold.value_or(CmcOptions{}.decision_threshold);
   std::size_t n = 0;
   index::HitFilter pending;
   pending.kind = "cartridge_case";
   for (const index::ReviewHit& h : index::ReviewHits(*db, pending)) {
-    if (h.hit.comparator != "cmc" || h.hit.score < threshold) continue;
+    if (h.hit.comparator != cmc.name || h.hit.score < threshold) continue;
     db->RecordDecision(
         h.hit.id, "identification", "toolmark demo (automatic, not an examiner)",
         "Demo database only: recorded by `toolmark demo` because the CMC score reached the decision "
         "threshold of " +
-            std::to_string(threshold) + " congruent cells. Not an examiner's conclusion.");
+            std::to_string(static_cast<int>(threshold)) + " congruent cells. Not an examiner's conclusion.");
     ++n;
   }
   return n;

@@ -43,7 +43,7 @@ nlohmann::json ScanJson(const std::string& file, const ingest::Scan& scan, const
   j["value_max"] = std::isfinite(hi) ? nlohmann::json(hi) : nlohmann::json();
   j["value_unit"] = s.kind == SurfaceKind::kHeight ? "um" : "grey level";
   const ingest::ScanQuality& q = intake.quality;
-  j["kind"] = q.kind;
+  j["kind"] = KindName(q.kind);
   j["quality"] = ingest::QualityJson(q);
   j["orientation"] = j["quality"].contains("orientation") ? j["quality"]["orientation"] : nlohmann::json();
   if (q.Refused()) j["refused"] = q.RefusalReason();
@@ -85,7 +85,7 @@ int RunInfo(const InfoArgs& args) {
       try {
         const ingest::Scan scan = ingest::ReadScan(args.files[i], options);
         ingest::IntakeOptions intake;
-        intake.kind = args.kind;
+        if (args.kind != "auto") intake.kind = KindOf(args.kind == "land" ? "bullet" : args.kind);
         intake.orientation = args.read.StatedOrientation();
         intake.preprocess = !args.quick;
         results[i] = ScanJson(args.files[i], scan, ingest::AssessScan(scan.surface, intake));

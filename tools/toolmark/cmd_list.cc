@@ -45,9 +45,9 @@ int RunList(const std::string& folder, bool json) {
   std::vector<std::vector<std::string>> rows = {
       {"id", "case", "item", "jurisdiction", "kind", "role", "marks", "size", "file", "quality"}};
   for (const auto& it : items) {
-    rows.push_back({std::to_string(it.id), it.case_id, it.item_label, it.jurisdiction, it.kind, it.role,
-                    Join(it.marks), std::to_string(it.size_x) + "x" + std::to_string(it.size_y), it.file,
-                    QualityRemark(ItemQuality(it))});
+    rows.push_back({std::to_string(it.id), it.case_id, it.item_label, it.jurisdiction, KindName(it.kind),
+                    it.role, Join(it.marks), std::to_string(it.size_x) + "x" + std::to_string(it.size_y),
+                    it.file, QualityRemark(ItemQuality(it))});
   }
   PrintTable(rows);
   std::printf("%zu items\n", items.size());

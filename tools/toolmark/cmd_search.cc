@@ -57,7 +57,7 @@ int RunBulletSearch(const SearchArgs& args, index::Database& db) {
     label = "bullet " + item->item_label + " of case " + item->case_id;
     int k = 0;
     for (const index::ItemRecord& it : db.List()) {
-      if (it.kind != "bullet" || it.case_id != exclude_case || it.item_label != exclude_item) continue;
+      if (it.kind != Kind::kBullet || it.case_id != exclude_case || it.item_label != exclude_item) continue;
       int position = k++;
       for (const std::string& m : it.marks)
         if (m.rfind("land", 0) == 0 && m.size() > 4 &&
@@ -85,7 +85,7 @@ int RunBulletSearch(const SearchArgs& args, index::Database& db) {
       lands.push_back({positions[i], std::move(in.surface)});
     }
   }
-  index::SearchEngine engine(db, "bullet", args.flags.Options("bullet", true));
+  index::SearchEngine engine(db, Kind::kBullet, args.flags.Options(Kind::kBullet, true));
   std::vector<std::string> warnings;
   engine.Update(&warnings);
   PrintWarnings(warnings);
@@ -107,7 +107,7 @@ int RunBulletSearch(const SearchArgs& args, index::Database& db) {
            {"land_scores", h.land_scores}});
     std::cout << nlohmann::json::array({{{"query", args.query},
                                          {"kind", "bullet"},
-                                         {"comparator", "land"},
+                                         {"comparator", engine.comparator()},
                                          {"level", "bullet"},
                                          {"query_lands", lands.size()},
                                          {"indexed", engine.indexed()},
@@ -139,7 +139,8 @@ int RunSearch(SearchArgs args) {
         args.db + ": no Toolmark database here (toolmark ingest creates one)");
   auto db = index::Database::Open(args.db, false);
   const auto stored = AsItem(*db, args.query);
-  if ((stored && stored->kind == "bullet" && !args.land_level) || std::filesystem::is_directory(args.query))
+  if ((stored && stored->kind == Kind::kBullet && !args.land_level) ||
+      std::filesystem::is_directory(args.query))
     return RunBulletSearch(args, *db);
   index::SearchQuery q;
   q.label = args.query;
@@ -157,7 +158,8 @@ int RunSearch(SearchArgs args) {
     query_quality = ingest::QualityJson(in.quality);
   }
   if (args.kind != "auto")
-    Check(q.kind == args.kind, args.query + ": the item is a " + q.kind + ", not a " + args.kind);
+    Check(KindName(q.kind) == args.kind,
+          args.query + ": the item is a " + KindName(q.kind) + ", not a " + args.kind);
 
   index::SearchEngine engine(*db, q.kind, args.flags.Options(q.kind, true));
   std::vector<std::string> warnings;
@@ -181,7 +183,7 @@ int RunSearch(SearchArgs args) {
     nlohmann::json hit_list = nlohmann::json::array();
     for (const index::SearchHit& h : hits) hit_list.push_back(SearchHitJson(h));
     nlohmann::json out = nlohmann::json::array({{{"query", args.query},
-                                                 {"kind", q.kind},
+                                                 {"kind", KindName(q.kind)},
                                                  {"comparator", engine.comparator()},
                                                  {"indexed", engine.indexed()},
                                                  {"shortlist", args.flags.shortlist},
@@ -216,7 +218,7 @@ int RunSearch(SearchArgs args) {
     return 0;
   }
   std::printf("search: %s (%s, comparator %s): %zu items indexed, shortlist %zu\n", q.label.c_str(),
-              q.kind.c_str(), engine.comparator().c_str(), engine.indexed(), args.flags.shortlist);
+              KindName(q.kind), engine.comparator().c_str(), engine.indexed(), args.flags.shortlist);
   std::printf("query quality: %s\n", QualityRemark(query_quality).c_str());
   if (query_quality.is_object())
     for (const auto& f : query_quality["findings"])

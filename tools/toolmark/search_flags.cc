@@ -30,7 +30,7 @@ void SearchFlags::Read() {
   if (!calibration.empty()) calibration_file = eval::ReadCalibrationFile(calibration);
 }
 
-index::SearchOptions SearchFlags::Options(const std::string& kind, bool require) const {
+index::SearchOptions SearchFlags::Options(Kind kind, bool require) const {
   index::SearchOptions o;
   o.top = top;
   o.shortlist = shortlist;
@@ -44,7 +44,7 @@ index::SearchOptions SearchFlags::Options(const std::string& kind, bool require)
   return o;
 }
 
-nlohmann::json SearchFlags::CalibrationJson(const std::string& kind) const {
+nlohmann::json SearchFlags::CalibrationJson(Kind kind) const {
   const std::string comparator = index::ComparatorForKind(kind);
   const bool file = calibration_file && calibration_file->comparator == comparator;
   const std::optional<ChosenCalibration> c =

@@ -30,9 +30,9 @@ struct SearchFlags {
   /// The options for searching items of `kind`. The calibration file applies
   /// where it is for the kind's comparator at pair level; `require` makes any
   /// other file an error naming it.
-  index::SearchOptions Options(const std::string& kind, bool require) const;
+  index::SearchOptions Options(Kind kind, bool require) const;
   /// The calibration the hits of `kind` carry, for --json (null: none).
-  nlohmann::json CalibrationJson(const std::string& kind) const;
+  nlohmann::json CalibrationJson(Kind kind) const;
 };
 
 /// One hit of a search or correlation, as --json prints it.

@@ -78,14 +78,14 @@ std::vector<std::string> SplitMarks(const std::string& text) {
   return out;
 }
 
-std::vector<std::string> MarksFor(const Row* row, const ItemDefaults& f, const std::string& kind) {
+std::vector<std::string> MarksFor(const Row* row, const ItemDefaults& f, Kind kind) {
   std::vector<std::string> marks = SplitMarks(Pick(row, "mark", ""));
   if (marks.empty()) marks = f.marks;
   const std::string land = Pick(row, "land", "");
   for (auto& m : marks)
     if (m == "land" && !land.empty()) m = "land" + land;
   if (marks.empty())
-    marks.push_back(kind == "bullet" ? (land.empty() ? "land" : "land" + land) : "breech_face");
+    marks.push_back(kind == Kind::kBullet ? (land.empty() ? "land" : "land" + land) : "breech_face");
   return marks;
 }
 
@@ -109,8 +109,10 @@ index::ItemRecord Describe(const std::string& path, const Row* row, const ItemDe
   it.item_label = Pick(row, "item", Pick(row, "bullet", f.item_label));
   if (it.item_label.empty()) it.item_label = fs::path(path).stem().string();
   it.jurisdiction = Pick(row, "jurisdiction", f.jurisdiction.empty() ? "local" : f.jurisdiction);
-  it.kind = Pick(row, "kind", f.kind);
-  if (it.kind.empty()) Fail("kind unknown: pass --kind cartridge_case|bullet or a manifest 'kind' column");
+  const std::string kind = Pick(row, "kind", f.kind);
+  if (kind.empty()) Fail("kind unknown: pass --kind cartridge_case|bullet or a manifest 'kind' column");
+  Check(kind == "cartridge_case" || kind == "bullet", "kind '" + kind + "' must be cartridge_case or bullet");
+  it.kind = KindOf(kind);
   it.role = Pick(row, "role", f.role.empty() ? "questioned" : f.role);
   it.marks = MarksFor(row, f, it.kind);
   it.class_marks = {Pick(row, "caliber", f.caliber), Pick(row, "firing_pin_shape", f.firing_pin_shape),

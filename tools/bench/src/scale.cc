@@ -123,7 +123,7 @@ void Build(const ScaleOptions& args, Database& b) {
                         [&](std::size_t k) { scans[k] = GenerateSynthScan(o, static_cast<int>(i + k)); });
       const auto f0 = Clock::now();
       tbb::parallel_for(std::size_t{0}, scans.size(), [&](std::size_t k) {
-        derived[k] = index::DerivedFeatures(args.kind, index::kInvalidItemId, scans[k].surface);
+        derived[k] = index::DerivedFeatures(KindOf(args.kind), index::kInvalidItemId, scans[k].surface);
       });
       features_s += std::chrono::duration<double>(Clock::now() - f0).count();
     }
@@ -135,9 +135,9 @@ void Build(const ScaleOptions& args, Database& b) {
     it.case_id = "bench-" + scan.firearm;
     it.item_label = scan.file;
     it.jurisdiction = i % 3 == 0 ? "NL" : i % 3 == 1 ? "DE" : "FR";
-    it.kind = args.kind;
+    it.kind = KindOf(args.kind);
     it.role = "reference";
-    it.marks = {args.kind == "bullet" ? "land1" : "breech_face"};
+    it.marks = {KindOf(args.kind) == Kind::kBullet ? "land1" : "breech_face"};
     const auto t0 = Clock::now();
     ids[i] = db->Add(it, scan.surface).id;
     ingest_s += std::chrono::duration<double>(Clock::now() - t0).count();
@@ -180,13 +180,13 @@ QueryStats Query(const ScaleOptions& args, const Database& b, const index::Searc
   qo.per_firearm = args.per_firearm + 1;
   s.nq = std::min<std::size_t>(args.queries, static_cast<std::size_t>(o.firearms));
   const std::size_t nq = s.nq;
-  const auto comparator = MakeComparator(index::ComparatorForKind(args.kind));
+  const auto comparator = MakeComparator(index::ComparatorForKind(KindOf(args.kind)));
   Progress bar(nq, "querying");
   for (std::size_t q = 0; q < nq; ++q) {
     const int f = static_cast<int>(q * static_cast<std::size_t>(o.firearms) / nq);
     index::SearchQuery query;
     query.surface = GenerateSynthScan(qo, f * qo.per_firearm + args.per_firearm).surface;
-    query.kind = args.kind;
+    query.kind = KindOf(args.kind);
     const auto t0 = Clock::now();
     const std::vector<index::VectorHit> shortlist = engine.Shortlist(query);
     shortlist_ms.push_back(Ms(Clock::now() - t0));
@@ -374,7 +374,7 @@ nlohmann::json RunScale(const ScaleOptions& args, std::vector<std::string>* warn
   so.top = args.top;
   so.fine = args.fine;
   so.index.kind = index::ParseVectorIndexKind(args.index_kind);
-  index::SearchEngine engine(*db, args.kind, so);
+  index::SearchEngine engine(*db, KindOf(args.kind), so);
   const auto b0 = Clock::now();
   engine.Update(warnings);
   const double build_s = features_s + std::chrono::duration<double>(Clock::now() - b0).count();

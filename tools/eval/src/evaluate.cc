@@ -46,6 +46,7 @@
 #include "pairs.h"
 #include "toolmark/engine/check.h"
 #include "toolmark/engine/comparator.h"
+#include "toolmark/engine/registry.h"
 #include "toolmark/engine/synth.h"
 #include "toolmark/ingest/manifest.h"
 #include "toolmark/ingest/quality.h"
@@ -94,7 +95,7 @@ ReadSet ReadDataset(const std::string& dataset, const ingest::Manifest& manifest
     const ingest::RowOverrides own = ingest::ApplyRowOverrides(&manifest.rows[i], read, options.orientation);
     const ingest::Scan scan = ingest::ReadScan(*name, own.read);
     ingest::IntakeOptions intake;
-    intake.kind = entries[i].is_land ? "bullet" : "cartridge_case";
+    intake.kind = entries[i].is_land ? Kind::kBullet : Kind::kCartridgeCase;
     intake.orientation = own.orientation;
     intake.orientation_source = own.orientation_source;
     ingest::Intake in = ingest::TakeIn(scan.surface, intake);
@@ -153,8 +154,10 @@ std::vector<EvalLevel> EvaluateDataset(const std::string& dataset, const EvalOpt
   if (entries.size() < 2) throw Error(dataset + ": fewer than two scans in truth.csv");
   if (lands >= 2 && !has("land_id") && !has("bullet"))
     throw Error(dataset + ": truth.csv has bullet lands but neither land_id nor bullet columns");
-  const auto areal_cmp = MakeComparator(options.comparator.empty() ? "cmc" : options.comparator);
-  const auto land_cmp = MakeComparator(options.comparator.empty() ? "land" : options.comparator);
+  const auto areal_cmp = MakeComparator(
+      options.comparator.empty() ? DefaultComparator(Kind::kCartridgeCase).name : options.comparator);
+  const auto land_cmp =
+      MakeComparator(options.comparator.empty() ? DefaultComparator(Kind::kBullet).name : options.comparator);
   const ReadSet set = ReadDataset(dataset, manifest, options, read, *areal_cmp, *land_cmp);
   // Refused scans are left out with every pair they were in.
   Context usable;
@@ -194,9 +197,9 @@ std::vector<EvalLevel> EvaluateSynthetic(const SynthOptions& synth, const EvalOp
                                          const std::string& name) {
   synth.Check();
   const bool bullets = synth.kind == "bullet";
-  const auto cmp = MakeComparator(!options.comparator.empty() ? options.comparator
-                                  : bullets                   ? "land"
-                                                              : "cmc");
+  const auto cmp = MakeComparator(
+      !options.comparator.empty() ? options.comparator
+                                  : DefaultComparator(bullets ? Kind::kBullet : Kind::kCartridgeCase).name);
   Context ctx;
   ctx.options = &options;
   ctx.dataset = name;

@@ -9,6 +9,7 @@
 #include "toolmark/base/file_io.h"
 #include "toolmark/engine/check.h"
 #include "toolmark/engine/metrics.h"
+#include "toolmark/engine/registry.h"
 
 namespace toolmark::eval {
 namespace {
@@ -111,11 +112,11 @@ ScoreSet TakeScores(const std::vector<EvalLevel>& levels, const std::string& com
     }
     return s;
   }
-  throw Error(name + ": no " + level + "-level pairs for comparator " + comparator +
-              (level == "pair" && (comparator == "land" || comparator == "land_smoother" ||
-                                   comparator == "baseline_land")
-                   ? " (land pairs need a land_id column)"
-                   : ""));
+  throw Error(
+      name + ": no " + level + "-level pairs for comparator " + comparator +
+      (level == "pair" && FindComparator(comparator) && FindComparator(comparator)->Compares(Kind::kBullet)
+           ? " (land pairs need a land_id column)"
+           : ""));
 }
 
 CalibrationQuality Measure(const Calibration& c, const std::vector<const ScoreSet*>& sets) {

@@ -25,10 +25,10 @@ std::string Seconds(double v) {
 
 std::vector<PartnerAnswer> AskPartners(index::Database& db, const index::SearchQuery& q,
                                        const FederatedQuery& args) {
-  Check(q.kind == "cartridge_case", "search --partners: cartridge cases only so far");
-  const auto cmc = MakeComparator("cmc");
+  Check(q.kind == Kind::kCartridgeCase, "search --partners: cartridge cases only so far");
+  const auto cmc = DefaultComparator(Kind::kCartridgeCase).make();
   const auto prepared = cmc->Prepare(q.surface);
-  nlohmann::json body = {{"kind", q.kind},
+  nlohmann::json body = {{"kind", KindName(q.kind)},
                          {"embedding", cmc->Embed(*prepared)},
                          {"quick_features", cmc->QuickFeatures(*prepared)},
                          {"surface", SurfaceKindName(q.surface.kind)},

@@ -51,7 +51,7 @@ json ItemJson(const index::ItemRecord& it) {
       {"case", it.case_id},
       {"label", it.item_label},
       {"jurisdiction", it.jurisdiction},
-      {"kind", it.kind},
+      {"kind", KindName(it.kind)},
       {"role", it.role},
       {"marks", it.marks},
       {"class",
@@ -80,7 +80,7 @@ index::ItemRecord ItemFromJson(const json& j) {
   it.case_id = j.at("case").get<std::string>();
   it.item_label = j.at("label").get<std::string>();
   it.jurisdiction = j.at("jurisdiction").get<std::string>();
-  it.kind = j.at("kind").get<std::string>();
+  it.kind = KindOf(j.at("kind").get<std::string>());
   it.role = j.at("role").get<std::string>();
   it.marks = j.at("marks").get<std::vector<std::string>>();
   const json& c = j.at("class");

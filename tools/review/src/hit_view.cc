@@ -127,7 +127,7 @@ void BuildCartridgeCase(index::Database& db, HitView* v) {
 std::vector<index::ItemRecord> BulletOf(index::Database& db, const index::ItemRecord& land) {
   std::vector<index::ItemRecord> out;
   for (index::ItemRecord& it : db.List())
-    if (it.kind == "bullet" && it.case_id == land.case_id && it.item_label == land.item_label)
+    if (it.kind == Kind::kBullet && it.case_id == land.case_id && it.item_label == land.item_label)
       out.push_back(std::move(it));
   std::stable_sort(out.begin(), out.end(), [](const index::ItemRecord& a, const index::ItemRecord& b) {
     return index::LandPosition(a) < index::LandPosition(b);
@@ -192,7 +192,8 @@ void BuildBullet(index::Database& db, HitView* v) {
 }  // namespace
 
 cv::Mat ReliefImage(const Surface& s, double scale) {
-  const auto [mean, sd] = MeanSd(s.values);
+  const auto [mean_h, sd_h] = MeanSd(s.values);
+  const double mean = mean_h, sd = sd_h;  // (a lambda below uses them: clang captures no bindings)
   // Normals of the surface with heights in units of σ per pixel: the relief
   // shows texture at any height scale.
   cv::Mat out(s.values.size(), CV_8UC4, cv::Scalar(0, 0, 0, 0));
@@ -254,7 +255,8 @@ std::string EncodePng(const cv::Mat& image) {
 std::shared_ptr<const HitView> BuildHitView(index::Database& db, const index::ReviewHit& hit) {
   auto v = std::make_shared<HitView>();
   v->hit = hit;
-  if (hit.query.kind == "bullet")
+  // Shown the way the comparator that searches the kind presents its comparisons.
+  if (DefaultComparator(hit.query.kind).presentation == Presentation::kLandSignatures)
     BuildBullet(db, v.get());
   else
     BuildCartridgeCase(db, v.get());

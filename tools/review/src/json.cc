@@ -27,9 +27,13 @@ nlohmann::json Optional(const std::optional<double>& v) { return v ? nlohmann::j
 }  // namespace
 
 nlohmann::json ItemRefJson(const index::ItemRecord& it) {
-  nlohmann::json j = {
-      {"id", it.id},     {"case", it.case_id}, {"label", it.item_label}, {"jurisdiction", it.jurisdiction},
-      {"kind", it.kind}, {"role", it.role},    {"file", it.file}};
+  nlohmann::json j = {{"id", it.id},
+                      {"case", it.case_id},
+                      {"label", it.item_label},
+                      {"jurisdiction", it.jurisdiction},
+                      {"kind", KindName(it.kind)},
+                      {"role", it.role},
+                      {"file", it.file}};
   // The intake's verdict (docs/quality.md): grade, warnings, orientation.
   const nlohmann::json q = ItemQuality(it);
   nlohmann::json warnings = nlohmann::json::array();

@@ -78,7 +78,7 @@ std::string Img(const cv::Mat& m, const std::string& alt, const std::string& cls
 
 std::string ItemRow(const index::ItemRecord& it) {
   return "<tr><td>" + std::to_string(it.id) + "</td><td>" + Html(it.case_id) + "</td><td>" +
-         Html(it.item_label) + "</td><td>" + Html(it.jurisdiction) + "</td><td>" + Html(it.kind) +
+         Html(it.item_label) + "</td><td>" + Html(it.jurisdiction) + "</td><td>" + KindName(it.kind) +
          "</td><td>" + Html(it.role) + "</td><td>" + Html(it.file) + "</td><td class=\"mono\">" +
          Html(it.sha256.substr(0, 16)) + "…</td><td>" + Html(QualityRemark(ItemQuality(it))) + "</td></tr>";
 }

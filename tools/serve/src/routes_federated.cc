@@ -39,11 +39,11 @@ void Server::FederatedSearch(const httplib::Request& req, httplib::Response& res
   std::vector<index::SearchHit> hits;
   {
     std::lock_guard<std::mutex> lock(search_mutex_);
-    index::SearchEngine engine(*db_, kind, o);
+    index::SearchEngine engine(*db_, Kind::kCartridgeCase, o);
     std::vector<std::string> warnings;
     engine.Update(&warnings);
     index::SearchQuery q;
-    q.kind = kind;
+    q.kind = Kind::kCartridgeCase;
     q.surface_kind =
         body.value("surface", "height") == "intensity" ? SurfaceKind::kIntensity : SurfaceKind::kHeight;
     try {

@@ -25,7 +25,7 @@ void Server::Routes(httplib::Server& svr) {
   svr.Post("/api/federated/search", Route(&Server::FederatedSearch));
 }
 
-void Server::Health(const httplib::Request& req, httplib::Response& res) {
+void Server::Health(const httplib::Request& /*req*/, httplib::Response& res) {
   Json(res, {{"ok", true}, {"version", Version()}});
 }
 
@@ -44,7 +44,7 @@ void Server::PostSession(const httplib::Request& req, httplib::Response& res) {
   Json(res, {{"name", p.name}, {"role", p.role}, {"jurisdiction", p.jurisdiction}});
 }
 
-void Server::DeleteSession(const httplib::Request& req, httplib::Response& res) {
+void Server::DeleteSession(const httplib::Request& /*req*/, httplib::Response& res) {
   res.set_header("Set-Cookie", "toolmark_session=; Max-Age=0; HttpOnly; SameSite=Strict; Path=/");
   Json(res, {{"ok", true}});
 }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "toolmark/base/time.h"
+#include "toolmark/engine/registry.h"
 #include "toolmark/engine/surface.h"
 
 namespace toolmark::index {
@@ -40,7 +41,7 @@ struct ItemRecord {
   std::string case_id;
   std::string item_label;  ///< the physical item (a bullet's lands share it)
   std::string jurisdiction;
-  std::string kind;                ///< "cartridge_case" | "bullet"
+  Kind kind = Kind::kCartridgeCase;
   std::string role;                ///< "questioned" | "reference"
   std::vector<std::string> marks;  ///< "breech_face", "firing_pin", "land3", …
   ClassCharacteristics class_marks;

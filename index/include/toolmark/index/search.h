@@ -21,9 +21,9 @@
 
 namespace toolmark::index {
 
-/// The comparator that searches items of a kind: "cmc" for cartridge cases,
-/// "land" for bullets (one land per item). Throws for other kinds.
-std::string ComparatorForKind(const std::string& kind);
+/// The comparator that searches items of a kind (DefaultComparator: "cmc"
+/// for cartridge cases, "land" for bullets, one land per item).
+std::string ComparatorForKind(Kind kind);
 
 /// The feature version of a comparator's embeddings in this build.
 std::string FeatureVersion(const std::string& comparator);
@@ -31,7 +31,7 @@ std::string FeatureVersion(const std::string& comparator);
 /// build ("cmc-quick-<version>"), for comparators with a quick score.
 std::string QuickFeatureVersion(const std::string& comparator);
 /// The mark a kind's feature records are stored under ("breech_face", "land").
-std::string FeatureMarkFor(const std::string& kind);
+std::string FeatureMarkFor(Kind kind);
 
 struct SearchOptions {
   std::size_t top = 10;         ///< hits returned
@@ -60,7 +60,7 @@ struct SearchOptions {
 
 struct SearchQuery {
   Surface surface;
-  std::string kind;                  ///< "cartridge_case" | "bullet"
+  Kind kind = Kind::kCartridgeCase;
   ClassCharacteristics class_marks;  ///< of the query, where known
   ItemId exclude = kInvalidItemId;   ///< the query's own item, when it is in the database
   /// Only items of this surface kind are candidates (3D with 3D, 2D with 2D);
@@ -115,7 +115,7 @@ struct BulletHit {
 /// surface: what SearchEngine::Update stores for items that lack them. For
 /// callers that hold the surface anyway (e.g. at ingest). Throws
 /// toolmark::Error when the surface cannot be prepared.
-std::vector<FeatureRecord> DerivedFeatures(const std::string& kind, ItemId item, const Surface& surface);
+std::vector<FeatureRecord> DerivedFeatures(Kind kind, ItemId item, const Surface& surface);
 
 /// Where the time of a search went (wall clock, ms).
 struct SearchTimings {
@@ -133,7 +133,7 @@ class SearchEngine {
   using Progress = std::function<void(const std::string& stage, std::size_t done, std::size_t total)>;
 
   /// Opens the engine for items of `kind` in `db`.
-  SearchEngine(Database& db, const std::string& kind, const SearchOptions& options = {});
+  SearchEngine(Database& db, Kind kind, const SearchOptions& options = {});
   ~SearchEngine();
 
   /// Brings the derived data up to date: embeddings for every item of the
@@ -214,7 +214,7 @@ struct CorrelateSummary {
 /// are skipped, so no hit is duplicated. An item that cannot be searched is
 /// named in *warnings and left uncorrelated; the rest go on. Throws
 /// toolmark::Error for a kind without a comparator or an unknown item id.
-CorrelateSummary Correlate(Database& db, const std::string& kind, const SearchOptions& options,
+CorrelateSummary Correlate(Database& db, Kind kind, const SearchOptions& options,
                            const CorrelateSelection& selection, std::vector<std::string>* warnings,
                            const std::function<void(const CorrelateStep&)>& on_query = nullptr);
 

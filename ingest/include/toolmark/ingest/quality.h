@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "toolmark/engine/orientation.h"
+#include "toolmark/engine/registry.h"
 #include "toolmark/engine/surface.h"
 
 namespace toolmark::ingest {
@@ -31,10 +32,10 @@ struct QualityFinding {
 
 /// The intake verdict on one scan.
 struct ScanQuality {
-  std::string kind;           ///< what it was assessed as: "bullet" (a land) or "cartridge_case"
-  std::string kind_source;    ///< "stated" or "detected" (shape and striae)
-  double valid_fraction = 0;  ///< of the stored grid
-  double value_range = 0;     ///< max − min of the values (µm for heights; NaN-free)
+  Kind kind = Kind::kCartridgeCase;  ///< what it was assessed as (a bullet: one land)
+  std::string kind_source;           ///< "stated" or "detected" (shape and striae)
+  double valid_fraction = 0;         ///< of the stored grid
+  double value_range = 0;            ///< max − min of the values (µm for heights; NaN-free)
   // Orientation (bullet lands; empty orientation for cartridge cases).
   std::string orientation;          ///< OrientationName of how the file stores it ("" : not assessed)
   bool orientation_settled = true;  ///< false: assumed, not known (see the "orientation" finding)
@@ -68,9 +69,9 @@ struct ScanQuality {
 
 /// What the caller knows about a scan.
 struct IntakeOptions {
-  /// "bullet" (or "land"): a bullet land; "cartridge_case"; "" or "auto":
-  /// decided from the scan's shape and striae (LooksLikeLandScan).
-  std::string kind;
+  /// A bullet land or a cartridge case; none: decided from the scan's shape
+  /// and striae (LooksLikeLandScan).
+  std::optional<Kind> kind;
   /// How a land scan is stored (a flag or a manifest column); none: measured.
   std::optional<Orientation> orientation;
   std::string orientation_source = "flag";  ///< where a stated orientation came from ("flag", "manifest")
@@ -94,9 +95,8 @@ Intake TakeIn(const Surface& stored, const IntakeOptions& options);
 /// As TakeIn, but a refused scan is returned with its findings (quality.Refused()).
 Intake AssessScan(const Surface& stored, const IntakeOptions& options);
 
-/// "bullet" or "cartridge_case" for an IntakeOptions kind ("land" → "bullet";
-/// "" or "auto" → by LooksLikeLandScan of the stored scan). Throws for others.
-std::string ResolveKind(const std::string& kind, const Surface& stored, const StriaeDirection& measured);
+/// The kind stated, else LooksLikeLandScan's verdict on the stored scan.
+Kind ResolveKind(std::optional<Kind> kind, const Surface& stored, const StriaeDirection& measured);
 
 nlohmann::json QualityJson(const ScanQuality& q);
 /// Parses QualityJson's output; throws toolmark::Error for malformed input.
