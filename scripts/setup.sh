@@ -20,7 +20,7 @@ packages=(
   libopencv-dev libpcl-dev libhdf5-dev libtbb-dev libfaiss-dev libopenblas-dev libomp-dev
   libsqlite3-dev zlib1g-dev libzip-dev libpugixml-dev nlohmann-json3-dev libcli11-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev zip unzip
-  libcpp-httplib-dev libsodium-dev wrk chromium
+  libcpp-httplib-dev libsodium-dev wrk chromium curl python3
 )
 missing=()
 for p in "${packages[@]}"; do

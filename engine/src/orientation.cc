@@ -9,7 +9,7 @@
 #include <limits>
 #include <opencv2/imgproc.hpp>
 
-#include "land_internal.h"
+#include "profile.h"
 #include "toolmark/engine/check.h"
 
 namespace toolmark {

@@ -107,4 +107,60 @@ double LagCorrelation(const std::vector<double>& a, const std::vector<double>& b
   return std::clamp((sab - sa * sb / n) / std::sqrt(va * vb), -1.0, 1.0);
 }
 
+double GaussianSigmaForCutoff(double lambda_um) {
+  // ISO 16610-21: s(x) = exp(-π (x / (α λ))²) / (α λ), α = sqrt(ln 2 / π);
+  // as a Gaussian of standard deviation σ = α λ / sqrt(2π).
+  const double alpha = std::sqrt(std::log(2.0) / M_PI);
+  return alpha * lambda_um / std::sqrt(2.0 * M_PI);
+}
+
+std::vector<double> NormalizedConvolution(const std::vector<double>& p, double sigma,
+                                          const std::vector<char>& evaluate) {
+  const std::vector<double> k = GaussianKernel1d(sigma);
+  const auto half = static_cast<std::ptrdiff_t>(k.size() / 2);
+  const auto n = static_cast<std::ptrdiff_t>(p.size());
+  std::vector<double> out(p.size(), kNaN);
+  for (std::ptrdiff_t i = 0; i < n; ++i) {
+    if (!evaluate[static_cast<std::size_t>(i)]) continue;
+    double num = 0, den = 0;
+    const std::ptrdiff_t lo = std::max<std::ptrdiff_t>(0, i - half), hi = std::min(n - 1, i + half);
+    for (std::ptrdiff_t j = lo; j <= hi; ++j) {
+      const double v = p[static_cast<std::size_t>(j)];
+      if (!std::isfinite(v)) continue;
+      const double w = k[static_cast<std::size_t>(j - i + half)];
+      num += w * v;
+      den += w;
+    }
+    // Less than 5% of the kernel's weight present: too little data to say.
+    if (den > 0.05) out[static_cast<std::size_t>(i)] = num / den;
+  }
+  return out;
+}
+
+std::vector<double> BandPassProfile(const std::vector<double>& p, double spacing_um, double lambda_c_um,
+                                    double lambda_s_um, double max_gap_um) {
+  const std::size_t n = p.size();
+  std::vector<char> finite(n), evaluate(n);
+  for (std::size_t i = 0; i < n; ++i) finite[i] = evaluate[i] = std::isfinite(p[i]);
+  // Bridge interior gaps of at most max_gap_um; wider gaps stay missing.
+  const auto max_gap = static_cast<std::size_t>(std::floor(max_gap_um / spacing_um));
+  for (std::size_t i = 0; i < n;) {
+    if (finite[i]) {
+      ++i;
+      continue;
+    }
+    std::size_t j = i;
+    while (j < n && !finite[j]) ++j;
+    if (i > 0 && j < n && j - i <= max_gap)
+      std::fill(evaluate.begin() + static_cast<std::ptrdiff_t>(i),
+                evaluate.begin() + static_cast<std::ptrdiff_t>(j), 1);
+    i = j;
+  }
+  const std::vector<double> waviness =
+      NormalizedConvolution(p, GaussianSigmaForCutoff(lambda_c_um) / spacing_um, finite);
+  std::vector<double> rough(n, kNaN);
+  for (std::size_t i = 0; i < n; ++i) rough[i] = p[i] - waviness[i];
+  return NormalizedConvolution(rough, GaussianSigmaForCutoff(lambda_s_um) / spacing_um, evaluate);
+}
+
 }  // namespace toolmark::detail

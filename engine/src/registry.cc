@@ -3,9 +3,9 @@
 
 #include <algorithm>
 
-#include "baseline_comparator.h"
-#include "cmc_internal.h"
-#include "land_internal.h"
+#include "baseline/baseline_comparator.h"
+#include "bullet/land_internal.h"
+#include "cartridge/cmc_internal.h"
 #include "toolmark/engine/check.h"
 
 namespace toolmark {
@@ -20,7 +20,8 @@ std::optional<Kind> ParseKind(std::string_view text) {
 
 Kind KindOf(std::string_view text) {
   const std::optional<Kind> k = ParseKind(text);
-  Check(k.has_value(), "kind '" + OneLine(std::string(text.substr(0, 40))) + "' is not cartridge_case or bullet");
+  Check(k.has_value(),
+        "kind '" + OneLine(std::string(text.substr(0, 40))) + "' is not cartridge_case or bullet");
   return *k;
 }
 
@@ -39,8 +40,7 @@ const char* MarkTypeName(MarkType type) {
 std::optional<MarkType> MarkTypeOf(std::string_view mark) {
   if (mark == "breech_face") return MarkType::kBreechFace;
   if (mark == "firing_pin") return MarkType::kFiringPin;
-  if (mark.substr(0, 4) == "land" &&
-      mark.find_first_not_of("0123456789", 4) == std::string_view::npos)
+  if (mark.substr(0, 4) == "land" && mark.find_first_not_of("0123456789", 4) == std::string_view::npos)
     return MarkType::kLand;
   return std::nullopt;
 }
@@ -54,10 +54,8 @@ bool ComparatorInfo::Compares(Kind kind) const {
 const std::vector<ComparatorInfo>& Comparators() {
   // One line per comparator; each one's description lives with its code.
   static const std::vector<ComparatorInfo> all = {
-      detail::CmcComparatorInfo(),
-      detail::BaselineComparatorInfo(),
-      detail::LandComparatorInfo(),
-      detail::LandSmootherComparatorInfo(),
+      detail::CmcComparatorInfo(),          detail::BaselineComparatorInfo(),
+      detail::LandComparatorInfo(),         detail::LandSmootherComparatorInfo(),
       detail::BaselineLandComparatorInfo(),
   };
   return all;

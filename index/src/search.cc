@@ -4,18 +4,13 @@
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
-#include <chrono>
-#include <deque>
 #include <filesystem>
 #include <map>
-#include <mutex>
 #include <set>
-#include <tuple>
 
-#include "toolmark/engine/calibration.h"
+#include "search_internal.h"
 #include "toolmark/engine/check.h"
 #include "toolmark/engine/comparator.h"
-#include "toolmark/engine/land.h"
 #include "toolmark/engine/version.h"
 
 namespace toolmark::index {
@@ -23,22 +18,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::size_t kFeatureBatch = 32;  ///< embeddings stored per transaction
-using Clock = std::chrono::steady_clock;
-double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
-
-constexpr std::size_t kPreparedCache = 256;  ///< prepared candidate marks kept in memory (batch correlation)
-
-/// The mark a kind's whole-item embedding describes.
-std::string MarkFor(Kind kind) { return MarkTypeName(DefaultComparator(kind).marks.front()); }
-
-/// An unknown (empty / 0) value on either side contradicts nothing.
-bool Compatible(const ClassCharacteristics& q, const ClassCharacteristics& c) {
-  const auto same = [](const std::string& a, const std::string& b) {
-    return a.empty() || b.empty() || a == b;
-  };
-  return same(q.caliber, c.caliber) && same(q.firing_pin_shape, c.firing_pin_shape) &&
-         same(q.twist, c.twist) && (q.lands == 0 || c.lands == 0 || q.lands == c.lands);
-}
 
 }  // namespace
 
@@ -48,19 +27,16 @@ std::string FeatureVersion(const std::string& comparator) { return comparator + 
 
 namespace {
 
-/// Feature version of stored quick features ("cmc-quick-<version>").
-std::string QuickVersionOf(const std::string& comparator) { return comparator + "-quick-" + Version(); }
-
 /// The embedding record and (with a quick score) the quick-feature record of
 /// one prepared item.
 std::vector<FeatureRecord> Derived(const Comparator& comparator, Kind kind, ItemId item,
                                    const PreparedMark& prepared) {
-  FeatureRecord embedding{item, MarkFor(kind), comparator.Name(), FeatureVersion(comparator.Name()),
+  FeatureRecord embedding{item, detail::MarkFor(kind), comparator.Name(), FeatureVersion(comparator.Name()),
                           comparator.Embed(prepared)};
   Check(!embedding.vector.empty(), "the " + comparator.Name() + " comparator has no embedding");
   std::vector<FeatureRecord> out{std::move(embedding)};
   if (comparator.HasQuickScore())
-    out.push_back({item, MarkFor(kind), comparator.Name(), QuickVersionOf(comparator.Name()),
+    out.push_back({item, detail::MarkFor(kind), comparator.Name(), detail::QuickVersionOf(comparator.Name()),
                    comparator.QuickFeatures(prepared)});
   return out;
 }
@@ -71,196 +47,6 @@ std::vector<FeatureRecord> DerivedFeatures(Kind kind, ItemId item, const Surface
   const auto comparator = MakeComparator(ComparatorForKind(kind));
   return Derived(*comparator, kind, item, *comparator->Prepare(surface));
 }
-
-struct SearchEngine::Impl {
-  Database& db;
-  Kind kind;
-  std::string name, version;
-  SearchOptions options;
-  std::unique_ptr<Comparator> comparator;
-  std::map<ItemId, ItemRecord> items;  ///< of this kind
-  std::optional<VectorIndex> index;
-  std::optional<Calibration> calibration;  ///< options.calibration, else the comparator's shipped one, if any
-  std::optional<Calibration> bullet_calibration;  ///< bullets: the comparator's shipped bullet-level one
-  mutable std::mutex cache_mutex;
-  mutable std::map<ItemId, std::shared_ptr<const PreparedMark>> cache;
-  mutable std::deque<ItemId> cache_order;  ///< oldest first
-  mutable SearchTimings timings;           ///< of the last search
-
-  Impl(Database& d, Kind k, const SearchOptions& o)
-      : db(d),
-        kind(k),
-        name(ComparatorForKind(k)),
-        version(FeatureVersion(name)),
-        options(o),
-        comparator(MakeComparator(name)),
-        calibration(o.calibration ? o.calibration : DefaultCalibration(name, "pair")),
-        bullet_calibration(k == Kind::kBullet ? DefaultCalibration(name, "bullet") : std::nullopt) {}
-
-  std::string IndexPath() const { return (fs::path(db.folder()) / "index" / (version + ".tmvi")).string(); }
-
-  /// Feature version of the stored quick features ("cmc-quick-<version>").
-  std::string QuickVersion() const { return QuickVersionOf(name); }
-
-  /// A stored item's quick mark: from its stored quick features, else from
-  /// its prepared mark (the same numbers either way).
-  std::shared_ptr<const PreparedMark> QuickItem(ItemId id) const {
-    std::optional<FeatureRecord> f = db.Feature(id, MarkFor(kind), name, QuickVersion());
-    if (f) return comparator->QuickMark(f->vector);
-    return comparator->QuickMark(comparator->QuickFeatures(*PreparedItem(id)));
-  }
-
-  /// A file query, checked against this engine; its surface kind taken from
-  /// its surface.
-  SearchQuery Checked(const SearchQuery& query) const {
-    Check(index.has_value(), "search: Update() first");
-    Check(query.kind == kind, std::string("search: a ") + KindName(query.kind) +
-                                  " cannot be searched among " + KindName(kind) + "s");
-    SearchQuery q = query;
-    q.surface_kind = query.surface.kind;
-    return q;
-  }
-
-  /// A stored item's prepared mark, from the cache or prepared now (the
-  /// same mark either way, so results do not depend on the cache).
-  std::shared_ptr<const PreparedMark> PreparedItem(ItemId id) const {
-    {
-      std::lock_guard<std::mutex> lock(cache_mutex);
-      if (const auto it = cache.find(id); it != cache.end()) return it->second;
-    }
-    std::shared_ptr<const PreparedMark> mark = comparator->Prepare(db.LoadSurface(id));
-    std::lock_guard<std::mutex> lock(cache_mutex);
-    if (cache.emplace(id, mark).second) {
-      cache_order.push_back(id);
-      if (cache_order.size() > kPreparedCache) {
-        cache.erase(cache_order.front());
-        cache_order.pop_front();
-      }
-    }
-    return mark;
-  }
-
-  /// Runs `work` on every hit in parallel; the first failure (in hit order)
-  /// is rethrown, naming the item.
-  template <typename Work>
-  static void ForEachHit(std::vector<SearchHit>* hits, const Work& work) {
-    std::vector<std::string> errors(hits->size());
-    tbb::parallel_for(std::size_t{0}, hits->size(), [&](std::size_t i) {
-      try {
-        work((*hits)[i]);
-      } catch (const Error& e) {
-        errors[i] = e.what();
-      }
-    });
-    for (std::size_t i = 0; i < errors.size(); ++i)
-      if (!errors[i].empty()) throw Error("item " + std::to_string((*hits)[i].item) + ": " + errors[i]);
-  }
-
-  /// Shortlist; re-ranked by the quick score (where the comparator has one
-  /// and the shortlist is longer than options.fine); the fine comparison of
-  /// the remaining candidates in parallel; ranked.
-  std::vector<SearchHit> Rank(const PreparedMark& prepared, const SearchQuery& query) const {
-    const auto t0 = Clock::now();
-    const std::vector<VectorHit> shortlist = ShortlistOf(prepared, query);
-    const auto t1 = Clock::now();
-    std::vector<SearchHit> hits(shortlist.size());
-    for (std::size_t i = 0; i < shortlist.size(); ++i) {
-      hits[i].item = shortlist[i].id;
-      hits[i].similarity = shortlist[i].similarity;
-      hits[i].shortlist_rank = static_cast<int>(i) + 1;
-    }
-    const std::size_t fine = options.fine == 0 ? hits.size() : std::max(options.fine, options.top);
-    if (hits.size() > fine && comparator->HasQuickScore()) {
-      // Both sides rebuilt from their quick features, always (a stored
-      // candidate's come from the database), so the order does not depend on
-      // what happens to be cached.
-      const auto query_quick = comparator->QuickMark(comparator->QuickFeatures(prepared));
-      ForEachHit(&hits, [&](SearchHit& h) {
-        h.quick_score = comparator->QuickScore(*query_quick, *QuickItem(h.item));
-      });
-      // Best quick score first; ties keep the shortlist order.
-      std::stable_sort(hits.begin(), hits.end(), [](const SearchHit& a, const SearchHit& b) {
-        return *a.quick_score > *b.quick_score;
-      });
-      for (std::size_t i = 0; i < hits.size(); ++i) hits[i].rerank = static_cast<int>(i) + 1;
-      hits.resize(fine);
-    }
-    const auto t2 = Clock::now();
-    ForEachHit(&hits, [&](SearchHit& h) {
-      if (items.at(h.item).values_sha256.empty()) {
-        // Shared at features level: no scan to compare finely; its quick
-        // score (from its stored quick features) is its score.
-        h.features_only = true;
-        if (!h.quick_score) {
-          Check(comparator->HasQuickScore(),
-                "item " + std::to_string(h.item) + ": no scan and no quick score");
-          h.quick_score = comparator->QuickScore(*comparator->QuickMark(comparator->QuickFeatures(prepared)),
-                                                 *QuickItem(h.item));
-        }
-        h.score = *h.quick_score;
-        return;
-      }
-      {
-        const Comparison c = comparator->Compare(prepared, *PreparedItem(h.item));
-        h.score = c.score;
-        h.rotation_deg = c.rotation_deg;
-        h.shift_x_um = c.shift_x_um;
-        h.shift_y_um = c.shift_y_um;
-      }
-    });
-    timings.shortlist_ms = Ms(t1 - t0);
-    timings.rerank_ms = Ms(t2 - t1);
-    timings.fine_ms = Ms(Clock::now() - t2);
-    timings.reranked = shortlist.size();
-    timings.compared = hits.size();
-    std::sort(hits.begin(), hits.end(), [](const SearchHit& a, const SearchHit& b) {
-      if (a.score != b.score) return a.score > b.score;
-      if (a.similarity != b.similarity) return a.similarity > b.similarity;
-      return a.item < b.item;
-    });
-    if (hits.size() > options.top) hits.resize(options.top);
-    for (std::size_t i = 0; i < hits.size(); ++i) {
-      SearchHit& h = hits[i];
-      h.rank = static_cast<int>(i) + 1;
-      if (calibration && !h.features_only) {
-        h.log10_lr = calibration->Log10Lr(h.score);
-        h.calibration = calibration->provenance.set;
-      }
-      const ItemRecord& it = items.at(h.item);
-      h.case_id = it.case_id;
-      h.item_label = it.item_label;
-      h.jurisdiction = it.jurisdiction;
-      h.file = it.file;
-      h.quality = it.quality;
-    }
-    return hits;
-  }
-
-  /// The vector index's candidates for a prepared query, filtered inside the search.
-  std::vector<VectorHit> ShortlistOf(const PreparedMark& prepared, const SearchQuery& query) const {
-    return ShortlistOfEmbedding(comparator->Embed(prepared), query);
-  }
-
-  std::vector<VectorHit> ShortlistOfEmbedding(const std::vector<float>& q, const SearchQuery& query) const {
-    if (index->size() == 0) return {};
-    Check(static_cast<int>(q.size()) == index->dims(),
-          "search: the query's embedding does not match the index");
-    const std::set<std::string> scope(options.jurisdictions.begin(), options.jurisdictions.end());
-    const std::string surface_kind = SurfaceKindName(query.surface_kind);
-    const VectorFilter filter = [&](VectorId id) {
-      if (id == query.exclude) return false;
-      const auto it = items.find(id);
-      if (it == items.end()) return false;
-      if (it->second.surface_kind != surface_kind) return false;  // 3D with 3D, 2D with 2D
-      if (!scope.empty() && !scope.count(it->second.jurisdiction)) return false;
-      return !options.match_class || Compatible(query.class_marks, it->second.class_marks);
-    };
-    std::size_t k = options.shortlist;
-    if (comparator->HasQuickScore() && index->size() <= options.screen_all_below)
-      k = std::max(k, index->size());
-    return index->Search(q.data(), k, &filter);
-  }
-};
 
 SearchEngine::SearchEngine(Database& db, Kind kind, const SearchOptions& options)
     : impl_(std::make_unique<Impl>(db, kind, options)) {
@@ -465,93 +251,6 @@ std::vector<SearchHit> SearchEngine::SearchItem(ItemId id) const {
   return m.Rank(*m.PreparedItem(id), query);
 }
 
-int LandPosition(const ItemRecord& item) {
-  for (const std::string& m : item.marks) {
-    if (m.rfind("land", 0) != 0 || m.size() < 5 || m.size() > 6) continue;
-    if (m.find_first_not_of("0123456789", 4) != std::string::npos) continue;
-    const int n = std::stoi(m.substr(4));
-    if (n >= 1 && n <= 64) return n - 1;
-  }
-  return -1;
-}
-
-std::vector<BulletHit> SearchEngine::SearchBullet(const std::vector<BulletLandQuery>& lands,
-                                                  const std::string& exclude_case,
-                                                  const std::string& exclude_item) const {
-  const Impl& m = *impl_;
-  Check(m.index.has_value(), "search: Update() first");
-  Check(m.kind == Kind::kBullet, "search: bullet search needs the bullet (land) index");
-  Check(!lands.empty(), "search: a bullet query needs at least one land");
-  // 1. Every query land's shortlist; the bullets its candidates belong to.
-  std::vector<std::shared_ptr<const PreparedMark>> query(lands.size());
-  tbb::parallel_for(std::size_t{0}, lands.size(),
-                    [&](std::size_t i) { query[i] = m.comparator->Prepare(lands[i].surface); });
-  using Key = std::pair<std::string, std::string>;  // (case, item label)
-  std::map<Key, std::vector<ItemId>> members;
-  for (const auto& [id, it] : m.items) members[{it.case_id, it.item_label}].push_back(id);
-  std::set<Key> candidates;
-  for (std::size_t i = 0; i < lands.size(); ++i) {
-    SearchQuery q;
-    q.kind = m.kind;
-    q.surface_kind = lands[i].surface.kind;
-    for (const VectorHit& h : m.ShortlistOf(*query[i], q)) {
-      const ItemRecord& it = m.items.at(h.id);
-      if (it.case_id == exclude_case && it.item_label == exclude_item) continue;
-      candidates.insert({it.case_id, it.item_label});
-    }
-  }
-  // 2. Each candidate bullet compared whole, in parallel.
-  const std::vector<Key> keys(candidates.begin(), candidates.end());
-  std::vector<BulletHit> hits(keys.size());
-  std::vector<int> query_positions;
-  for (const BulletLandQuery& l : lands) query_positions.push_back(l.position);
-  tbb::parallel_for(std::size_t{0}, keys.size(), [&](std::size_t c) {
-    BulletHit& h = hits[c];
-    h.case_id = keys[c].first;
-    h.item_label = keys[c].second;
-    std::vector<std::pair<int, ItemId>> by_position;
-    const std::vector<ItemId>& ids = members.at(keys[c]);
-    for (std::size_t k = 0; k < ids.size(); ++k) {
-      const int p = LandPosition(m.items.at(ids[k]));
-      by_position.emplace_back(p >= 0 ? p : static_cast<int>(k), ids[k]);
-    }
-    std::sort(by_position.begin(), by_position.end());
-    for (const auto& [p, id] : by_position) {
-      h.positions.push_back(p);
-      h.lands.push_back(id);
-    }
-    h.jurisdiction = m.items.at(h.lands.front()).jurisdiction;
-    h.land_scores.assign(lands.size(), std::vector<double>(h.lands.size()));
-    for (std::size_t j = 0; j < h.lands.size(); ++j) {
-      const auto candidate = m.PreparedItem(h.lands[j]);
-      for (std::size_t i = 0; i < lands.size(); ++i)
-        h.land_scores[i][j] = m.comparator->Compare(*query[i], *candidate).score;
-    }
-    const int count = std::max(*std::max_element(query_positions.begin(), query_positions.end()),
-                               *std::max_element(h.positions.begin(), h.positions.end())) +
-                      1;
-    const BulletComparison b = CompareBullets(h.land_scores, query_positions, h.positions, count);
-    h.score = b.bullet_score;
-    h.phase = b.phase;
-    h.phase_gap = b.phase_gap;
-    // The bullet-level calibration holds for complete bullets only: every
-    // land of both bullets compared (as `toolmark compare` requires).
-    if (m.bullet_calibration && lands.size() == static_cast<std::size_t>(count) &&
-        h.lands.size() == static_cast<std::size_t>(count)) {
-      h.log10_lr = m.bullet_calibration->Log10Lr(h.score);
-      h.calibration = m.bullet_calibration->provenance.set;
-    }
-  });
-  std::sort(hits.begin(), hits.end(), [](const BulletHit& a, const BulletHit& b) {
-    if (a.score != b.score) return a.score > b.score;
-    if (a.phase_gap != b.phase_gap) return a.phase_gap > b.phase_gap;
-    return std::tie(a.case_id, a.item_label) < std::tie(b.case_id, b.item_label);
-  });
-  if (hits.size() > m.options.top) hits.resize(m.options.top);
-  for (std::size_t i = 0; i < hits.size(); ++i) hits[i].rank = static_cast<int>(i) + 1;
-  return hits;
-}
-
 CorrelateSummary Correlate(Database& db, Kind kind, const SearchOptions& options,
                            const CorrelateSelection& selection, std::vector<std::string>* warnings,
                            const std::function<void(const CorrelateStep&)>& on_query) {
@@ -630,7 +329,7 @@ CorrelateSummary Correlate(Database& db, Kind kind, const SearchOptions& options
   return summary;
 }
 
-std::string QuickFeatureVersion(const std::string& comparator) { return QuickVersionOf(comparator); }
-std::string FeatureMarkFor(Kind kind) { return MarkFor(kind); }
+std::string QuickFeatureVersion(const std::string& comparator) { return detail::QuickVersionOf(comparator); }
+std::string FeatureMarkFor(Kind kind) { return detail::MarkFor(kind); }
 
 }  // namespace toolmark::index

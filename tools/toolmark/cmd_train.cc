@@ -7,7 +7,7 @@
 // regression (OpenCV ml, batch gradient descent on standardised features) and,
 // for comparison, a random forest (OpenCV ml RTrees), and reports the
 // held-out AUC / EER of each against the cross-correlation alone. It prints
-// the logistic coefficients as the C++ constants of engine/src/land_model.cc;
+// the logistic coefficients as the C++ constants of engine/src/bullet/land_model.cc;
 // nothing is changed in the engine by running it. Real datasets are never
 // read: the model is trained on synthetic data only.
 #include <tbb/parallel_for.h>
@@ -136,7 +136,7 @@ int RunTrain(const TrainArgs& args) {
   std::printf("held-out AUC / EER: logistic %s / %s, random forest %s / %s, ccf alone %s / %s\n",
               Num(m_lr.auc).c_str(), Num(m_lr.eer).c_str(), Num(m_rf.auc).c_str(), Num(m_rf.eer).c_str(),
               Num(m_ccf.auc).c_str(), Num(m_ccf.eer).c_str());
-  std::printf("\n// engine/src/land_model.cc constants (feature order: LandFeatureNames())\n");
+  std::printf("\n// engine/src/bullet/land_model.cc constants (feature order: LandFeatureNames())\n");
   const auto row = [&](const char* name, auto value) {
     std::printf("constexpr double %s[kFeatures] = {", name);
     for (int f = 0; f < d; ++f) std::printf("%s%.9g", f ? ", " : "", value(f));

@@ -7,8 +7,8 @@
 #pragma once
 
 #include <functional>
-#include <nlohmann/json_fwd.hpp>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -72,8 +72,8 @@ struct ComparatorInfo {
   ScoreScale scale = ScoreScale::kCorrelation;
   /// Where examiners' practice puts an identification (CMC: Song's C = 6); none: no such threshold.
   std::optional<double> decision_threshold;
-  bool embedding = false;    ///< Embed gives a vector for the vector index
-  bool quick_score = false;  ///< QuickScore re-ranks a search's shortlist
+  bool embedding = false;         ///< Embed gives a vector for the vector index
+  bool quick_score = false;       ///< QuickScore re-ranks a search's shortlist
   bool default_for_kind = false;  ///< the comparator searches and evaluations of its kinds use
   Presentation presentation = Presentation::kScoreOnly;
   /// `toolmark calibrate` default --max-pairs (slow comparators sample fewer non-matches).

@@ -20,7 +20,7 @@
 #include <complex>
 #include <vector>
 
-#include "cmc_internal.h"
+#include "cartridge/cmc_internal.h"
 
 namespace toolmark::detail {
 namespace {

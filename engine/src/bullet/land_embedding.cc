@@ -16,7 +16,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "land_internal.h"
+#include "bullet/land_internal.h"
 
 namespace toolmark {
 namespace {

@@ -4,7 +4,7 @@
 #include <string>
 #include <utility>
 
-#include "land_internal.h"
+#include "bullet/land_internal.h"
 #include "toolmark/engine/check.h"
 
 namespace toolmark::detail {

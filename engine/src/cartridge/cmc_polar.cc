@@ -18,7 +18,7 @@
 #include <utility>
 #include <vector>
 
-#include "cmc_internal.h"
+#include "cartridge/cmc_internal.h"
 
 namespace toolmark::detail {
 namespace {

@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "land_internal.h"
+#include "bullet/land_internal.h"
 #include "profile.h"
 #include "toolmark/engine/check.h"
 

@@ -10,19 +10,6 @@
 
 namespace toolmark::detail {
 
-/// σ (same unit as λ) of the ISO 16610-21 Gaussian filter with cut-off λ.
-double GaussianSigmaForCutoff(double lambda_um);
-
-/// NaN-aware Gaussian smoothing (σ in samples) evaluated where evaluate[i];
-/// NaN elsewhere and where under 5% of the kernel's weight is finite.
-std::vector<double> NormalizedConvolution(const std::vector<double>& p, double sigma,
-                                          const std::vector<char>& evaluate);
-
-/// ISO 16610-21 Gaussian band-pass (λs < λc) of a profile with NaN; interior
-/// gaps up to max_gap_um are bridged, wider ones stay NaN.
-std::vector<double> BandPassProfile(const std::vector<double>& p, double spacing_um, double lambda_c_um,
-                                    double lambda_s_um, double max_gap_um);
-
 /// A peak (+1) or valley (−1) of a signature: the extent of one excursion of
 /// the signature to one side of zero whose extremum exceeds the threshold.
 struct Stria {

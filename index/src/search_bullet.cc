@@ -1,0 +1,108 @@
+// Bullet-level search: a bullet's lands searched together, candidate bullets compared whole.
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "search_internal.h"
+#include "toolmark/engine/check.h"
+#include "toolmark/engine/land.h"
+#include "toolmark/index/search.h"
+
+namespace toolmark::index {
+
+int LandPosition(const ItemRecord& item) {
+  for (const std::string& m : item.marks) {
+    if (m.rfind("land", 0) != 0 || m.size() < 5 || m.size() > 6) continue;
+    if (m.find_first_not_of("0123456789", 4) != std::string::npos) continue;
+    const int n = std::stoi(m.substr(4));
+    if (n >= 1 && n <= 64) return n - 1;
+  }
+  return -1;
+}
+
+std::vector<BulletHit> SearchEngine::SearchBullet(const std::vector<BulletLandQuery>& lands,
+                                                  const std::string& exclude_case,
+                                                  const std::string& exclude_item) const {
+  const Impl& m = *impl_;
+  Check(m.index.has_value(), "search: Update() first");
+  Check(m.kind == Kind::kBullet, "search: bullet search needs the bullet (land) index");
+  Check(!lands.empty(), "search: a bullet query needs at least one land");
+  // 1. Every query land's shortlist; the bullets its candidates belong to.
+  std::vector<std::shared_ptr<const PreparedMark>> query(lands.size());
+  tbb::parallel_for(std::size_t{0}, lands.size(),
+                    [&](std::size_t i) { query[i] = m.comparator->Prepare(lands[i].surface); });
+  using Key = std::pair<std::string, std::string>;  // (case, item label)
+  std::map<Key, std::vector<ItemId>> members;
+  for (const auto& [id, it] : m.items) members[{it.case_id, it.item_label}].push_back(id);
+  std::set<Key> candidates;
+  for (std::size_t i = 0; i < lands.size(); ++i) {
+    SearchQuery q;
+    q.kind = m.kind;
+    q.surface_kind = lands[i].surface.kind;
+    for (const VectorHit& h : m.ShortlistOf(*query[i], q)) {
+      const ItemRecord& it = m.items.at(h.id);
+      if (it.case_id == exclude_case && it.item_label == exclude_item) continue;
+      candidates.insert({it.case_id, it.item_label});
+    }
+  }
+  // 2. Each candidate bullet compared whole, in parallel.
+  const std::vector<Key> keys(candidates.begin(), candidates.end());
+  std::vector<BulletHit> hits(keys.size());
+  std::vector<int> query_positions;
+  for (const BulletLandQuery& l : lands) query_positions.push_back(l.position);
+  tbb::parallel_for(std::size_t{0}, keys.size(), [&](std::size_t c) {
+    BulletHit& h = hits[c];
+    h.case_id = keys[c].first;
+    h.item_label = keys[c].second;
+    std::vector<std::pair<int, ItemId>> by_position;
+    const std::vector<ItemId>& ids = members.at(keys[c]);
+    for (std::size_t k = 0; k < ids.size(); ++k) {
+      const int p = LandPosition(m.items.at(ids[k]));
+      by_position.emplace_back(p >= 0 ? p : static_cast<int>(k), ids[k]);
+    }
+    std::sort(by_position.begin(), by_position.end());
+    for (const auto& [p, id] : by_position) {
+      h.positions.push_back(p);
+      h.lands.push_back(id);
+    }
+    h.jurisdiction = m.items.at(h.lands.front()).jurisdiction;
+    h.land_scores.assign(lands.size(), std::vector<double>(h.lands.size()));
+    for (std::size_t j = 0; j < h.lands.size(); ++j) {
+      const auto candidate = m.PreparedItem(h.lands[j]);
+      for (std::size_t i = 0; i < lands.size(); ++i)
+        h.land_scores[i][j] = m.comparator->Compare(*query[i], *candidate).score;
+    }
+    const int count = std::max(*std::max_element(query_positions.begin(), query_positions.end()),
+                               *std::max_element(h.positions.begin(), h.positions.end())) +
+                      1;
+    const BulletComparison b = CompareBullets(h.land_scores, query_positions, h.positions, count);
+    h.score = b.bullet_score;
+    h.phase = b.phase;
+    h.phase_gap = b.phase_gap;
+    // The bullet-level calibration holds for complete bullets only: every
+    // land of both bullets compared (as `toolmark compare` requires).
+    if (m.bullet_calibration && lands.size() == static_cast<std::size_t>(count) &&
+        h.lands.size() == static_cast<std::size_t>(count)) {
+      h.log10_lr = m.bullet_calibration->Log10Lr(h.score);
+      h.calibration = m.bullet_calibration->provenance.set;
+    }
+  });
+  std::sort(hits.begin(), hits.end(), [](const BulletHit& a, const BulletHit& b) {
+    if (a.score != b.score) return a.score > b.score;
+    if (a.phase_gap != b.phase_gap) return a.phase_gap > b.phase_gap;
+    return std::tie(a.case_id, a.item_label) < std::tie(b.case_id, b.item_label);
+  });
+  if (hits.size() > m.options.top) hits.resize(m.options.top);
+  for (std::size_t i = 0; i < hits.size(); ++i) hits[i].rank = static_cast<int>(i) + 1;
+  return hits;
+}
+
+}  // namespace toolmark::index
