@@ -232,6 +232,61 @@ const char* StriaeAxisName(StriaeDirection::Axis axis) {
   return "undetermined";
 }
 
+/// One tile's direction: its structure tensor's angle and coherence.
+struct TileDirection {
+  double theta, coherence;
+};
+
+/// The directions of band's tiles of tile × tile cells (the last row and
+/// column of tiles take the remainder), from central-difference gradients;
+/// tiles with too little valid data are left out.
+std::vector<TileDirection> TileDirections(const cv::Mat& band, int tile) {
+  const int tiles_x = std::max(1, band.cols / tile), tiles_y = std::max(1, band.rows / tile);
+  const int tw = band.cols / tiles_x, th = band.rows / tiles_y;
+  std::vector<TileDirection> tiles;
+  for (int ty = 0; ty < tiles_y; ++ty) {
+    for (int tx = 0; tx < tiles_x; ++tx) {
+      double jxx = 0, jxy = 0, jyy = 0;
+      int used = 0;
+      const int r0 = ty * th, r1 = ty == tiles_y - 1 ? band.rows : r0 + th;
+      const int c0 = tx * tw, c1 = tx == tiles_x - 1 ? band.cols : c0 + tw;
+      for (int r = std::max(1, r0); r < std::min(band.rows - 1, r1); ++r) {
+        const float* up = band.ptr<float>(r - 1);
+        const float* mid = band.ptr<float>(r);
+        const float* down = band.ptr<float>(r + 1);
+        for (int c = std::max(1, c0); c < std::min(band.cols - 1, c1); ++c) {
+          const double gx = 0.5 * (static_cast<double>(mid[c + 1]) - mid[c - 1]);
+          const double gy = 0.5 * (static_cast<double>(down[c]) - up[c]);
+          if (!std::isfinite(gx) || !std::isfinite(gy)) continue;
+          jxx += gx * gx, jxy += gx * gy, jyy += gy * gy;
+          ++used;
+        }
+      }
+      const double trace = jxx + jyy;
+      if (used < 64 || 2 * used < (r1 - r0) * (c1 - c0) || !(trace > 0)) continue;
+      TileDirection t{};
+      TensorDirection(jxx, jxy, jyy, &t.theta, &t.coherence);
+      tiles.push_back(t);
+    }
+  }
+  return tiles;
+}
+
+/// The peak of the tiles' directions, each tile weighted by its coherence²
+/// (strongly directional tiles count, isotropic ones hardly): a kernel
+/// density over doubled angles, evaluated every degree.
+double PeakDirection(const std::vector<TileDirection>& tiles) {
+  double peak = 0, best = -1;
+  for (int k = -89; k <= 90; ++k) {
+    const double phi = k / kDeg;
+    double density = 0;
+    for (const TileDirection& t : tiles)
+      density += t.coherence * t.coherence * std::exp(kPeakKappa * (std::cos(2 * (t.theta - phi)) - 1));
+    if (density > best) best = density, peak = phi;
+  }
+  return peak;
+}
+
 StriaeDirection MeasureStriaeDirection(const Surface& s, const StriaeOptions& o) {
   StriaeDirection d;
   d.angle_deg = kNaN;
@@ -253,59 +308,21 @@ StriaeDirection MeasureStriaeDirection(const Surface& s, const StriaeOptions& o)
   const cv::Mat form = SmoothNaN(low, sigma_c, o.min_form_weight, std::max(1, static_cast<int>(sigma_c / 4)));
   const cv::Mat band = low - form;  // NaN propagates
   // Central-difference gradients, summed per tile into structure tensors.
-  const int tiles_x = std::max(1, grid.cols / tile), tiles_y = std::max(1, grid.rows / tile);
-  const int tw = grid.cols / tiles_x, th = grid.rows / tiles_y;
-  struct Tile {
-    double theta, coherence;
-  };
-  std::vector<Tile> tiles;
-  for (int ty = 0; ty < tiles_y; ++ty) {
-    for (int tx = 0; tx < tiles_x; ++tx) {
-      double jxx = 0, jxy = 0, jyy = 0;
-      int used = 0;
-      const int r0 = ty * th, r1 = ty == tiles_y - 1 ? grid.rows : r0 + th;
-      const int c0 = tx * tw, c1 = tx == tiles_x - 1 ? grid.cols : c0 + tw;
-      for (int r = std::max(1, r0); r < std::min(grid.rows - 1, r1); ++r) {
-        const float* up = band.ptr<float>(r - 1);
-        const float* mid = band.ptr<float>(r);
-        const float* down = band.ptr<float>(r + 1);
-        for (int c = std::max(1, c0); c < std::min(grid.cols - 1, c1); ++c) {
-          const double gx = 0.5 * (static_cast<double>(mid[c + 1]) - mid[c - 1]);
-          const double gy = 0.5 * (static_cast<double>(down[c]) - up[c]);
-          if (!std::isfinite(gx) || !std::isfinite(gy)) continue;
-          jxx += gx * gx, jxy += gx * gy, jyy += gy * gy;
-          ++used;
-        }
-      }
-      const double trace = jxx + jyy;
-      if (used < 64 || 2 * used < (r1 - r0) * (c1 - c0) || !(trace > 0)) continue;
-      Tile t{};
-      TensorDirection(jxx, jxy, jyy, &t.theta, &t.coherence);
-      tiles.push_back(t);
-    }
-  }
+  const std::vector<TileDirection> tiles = TileDirections(band, tile);
   d.tiles = static_cast<int>(tiles.size());
   if (tiles.empty()) {
     d.reason = "too little valid data to measure";
     return d;
   }
-  // The peak of the tiles' directions, each tile weighted by its
-  // coherence² (strongly directional tiles count, isotropic ones hardly):
-  // a kernel density over doubled angles, evaluated every degree.
-  double peak = 0, best = -1, total = 0;
-  for (const Tile& t : tiles) total += t.coherence * t.coherence;
-  for (int k = -89; k <= 90; ++k) {
-    const double phi = k / kDeg;
-    double density = 0;
-    for (const Tile& t : tiles)
-      density += t.coherence * t.coherence * std::exp(kPeakKappa * (std::cos(2 * (t.theta - phi)) - 1));
-    if (density > best) best = density, peak = phi;
-  }
+  // The peak of the tiles' directions (coherence²-weighted).
+  const double peak = PeakDirection(tiles);
+  double total = 0;
+  for (const TileDirection& t : tiles) total += t.coherence * t.coherence;
   // Support: the weight of the tiles within ±15° of the peak; their mean
   // coherence and their mean direction (doubled angles) refine it.
   double support = 0, coherence = 0, across = 0, vc = 0, vs = 0;
   int supporting = 0;
-  for (const Tile& t : tiles) {
+  for (const TileDirection& t : tiles) {
     const double off = std::abs(Wrap90((t.theta - peak) * kDeg));
     const double weight = t.coherence * t.coherence;
     if (off <= kSupportDeg) {

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "toolmark/engine/check.h"
+#include "toolmark/engine/registry.h"
 
 namespace toolmark::index {
 namespace {
@@ -47,7 +48,7 @@ bool Selected(const ReviewHit& r, const HitFilter& f) {
 void CheckFilter(const HitFilter& f) {
   Check(f.status == "pending" || f.status == "all" || IsConclusion(f.status),
         "status '" + f.status + "' must be pending, identification, inconclusive, elimination or all");
-  Check(f.kind.empty() || f.kind == "cartridge_case" || f.kind == "bullet",
+  Check(f.kind.empty() || ParseKind(f.kind).has_value(),
         "kind '" + f.kind + "' must be cartridge_case or bullet");
 }
 

@@ -111,6 +111,114 @@ const std::string& SearchEngine::comparator() const { return impl_->name; }
 std::size_t SearchEngine::IndexMemoryBytes() const { return impl_->index ? impl_->index->MemoryBytes() : 0; }
 std::string SearchEngine::IndexPath() const { return impl_->IndexPath(); }
 
+void SearchEngine::Impl::EmbedBatch(const std::vector<ItemId>& missing, std::size_t start, std::size_t end,
+                                    const std::set<ItemId>& have_quick,
+                                    std::map<ItemId, std::vector<float>>* features,
+                                    std::vector<std::string>* warnings) {
+  std::vector<std::vector<FeatureRecord>> batch(end - start);
+  std::vector<std::string> errors(end - start);
+  tbb::parallel_for(start, end, [&](std::size_t i) {
+    try {
+      const auto prepared = comparator->Prepare(db.LoadSurface(missing[i]));
+      batch[i - start] = Derived(*comparator, kind, missing[i], *prepared);
+    } catch (const Error& e) {
+      errors[i - start] = e.what();
+    }
+  });
+  std::vector<FeatureRecord> good;
+  std::vector<std::size_t> embedded;  // positions in `good` of new embeddings
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const ItemId id = missing[start + i];
+    if (!errors[i].empty()) {
+      warnings->push_back("item " + std::to_string(id) + " (" + items[id].file +
+                          "): not indexed: " + errors[i]);
+      continue;
+    }
+    for (FeatureRecord& f : batch[i]) {
+      const bool is_embedding = f.version == version;
+      if (is_embedding ? features->count(id) > 0 : have_quick.count(id) > 0) continue;  // stored already
+      if (is_embedding) embedded.push_back(good.size());
+      good.push_back(std::move(f));
+    }
+  }
+  if (!good.empty()) db.PutFeatures(good);
+  for (std::size_t k : embedded) (*features)[good[k].item] = std::move(good[k].vector);
+}
+
+bool SearchEngine::Impl::AddNewEmbeddings(const std::map<ItemId, std::vector<float>>& features) {
+  std::vector<VectorId> add_ids;
+  std::vector<float> add;
+  for (const auto& [id, v] : features) {  // in item order: a rebuild is deterministic
+    if (index->Contains(id)) continue;
+    add_ids.push_back(id);
+    add.insert(add.end(), v.begin(), v.end());
+  }
+  if (add_ids.empty()) return false;
+  index->Add(add_ids, add);
+  return true;
+}
+
+bool SearchEngine::Impl::RemoveWithdrawn(const std::map<ItemId, std::vector<float>>& features) {
+  std::vector<VectorId> stale;
+  for (const auto& [id, item] : items)
+    if (!features.count(id) && index->Contains(id)) stale.push_back(id);
+  bool removed = false;
+  for (VectorId id : stale) removed |= index->Remove(id);
+  return removed;
+}
+
+void SearchEngine::Impl::RebuildIndex(int dims, const std::map<ItemId, std::vector<float>>& features) {
+  index.emplace(std::max(dims, 1), options.index);
+  std::vector<VectorId> add_ids;
+  std::vector<float> add;
+  for (const auto& [id, v] : features) {
+    add_ids.push_back(id);
+    add.insert(add.end(), v.begin(), v.end());
+  }
+  if (!add_ids.empty()) index->Add(add_ids, add);
+}
+
+void SearchEngine::Impl::ReconcileIndex(const std::map<ItemId, std::vector<float>>& features,
+                                        std::size_t stored_before, std::vector<std::string>* warnings) {
+  const std::string path = IndexPath();
+  bool changed = false;
+  index.reset();
+  std::error_code ec;
+  if (!fs::exists(path, ec)) {
+    if (stored_before > 0)
+      warnings->push_back("vector index " + path + " missing: rebuilt from the " +
+                          std::to_string(features.size()) + " stored feature records");
+  } else {
+    try {
+      index.emplace(VectorIndex::Load(path, options.index));
+    } catch (const Error& e) {
+      warnings->push_back(std::string(e.what()) + ": rebuilt from the " + std::to_string(features.size()) +
+                          " stored feature records");
+    }
+  }
+  const int dims = features.empty() ? 0 : static_cast<int>(features.begin()->second.size());
+  if (index && dims > 0 && index->dims() != dims) {
+    warnings->push_back("vector index " + path + ": dimensions differ from the stored features: rebuilt");
+    index.reset();
+  }
+  if (!index) {
+    index.emplace(std::max(dims, 1), options.index);
+    changed = true;
+  }
+  changed |= AddNewEmbeddings(features);
+  changed |= RemoveWithdrawn(features);    // ids the index has that no longer have features
+  if (index->size() != features.size()) {  // an id the catalog does not know: start again
+    warnings->push_back("vector index " + path + ": holds items the catalog does not: rebuilt");
+    RebuildIndex(dims, features);
+    changed = true;
+  }
+  if (changed) {
+    fs::create_directories(fs::path(path).parent_path(), ec);
+    if (ec) throw Error("cannot create " + fs::path(path).parent_path().string() + ": " + ec.message());
+    index->Save(path);
+  }
+}
+
 void SearchEngine::Update(std::vector<std::string>* warnings, const Progress& progress) {
   Impl& m = *impl_;
   m.items.clear();
@@ -132,96 +240,12 @@ void SearchEngine::Update(std::vector<std::string>* warnings, const Progress& pr
     if (!features.count(id) || (quick && !have_quick.count(id))) missing.push_back(id);
   for (std::size_t start = 0; start < missing.size(); start += kFeatureBatch) {
     const std::size_t end = std::min(missing.size(), start + kFeatureBatch);
-    std::vector<std::vector<FeatureRecord>> batch(end - start);
-    std::vector<std::string> errors(end - start);
-    tbb::parallel_for(start, end, [&](std::size_t i) {
-      try {
-        const auto prepared = m.comparator->Prepare(m.db.LoadSurface(missing[i]));
-        batch[i - start] = Derived(*m.comparator, m.kind, missing[i], *prepared);
-      } catch (const Error& e) {
-        errors[i - start] = e.what();
-      }
-    });
-    std::vector<FeatureRecord> good;
-    std::vector<std::size_t> embedded;  // positions in `good` of new embeddings
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      const ItemId id = missing[start + i];
-      if (!errors[i].empty()) {
-        warnings->push_back("item " + std::to_string(id) + " (" + m.items[id].file +
-                            "): not indexed: " + errors[i]);
-        continue;
-      }
-      for (FeatureRecord& f : batch[i]) {
-        const bool is_embedding = f.version == m.version;
-        if (is_embedding ? features.count(id) > 0 : have_quick.count(id) > 0) continue;  // stored already
-        if (is_embedding) embedded.push_back(good.size());
-        good.push_back(std::move(f));
-      }
-    }
-    if (!good.empty()) m.db.PutFeatures(good);
-    for (std::size_t k : embedded) features[good[k].item] = std::move(good[k].vector);
+    m.EmbedBatch(missing, start, end, have_quick, &features, warnings);
     if (progress) progress("embeddings", end, missing.size());
   }
 
   // 2. The vector index: load and reconcile, or rebuild.
-  const std::string path = m.IndexPath();
-  bool changed = false;
-  m.index.reset();
-  std::error_code ec;
-  if (!fs::exists(path, ec)) {
-    if (stored_before > 0)
-      warnings->push_back("vector index " + path + " missing: rebuilt from the " +
-                          std::to_string(features.size()) + " stored feature records");
-  } else {
-    try {
-      m.index.emplace(VectorIndex::Load(path, m.options.index));
-    } catch (const Error& e) {
-      warnings->push_back(std::string(e.what()) + ": rebuilt from the " + std::to_string(features.size()) +
-                          " stored feature records");
-    }
-  }
-  const int dims = features.empty() ? 0 : static_cast<int>(features.begin()->second.size());
-  if (m.index && dims > 0 && m.index->dims() != dims) {
-    warnings->push_back("vector index " + path + ": dimensions differ from the stored features: rebuilt");
-    m.index.reset();
-  }
-  if (!m.index) {
-    m.index.emplace(std::max(dims, 1), m.options.index);
-    changed = true;
-  }
-  std::vector<VectorId> add_ids;
-  std::vector<float> add;
-  for (const auto& [id, v] : features) {  // in item order: a rebuild is deterministic
-    if (m.index->Contains(id)) continue;
-    add_ids.push_back(id);
-    add.insert(add.end(), v.begin(), v.end());
-  }
-  if (!add_ids.empty()) {
-    m.index->Add(add_ids, add);
-    changed = true;
-  }
-  // Ids the index has that no longer have features (withdrawn items).
-  std::vector<VectorId> stale;
-  for (const auto& [id, item] : m.items)
-    if (!features.count(id) && m.index->Contains(id)) stale.push_back(id);
-  for (VectorId id : stale) changed |= m.index->Remove(id);
-  if (m.index->size() != features.size()) {  // an id the catalog does not know: start again
-    warnings->push_back("vector index " + path + ": holds items the catalog does not: rebuilt");
-    m.index.emplace(std::max(dims, 1), m.options.index);
-    add_ids.clear();
-    add.clear();
-    for (const auto& [id, v] : features) {
-      add_ids.push_back(id);
-      add.insert(add.end(), v.begin(), v.end());
-    }
-    if (!add_ids.empty()) m.index->Add(add_ids, add);
-    changed = true;
-  }
-  if (changed) {
-    fs::create_directories(fs::path(path).parent_path(), ec);
-    if (ec) throw Error("cannot create " + fs::path(path).parent_path().string() + ": " + ec.message());
-    m.index->Save(path);
-  }
+  m.ReconcileIndex(features, stored_before, warnings);
   if (progress) progress("index", m.index->size(), features.size());
 }
 

@@ -240,6 +240,23 @@ struct SearchEngine::Impl {
       k = std::max(k, index->size());
     return index->Search(q.data(), k, &filter);
   }
+
+ private:
+  friend class SearchEngine;  // Update() runs these stages (defined in search.cc)
+
+  /// Derives and stores the features `missing[start, end)` lack; warns of items that cannot be prepared.
+  void EmbedBatch(const std::vector<ItemId>& missing, std::size_t start, std::size_t end,
+                  const std::set<ItemId>& have_quick, std::map<ItemId, std::vector<float>>* features,
+                  std::vector<std::string>* warnings);
+  /// Loads the vector index (else starts one), brings it in line with `features`, saves it if changed.
+  void ReconcileIndex(const std::map<ItemId, std::vector<float>>& features, std::size_t stored_before,
+                      std::vector<std::string>* warnings);
+  /// Adds, in item order, the embeddings the index does not hold yet; whether there were any.
+  bool AddNewEmbeddings(const std::map<ItemId, std::vector<float>>& features);
+  /// Removes the ids of items that no longer have features (withdrawn); whether any went.
+  bool RemoveWithdrawn(const std::map<ItemId, std::vector<float>>& features);
+  /// A new index holding exactly `features`, in item order.
+  void RebuildIndex(int dims, const std::map<ItemId, std::vector<float>>& features);
 };
 
 }  // namespace toolmark::index

@@ -229,10 +229,8 @@ std::vector<int> Positions(const std::vector<Land>& lands, bool* from_names) {
   return out;
 }
 
-int RunBullets(const CompareArgs& args, const std::vector<std::string>& files_a,
-               const std::vector<std::string>& files_b) {
-  const std::vector<Land> a = ReadLands(files_a, args.read, args.orientation_a);
-  const std::vector<Land> b = ReadLands(files_b, args.read, args.orientation_b);
+/// Every land's quality warnings ("A", or "A land3.x3p" among several), then the orientations'.
+std::vector<std::string> BulletWarnings(const std::vector<Land>& a, const std::vector<Land>& b) {
   std::vector<std::string> warnings;
   std::vector<const ingest::ScanQuality*> qualities;
   for (const auto& [side, lands] : {std::pair{"A", &a}, std::pair{"B", &b}})
@@ -243,132 +241,187 @@ int RunBullets(const CompareArgs& args, const std::vector<std::string>& files_a,
       qualities.push_back(&l.quality);
     }
   for (std::string& w : OrientationWarnings(qualities)) warnings.push_back(std::move(w));
+  return warnings;
+}
+
+/// Two bullets' lands compared: every land of A against every land of B, then over their positions.
+struct BulletLands {
+  std::vector<std::vector<LandFeatures>> features;  ///< [land of A][land of B]
+  std::vector<std::vector<double>> scores;          ///< [land of A][land of B]
+  bool named_a = false, named_b = false;            ///< positions from the file names, else the order
+  std::vector<int> pos_a, pos_b;
+  int lands = 0;  ///< around the bullet
+  BulletComparison bc;
+};
+
+/// The land scores of every pair of lands and the bullets compared over `lands` positions (0: the largest).
+BulletLands CompareBulletLands(const std::vector<Land>& a, const std::vector<Land>& b, int lands) {
+  BulletLands r;
   std::vector<LandSignature> sa, sb;
   for (const Land& l : a) sa.push_back(l.signature);
   for (const Land& l : b) sb.push_back(l.signature);
-  const std::vector<std::vector<LandFeatures>> features = CompareLandSignatureSets(sa, sb);
-  std::vector<std::vector<double>> scores(a.size(), std::vector<double>(b.size()));
+  r.features = CompareLandSignatureSets(sa, sb);
+  r.scores.assign(a.size(), std::vector<double>(b.size()));
   for (std::size_t i = 0; i < a.size(); ++i)
-    for (std::size_t j = 0; j < b.size(); ++j) scores[i][j] = LandScore(features[i][j]);
-  bool named_a = false, named_b = false;
-  const std::vector<int> pos_a = Positions(a, &named_a), pos_b = Positions(b, &named_b);
-  const int largest =
-      std::max(*std::max_element(pos_a.begin(), pos_a.end()), *std::max_element(pos_b.begin(), pos_b.end()));
-  const int lands = args.lands > 0 ? args.lands : largest + 1;
-  Check(lands > largest, "--lands " + std::to_string(lands) + " is fewer than the land positions given (" +
-                             std::to_string(largest + 1) + ")");
-  const BulletComparison bc = CompareBullets(scores, pos_a, pos_b, lands);
+    for (std::size_t j = 0; j < b.size(); ++j) r.scores[i][j] = LandScore(r.features[i][j]);
+  r.pos_a = Positions(a, &r.named_a);
+  r.pos_b = Positions(b, &r.named_b);
+  const int largest = std::max(*std::max_element(r.pos_a.begin(), r.pos_a.end()),
+                               *std::max_element(r.pos_b.begin(), r.pos_b.end()));
+  r.lands = lands > 0 ? lands : largest + 1;
+  Check(r.lands > largest, "--lands " + std::to_string(r.lands) +
+                               " is fewer than the land positions given (" + std::to_string(largest + 1) +
+                               ")");
+  r.bc = CompareBullets(r.scores, r.pos_a, r.pos_b, r.lands);
+  return r;
+}
+
+/// The bullet score's LR: two single lands at "pair" level, else at "bullet" level for complete bullets only.
+Likelihood BulletLikelihood(const CompareArgs& args, std::size_t lands_a, std::size_t lands_b,
+                            const BulletLands& r) {
+  const bool single = lands_a == 1 && lands_b == 1;
+  const bool complete =
+      lands_a == static_cast<std::size_t>(r.lands) && lands_b == static_cast<std::size_t>(r.lands);
+  return LikelihoodOf(args, "land", single ? "pair" : "bullet", r.bc.bullet_score,
+                      single || complete ? ""
+                                         : "the bullet calibration is for complete bullets; A has " +
+                                               std::to_string(lands_a) + " and B " + std::to_string(lands_b) +
+                                               " of " + std::to_string(r.lands) + " lands");
+}
+
+/// The --png plot: the matched lands' aligned signatures and the score matrix.
+void WriteBulletPlot(const std::string& png, const std::vector<Land>& a, const std::vector<Land>& b,
+                     const BulletLands& r) {
+  std::vector<MatchedLandPlot> plots;
+  for (const auto& [i, j] : r.bc.matched) {
+    plots.push_back({BaseName(a[static_cast<std::size_t>(i)].file),
+                     BaseName(b[static_cast<std::size_t>(j)].file), &a[static_cast<std::size_t>(i)].signature,
+                     &b[static_cast<std::size_t>(j)].signature,
+                     r.features[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)],
+                     r.scores[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)]});
+  }
+  std::vector<std::string> labels_a, labels_b;
+  for (int p : r.pos_a) labels_a.push_back("A" + std::to_string(p + 1));
+  for (int p : r.pos_b) labels_b.push_back("B" + std::to_string(p + 1));
+  WriteBulletPng(png, plots, r.bc, labels_a, labels_b);
+}
+
+/// The bullet comparison as JSON (ARCHITECTURE.md fields).
+void PrintBulletJson(const CompareArgs& args, const std::vector<Land>& a, const std::vector<Land>& b,
+                     const BulletLands& r, const Likelihood& lr, const std::vector<std::string>& warnings) {
+  const BulletComparison& bc = r.bc;
   // ARCHITECTURE.md: phase = the land of B matched to land 1 of A (land
   // numbers = positions + 1); null when B has no scan at that position.
-  const int b_for_a1 = bc.phase % lands;
-  const bool b_for_a1_given = std::find(pos_b.begin(), pos_b.end(), b_for_a1) != pos_b.end();
+  const int b_for_a1 = bc.phase % r.lands;
+  const bool b_for_a1_given = std::find(r.pos_b.begin(), r.pos_b.end(), b_for_a1) != r.pos_b.end();
   const bool single = a.size() == 1 && b.size() == 1;
-  const bool complete =
-      a.size() == static_cast<std::size_t>(lands) && b.size() == static_cast<std::size_t>(lands);
-  const Likelihood lr =
-      LikelihoodOf(args, "land", single ? "pair" : "bullet", bc.bullet_score,
-                   single || complete ? ""
-                                      : "the bullet calibration is for complete bullets; A has " +
-                                            std::to_string(a.size()) + " and B " + std::to_string(b.size()) +
-                                            " of " + std::to_string(lands) + " lands");
-
-  if (!args.png.empty()) {
-    std::vector<MatchedLandPlot> plots;
-    for (const auto& [i, j] : bc.matched) {
-      plots.push_back({BaseName(a[static_cast<std::size_t>(i)].file),
-                       BaseName(b[static_cast<std::size_t>(j)].file),
-                       &a[static_cast<std::size_t>(i)].signature, &b[static_cast<std::size_t>(j)].signature,
-                       features[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)],
-                       scores[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)]});
-    }
-    std::vector<std::string> labels_a, labels_b;
-    for (int p : pos_a) labels_a.push_back("A" + std::to_string(p + 1));
-    for (int p : pos_b) labels_b.push_back("B" + std::to_string(p + 1));
-    WriteBulletPng(args.png, plots, bc, labels_a, labels_b);
-  }
-
-  if (args.json) {
-    nlohmann::json j = {{"comparator", "land"},
-                        {"kind", single ? "land" : "bullet"},
-                        {"score", bc.bullet_score},
-                        {"bullet_score", bc.bullet_score},
-                        {"phase", b_for_a1_given ? nlohmann::json(b_for_a1 + 1) : nlohmann::json()},
-                        {"phase_offset", bc.phase},
-                        {"lands", lands},
-                        {"phase_means", nlohmann::json::array()},
-                        {"phase_gap", bc.phase_gap},
-                        {"phase_t", bc.phase_t},
-                        {"land_scores", scores},
-                        {"quality", warnings.empty() ? "good" : "weak"},
-                        {"warnings", warnings},
-                        {"version", Version()}};
-    lr.AddTo(&j);
-    for (double m : bc.phase_means)
-      j["phase_means"].push_back(std::isfinite(m) ? nlohmann::json(m) : nlohmann::json());
-    for (std::size_t i = 0; i < a.size(); ++i) {
-      j["lands_a"].push_back(SignatureJson(a[i], args.signatures));
-      j["lands_a"].back()["land"] = pos_a[i] + 1;
-    }
-    for (std::size_t k = 0; k < b.size(); ++k) {
-      j["lands_b"].push_back(SignatureJson(b[k], args.signatures));
-      j["lands_b"].back()["land"] = pos_b[k] + 1;
-    }
-
-    j["land_numbers_from"] = {named_a ? "file names" : "order", named_b ? "file names" : "order"};
-    j["matched"] = nlohmann::json::array();
-    for (const auto& [i, k] : bc.matched) {
-      nlohmann::json m = {{"a", i + 1},
-                          {"b", k + 1},
-                          {"score", scores[static_cast<std::size_t>(i)][static_cast<std::size_t>(k)]}};
-      m["features"] =
-          review::LandFeaturesJson(features[static_cast<std::size_t>(i)][static_cast<std::size_t>(k)]);
-      j["matched"].push_back(m);
-    }
-    if (!args.png.empty()) j["png"] = args.png;
-    std::cout << j.dump(2) << "\n";
-    return 0;
-  }
-  std::printf("bullet A: %zu lands, bullet B: %zu lands, %d lands around the bullet\n", a.size(), b.size(),
-              lands);
-  std::printf("land numbers from %s (A), %s (B)\n", named_a ? "the file names" : "the order given",
-              named_b ? "the file names" : "the order given");
-  const auto remark = [](const Land& l) {
-    if (l.quality.orientation.empty() || l.quality.orientation == "upright") return std::string();
-    return "  (turned upright from " + l.quality.orientation +
-           (l.quality.orientation_settled ? ")" : ", assumed)");
-  };
-  for (std::size_t i = 0; i < a.size(); ++i)
-    std::printf("  A%d  %s%s\n", pos_a[i] + 1, a[i].file.c_str(), remark(a[i]).c_str());
-  for (std::size_t j = 0; j < b.size(); ++j)
-    std::printf("  B%d  %s%s\n", pos_b[j] + 1, b[j].file.c_str(), remark(b[j]).c_str());
-  std::printf("land scores (rows: lands of A, columns: lands of B; * = chosen phase):\n      ");
-  for (std::size_t j = 0; j < b.size(); ++j) std::printf("   B%-4d", pos_b[j] + 1);
-  std::printf("\n");
+  nlohmann::json j = {{"comparator", "land"},
+                      {"kind", single ? "land" : "bullet"},
+                      {"score", bc.bullet_score},
+                      {"bullet_score", bc.bullet_score},
+                      {"phase", b_for_a1_given ? nlohmann::json(b_for_a1 + 1) : nlohmann::json()},
+                      {"phase_offset", bc.phase},
+                      {"lands", r.lands},
+                      {"phase_means", nlohmann::json::array()},
+                      {"phase_gap", bc.phase_gap},
+                      {"phase_t", bc.phase_t},
+                      {"land_scores", r.scores},
+                      {"quality", warnings.empty() ? "good" : "weak"},
+                      {"warnings", warnings},
+                      {"version", Version()}};
+  lr.AddTo(&j);
+  for (double m : bc.phase_means)
+    j["phase_means"].push_back(std::isfinite(m) ? nlohmann::json(m) : nlohmann::json());
   for (std::size_t i = 0; i < a.size(); ++i) {
-    std::printf("  A%-3d", pos_a[i] + 1);
-    for (std::size_t j = 0; j < b.size(); ++j) {
-      const bool on = pos_b[j] == (pos_a[i] + bc.phase) % lands;
-      std::printf("  %5.3f%s", scores[i][j], on ? "*" : " ");
+    j["lands_a"].push_back(SignatureJson(a[i], args.signatures));
+    j["lands_a"].back()["land"] = r.pos_a[i] + 1;
+  }
+  for (std::size_t k = 0; k < b.size(); ++k) {
+    j["lands_b"].push_back(SignatureJson(b[k], args.signatures));
+    j["lands_b"].back()["land"] = r.pos_b[k] + 1;
+  }
+
+  j["land_numbers_from"] = {r.named_a ? "file names" : "order", r.named_b ? "file names" : "order"};
+  j["matched"] = nlohmann::json::array();
+  for (const auto& [i, k] : bc.matched) {
+    nlohmann::json m = {{"a", i + 1},
+                        {"b", k + 1},
+                        {"score", r.scores[static_cast<std::size_t>(i)][static_cast<std::size_t>(k)]}};
+    m["features"] =
+        review::LandFeaturesJson(r.features[static_cast<std::size_t>(i)][static_cast<std::size_t>(k)]);
+    j["matched"].push_back(m);
+  }
+  if (!args.png.empty()) j["png"] = args.png;
+  std::cout << j.dump(2) << "\n";
+}
+
+/// "  (turned upright from …)" after a land not stored upright, "" otherwise.
+std::string OrientationRemark(const Land& l) {
+  if (l.quality.orientation.empty() || l.quality.orientation == "upright") return std::string();
+  return "  (turned upright from " + l.quality.orientation +
+         (l.quality.orientation_settled ? ")" : ", assumed)");
+}
+
+/// The land scores as a matrix, rows the lands of A, with the chosen phase's pairs starred.
+void PrintLandScoreMatrix(const BulletLands& r) {
+  std::printf("land scores (rows: lands of A, columns: lands of B; * = chosen phase):\n      ");
+  for (std::size_t j = 0; j < r.pos_b.size(); ++j) std::printf("   B%-4d", r.pos_b[j] + 1);
+  std::printf("\n");
+  for (std::size_t i = 0; i < r.pos_a.size(); ++i) {
+    std::printf("  A%-3d", r.pos_a[i] + 1);
+    for (std::size_t j = 0; j < r.pos_b.size(); ++j) {
+      const bool on = r.pos_b[j] == (r.pos_a[i] + r.bc.phase) % r.lands;
+      std::printf("  %5.3f%s", r.scores[i][j], on ? "*" : " ");
     }
     std::printf("\n");
   }
+}
+
+/// The bullet comparison as text: the lands, their scores, the phase, the LR and the matched lands.
+void PrintBulletText(const CompareArgs& args, const std::vector<Land>& a, const std::vector<Land>& b,
+                     const BulletLands& r, const Likelihood& lr, const std::vector<std::string>& warnings) {
+  const BulletComparison& bc = r.bc;
+  std::printf("bullet A: %zu lands, bullet B: %zu lands, %d lands around the bullet\n", a.size(), b.size(),
+              r.lands);
+  std::printf("land numbers from %s (A), %s (B)\n", r.named_a ? "the file names" : "the order given",
+              r.named_b ? "the file names" : "the order given");
+  for (std::size_t i = 0; i < a.size(); ++i)
+    std::printf("  A%d  %s%s\n", r.pos_a[i] + 1, a[i].file.c_str(), OrientationRemark(a[i]).c_str());
+  for (std::size_t j = 0; j < b.size(); ++j)
+    std::printf("  B%d  %s%s\n", r.pos_b[j] + 1, b[j].file.c_str(), OrientationRemark(b[j]).c_str());
+  PrintLandScoreMatrix(r);
   std::printf(
       "phase: A land k <-> B land k%+d (mod %d), B land %d matches A land 1; sequence averages by phase:",
-      bc.phase, lands, bc.phase + 1);
+      bc.phase, r.lands, bc.phase + 1);
   for (double m : bc.phase_means) std::printf(" %s", std::isfinite(m) ? Num(m).c_str() : "-");
   std::printf("\nbullet score %.4f  (best phase - mean of other phases: %.4f, Welch t %.2f)\n",
               bc.bullet_score, bc.phase_gap, bc.phase_t);
   lr.Print();
   for (const auto& [i, k] : bc.matched) {
-    const LandFeatures& f = features[static_cast<std::size_t>(i)][static_cast<std::size_t>(k)];
+    const LandFeatures& f = r.features[static_cast<std::size_t>(i)][static_cast<std::size_t>(k)];
     std::printf(
         "  A%d <-> B%d  score %.3f  ccf %.3f  cms %d  matches %.1f/mm  overlap %.0f um  lag %.1f um\n",
-        pos_a[static_cast<std::size_t>(i)] + 1, pos_b[static_cast<std::size_t>(k)] + 1,
-        scores[static_cast<std::size_t>(i)][static_cast<std::size_t>(k)], f.ccf, static_cast<int>(f.cms),
+        r.pos_a[static_cast<std::size_t>(i)] + 1, r.pos_b[static_cast<std::size_t>(k)] + 1,
+        r.scores[static_cast<std::size_t>(i)][static_cast<std::size_t>(k)], f.ccf, static_cast<int>(f.cms),
         f.matches_per_mm, f.overlap_um, f.lag_um);
   }
   PrintWarnings(warnings);
   if (!args.png.empty()) std::printf("plot: %s\n", args.png.c_str());
+}
+
+int RunBullets(const CompareArgs& args, const std::vector<std::string>& files_a,
+               const std::vector<std::string>& files_b) {
+  const std::vector<Land> a = ReadLands(files_a, args.read, args.orientation_a);
+  const std::vector<Land> b = ReadLands(files_b, args.read, args.orientation_b);
+  const std::vector<std::string> warnings = BulletWarnings(a, b);
+  const BulletLands r = CompareBulletLands(a, b, args.lands);
+  const Likelihood lr = BulletLikelihood(args, a.size(), b.size(), r);
+  if (!args.png.empty()) WriteBulletPlot(args.png, a, b, r);
+  if (args.json) {
+    PrintBulletJson(args, a, b, r, lr, warnings);
+    return 0;
+  }
+  PrintBulletText(args, a, b, r, lr, warnings);
   return 0;
 }
 

@@ -128,97 +128,111 @@ struct ImportArgs {
   std::string db, package;
 };
 
+/// `toolmark keys`.
+void RegisterKeysCommand(CLI::App& app, Action* action) {
+  auto a = std::make_shared<KeysArgs>();
+  CLI::App* cmd =
+      app.add_subcommand("keys", "The jurisdiction's signing key pair and the trust list of partner keys");
+  AddDbFlag(cmd, &a->db);
+  cmd->add_option("action", a->action, "init | show | trust | untrust | list")
+      ->check(CLI::IsMember({"init", "show", "trust", "untrust", "list"}))
+      ->required();
+  cmd->add_option("--jurisdiction", a->jurisdiction,
+                  "init: this database's jurisdiction; trust: the partner's");
+  cmd->add_option("--key", a->key, "trust / untrust: the partner's public key (64 hex digits)");
+  cmd->add_flag("--json", a->json, "Print JSON");
+  cmd->callback([a, action] { *action = [a] { return RunKeys(*a); }; });
+}
+
+/// `toolmark users`.
+void RegisterUsersCommand(CLI::App& app, Action* action) {
+  auto a = std::make_shared<UsersArgs>();
+  CLI::App* cmd =
+      app.add_subcommand("users", "Users of the HTTP API: a role and a jurisdiction each, and a token");
+  AddDbFlag(cmd, &a->db);
+  cmd->add_option("action", a->action, "add | list | revoke")
+      ->check(CLI::IsMember({"add", "list", "revoke"}))
+      ->required();
+  cmd->add_option("name", a->name, "User name (add, revoke)");
+  cmd->add_option("--role", a->role, "technician, examiner, investigator or admin")
+      ->check(CLI::IsMember({"technician", "examiner", "investigator", "admin"}));
+  cmd->add_option("--jurisdiction", a->jurisdiction, "The user's jurisdiction (default: the database's own)");
+  cmd->add_flag("--json", a->json, "Print JSON");
+  cmd->callback([a, action] { *action = [a] { return RunUsers(*a); }; });
+}
+
+/// `toolmark share`.
+void RegisterShareCommand(CLI::App& app, Action* action) {
+  auto a = std::make_shared<ShareArgs>();
+  CLI::App* cmd =
+      app.add_subcommand("share", "Make items visible to another jurisdiction's users of this server");
+  AddDbFlag(cmd, &a->db);
+  cmd->add_option("--items", a->items, "Item ids (comma-separated)")->delimiter(',')->required();
+  cmd->add_option("--with", a->with, "The jurisdiction")->required();
+  cmd->callback([a, action] {
+    *action = [a] {
+      auto db = index::Database::Open(a->db, false);
+      db->Share(a->items, a->with);
+      std::printf("shared %zu items with %s\n", a->items.size(), a->with.c_str());
+      return 0;
+    };
+  });
+}
+
+/// `toolmark export`.
+void RegisterExportCommand(CLI::App& app, Action* action) {
+  auto a = std::make_shared<ExportArgs>();
+  CLI::App* cmd = app.add_subcommand("export", "Write a signed evidence package for another jurisdiction");
+  AddDbFlag(cmd, &a->db);
+  cmd->add_option("--items", a->items, "Item ids (comma-separated)")->delimiter(',')->required();
+  cmd->add_option("--to", a->to, "The receiving jurisdiction")->required();
+  cmd->add_option("--level", a->level,
+                  "features (embeddings, quick features, minimal metadata) or scans (also the scans)")
+      ->check(CLI::IsMember({"features", "scans"}));
+  cmd->add_option("out", a->out, "Package file to write (e.g. to-DE.tmpkg)")->required();
+  cmd->callback([a, action] {
+    *action = [a] {
+      auto db = index::Database::Open(a->db, false);
+      ExportRequest r;
+      r.items = a->items;
+      r.to = a->to;
+      r.level = a->level;
+      const std::string id = ExportPackage(*db, r, a->out);
+      std::printf("package %s: %zu items for %s (%s), signed by %s\n%s\n", id.c_str(), a->items.size(),
+                  a->to.c_str(), a->level.c_str(), HomeJurisdiction(*db).c_str(), a->out.c_str());
+      return 0;
+    };
+  });
+}
+
+/// `toolmark import`.
+void RegisterImportCommand(CLI::App& app, Action* action) {
+  auto a = std::make_shared<ImportArgs>();
+  CLI::App* cmd =
+      app.add_subcommand("import", "Verify and import a signed evidence package (all or nothing)");
+  AddDbFlag(cmd, &a->db);
+  cmd->add_option("package", a->package, "Package file")->required();
+  cmd->callback([a, action] {
+    *action = [a] {
+      auto db = index::Database::Open(a->db, false);
+      const ImportReport r = ImportPackageFile(*db, a->package);
+      std::printf("imported package %s from %s (%s): %zu items, ids %lld-%lld\n", r.package_id.c_str(),
+                  r.from.c_str(), r.level.c_str(), r.items.size(),
+                  r.items.empty() ? 0LL : static_cast<long long>(r.items.front()),
+                  r.items.empty() ? 0LL : static_cast<long long>(r.items.back()));
+      return 0;
+    };
+  });
+}
+
 }  // namespace
 
 void RegisterExchange(CLI::App& app, Action* action) {
-  {
-    auto a = std::make_shared<KeysArgs>();
-    CLI::App* cmd =
-        app.add_subcommand("keys", "The jurisdiction's signing key pair and the trust list of partner keys");
-    AddDbFlag(cmd, &a->db);
-    cmd->add_option("action", a->action, "init | show | trust | untrust | list")
-        ->check(CLI::IsMember({"init", "show", "trust", "untrust", "list"}))
-        ->required();
-    cmd->add_option("--jurisdiction", a->jurisdiction,
-                    "init: this database's jurisdiction; trust: the partner's");
-    cmd->add_option("--key", a->key, "trust / untrust: the partner's public key (64 hex digits)");
-    cmd->add_flag("--json", a->json, "Print JSON");
-    cmd->callback([a, action] { *action = [a] { return RunKeys(*a); }; });
-  }
-  {
-    auto a = std::make_shared<UsersArgs>();
-    CLI::App* cmd =
-        app.add_subcommand("users", "Users of the HTTP API: a role and a jurisdiction each, and a token");
-    AddDbFlag(cmd, &a->db);
-    cmd->add_option("action", a->action, "add | list | revoke")
-        ->check(CLI::IsMember({"add", "list", "revoke"}))
-        ->required();
-    cmd->add_option("name", a->name, "User name (add, revoke)");
-    cmd->add_option("--role", a->role, "technician, examiner, investigator or admin")
-        ->check(CLI::IsMember({"technician", "examiner", "investigator", "admin"}));
-    cmd->add_option("--jurisdiction", a->jurisdiction,
-                    "The user's jurisdiction (default: the database's own)");
-    cmd->add_flag("--json", a->json, "Print JSON");
-    cmd->callback([a, action] { *action = [a] { return RunUsers(*a); }; });
-  }
-  {
-    auto a = std::make_shared<ShareArgs>();
-    CLI::App* cmd =
-        app.add_subcommand("share", "Make items visible to another jurisdiction's users of this server");
-    AddDbFlag(cmd, &a->db);
-    cmd->add_option("--items", a->items, "Item ids (comma-separated)")->delimiter(',')->required();
-    cmd->add_option("--with", a->with, "The jurisdiction")->required();
-    cmd->callback([a, action] {
-      *action = [a] {
-        auto db = index::Database::Open(a->db, false);
-        db->Share(a->items, a->with);
-        std::printf("shared %zu items with %s\n", a->items.size(), a->with.c_str());
-        return 0;
-      };
-    });
-  }
-  {
-    auto a = std::make_shared<ExportArgs>();
-    CLI::App* cmd = app.add_subcommand("export", "Write a signed evidence package for another jurisdiction");
-    AddDbFlag(cmd, &a->db);
-    cmd->add_option("--items", a->items, "Item ids (comma-separated)")->delimiter(',')->required();
-    cmd->add_option("--to", a->to, "The receiving jurisdiction")->required();
-    cmd->add_option("--level", a->level,
-                    "features (embeddings, quick features, minimal metadata) or scans (also the scans)")
-        ->check(CLI::IsMember({"features", "scans"}));
-    cmd->add_option("out", a->out, "Package file to write (e.g. to-DE.tmpkg)")->required();
-    cmd->callback([a, action] {
-      *action = [a] {
-        auto db = index::Database::Open(a->db, false);
-        ExportRequest r;
-        r.items = a->items;
-        r.to = a->to;
-        r.level = a->level;
-        const std::string id = ExportPackage(*db, r, a->out);
-        std::printf("package %s: %zu items for %s (%s), signed by %s\n%s\n", id.c_str(), a->items.size(),
-                    a->to.c_str(), a->level.c_str(), HomeJurisdiction(*db).c_str(), a->out.c_str());
-        return 0;
-      };
-    });
-  }
-  {
-    auto a = std::make_shared<ImportArgs>();
-    CLI::App* cmd =
-        app.add_subcommand("import", "Verify and import a signed evidence package (all or nothing)");
-    AddDbFlag(cmd, &a->db);
-    cmd->add_option("package", a->package, "Package file")->required();
-    cmd->callback([a, action] {
-      *action = [a] {
-        auto db = index::Database::Open(a->db, false);
-        const ImportReport r = ImportPackageFile(*db, a->package);
-        std::printf("imported package %s from %s (%s): %zu items, ids %lld-%lld\n", r.package_id.c_str(),
-                    r.from.c_str(), r.level.c_str(), r.items.size(),
-                    r.items.empty() ? 0LL : static_cast<long long>(r.items.front()),
-                    r.items.empty() ? 0LL : static_cast<long long>(r.items.back()));
-        return 0;
-      };
-    });
-  }
+  RegisterKeysCommand(app, action);
+  RegisterUsersCommand(app, action);
+  RegisterShareCommand(app, action);
+  RegisterExportCommand(app, action);
+  RegisterImportCommand(app, action);
 }
 
 }  // namespace toolmark::cli

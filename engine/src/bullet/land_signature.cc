@@ -308,21 +308,117 @@ void TrimEdgeOutliers(std::vector<double>* values, std::vector<double>* profile,
   }
 }
 
-}  // namespace
-
-LandSignature ExtractLandSignature(const Surface& surface, const LandSignatureOptions& o) {
+/// The scan and the options a land signature can be extracted with.
+void CheckLandInputs(const Surface& surface, const LandSignatureOptions& o) {
   Check(surface.values.type() == CV_64FC1 && !surface.values.empty(),
         "land signature: surface has no values");
   Check(surface.spacing_x_um > 0 && surface.spacing_y_um > 0,
         "land signature: surface spacing must be positive");
   Check(o.spacing_um > 0 && o.band_um > 0 && o.lambda_s_um > 0 && o.lambda_c_um > o.lambda_s_um,
         "land signature: invalid options");
-  const double ws = o.spacing_um;
   const double width_um = surface.values.cols * surface.spacing_x_um;
   Check(width_um >= o.min_length_um,
         "land signature: the scan is " + std::to_string(static_cast<int>(width_um)) +
             " um across the land, less than the " + std::to_string(static_cast<int>(o.min_length_um)) +
             " um needed (is x across the land?)");
+}
+
+/// Overall crosscut: per point, the median over the bands (NaN where fewer
+/// than half of them have the point).
+std::vector<double> OverallCrosscut(const std::vector<std::vector<double>>& bands) {
+  std::vector<double> overall(bands.front().size(), kNaN), column;
+  for (std::size_t i = 0; i < overall.size(); ++i) {
+    column.clear();
+    for (const auto& band : bands)
+      if (std::isfinite(band[i])) column.push_back(band[i]);
+    if (!column.empty() && 2 * column.size() >= bands.size()) overall[i] = detail::Median(&column);
+  }
+  return overall;
+}
+
+/// lag[b]: band b's point i lies on the stria of band b+1's point i − lag[b]
+/// (sub-sample: parabola through the correlations at the best lag ± 1);
+/// corr[b]: their correlation there (−2: none).
+void AlignAdjacentBands(const std::vector<std::vector<double>>& filtered, std::ptrdiff_t max_lag,
+                        std::vector<double>* corr_out, std::vector<double>* lag_out) {
+  std::vector<double>& corr = *corr_out;
+  std::vector<double>& lag = *lag_out;
+  corr.assign(filtered.size(), -2);
+  lag.assign(filtered.size(), 0);
+  for (std::size_t b = 0; b + 1 < filtered.size(); ++b) {
+    const double min_overlap =
+        std::max(10.0, 0.5 * std::min(CountFinite(filtered[b]), CountFinite(filtered[b + 1])));
+    std::vector<double> r(static_cast<std::size_t>(2 * max_lag + 1));
+    std::size_t best = 0;
+    for (std::ptrdiff_t l = -max_lag; l <= max_lag; ++l) {
+      double overlap = 0;
+      const auto k = static_cast<std::size_t>(l + max_lag);
+      r[k] = detail::LagCorrelation(filtered[b], filtered[b + 1], l, min_overlap, &overlap);
+      if (r[k] > r[best]) best = k;
+    }
+    corr[b] = r[best];
+    lag[b] = static_cast<double>(best) - static_cast<double>(max_lag);
+    if (best > 0 && best + 1 < r.size() && r[best - 1] > -2 && r[best + 1] > -2) {
+      const double curvature = r[best - 1] - 2 * r[best] + r[best + 1];
+      if (curvature < 0) lag[b] += std::clamp(0.5 * (r[best - 1] - r[best + 1]) / curvature, -0.5, 0.5);
+    }
+  }
+}
+
+/// Bands [begin, end) of the longest run of adjacent bands that agree.
+struct StableRun {
+  std::size_t begin = 0, end = 1;
+  double sum = -1;  ///< of the adjacent bands' correlations
+  bool stable = false;
+};
+
+/// The longest run of adjacent bands whose correlation is at least min_corr
+/// (ties: the larger sum); none: the best adjacent pair, not stable.
+StableRun FindStableRun(const std::vector<double>& corr, double min_corr) {
+  const std::size_t n = corr.size();
+  StableRun best;
+  for (std::size_t b = 0; b + 1 < n;) {
+    if (corr[b] < min_corr) {
+      ++b;
+      continue;
+    }
+    std::size_t e = b;
+    double sum = 0;
+    while (e + 1 < n && corr[e] >= min_corr) sum += corr[e++];
+    if (!best.stable || e + 1 - b > best.end - best.begin ||
+        (e + 1 - b == best.end - best.begin && sum > best.sum))
+      best.begin = b, best.end = e + 1, best.sum = sum, best.stable = true;
+    b = e;
+  }
+  if (!best.stable && n >= 2) {  // no agreement anywhere: the best adjacent pair
+    const auto b = static_cast<std::size_t>(std::max_element(corr.begin(), corr.end() - 1) - corr.begin());
+    best.begin = b, best.end = b + 2, best.sum = corr[b];
+  }
+  if (n == 1) best.sum = 0;
+  return best;
+}
+
+/// Offsets relative to the middle band of the run: band b's point i − E[b]
+/// lies on the same stria as the middle band's point i. *cumulative: the
+/// summed lag from the run's first band to its last.
+std::vector<double> RunOffsets(const std::vector<double>& lag, std::size_t begin, std::size_t end,
+                               double* cumulative) {
+  std::vector<double> offsets, d;
+  *cumulative = 0;
+  for (std::size_t b = begin; b < end; ++b) {
+    d.push_back(*cumulative);
+    if (b + 1 < end) *cumulative += lag[b];
+  }
+  const double mid = d[d.size() / 2];
+  for (double x : d) offsets.push_back(x - mid);
+  return offsets;
+}
+
+}  // namespace
+
+LandSignature ExtractLandSignature(const Surface& surface, const LandSignatureOptions& o) {
+  CheckLandInputs(surface, o);
+  const double ws = o.spacing_um;
 
   // 1. Crosscut bands (median over each band's rows), at the working spacing.
   const int rows = surface.values.rows;
@@ -332,14 +428,7 @@ LandSignature ExtractLandSignature(const Surface& surface, const LandSignatureOp
   for (int b = 0; b < band_count; ++b)
     bands.push_back(ToWorkingSpacing(BandProfile(surface.values, b * per_band, (b + 1) * per_band),
                                      surface.spacing_x_um, ws));
-  // Overall crosscut: per point, the median over the bands.
-  std::vector<double> overall(bands.front().size(), kNaN), column;
-  for (std::size_t i = 0; i < overall.size(); ++i) {
-    column.clear();
-    for (const auto& band : bands)
-      if (std::isfinite(band[i])) column.push_back(band[i]);
-    if (!column.empty() && 2 * column.size() >= bands.size()) overall[i] = detail::Median(&column);
-  }
+  const std::vector<double> overall = OverallCrosscut(bands);
   const std::string too_little = "land signature: too little valid data across the land";
   Check(static_cast<double>(CountFinite(overall)) * ws >= o.min_length_um, too_little);
 
@@ -360,63 +449,18 @@ LandSignature ExtractLandSignature(const Surface& surface, const LandSignatureOp
     for (std::size_t i = 0; i < flat[b].size(); ++i) flat[b][i] -= form[g.left + i];
     filtered[b] = detail::BandPassProfile(flat[b], ws, o.lambda_c_um, o.lambda_s_um, o.max_gap_um);
   }
-  const auto max_lag = static_cast<std::ptrdiff_t>(std::ceil(o.max_drift_um / ws));
-  // lag[b]: band b's point i lies on the stria of band b+1's point i − lag[b]
-  // (sub-sample: parabola through the correlations at the best lag ± 1).
-  std::vector<double> corr(bands.size(), -2), lag(bands.size(), 0);
-  for (std::size_t b = 0; b + 1 < bands.size(); ++b) {
-    const double min_overlap =
-        std::max(10.0, 0.5 * std::min(CountFinite(filtered[b]), CountFinite(filtered[b + 1])));
-    std::vector<double> r(static_cast<std::size_t>(2 * max_lag + 1));
-    std::size_t best = 0;
-    for (std::ptrdiff_t l = -max_lag; l <= max_lag; ++l) {
-      double overlap = 0;
-      const auto k = static_cast<std::size_t>(l + max_lag);
-      r[k] = detail::LagCorrelation(filtered[b], filtered[b + 1], l, min_overlap, &overlap);
-      if (r[k] > r[best]) best = k;
-    }
-    corr[b] = r[best];
-    lag[b] = static_cast<double>(best) - static_cast<double>(max_lag);
-    if (best > 0 && best + 1 < r.size() && r[best - 1] > -2 && r[best + 1] > -2) {
-      const double curvature = r[best - 1] - 2 * r[best] + r[best + 1];
-      if (curvature < 0) lag[b] += std::clamp(0.5 * (r[best - 1] - r[best + 1]) / curvature, -0.5, 0.5);
-    }
-  }
+  std::vector<double> corr, lag;
+  AlignAdjacentBands(filtered, static_cast<std::ptrdiff_t>(std::ceil(o.max_drift_um / ws)), &corr, &lag);
 
   // 5. Stable region: the longest run of adjacent bands that agree.
-  std::size_t best_begin = 0, best_end = 1;  // bands [begin, end)
-  double best_sum = -1;
-  bool stable = false;
-  for (std::size_t b = 0; b + 1 < bands.size();) {
-    if (corr[b] < o.min_band_correlation) {
-      ++b;
-      continue;
-    }
-    std::size_t e = b;
-    double sum = 0;
-    while (e + 1 < bands.size() && corr[e] >= o.min_band_correlation) sum += corr[e++];
-    if (!stable || e + 1 - b > best_end - best_begin ||
-        (e + 1 - b == best_end - best_begin && sum > best_sum))
-      best_begin = b, best_end = e + 1, best_sum = sum, stable = true;
-    b = e;
-  }
-  if (!stable && bands.size() >= 2) {  // no agreement anywhere: the best adjacent pair
-    const auto b = static_cast<std::size_t>(std::max_element(corr.begin(), corr.end() - 1) - corr.begin());
-    best_begin = b, best_end = b + 2, best_sum = corr[b];
-  }
-  if (bands.size() == 1) best_sum = 0;
-  // Offsets relative to the middle band of the run: band b's point i − E[b]
-  // lies on the same stria as the middle band's point i.
-  std::vector<std::vector<double>> run_filtered, run_flat;
-  std::vector<double> offsets, d;
+  const StableRun run = FindStableRun(corr, o.min_band_correlation);
+  const std::size_t best_begin = run.begin, best_end = run.end;
+  const double best_sum = run.sum;
+  const bool stable = run.stable;
   double cumulative = 0;
-  for (std::size_t b = best_begin; b < best_end; ++b) {
-    d.push_back(cumulative);
-    if (b + 1 < best_end) cumulative += lag[b];
-  }
-  const double mid = d[d.size() / 2];
-  for (std::size_t k = 0; k < d.size(); ++k) {
-    offsets.push_back(d[k] - mid);
+  const std::vector<double> offsets = RunOffsets(lag, best_begin, best_end, &cumulative);
+  std::vector<std::vector<double>> run_filtered, run_flat;
+  for (std::size_t k = 0; k < offsets.size(); ++k) {
     run_filtered.push_back(filtered[best_begin + k]);
     run_flat.push_back(flat[best_begin + k]);
   }

@@ -17,6 +17,7 @@
 #include "toolmark/base/hash.h"
 #include "toolmark/base/terminal.h"
 #include "toolmark/engine/check.h"
+#include "toolmark/engine/registry.h"
 #include "toolmark/ingest/manifest.h"
 #include "toolmark/ingest/quality.h"
 #include "toolmark/ingest/scan.h"
@@ -111,7 +112,7 @@ index::ItemRecord Describe(const std::string& path, const Row* row, const ItemDe
   it.jurisdiction = Pick(row, "jurisdiction", f.jurisdiction.empty() ? "local" : f.jurisdiction);
   const std::string kind = Pick(row, "kind", f.kind);
   if (kind.empty()) Fail("kind unknown: pass --kind cartridge_case|bullet or a manifest 'kind' column");
-  Check(kind == "cartridge_case" || kind == "bullet", "kind '" + kind + "' must be cartridge_case or bullet");
+  Check(ParseKind(kind).has_value(), "kind '" + kind + "' must be cartridge_case or bullet");
   it.kind = KindOf(kind);
   it.role = Pick(row, "role", f.role.empty() ? "questioned" : f.role);
   it.marks = MarksFor(row, f, it.kind);

@@ -238,20 +238,19 @@ QueryStats Query(const ScaleOptions& args, const Database& b, const index::Searc
   return s;
 }
 
-/// The vector index alone: the database's embeddings plus distractors (each
-/// a normalised mix of two random database embeddings and noise, so that
-/// they look like embeddings, not like random directions), searched with
-/// the queries' embeddings; recall of the exact top-k in the index's top-k.
-nlohmann::json VectorLevel(const ScaleOptions& args, index::Database& database,
-                           const index::SearchEngine& engine) {
-  index::Database* db = &database;
-  std::vector<index::FeatureRecord> features =
-      db->Features(engine.comparator(), index::FeatureVersion(engine.comparator()));
-  Check(!features.empty(), "bench: no embeddings to build distractors from");
-  const std::size_t dims = features[0].vector.size();
+/// The vectors the vector index is measured with, row after row (dims floats each), and their ids.
+struct BenchVectors {
   std::vector<float> all;
-  all.reserve(args.vectors * dims);
   std::vector<index::VectorId> vid;
+};
+
+/// The database's embeddings, then distractors made from them up to args.vectors (see VectorLevel).
+BenchVectors WithDistractors(const ScaleOptions& args, const std::vector<index::FeatureRecord>& features,
+                             std::size_t dims) {
+  BenchVectors out;
+  std::vector<float>& all = out.all;
+  std::vector<index::VectorId>& vid = out.vid;
+  all.reserve(args.vectors * dims);
   for (const auto& f : features) {
     all.insert(all.end(), f.vector.begin(), f.vector.end());
     vid.push_back(f.item);
@@ -272,26 +271,38 @@ nlohmann::json VectorLevel(const ScaleOptions& args, index::Database& database,
     all.insert(all.end(), row.begin(), row.end());
     vid.push_back(static_cast<index::VectorId>(1'000'000'000 + n));
   }
-  const std::size_t before = PeakRss();
-  const auto t0 = Clock::now();
-  index::VectorIndexOptions vo;
-  vo.kind = index::ParseVectorIndexKind(args.index_kind);
-  vo.ivf_dims = args.ivf_dims;
-  vo.ivf_probe = args.ivf_probe;
-  index::VectorIndex vi(static_cast<int>(dims), vo);
-  // Grown in batches, as a database grows (an IVF index is trained when
-  // the flat one outgrows its threshold, then takes the rest).
+  return out;
+}
+
+/// Adds the vectors in batches, as a database grows: an IVF index trains when its flat one outgrows it.
+void AddInBatches(const BenchVectors& v, std::size_t dims, index::VectorIndex* vi) {
+  const std::vector<float>& all = v.all;
+  const std::vector<index::VectorId>& vid = v.vid;
   constexpr std::size_t kBatch = 10000;
   for (std::size_t start = 0; start < vid.size(); start += kBatch) {
     const std::size_t end = std::min(vid.size(), start + kBatch);
-    vi.Add({vid.begin() + static_cast<std::ptrdiff_t>(start), vid.begin() + static_cast<std::ptrdiff_t>(end)},
-           {all.begin() + static_cast<std::ptrdiff_t>(start * dims),
-            all.begin() + static_cast<std::ptrdiff_t>(end * dims)});
+    vi->Add(
+        {vid.begin() + static_cast<std::ptrdiff_t>(start), vid.begin() + static_cast<std::ptrdiff_t>(end)},
+        {all.begin() + static_cast<std::ptrdiff_t>(start * dims),
+         all.begin() + static_cast<std::ptrdiff_t>(end * dims)});
   }
-  const double vbuild = std::chrono::duration<double>(Clock::now() - t0).count();
-  std::vector<double> lat;
-  std::size_t agree = 0, total = 0;
-  for (std::size_t q = 0; q < std::min<std::size_t>(100, features.size()); ++q) {
+}
+
+/// What searching the vector index alone measured.
+struct VectorQueryStats {
+  std::vector<double> lat;           ///< shortlist latency of each query, ms
+  std::size_t agree = 0, total = 0;  ///< of the exact top-k, how many the index found, of how many
+};
+
+/// Times a search with each of the first 100 embeddings; checks the first 20 against the exact top-k.
+VectorQueryStats QueryVectorIndex(const ScaleOptions& args, const index::VectorIndex& vi,
+                                  const BenchVectors& v, std::size_t dims, std::size_t embeddings) {
+  const std::vector<float>& all = v.all;
+  const std::vector<index::VectorId>& vid = v.vid;
+  VectorQueryStats s;
+  std::vector<double>& lat = s.lat;
+  std::size_t &agree = s.agree, &total = s.total;
+  for (std::size_t q = 0; q < std::min<std::size_t>(100, embeddings); ++q) {
     const float* query = all.data() + q * dims;
     const auto t1 = Clock::now();
     const std::vector<index::VectorHit> got = vi.Search(query, args.shortlist);
@@ -312,6 +323,31 @@ nlohmann::json VectorLevel(const ScaleOptions& args, index::Database& database,
       total += args.shortlist;
     }
   }
+  return s;
+}
+
+/// The vector index alone: the database's embeddings plus distractors (each
+/// a normalised mix of two random database embeddings and noise, so that
+/// they look like embeddings, not like random directions), searched with
+/// the queries' embeddings; recall of the exact top-k in the index's top-k.
+nlohmann::json VectorLevel(const ScaleOptions& args, index::Database& database,
+                           const index::SearchEngine& engine) {
+  index::Database* db = &database;
+  std::vector<index::FeatureRecord> features =
+      db->Features(engine.comparator(), index::FeatureVersion(engine.comparator()));
+  Check(!features.empty(), "bench: no embeddings to build distractors from");
+  const std::size_t dims = features[0].vector.size();
+  const BenchVectors v = WithDistractors(args, features, dims);
+  const std::size_t before = PeakRss();
+  const auto t0 = Clock::now();
+  index::VectorIndexOptions vo;
+  vo.kind = index::ParseVectorIndexKind(args.index_kind);
+  vo.ivf_dims = args.ivf_dims;
+  vo.ivf_probe = args.ivf_probe;
+  index::VectorIndex vi(static_cast<int>(dims), vo);
+  AddInBatches(v, dims, &vi);
+  const double vbuild = std::chrono::duration<double>(Clock::now() - t0).count();
+  const VectorQueryStats s = QueryVectorIndex(args, vi, v, dims, features.size());
   return {{"vectors", args.vectors},
           {"dims", dims},
           {"index_kind", index::VectorIndexKindName(vi.kind())},
@@ -321,9 +357,99 @@ nlohmann::json VectorLevel(const ScaleOptions& args, index::Database& database,
           {"index_bytes", vi.MemoryBytes()},
           {"index_bytes_per_item", static_cast<double>(vi.MemoryBytes()) / static_cast<double>(args.vectors)},
           {"peak_rss_growth_bytes", PeakRss() - before},
-          {"shortlist_p50_ms", Percentile(lat, 0.5)},
-          {"shortlist_p95_ms", Percentile(lat, 0.95)},
-          {"recall_vs_exact", total ? static_cast<double>(agree) / static_cast<double>(total) : 0.0}};
+          {"shortlist_p50_ms", Percentile(s.lat, 0.5)},
+          {"shortlist_p95_ms", Percentile(s.lat, 0.95)},
+          {"recall_vs_exact", s.total ? static_cast<double>(s.agree) / static_cast<double>(s.total) : 0.0}};
+}
+
+/// Removes the bench's database folder when it goes out of scope, unless it is kept.
+struct RemoveFolderUnlessKept {
+  std::string folder;
+  bool keep;
+  ~RemoveFolderUnlessKept() {
+    std::error_code ec;
+    if (!keep) fs::remove_all(folder, ec);
+  }
+};
+
+/// The synthetic data's options: args.items scans, args.per_firearm a firearm; throws when out of range.
+SynthOptions SynthOptionsFor(const ScaleOptions& args) {
+  SynthOptions o;
+  o.kind = args.kind;
+  o.per_firearm = args.per_firearm;
+  o.firearms = static_cast<int>((args.items + static_cast<std::size_t>(args.per_firearm) - 1) /
+                                static_cast<std::size_t>(args.per_firearm));
+  o.size = args.size;
+  o.seed = args.seed;
+  o.Check();
+  return o;
+}
+
+/// The database the bench searches in `folder`: an earlier bench's (reuse), else built now.
+Database OpenBenchDatabase(const ScaleOptions& args, const std::string& folder, bool reuse) {
+  Database b;
+  b.reuse = reuse;
+  b.o = SynthOptionsFor(args);
+  b.db = index::Database::Open(folder, !reuse);
+
+  b.ids.resize(args.items);
+  b.firearm.resize(args.items);
+  if (reuse)
+    Reuse(args, folder, b);
+  else
+    Build(args, b);
+  return b;
+}
+
+/// The search engine's options: the bench's shortlist, fine and top, and the vector index kind.
+index::SearchOptions BenchSearchOptions(const ScaleOptions& args) {
+  index::SearchOptions so;
+  so.shortlist = args.shortlist;
+  so.screen_all_below = 0;  // the bench measures the vector index's shortlist, at any size
+  so.top = args.top;
+  so.fine = args.fine;
+  so.index.kind = index::ParseVectorIndexKind(args.index_kind);
+  return so;
+}
+
+/// The result object of a database-level bench (without vector_level).
+nlohmann::json ScaleJson(const ScaleOptions& args, const index::SearchEngine& engine, const QueryStats& s,
+                         double build_s, double ingest_s, bool reuse) {
+  const std::size_t nq = s.nq;
+  return {{"items", args.items},
+          {"kind", args.kind},
+          {"comparator", engine.comparator()},
+          {"scan_size", args.size},
+          {"shortlist", args.shortlist},
+          {"fine", args.fine},
+          {"top", args.top},
+          {"queries", nq},
+          {"shortlist_recall",
+           s.recall_n ? nlohmann::json(static_cast<double>(s.recall_hits) / static_cast<double>(s.recall_n))
+                      : nlohmann::json(nullptr)},
+          {"shortlist_recall_queries", s.recall_n},
+          {"known_match_in_shortlist",
+           s.km_total ? static_cast<double>(s.km_found) / static_cast<double>(s.km_total) : 0.0},
+          {"best_known_match_in_shortlist",
+           s.best_km_n ? static_cast<double>(s.best_km_listed) / static_cast<double>(s.best_km_n) : 0.0},
+          {"known_match_in_hits",
+           s.km_total ? static_cast<double>(s.km_in_hits) / static_cast<double>(s.km_total) : 0.0},
+          {"top_hit_known_match", nq ? static_cast<double>(s.top_is_km) / static_cast<double>(nq) : 0.0},
+          {"shortlist_p50_ms", Percentile(s.shortlist_ms, 0.5)},
+          {"shortlist_p95_ms", Percentile(s.shortlist_ms, 0.95)},
+          {"search_p50_ms", Percentile(s.search_ms, 0.5)},
+          {"search_p95_ms", Percentile(s.search_ms, 0.95)},
+          {"search_rerank_p50_ms", Percentile(s.rerank_ms, 0.5)},
+          {"search_fine_p50_ms", Percentile(s.fine_ms, 0.5)},
+          {"index_build_s", build_s},
+          {"index_bytes_per_item", static_cast<double>(engine.IndexMemoryBytes()) /
+                                       static_cast<double>(std::max<std::size_t>(1, engine.indexed()))},
+          {"ingest_items_per_s",
+           reuse ? nlohmann::json(nullptr)
+                 : nlohmann::json(static_cast<double>(args.items) / std::max(ingest_s, 1e-9))},
+          {"reused_database", reuse},
+          {"peak_rss_bytes", PeakRss()},
+          {"version", Version()}};
 }
 
 }  // namespace
@@ -337,85 +463,21 @@ nlohmann::json RunScale(const ScaleOptions& args, std::vector<std::string>* warn
   const bool reuse = args.reuse && fs::exists(folder);
   Check(reuse || !fs::exists(folder),
         folder + ": exists; bench builds a fresh database (give another --db, or --reuse)");
-  struct Cleanup {
-    std::string folder;
-    bool keep;
-    ~Cleanup() {
-      std::error_code ec;
-      if (!keep) fs::remove_all(folder, ec);
-    }
-  } cleanup{folder, args.keep || reuse};
+  RemoveFolderUnlessKept cleanup{folder, args.keep || reuse};
 
-  Database b;
-  b.reuse = reuse;
-  SynthOptions& o = b.o;
-  o.kind = args.kind;
-  o.per_firearm = args.per_firearm;
-  o.firearms = static_cast<int>((args.items + static_cast<std::size_t>(args.per_firearm) - 1) /
-                                static_cast<std::size_t>(args.per_firearm));
-  o.size = args.size;
-  o.seed = args.seed;
-  o.Check();
-  b.db = index::Database::Open(folder, !reuse);
-
-  b.ids.resize(args.items);
-  b.firearm.resize(args.items);
-  if (reuse)
-    Reuse(args, folder, b);
-  else
-    Build(args, b);
+  Database b = OpenBenchDatabase(args, folder, reuse);
   const double ingest_s = b.ingest_s, features_s = b.features_s;
   index::Database* db = b.db.get();
 
   // 2. Embeddings and the vector index.
-  index::SearchOptions so;
-  so.shortlist = args.shortlist;
-  so.screen_all_below = 0;  // the bench measures the vector index's shortlist, at any size
-  so.top = args.top;
-  so.fine = args.fine;
-  so.index.kind = index::ParseVectorIndexKind(args.index_kind);
+  const index::SearchOptions so = BenchSearchOptions(args);
   index::SearchEngine engine(*db, KindOf(args.kind), so);
   const auto b0 = Clock::now();
   engine.Update(warnings);
   const double build_s = features_s + std::chrono::duration<double>(Clock::now() - b0).count();
 
   const QueryStats s = Query(args, b, engine);
-  const std::size_t nq = s.nq;
-  nlohmann::json out = {
-      {"items", args.items},
-      {"kind", args.kind},
-      {"comparator", engine.comparator()},
-      {"scan_size", args.size},
-      {"shortlist", args.shortlist},
-      {"fine", args.fine},
-      {"top", args.top},
-      {"queries", nq},
-      {"shortlist_recall",
-       s.recall_n ? nlohmann::json(static_cast<double>(s.recall_hits) / static_cast<double>(s.recall_n))
-                  : nlohmann::json(nullptr)},
-      {"shortlist_recall_queries", s.recall_n},
-      {"known_match_in_shortlist",
-       s.km_total ? static_cast<double>(s.km_found) / static_cast<double>(s.km_total) : 0.0},
-      {"best_known_match_in_shortlist",
-       s.best_km_n ? static_cast<double>(s.best_km_listed) / static_cast<double>(s.best_km_n) : 0.0},
-      {"known_match_in_hits",
-       s.km_total ? static_cast<double>(s.km_in_hits) / static_cast<double>(s.km_total) : 0.0},
-      {"top_hit_known_match", nq ? static_cast<double>(s.top_is_km) / static_cast<double>(nq) : 0.0},
-      {"shortlist_p50_ms", Percentile(s.shortlist_ms, 0.5)},
-      {"shortlist_p95_ms", Percentile(s.shortlist_ms, 0.95)},
-      {"search_p50_ms", Percentile(s.search_ms, 0.5)},
-      {"search_p95_ms", Percentile(s.search_ms, 0.95)},
-      {"search_rerank_p50_ms", Percentile(s.rerank_ms, 0.5)},
-      {"search_fine_p50_ms", Percentile(s.fine_ms, 0.5)},
-      {"index_build_s", build_s},
-      {"index_bytes_per_item", static_cast<double>(engine.IndexMemoryBytes()) /
-                                   static_cast<double>(std::max<std::size_t>(1, engine.indexed()))},
-      {"ingest_items_per_s",
-       reuse ? nlohmann::json(nullptr)
-             : nlohmann::json(static_cast<double>(args.items) / std::max(ingest_s, 1e-9))},
-      {"reused_database", reuse},
-      {"peak_rss_bytes", PeakRss()},
-      {"version", Version()}};
+  nlohmann::json out = ScaleJson(args, engine, s, build_s, ingest_s, reuse);
 
   if (args.vectors > engine.indexed()) out["vector_level"] = VectorLevel(args, *db, engine);
   return out;

@@ -175,29 +175,27 @@ std::string ExportPackage(index::Database& db, const ExportRequest& request, con
   return manifest["package_id"];
 }
 
-ParsedPackage ParsePackage(const std::string& bytes, const std::string& path, const PackageContext& ctx) {
-  InitSodium();
-  const std::string& home = ctx.home;
-  Check(bytes.size() <= kMaxPackageBytes, path + ": larger than 4 GiB: refused");
-  std::optional<ingest::ZipReader> opened;
+namespace {
+
+/// The manifest's text parsed as JSON; throws naming `path` when it is not JSON.
+json ParseManifestJson(const std::string& manifest_text, const std::string& path) {
   try {
-    opened.emplace(bytes, kMaxEntries);
-  } catch (const Error& e) {
-    Fail(path + ": " + e.what() + ": refused");
-  }
-  const ingest::ZipReader& zip = *opened;
-  Check(zip.Has("manifest.json"), path + ": not a Toolmark package (no manifest.json)");
-  Check(zip.Has("manifest.sig"), path + ": unsigned package (no manifest.sig): refused");
-  const std::string manifest_text = zip.ReadAtMost("manifest.json", kMaxManifestBytes);
-  const std::string sig_hex = Trimmed(zip.ReadAtMost("manifest.sig", 1024));
-  json m;
-  try {
-    m = json::parse(manifest_text);
+    return json::parse(manifest_text);
   } catch (const json::exception&) {
     Fail(path + ": manifest.json is not JSON");
   }
+}
+
+/// The package record a manifest declares, and its signer's raw public key.
+struct ManifestHeader {
   index::PackageRecord pkg;
   std::string signer;
+};
+
+/// The manifest's format, package record and signer, checked for shape only (nothing is trusted yet).
+ManifestHeader ReadManifestHeader(const json& m, const std::string& path) {
+  ManifestHeader header;
+  index::PackageRecord& pkg = header.pkg;
   try {
     Check(m.at("format").get<std::string>() == kFormat && m.at("format_version").get<int>() == kFormatVersion,
           "not a Toolmark package of format version 1");
@@ -207,15 +205,19 @@ ParsedPackage ParsePackage(const std::string& bytes, const std::string& path, co
     pkg.level = m.at("level").get<std::string>();
     pkg.created_at = m.at("created_at").get<std::string>();
     pkg.signer_hex = m.at("signer").get<std::string>();
-    signer = FromHex(pkg.signer_hex, crypto_sign_PUBLICKEYBYTES, "signer");
+    header.signer = FromHex(pkg.signer_hex, crypto_sign_PUBLICKEYBYTES, "signer");
     FromHex(pkg.id, 16, "package_id");
   } catch (const json::exception& e) {
     Fail(path + ": manifest: " + e.what());
   } catch (const Error& e) {
     Fail(path + ": manifest: " + e.what());
   }
-  // 1. The signature, over the manifest's exact bytes (which hold every
-  //    file's SHA-256).
+  return header;
+}
+
+/// Refuses a package whose manifest.sig is not `signer`'s Ed25519 signature of the manifest's exact bytes.
+void CheckManifestSignature(const std::string& signer, const std::string& manifest_text,
+                            const std::string& sig_hex, const std::string& path) {
   std::string signature;
   try {
     signature = FromHex(sig_hex, crypto_sign_BYTES, "manifest.sig");
@@ -224,16 +226,21 @@ ParsedPackage ParsePackage(const std::string& bytes, const std::string& path, co
   }
   Check(VerifySignature(signer, manifest_text, signature),
         path + ": the signature does not verify: the package was changed after signing: refused");
-  // 2. The signer: a key this database trusts for the sending jurisdiction.
+}
+
+/// Refuses a package signed by a key this database does not trust for the sending jurisdiction.
+void CheckSignerTrusted(const index::PackageRecord& pkg, const std::vector<index::TrustedKey>& trusted_keys,
+                        const std::string& path) {
   bool trusted = false;
-  for (const index::TrustedKey& k : ctx.trusted)
+  for (const index::TrustedKey& k : trusted_keys)
     trusted |= k.jurisdiction == pkg.from && k.public_key_hex == pkg.signer_hex;
   Check(trusted, path + ": signed by key " + pkg.signer_hex.substr(0, 16) +
                      "…, which this database does not trust for " + pkg.from +
                      " (toolmark keys trust): refused");
-  // 3. Addressed to us; compatible features; not seen before.
-  Check(pkg.to == home, path + ": addressed to " + pkg.to + ", but this database is " + home + ": refused");
-  const json& fv = m.at("feature_versions");
+}
+
+/// Refuses a package whose feature versions are not this Toolmark's: its features would not compare.
+void CheckFeatureVersions(const json& fv, const std::string& path) {
   const auto version_ok = [&](const char* key, const std::string& ours) {
     Check(fv.contains(key) && fv[key].is_string() && fv[key].get<std::string>() == ours,
           path + ": feature version " + (fv.contains(key) ? fv[key].dump() : std::string("(none)")) + " of " +
@@ -242,7 +249,11 @@ ParsedPackage ParsePackage(const std::string& bytes, const std::string& path, co
   version_ok("cmc", index::FeatureVersion("cmc"));
   version_ok("cmc_quick", index::QuickFeatureVersion("cmc"));
   version_ok("land", index::FeatureVersion("land"));
-  // 4. Every file: listed, present, the size and SHA-256 the signed manifest says; nothing else.
+}
+
+/// The listed files by name, each present at its stated size and SHA-256; refuses any file not listed.
+std::map<std::string, std::string> VerifiedFiles(const json& m, const ingest::ZipReader& zip,
+                                                 const std::string& path) {
   std::map<std::string, std::string> contents;
   try {
     for (const json& f : m.at("files")) {
@@ -263,34 +274,43 @@ ParsedPackage ParsePackage(const std::string& bytes, const std::string& path, co
   } catch (const Error& e) {
     Fail(path + ": " + e.what() + ": refused");
   }
-  // 5. The items.
+  return contents;
+}
+
+/// One manifest item with its features (and scan) from the verified files; the caller names its errors.
+index::ImportedItem ImportedItemFromJson(const json& e, const index::PackageRecord& pkg,
+                                         const std::map<std::string, std::string>& contents) {
+  index::ImportedItem in;
+  in.item = ItemFromJson(e.at("record"));
+  in.origin_item = e.at("origin_item").get<index::ItemId>();
+  Check(in.item.jurisdiction == pkg.from,
+        "item " + in.item.file + " is of " + in.item.jurisdiction + ", not of the sender " + pkg.from);
+  const json features = json::parse(contents.at(e.at("features").get<std::string>()));
+  for (const json& f : features) {
+    index::FeatureRecord r;
+    r.mark = f.at("mark").get<std::string>();
+    r.comparator = f.at("comparator").get<std::string>();
+    r.version = f.at("version").get<std::string>();
+    r.vector = f.at("vector").get<std::vector<float>>();
+    in.features.push_back(std::move(r));
+  }
+  if (pkg.level == "scans") {
+    ingest::ReadOptions options;
+    ingest::Scan scan = ingest::ReadX3pBytes(contents.at(e.at("scan").get<std::string>()), options);
+    scan.surface.kind = in.item.surface_kind == "intensity" ? SurfaceKind::kIntensity : SurfaceKind::kHeight;
+    in.surface = std::move(scan.surface);
+  }
+  return in;
+}
+
+/// The manifest's items (at most kMaxItems); throws naming `path` at the first bad one.
+std::vector<index::ImportedItem> ImportedItems(const json& m, const index::PackageRecord& pkg,
+                                               const std::map<std::string, std::string>& contents,
+                                               const std::string& path) {
   std::vector<index::ImportedItem> items;
   try {
     Check(m.at("items").size() <= kMaxItems, "more than 20,000 items");
-    for (const json& e : m.at("items")) {
-      index::ImportedItem in;
-      in.item = ItemFromJson(e.at("record"));
-      in.origin_item = e.at("origin_item").get<index::ItemId>();
-      Check(in.item.jurisdiction == pkg.from,
-            "item " + in.item.file + " is of " + in.item.jurisdiction + ", not of the sender " + pkg.from);
-      const json features = json::parse(contents.at(e.at("features").get<std::string>()));
-      for (const json& f : features) {
-        index::FeatureRecord r;
-        r.mark = f.at("mark").get<std::string>();
-        r.comparator = f.at("comparator").get<std::string>();
-        r.version = f.at("version").get<std::string>();
-        r.vector = f.at("vector").get<std::vector<float>>();
-        in.features.push_back(std::move(r));
-      }
-      if (pkg.level == "scans") {
-        ingest::ReadOptions options;
-        ingest::Scan scan = ingest::ReadX3pBytes(contents.at(e.at("scan").get<std::string>()), options);
-        scan.surface.kind =
-            in.item.surface_kind == "intensity" ? SurfaceKind::kIntensity : SurfaceKind::kHeight;
-        in.surface = std::move(scan.surface);
-      }
-      items.push_back(std::move(in));
-    }
+    for (const json& e : m.at("items")) items.push_back(ImportedItemFromJson(e, pkg, contents));
   } catch (const json::exception& e) {
     Fail(path + ": bad item in the package: " + e.what() + ": refused");
   } catch (const std::out_of_range&) {
@@ -298,6 +318,41 @@ ParsedPackage ParsePackage(const std::string& bytes, const std::string& path, co
   } catch (const Error& e) {
     Fail(path + ": bad item in the package: " + OneLine(e.what()) + ": refused");
   }
+  return items;
+}
+
+}  // namespace
+
+ParsedPackage ParsePackage(const std::string& bytes, const std::string& path, const PackageContext& ctx) {
+  InitSodium();
+  const std::string& home = ctx.home;
+  Check(bytes.size() <= kMaxPackageBytes, path + ": larger than 4 GiB: refused");
+  std::optional<ingest::ZipReader> opened;
+  try {
+    opened.emplace(bytes, kMaxEntries);
+  } catch (const Error& e) {
+    Fail(path + ": " + e.what() + ": refused");
+  }
+  const ingest::ZipReader& zip = *opened;
+  Check(zip.Has("manifest.json"), path + ": not a Toolmark package (no manifest.json)");
+  Check(zip.Has("manifest.sig"), path + ": unsigned package (no manifest.sig): refused");
+  const std::string manifest_text = zip.ReadAtMost("manifest.json", kMaxManifestBytes);
+  const std::string sig_hex = Trimmed(zip.ReadAtMost("manifest.sig", 1024));
+  const json m = ParseManifestJson(manifest_text, path);
+  const ManifestHeader header = ReadManifestHeader(m, path);
+  const index::PackageRecord& pkg = header.pkg;
+  // 1. The signature, over the manifest's exact bytes (which hold every
+  //    file's SHA-256).
+  CheckManifestSignature(header.signer, manifest_text, sig_hex, path);
+  // 2. The signer: a key this database trusts for the sending jurisdiction.
+  CheckSignerTrusted(pkg, ctx.trusted, path);
+  // 3. Addressed to us; compatible features; not seen before.
+  Check(pkg.to == home, path + ": addressed to " + pkg.to + ", but this database is " + home + ": refused");
+  CheckFeatureVersions(m.at("feature_versions"), path);
+  // 4. Every file: listed, present, the size and SHA-256 the signed manifest says; nothing else.
+  const std::map<std::string, std::string> contents = VerifiedFiles(m, zip, path);
+  // 5. The items.
+  std::vector<index::ImportedItem> items = ImportedItems(m, pkg, contents, path);
   return {pkg, std::move(items)};
 }
 

@@ -30,7 +30,8 @@ void Server::FederatedSearch(const httplib::Request& req, httplib::Response& res
   } catch (const nlohmann::json::exception&) {
     throw HttpError{400, "partner request: needs kind, embedding, quick_features"};
   }
-  if (kind != "cartridge_case") throw HttpError{400, "partner request: only cartridge cases so far"};
+  if (ParseKind(kind) != Kind::kCartridgeCase)
+    throw HttpError{400, "partner request: only cartridge cases so far"};
   for (float v : embedding)
     if (!std::isfinite(v)) throw HttpError{400, "partner request: non-finite embedding"};
   index::SearchOptions o;
