@@ -111,6 +111,7 @@ void Build(const ScaleOptions& args, Database& b) {
   std::vector<SynthScan> scans;
   std::vector<std::vector<index::FeatureRecord>> derived;
   std::vector<index::FeatureRecord> pending;
+  const Kind kind = KindOf(args.kind);  // parsed once, not per scan
   for (std::size_t i = 0; i < args.items; ++i) {
     if (i % kGenerated == 0) {
       const auto p0 = Clock::now();
@@ -123,7 +124,7 @@ void Build(const ScaleOptions& args, Database& b) {
                         [&](std::size_t k) { scans[k] = GenerateSynthScan(o, static_cast<int>(i + k)); });
       const auto f0 = Clock::now();
       tbb::parallel_for(std::size_t{0}, scans.size(), [&](std::size_t k) {
-        derived[k] = index::DerivedFeatures(KindOf(args.kind), index::kInvalidItemId, scans[k].surface);
+        derived[k] = index::DerivedFeatures(kind, index::kInvalidItemId, scans[k].surface);
       });
       features_s += std::chrono::duration<double>(Clock::now() - f0).count();
     }
@@ -135,9 +136,9 @@ void Build(const ScaleOptions& args, Database& b) {
     it.case_id = "bench-" + scan.firearm;
     it.item_label = scan.file;
     it.jurisdiction = i % 3 == 0 ? "NL" : i % 3 == 1 ? "DE" : "FR";
-    it.kind = KindOf(args.kind);
+    it.kind = kind;
     it.role = "reference";
-    it.marks = {KindOf(args.kind) == Kind::kBullet ? "land1" : "breech_face"};
+    it.marks = {kind == Kind::kBullet ? "land1" : "breech_face"};
     const auto t0 = Clock::now();
     ids[i] = db->Add(it, scan.surface).id;
     ingest_s += std::chrono::duration<double>(Clock::now() - t0).count();
@@ -180,13 +181,14 @@ QueryStats Query(const ScaleOptions& args, const Database& b, const index::Searc
   qo.per_firearm = args.per_firearm + 1;
   s.nq = std::min<std::size_t>(args.queries, static_cast<std::size_t>(o.firearms));
   const std::size_t nq = s.nq;
-  const auto comparator = MakeComparator(index::ComparatorForKind(KindOf(args.kind)));
+  const Kind kind = KindOf(args.kind);
+  const auto comparator = MakeComparator(index::ComparatorForKind(kind));
   Progress bar(nq, "querying");
   for (std::size_t q = 0; q < nq; ++q) {
     const int f = static_cast<int>(q * static_cast<std::size_t>(o.firearms) / nq);
     index::SearchQuery query;
     query.surface = GenerateSynthScan(qo, f * qo.per_firearm + args.per_firearm).surface;
-    query.kind = KindOf(args.kind);
+    query.kind = kind;
     const auto t0 = Clock::now();
     const std::vector<index::VectorHit> shortlist = engine.Shortlist(query);
     shortlist_ms.push_back(Ms(Clock::now() - t0));

@@ -96,6 +96,15 @@ void WriteScores(const std::vector<ScoreSet>& sets, const std::string& path) {
   }
 }
 
+namespace {
+/// Whether `name` is a registered comparator of bullet lands (a name read
+/// from a scores file may be none).
+bool ComparesBullets(const std::string& name) {
+  const ComparatorInfo* c = FindComparator(name);
+  return c != nullptr && c->Compares(Kind::kBullet);
+}
+}  // namespace
+
 ScoreSet TakeScores(const std::vector<EvalLevel>& levels, const std::string& comparator,
                     const std::string& level, const std::string& name) {
   for (const EvalLevel& lv : levels) {
@@ -112,11 +121,8 @@ ScoreSet TakeScores(const std::vector<EvalLevel>& levels, const std::string& com
     }
     return s;
   }
-  throw Error(
-      name + ": no " + level + "-level pairs for comparator " + comparator +
-      (level == "pair" && FindComparator(comparator) && FindComparator(comparator)->Compares(Kind::kBullet)
-           ? " (land pairs need a land_id column)"
-           : ""));
+  throw Error(name + ": no " + level + "-level pairs for comparator " + comparator +
+              (level == "pair" && ComparesBullets(comparator) ? " (land pairs need a land_id column)" : ""));
 }
 
 CalibrationQuality Measure(const Calibration& c, const std::vector<const ScoreSet*>& sets) {
