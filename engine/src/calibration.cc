@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "toolmark/engine/check.h"
+#include "toolmark/engine/registry.h"
 
 namespace toolmark {
 namespace {
@@ -152,7 +153,10 @@ double ElubLower(const std::vector<double>& km, const std::vector<double>& knm) 
 }  // namespace
 
 std::string DefaultTransform(const std::string& comparator, const std::string& level) {
-  if ((comparator == "land" || comparator == "land_smoother") && level == "pair") return "logit";
+  // A probability-like score is fitted on its log-odds; a bullet score (a mean of
+  // land scores over a phase) and counts and correlations as they are.
+  const ComparatorInfo* c = FindComparator(comparator);
+  if (c != nullptr && c->scale == ScoreScale::kProbability && level == "pair") return "logit";
   return "identity";
 }
 

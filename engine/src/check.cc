@@ -21,6 +21,15 @@ std::size_t CheckedAdd(std::size_t a, std::size_t b, const char* what) {
   return r;
 }
 
+std::string Join(const std::vector<std::string>& parts, std::string_view separator) {
+  std::string out;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    if (i) out += separator;
+    out += parts[i];
+  }
+  return out;
+}
+
 std::string OneLine(std::string text) {
   for (char& c : text) {
     auto u = static_cast<unsigned char>(c);

@@ -82,18 +82,18 @@ cv::Mat MultiScale(int rows, int cols, double spacing_um, const double* scales_u
   return sum;
 }
 
-SynthScan NewScan(int firearm, const char* kind, const char* mark, cv::Mat heights_um, double spacing_um,
+SynthScan NewScan(int firearm, Kind kind, std::vector<Mark> marks, cv::Mat heights_um, double spacing_um,
                   std::uint64_t seed) {
   char label[32];
   std::snprintf(label, sizeof label, "f%04d", firearm);
   SynthScan scan;
   scan.firearm = label;
   scan.kind = kind;
-  scan.mark = mark;
+  scan.marks = std::move(marks);
   scan.surface.values = std::move(heights_um);
   scan.surface.spacing_x_um = scan.surface.spacing_y_um = spacing_um;
   scan.surface.meta.creator = "toolmark synth";
-  scan.surface.meta.comment = std::string("synthetic ") + kind + ", seed " + std::to_string(seed);
+  scan.surface.meta.comment = std::string("synthetic ") + KindName(kind) + ", seed " + std::to_string(seed);
   return scan;
 }
 
@@ -119,24 +119,24 @@ SynthDifficulty ParseSynthDifficulty(const std::string& text) {
 }
 
 void SynthOptions::Check() const {
-  toolmark::Check(kind == "cartridge_case" || kind == "bullet",
+  toolmark::Check(kind == Kind::kCartridgeCase || kind == Kind::kBullet,
                   "synth kind must be cartridge_case or bullet");
   toolmark::Check(firearms >= 1 && firearms <= 100000, "firearms must be 1..100000");
   toolmark::Check(per_firearm >= 1 && per_firearm <= 1000, "per-firearm must be 1..1000");
   toolmark::Check(size == 0 || (size >= 32 && size <= 4096), "size must be 32..4096 points");
   toolmark::Check(lands >= 3 && lands <= 16, "lands must be 3..16");
   CheckedMul(CheckedMul(static_cast<std::size_t>(firearms), static_cast<std::size_t>(per_firearm), "scans"),
-             static_cast<std::size_t>(kind == "bullet" ? lands : 1), "scans");
+             static_cast<std::size_t>(kind == Kind::kBullet ? lands : 1), "scans");
 }
 
 int SynthScanCount(const SynthOptions& o) {
   o.Check();
-  return o.firearms * o.per_firearm * (o.kind == "bullet" ? o.lands : 1);
+  return o.firearms * o.per_firearm * (o.kind == Kind::kBullet ? o.lands : 1);
 }
 
 SynthScan GenerateSynthScan(const SynthOptions& o, int index) {
   Check(index >= 0 && index < SynthScanCount(o), "synth scan index out of range");
-  if (o.kind == "cartridge_case")
+  if (o.kind == Kind::kCartridgeCase)
     return synth::GenerateCartridgeCase(o, index / o.per_firearm, index % o.per_firearm);
   const int per_bullet = o.lands;
   const int bullet_index = index / per_bullet;

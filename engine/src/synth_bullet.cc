@@ -121,7 +121,7 @@ SynthScan GenerateBulletLand(const SynthOptions& o, int firearm, int bullet, int
     filled.setTo(std::numeric_limits<double>::quiet_NaN(), holes);
     z = filled;
   }
-  SynthScan scan = NewScan(firearm, "bullet", "land", z, s.spacing_um, o.seed);
+  SynthScan scan = NewScan(firearm, Kind::kBullet, {{MarkType::kLand}}, z, s.spacing_um, o.seed);
   scan.bullet = scan.firearm + "-b" + std::to_string(bullet + 1);
   scan.land = land + 1;
   scan.land_id = scan.firearm + "-L" + std::to_string(barrel_land + 1);

@@ -208,7 +208,8 @@ SynthScan GenerateCartridgeCase(const SynthOptions& o, int firearm, int shot) {
       if (lost) v = std::numeric_limits<double>::quiet_NaN();
     }
   }
-  SynthScan scan = NewScan(firearm, "cartridge_case", "breech_face;firing_pin", z, s.spacing_um, o.seed);
+  SynthScan scan = NewScan(firearm, Kind::kCartridgeCase, {{MarkType::kBreechFace}, {MarkType::kFiringPin}},
+                           z, s.spacing_um, o.seed);
   scan.file = "cc-" + scan.firearm + "-s" + std::to_string(shot + 1) + ".x3p";
   return scan;
 }

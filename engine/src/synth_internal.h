@@ -57,7 +57,7 @@ Preset PresetFor(SynthDifficulty difficulty);
 
 /// The start of a scan's record: firearm label ("f0042"), kind, mark, and the
 /// surface (µm heights, square spacing) with generator metadata.
-SynthScan NewScan(int firearm, const char* kind, const char* mark, cv::Mat heights_um, double spacing_um,
+SynthScan NewScan(int firearm, Kind kind, std::vector<Mark> marks, cv::Mat heights_um, double spacing_um,
                   std::uint64_t seed);
 
 SynthScan GenerateCartridgeCase(const SynthOptions& options, int firearm, int shot);

@@ -304,9 +304,9 @@ ItemId Catalog::InsertItem(const ItemRecord& it, const std::string& array_path) 
       .Bind(28, it.values_sha256);
   s.Step();
   const ItemId id = sqlite3_last_insert_rowid(db_);
-  for (const std::string& mark : it.marks) {
+  for (const Mark& mark : it.marks) {
     Statement m(db_, "INSERT OR IGNORE INTO marks (item_id, mark) VALUES (?, ?)");
-    m.Bind(1, id).Bind(2, mark).Step();
+    m.Bind(1, id).Bind(2, MarkName(mark)).Step();
   }
   if (!it.quality.empty()) {
     Statement q(db_, "INSERT INTO item_quality (item_id, quality) VALUES (?, ?)");
@@ -332,8 +332,15 @@ std::optional<ItemId> Catalog::FindBySha256(const std::string& sha256) {
   return std::nullopt;
 }
 
+Mark StoredMark(ItemId item, const std::string& name) {
+  const std::optional<Mark> m = ParseMark(name);
+  Check(m.has_value(), "item " + std::to_string(item) + ": stored mark '" + OneLine(name.substr(0, 40)) +
+                           "' is not a known mark (damaged catalog?)");
+  return *m;
+}
+
 std::vector<ItemRecord> Catalog::Items(std::optional<ItemId> only) {
-  std::map<ItemId, std::vector<std::string>> marks;
+  std::map<ItemId, std::vector<Mark>> marks;
   {
     Statement m(db_,
                 "SELECT item_id, mark FROM marks WHERE ?1 IS NULL OR item_id = ?1 ORDER BY item_id, rowid");
@@ -341,7 +348,7 @@ std::vector<ItemRecord> Catalog::Items(std::optional<ItemId> only) {
       m.Bind(1, *only);
     else
       m.BindNull(1);
-    while (m.Step()) marks[m.Int(0)].push_back(m.Text(1));
+    while (m.Step()) marks[m.Int(0)].push_back(StoredMark(m.Int(0), m.Text(1)));
   }
   Statement s(db_, R"SQL(SELECT id, sha256, file, format, case_id, item_label, jurisdiction, kind, role,
     caliber, firing_pin_shape, lands, twist, firearm_make, firearm_model, firearm_serial, truth_firearm,

@@ -77,4 +77,8 @@ class Catalog {
   sqlite3* db_ = nullptr;
 };
 
+/// A mark name read from the catalog, parsed; a name of no mark type is a
+/// damaged catalog (toolmark::Error naming the item).
+Mark StoredMark(ItemId item, const std::string& name);
+
 }  // namespace toolmark::index

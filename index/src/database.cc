@@ -102,10 +102,11 @@ AddResult DatabaseImpl::Add(const ItemRecord& input, const Surface& surface) {
 }
 
 void CheckFeature(const FeatureRecord& f) {
-  const std::string who = "item " + std::to_string(f.item) + " " + f.mark + " (" + f.comparator + "): ";
+  const std::string who =
+      "item " + std::to_string(f.item) + " " + MarkName(f.mark) + " (" + f.comparator + "): ";
   Check(!f.vector.empty(), who + "empty feature vector");
   for (float v : f.vector) Check(std::isfinite(v), who + "non-finite feature value");
-  Check(IsToken(f.mark) && IsToken(f.comparator) && !f.version.empty(),
+  Check(IsValidMark(f.mark) && IsToken(f.comparator) && !f.version.empty(),
         who + "bad mark, comparator or version");
 }
 
@@ -119,7 +120,7 @@ void DatabaseImpl::InsertFeature(const FeatureRecord& f) {
                 "INSERT OR REPLACE INTO features (item_id, mark, comparator, version, dims, vector, sha256) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)");
   put.Bind(1, static_cast<std::int64_t>(f.item))
-      .Bind(2, f.mark)
+      .Bind(2, MarkName(f.mark))
       .Bind(3, f.comparator)
       .Bind(4, f.version)
       .Bind(5, static_cast<std::int64_t>(f.vector.size()))
@@ -147,12 +148,13 @@ namespace {
 FeatureRecord ReadFeatureRow(Statement& q, const std::string& comparator, const std::string& version) {
   FeatureRecord f;
   f.item = q.Int(0);
-  f.mark = q.Text(1);
+  f.mark = StoredMark(f.item, q.Text(1));
   f.comparator = comparator;
   f.version = version;
   const std::int64_t dims = q.Int(2);
   const std::string blob = q.Blob(3);
-  const std::string who = "item " + std::to_string(f.item) + " " + f.mark + " (" + comparator + "): ";
+  const std::string who =
+      "item " + std::to_string(f.item) + " " + MarkName(f.mark) + " (" + comparator + "): ";
   Check(dims > 0 && blob.size() == static_cast<std::size_t>(dims) * sizeof(float),
         who + "stored feature vector has the wrong size");
   Check(base::Sha256Hex(blob) == q.Text(4), who + "stored feature vector does not match its checksum");
@@ -174,14 +176,14 @@ std::vector<FeatureRecord> DatabaseImpl::Features(const std::string& comparator,
   return out;
 }
 
-std::optional<FeatureRecord> DatabaseImpl::Feature(ItemId item, const std::string& mark,
+std::optional<FeatureRecord> DatabaseImpl::Feature(ItemId item, const Mark& mark,
                                                    const std::string& comparator,
                                                    const std::string& version) {
   std::lock_guard<std::mutex> lock(mutex_);
   Statement q(catalog_.handle(),
               "SELECT item_id, mark, dims, vector, sha256 FROM features WHERE item_id = ? AND mark = ? AND "
               "comparator = ? AND version = ?");
-  q.Bind(1, static_cast<std::int64_t>(item)).Bind(2, mark).Bind(3, comparator).Bind(4, version);
+  q.Bind(1, static_cast<std::int64_t>(item)).Bind(2, MarkName(mark)).Bind(3, comparator).Bind(4, version);
   if (!q.Step()) return std::nullopt;
   return ReadFeatureRow(q, comparator, version);
 }
@@ -296,8 +298,7 @@ void ValidateItem(const ItemRecord& item) {
   need(!item.item_label.empty(), "item label is empty");
   need(!item.jurisdiction.empty(), "jurisdiction is empty");
   need(!item.marks.empty(), "no marks given");
-  for (const auto& m : item.marks)
-    need(detail::IsToken(m), "mark '" + m + "' must be lower-case letters, digits or _");
+  for (const Mark& m : item.marks) need(IsValidMark(m), "mark " + MarkName(m) + " is not a valid mark");
   need(item.sha256.size() == 64 && item.sha256.find_first_not_of("0123456789abcdef") == std::string::npos,
        "sha256 is not 64 lowercase hex digits");
   need(item.class_marks.lands >= 0 && item.class_marks.lands <= 64, "number of lands must be 0..64");

@@ -77,7 +77,7 @@ class DatabaseImpl final : public Database {
                                     const std::vector<ImportedItem>& items) override;
   void Audit(const std::string& action, std::optional<ItemId> item, const std::string& detail) override;
   std::vector<FeatureRecord> Features(const std::string& comparator, const std::string& version) override;
-  std::optional<FeatureRecord> Feature(ItemId item, const std::string& mark, const std::string& comparator,
+  std::optional<FeatureRecord> Feature(ItemId item, const Mark& mark, const std::string& comparator,
                                        const std::string& version) override;
   std::vector<ItemId> FeatureItems(const std::string& comparator, const std::string& version) override;
   std::string ArrayPathFor(const std::string& sha256) const {

@@ -37,7 +37,7 @@ bool Selected(const ReviewHit& r, const HitFilter& f) {
   if (!f.jurisdiction.empty() && r.query.jurisdiction != f.jurisdiction &&
       r.candidate.jurisdiction != f.jurisdiction)
     return false;
-  if (!f.kind.empty() && KindName(r.query.kind) != f.kind) return false;
+  if (f.kind && r.query.kind != *f.kind) return false;
   if (f.min_score && !(r.hit.score >= *f.min_score)) return false;
   if (f.item && r.hit.query != *f.item && r.hit.candidate != *f.item) return false;
   return true;
@@ -48,8 +48,6 @@ bool Selected(const ReviewHit& r, const HitFilter& f) {
 void CheckFilter(const HitFilter& f) {
   Check(f.status == "pending" || f.status == "all" || IsConclusion(f.status),
         "status '" + f.status + "' must be pending, identification, inconclusive, elimination or all");
-  Check(f.kind.empty() || ParseKind(f.kind).has_value(),
-        "kind '" + f.kind + "' must be cartridge_case or bullet");
 }
 
 std::vector<ReviewHit> ReviewHits(Database& db, const HitFilter& filter) {

@@ -354,6 +354,6 @@ CorrelateSummary Correlate(Database& db, Kind kind, const SearchOptions& options
 }
 
 std::string QuickFeatureVersion(const std::string& comparator) { return detail::QuickVersionOf(comparator); }
-std::string FeatureMarkFor(Kind kind) { return detail::MarkFor(kind); }
+Mark FeatureMarkFor(Kind kind) { return detail::MarkFor(kind); }
 
 }  // namespace toolmark::index

@@ -19,12 +19,8 @@
 namespace toolmark::index {
 
 int LandPosition(const ItemRecord& item) {
-  for (const std::string& m : item.marks) {
-    if (m.rfind("land", 0) != 0 || m.size() < 5 || m.size() > 6) continue;
-    if (m.find_first_not_of("0123456789", 4) != std::string::npos) continue;
-    const int n = std::stoi(m.substr(4));
-    if (n >= 1 && n <= 64) return n - 1;
-  }
+  for (const Mark& m : item.marks)
+    if (m.type == MarkType::kLand && m.land >= 1 && m.land <= 64) return m.land - 1;
   return -1;
 }
 

@@ -32,7 +32,7 @@ inline double Ms(Clock::duration d) { return std::chrono::duration<double, std::
 inline constexpr std::size_t kPreparedCache = 256;
 
 /// The mark a kind's whole-item embedding describes.
-inline std::string MarkFor(Kind kind) { return MarkTypeName(DefaultComparator(kind).marks.front()); }
+inline Mark MarkFor(Kind kind) { return {DefaultComparator(kind).marks.front(), 0}; }
 
 /// Feature version of stored quick features ("cmc-quick-<version>").
 inline std::string QuickVersionOf(const std::string& comparator) {

@@ -11,6 +11,7 @@
 #include <random>
 
 #include "toolmark/engine/check.h"
+#include "toolmark/engine/kofn.h"
 
 namespace toolmark {
 namespace {
@@ -287,6 +288,64 @@ TEST(DefaultCalibration, CartridgeCasesHaveNoneShipped) {
   // 1.51): cartridge-case LRs need a lab's own calibration file.
   EXPECT_FALSE(DefaultCalibration("cmc").has_value());
   EXPECT_FALSE(DefaultCalibration("cmc", "pair").has_value());
+}
+
+}  // namespace
+}  // namespace toolmark
+
+// ------------------------------------------------------------ k of n
+
+namespace toolmark {
+namespace {
+
+/// n-trial counts from a beta-binomial(α, β), seeded.
+std::vector<std::pair<int, int>> BetaBinomialCounts(std::size_t count, int n_min, int n_max, double alpha,
+                                                    double beta, unsigned seed) {
+  std::mt19937_64 rng(seed);
+  std::gamma_distribution<double> ga(alpha, 1.0), gb(beta, 1.0);
+  std::uniform_int_distribution<int> nd(n_min, n_max);
+  std::vector<std::pair<int, int>> out;
+  for (std::size_t i = 0; i < count; ++i) {
+    const double x = ga(rng), y = gb(rng);
+    const int n = nd(rng);
+    std::binomial_distribution<int> k(n, x / (x + y));
+    out.emplace_back(k(rng), n);
+  }
+  return out;
+}
+
+TEST(KOfN, RecoversTheBetaBinomialItWasDrawnFrom) {
+  const auto counts = BetaBinomialCounts(4000, 20, 60, 6.0, 4.0, 7);
+  const BetaBinomial d = FitBetaBinomial(counts);
+  EXPECT_NEAR(d.Mean(), 0.6, 0.01);
+  EXPECT_NEAR(d.alpha + d.beta, 10.0, 2.5);
+  // Deterministic: the same counts give the same numbers.
+  const BetaBinomial again = FitBetaBinomial(counts);
+  EXPECT_EQ(again.alpha, d.alpha);
+  EXPECT_EQ(again.beta, d.beta);
+}
+
+TEST(KOfN, TheLikelihoodRatioWeighsKAgainstN) {
+  const KOfNModel m = FitKOfN(BetaBinomialCounts(500, 10, 60, 5.0, 5.0, 1),     // same source: about half
+                              BetaBinomialCounts(2000, 10, 60, 1.0, 30.0, 2));  // different: about 3%
+  for (int n : {10, 30, 60})
+    for (int k = 1; k <= n; ++k) EXPECT_GT(m.Log10Lr(k, n), m.Log10Lr(k - 1, n)) << k << " of " << n;
+  // The same count is stronger evidence of fewer cells compared.
+  EXPECT_GT(m.Log10Lr(5, 10), m.Log10Lr(5, 60));
+  EXPECT_LT(m.Log10Lr(0, 30), 0);
+  EXPECT_GT(m.Log10Lr(15, 30), 0);
+  EXPECT_TRUE(std::isfinite(m.Log10Lr(60, 60)));
+}
+
+TEST(KOfN, BadCountsAreRefused) {
+  EXPECT_THROW(FitBetaBinomial({}), Error);
+  EXPECT_THROW(FitBetaBinomial({{3, 2}}), Error);
+  EXPECT_THROW(FitBetaBinomial({{-1, 2}}), Error);
+  EXPECT_THROW(FitBetaBinomial({{0, 0}}), Error);
+  // Degenerate but legal: every count 0 stays finite.
+  const BetaBinomial zero = FitBetaBinomial({{0, 10}, {0, 20}, {0, 5}});
+  EXPECT_TRUE(std::isfinite(zero.LogKernel(0, 10)));
+  EXPECT_LT(zero.Mean(), 0.01);
 }
 
 }  // namespace

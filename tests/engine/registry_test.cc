@@ -51,8 +51,38 @@ TEST(Registry, MarkNamesHaveTheirTypeAndKind) {
   EXPECT_EQ(KindOfMark(MarkType::kLand), Kind::kBullet);
   EXPECT_EQ(KindOfMark(MarkType::kBreechFace), Kind::kCartridgeCase);
   EXPECT_EQ(KindOfMark(MarkType::kFiringPin), Kind::kCartridgeCase);
-  for (MarkType t : {MarkType::kBreechFace, MarkType::kFiringPin, MarkType::kLand})
-    EXPECT_EQ(MarkTypeOf(MarkTypeName(t)), t);
+  for (const MarkTypeInfo& t : MarkTypes()) EXPECT_EQ(MarkTypeOf(MarkTypeName(t.type)), t.type);
+  EXPECT_EQ(MarkTypeOf("aperture_shear"), MarkType::kApertureShear);
+  EXPECT_EQ(KindOfMark(MarkType::kEjector), Kind::kCartridgeCase);
+}
+
+TEST(Registry, MarksAreParsedOnceAndReadBackAsThemselves) {
+  EXPECT_EQ(ParseMark("land3"), (Mark{MarkType::kLand, 3}));
+  EXPECT_EQ(ParseMark("land"), (Mark{MarkType::kLand, 0}));
+  EXPECT_EQ(ParseMark("firing_pin"), (Mark{MarkType::kFiringPin, 0}));
+  EXPECT_EQ(ParseMark("land64"), (Mark{MarkType::kLand, 64}));
+  // Numbers only on lands, 1…99, written without leading zeros.
+  for (const char* bad : {"land0", "land03", "land100", "land-1", "land3a", "landing", "breech_face2",
+                          "Breech Face", "", "land ", "firing_pin\n"})
+    EXPECT_FALSE(ParseMark(bad).has_value()) << bad;
+  for (const MarkTypeInfo& t : MarkTypes()) {
+    const Mark m{t.type, t.numbered ? 7 : 0};
+    EXPECT_TRUE(IsValidMark(m));
+    EXPECT_EQ(ParseMark(MarkName(m)), m) << MarkName(m);
+  }
+  EXPECT_FALSE(IsValidMark({MarkType::kBreechFace, 3}));
+  EXPECT_FALSE(IsValidMark({MarkType::kLand, 100}));
+  EXPECT_FALSE(IsValidMark({MarkType::kLand, -1}));
+  EXPECT_EQ(MarkNames(MarksOf({"breech_face", "land2"})), (std::vector<std::string>{"breech_face", "land2"}));
+  try {
+    MarkOf("Breech Face");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'Breech Face' is not one of breech_face, firing_pin"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(KindNames(), (std::vector<std::string>{"cartridge_case", "bullet"}));
 }
 
 TEST(Registry, EveryComparatorIsWhatItsDescriptionSays) {

@@ -13,7 +13,7 @@ namespace {
 
 SynthOptions Small(const std::string& kind) {
   SynthOptions o;
-  o.kind = kind;
+  o.kind = KindOf(kind);
   o.firearms = 3;
   o.per_firearm = 2;
   o.seed = 42;
@@ -41,7 +41,7 @@ TEST(Synth, CartridgeCaseGroundTruthAndGeometry) {
     const SynthScan s = GenerateSynthScan(o, i);
     ++per_firearm[s.firearm];
     EXPECT_TRUE(files.insert(s.file).second) << s.file;
-    EXPECT_EQ(s.kind, "cartridge_case");
+    EXPECT_EQ(s.kind, Kind::kCartridgeCase);
     EXPECT_GT(s.surface.ValidFraction(), 0.4) << s.file;
     EXPECT_LT(s.surface.ValidFraction(), 0.95) << s.file;  // outside the primer, drop-outs
     EXPECT_GT(s.surface.spacing_x_um, 20.0);
@@ -73,7 +73,7 @@ TEST(Synth, BulletLandsCoverTheBarrelOnceStartingAnywhere) {
 
 TEST(Synth, OptionsAreChecked) {
   SynthOptions o;
-  o.kind = "shotgun";
+  o.kind = static_cast<Kind>(7);  // not a kind: refused, not taken for one
   EXPECT_THROW(SynthScanCount(o), Error);
   o = SynthOptions{};
   o.firearms = 0;

@@ -35,7 +35,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 /// The quick features of two small synthetic cartridge cases.
 std::vector<std::string> ToolmarkFuzzSeeds() {
   toolmark::SynthOptions o;
-  o.kind = "cartridge_case";
+  o.kind = toolmark::Kind::kCartridgeCase;
   o.firearms = 1;
   o.per_firearm = 2;
   o.size = 64;

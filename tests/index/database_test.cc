@@ -14,6 +14,8 @@
 
 namespace toolmark::index {
 namespace {
+
+const Mark kFace{MarkType::kBreechFace};
 namespace fs = std::filesystem;
 
 Surface MakeSurface(int seed) {
@@ -38,7 +40,7 @@ ItemRecord MakeItem(int seed) {
   it.jurisdiction = "NL";
   it.kind = seed % 2 ? Kind::kBullet : Kind::kCartridgeCase;
   it.role = "questioned";
-  it.marks = {seed % 2 ? "land" + std::to_string(seed % 6 + 1) : "breech_face"};
+  it.marks = {seed % 2 ? Mark{MarkType::kLand, seed % 6 + 1} : Mark{MarkType::kBreechFace}};
   it.class_marks = {"9mm Luger", "hemispherical", 6, "right"};
   it.firearm = {"Ruger", "P95", "", "truth-label"};
   it.instrument = "Sensofar S neox";
@@ -56,7 +58,7 @@ TEST(Database, AddGetListAndLoadSurface) {
   const auto got = db->Get(a.id);
   ASSERT_TRUE(got);
   EXPECT_EQ(got->case_id, "C-2026-001");
-  EXPECT_EQ(got->marks, std::vector<std::string>{"land2"});
+  EXPECT_EQ(got->marks, (std::vector<Mark>{{MarkType::kLand, 2}}));
   EXPECT_EQ(got->class_marks.lands, 6);
   EXPECT_EQ(got->firearm.truth_label, "truth-label");
   EXPECT_EQ(got->size_x, 60);
@@ -112,10 +114,16 @@ TEST(Database, InvalidItemsAreRefusedAndNothingIsStored) {
   testing::TempDir dir;
   auto db = Database::Open(dir / "db", true);
   std::vector<std::function<void(ItemRecord&)>> breakers = {
-      [](ItemRecord& i) { i.role = "suspect"; },        [](ItemRecord& i) { i.case_id.clear(); },
-      [](ItemRecord& i) { i.jurisdiction.clear(); },    [](ItemRecord& i) { i.marks.clear(); },
-      [](ItemRecord& i) { i.marks = {"Breech Face"}; }, [](ItemRecord& i) { i.sha256 = "abc"; },
-      [](ItemRecord& i) { i.class_marks.lands = 100; }, [](ItemRecord& i) { i.class_marks.twist = "up"; },
+      [](ItemRecord& i) { i.role = "suspect"; },
+      [](ItemRecord& i) { i.case_id.clear(); },
+      [](ItemRecord& i) { i.jurisdiction.clear(); },
+      [](ItemRecord& i) { i.marks.clear(); },
+      [](ItemRecord& i) {
+        i.marks = {{MarkType::kBreechFace, 3}};
+      },
+      [](ItemRecord& i) { i.sha256 = "abc"; },
+      [](ItemRecord& i) { i.class_marks.lands = 100; },
+      [](ItemRecord& i) { i.class_marks.twist = "up"; },
   };
   for (auto& breaker : breakers) {
     ItemRecord it = MakeItem(4);
@@ -196,11 +204,11 @@ TEST(Database, FeatureRecordsAreStoredReplacedAndChecked) {
     auto db = Database::Open(dir / "db", true);
     a = db->Add(MakeItem(1), MakeSurface(1)).id;
     b = db->Add(MakeItem(2), MakeSurface(2)).id;
-    db->PutFeatures({{a, "breech_face", "cmc", "v1", {0.5f, -0.25f, 1.0f}},
-                     {b, "breech_face", "cmc", "v1", {0.1f, 0.2f, 0.3f}},
-                     {a, "breech_face", "cmc", "v2", {9.0f}}});
+    db->PutFeatures({{a, kFace, "cmc", "v1", {0.5f, -0.25f, 1.0f}},
+                     {b, kFace, "cmc", "v1", {0.1f, 0.2f, 0.3f}},
+                     {a, kFace, "cmc", "v2", {9.0f}}});
     // Same key: replaced, not duplicated.
-    db->PutFeatures({{b, "breech_face", "cmc", "v1", {0.4f, 0.5f, 0.6f}}});
+    db->PutFeatures({{b, kFace, "cmc", "v1", {0.4f, 0.5f, 0.6f}}});
   }
   auto db = Database::Open(dir / "db", false);  // durable across a reopen
   const std::vector<FeatureRecord> v1 = db->Features("cmc", "v1");
@@ -213,10 +221,10 @@ TEST(Database, FeatureRecordsAreStoredReplacedAndChecked) {
   EXPECT_TRUE(db->Features("land", "v1").empty());
   // All or nothing: one bad record (unknown item, NaN, empty) stores none of the batch.
   for (const FeatureRecord& bad :
-       {FeatureRecord{999, "breech_face", "cmc", "v3", {1.0f}},
-        FeatureRecord{a, "breech_face", "cmc", "v3", {NAN}}, FeatureRecord{a, "breech_face", "cmc", "v3", {}},
-        FeatureRecord{a, "Breech Face", "cmc", "v3", {1.0f}}}) {
-    EXPECT_THROW(db->PutFeatures({{b, "breech_face", "cmc", "v3", {1.0f}}, bad}), Error);
+       {FeatureRecord{999, kFace, "cmc", "v3", {1.0f}}, FeatureRecord{a, kFace, "cmc", "v3", {NAN}},
+        FeatureRecord{a, kFace, "cmc", "v3", {}},
+        FeatureRecord{a, {MarkType::kLand, 100}, "cmc", "v3", {1.0f}}}) {
+    EXPECT_THROW(db->PutFeatures({{b, kFace, "cmc", "v3", {1.0f}}, bad}), Error);
     EXPECT_TRUE(db->Features("cmc", "v3").empty());
   }
 }

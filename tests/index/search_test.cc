@@ -26,7 +26,7 @@ constexpr int kFirearms = 5, kShots = 4;  ///< shots 0..2 are ingested, shot 3 i
 
 SynthOptions Options() {
   SynthOptions o;
-  o.kind = "cartridge_case";
+  o.kind = Kind::kCartridgeCase;
   o.firearms = kFirearms;
   o.per_firearm = kShots;
   o.seed = 31;
@@ -56,7 +56,7 @@ class SearchTest : public ::testing::Test {
     it.jurisdiction = jurisdiction;
     it.kind = Kind::kCartridgeCase;
     it.role = "reference";
-    it.marks = {"breech_face", "firing_pin"};
+    it.marks = {{MarkType::kBreechFace}, {MarkType::kFiringPin}};
     const ItemId id = db_->Add(it, scan.surface).id;
     firearm_of_[id] = firearm;  // the test's own truth; the search never sees it
     return id;
@@ -128,7 +128,7 @@ TEST_F(SearchTest, TheQueryItemAndOtherJurisdictionsStayOut) {
   it.case_id = it.item_label = it.jurisdiction = "x";
   it.kind = Kind::kCartridgeCase;
   it.role = "reference";
-  it.marks = {"breech_face"};
+  it.marks = {{MarkType::kBreechFace}};
   const ItemId image_id = db_->Add(it, image).id;
   o.jurisdictions.clear();
   for (const SearchHit& h : Run(Query(2, 3), o)) EXPECT_NE(h.item, image_id);
@@ -214,7 +214,7 @@ TEST_F(SearchTest, CorrelateNamesAnItemItCannotSearchAndGoesOn) {
   bad.jurisdiction = "NL";
   bad.kind = Kind::kCartridgeCase;
   bad.role = "questioned";
-  bad.marks = {"breech_face"};
+  bad.marks = {{MarkType::kBreechFace}};
   Surface s = Scan(0, 3).surface;
   s.values.setTo(std::numeric_limits<double>::quiet_NaN());
   for (int r = 0; r < 3; ++r)
@@ -313,7 +313,7 @@ TEST(BulletSearch, LandShortlistsAggregateToTheSameBarrel) {
   // 4 barrels × 3 bullets × 6 lands; bullets 0 and 1 are stored (one item
   // per land, item label = the bullet), bullet 2 is the query.
   SynthOptions o;
-  o.kind = "bullet";
+  o.kind = Kind::kBullet;
   o.firearms = 4;
   o.per_firearm = 3;
   o.lands = 6;
@@ -338,7 +338,7 @@ TEST(BulletSearch, LandShortlistsAggregateToTheSameBarrel) {
     it.jurisdiction = "NL";
     it.kind = Kind::kBullet;
     it.role = "reference";
-    it.marks = {"land" + std::to_string(land + 1)};
+    it.marks = {{MarkType::kLand, land + 1}};
     db->Add(it, scan.surface);
     barrel_of[it.item_label] = barrel;
   }

@@ -214,3 +214,38 @@ TEST(Calibrate, CorruptedOrWrongVersionFilesAreOneLineErrors) {
 
 }  // namespace
 }  // namespace toolmark::testing
+
+namespace toolmark::testing {
+namespace {
+
+// The Netherlands Forensic Institute's real scores (../shared/datasets/nfi-scores):
+// fitted on a weapon-level split's t rows, measured on its v rows.
+TEST(Calibrate, ALaboratorysScoreTableIsFittedAndTestedOnItsSplit) {
+  TOOLMARK_REQUIRE_DATASETS();
+  const std::string file = DatasetsDir() + "/nfi-scores/breech_face_impression.csv";
+  if (!std::filesystem::exists(file)) GTEST_SKIP() << file << " is absent";
+  const CliResult r = RunCli({"calibrate", "--scores", file, "--score-column", "cmc", "--same-source-column",
+                              "hypothesis", "--trials-column", "n", "--split-column", "split1", "--json"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const json j = json::parse(r.out);
+  for (const char* field : {"cllr", "cllr_min", "misleading_ss", "misleading_ds", "bounds"})
+    EXPECT_TRUE(j.contains(field)) << field;
+  EXPECT_EQ(j["model"], "kofn");
+  EXPECT_GT(j["km"].get<int>(), 20);
+  EXPECT_LT(j["cllr"].get<double>(), 0.6);  // NFI's own kind of system: about 0.28 on this mark
+  EXPECT_LE(j["cllr_min"].get<double>(), j["cllr"].get<double>() + 1e-9);
+  EXPECT_LT(j["bounds"][0].get<double>(), 0);
+  EXPECT_GT(j["bounds"][1].get<double>(), 0);
+  // The same table and flags give the same figures.
+  const json again = json::parse(RunCli({"calibrate", "--scores", file, "--score-column", "cmc",
+                                         "--trials-column", "n", "--split-column", "split1", "--json"})
+                                     .out);
+  EXPECT_EQ(again["cllr"], j["cllr"]);
+  // A column that is not there: one line naming it.
+  const CliResult bad = RunCli({"calibrate", "--scores", file, "--score-column", "cells"});
+  EXPECT_NE(bad.status, 0);
+  EXPECT_NE(bad.err.find("no 'cells' column (--score-column)"), std::string::npos) << bad.err;
+}
+
+}  // namespace
+}  // namespace toolmark::testing

@@ -70,6 +70,7 @@ TEST(Cli, UsageErrorsAreOneLine) {
   ExpectOneLineError(RunCli({}), "");
   ExpectOneLineError(RunCli({"frobnicate"}), "");
   ExpectOneLineError(RunCli({"ingest", "--kind", "rifle", "x.x3p"}), "");
+  ExpectOneLineError(RunCli({"ingest", "--mark", "Breech Face", "x.x3p"}), "");
   ExpectOneLineError(RunCli({"list", "--db", "/nonexistent/db"}), "/nonexistent/db: no Toolmark database");
 }
 
@@ -283,6 +284,10 @@ TEST(Cli, MissingMetadataAndManifestProblemsAreReported) {
   ExpectOneLineError(
       RunCli({"ingest", "--db", dir / "db", "--manifest", dir / "m2.csv", "--case", "c", file}),
       file + ": not listed in the manifest");
+  // Marks are parsed where they come in: a mark of no known type refuses the file, naming it.
+  WriteFile(dir / "m3.csv", "file,kind,mark\na.x3p,cartridge_case,BreechFace\n");
+  ExpectOneLineError(RunCli({"ingest", "--db", dir / "db", "--manifest", dir / "m3.csv", "--case", "c"}),
+                     file + ": mark 'BreechFace' is not one of breech_face");
 }
 
 TEST(Cli, UnitOverrideFlagIsNamedAndWorks) {

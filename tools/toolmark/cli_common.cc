@@ -59,12 +59,30 @@ void PrintError(const std::string& message) {
   std::fflush(stderr);
 }
 
-ingest::Intake TakeInFile(const std::string& file, const std::string& kind, const ReadFlags& read,
+CLI::Option* AddKindFlag(CLI::App* cmd, std::optional<Kind>* kind, const std::string& help, KindWords words) {
+  std::vector<std::string> choices;
+  if (words.unset) choices.emplace_back(words.unset);
+  for (std::string& k : KindNames()) choices.push_back(std::move(k));
+  if (words.land) choices.emplace_back("land");
+  return cmd
+      ->add_option_function<std::string>(
+          "--kind",
+          [kind, words](const std::string& v) {
+            if (words.unset && v == words.unset)
+              kind->reset();
+            else
+              *kind = v == "land" ? Kind::kBullet : KindOf(v);
+          },
+          help)
+      ->check(CLI::IsMember(choices));
+}
+
+ingest::Intake TakeInFile(const std::string& file, std::optional<Kind> kind, const ReadFlags& read,
                           const std::string& orientation) {
   QuietStderr quiet;
   const ingest::Scan scan = ingest::ReadScan(file, read.Options());
   ingest::IntakeOptions intake;
-  if (kind != "auto" && !kind.empty()) intake.kind = KindOf(kind == "land" ? "bullet" : kind);
+  intake.kind = kind;
   intake.orientation = orientation.empty() ? read.StatedOrientation() : ParseOrientation(orientation);
   try {
     return ingest::TakeIn(scan.surface, intake);
@@ -101,7 +119,7 @@ nlohmann::json ItemJson(const index::ItemRecord& it) {
                       {"jurisdiction", it.jurisdiction},
                       {"kind", KindName(it.kind)},
                       {"role", it.role},
-                      {"marks", it.marks},
+                      {"marks", MarkNames(it.marks)},
                       {"format", it.format},
                       {"surface", it.surface_kind},
                       {"size_x", it.size_x},

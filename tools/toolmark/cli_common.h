@@ -45,12 +45,21 @@ using base::QuietStderr;
 using review::ItemQuality;
 using review::QualityRemark;
 
-/// Reads a scan file and takes it in as `kind` ("bullet", "cartridge_case"
-/// or "auto"; bullet lands turned upright), with --orientation or, when
-/// given, `orientation` (a name) for bullet lands; throws "<file>: <reason>"
-/// when it cannot be read or is refused.
-ingest::Intake TakeInFile(const std::string& file, const std::string& kind, const ReadFlags& read,
+/// Reads a scan file and takes it in as `kind` (none: detected; bullet
+/// lands turned upright), with --orientation or, when given, `orientation`
+/// (a name) for bullet lands; throws "<file>: <reason>" when it cannot be
+/// read or is refused.
+ingest::Intake TakeInFile(const std::string& file, std::optional<Kind> kind, const ReadFlags& read,
                           const std::string& orientation = "");
+
+/// What a --kind flag accepts besides the kinds (KindNames()).
+struct KindWords {
+  const char* unset = nullptr;  ///< leaves the kind unset: "auto" (detect) or "all"
+  bool land = false;            ///< "land" for bullet (a bullet's land scan)
+};
+/// --kind, parsed once into `kind` (KindOf); the choices are the kinds and `words`.
+CLI::Option* AddKindFlag(CLI::App* cmd, std::optional<Kind>* kind, const std::string& help,
+                         KindWords words = {});
 
 /// The list/JSON view of an item (ARCHITECTURE.md field names), with its
 /// intake quality and orientation.

@@ -34,8 +34,10 @@ void RegisterBench(CLI::App& app, Action* action) {
   CLI::App* cmd = app.add_subcommand(
       "bench", "Synthetic database at a given size: ingest throughput, index build, latency, recall, memory");
   cmd->add_option("--items", args->items, "Items in the synthetic database")->check(CLI::Range(4, 10000000));
-  cmd->add_option("--kind", args->kind, "cartridge_case (bullets: not yet)")
-      ->check(CLI::IsMember({"cartridge_case"}));
+  cmd->add_option_function<std::string>(
+         "--kind", [args](const std::string& v) { args->kind = KindOf(v); },
+         "cartridge_case (bullets: not yet)")
+      ->check(CLI::IsMember({KindName(Kind::kCartridgeCase)}));
   cmd->add_option("--per-firearm", args->per_firearm, "Items per firearm")->check(CLI::Range(1, 100));
   cmd->add_option("--size", args->size, "Points a side of each synthetic scan")->check(CLI::Range(32, 4096));
   cmd->add_option("--seed", args->seed, "Seed of the synthetic data");

@@ -42,6 +42,7 @@
 #include "toolmark/eval/calibration_file.h"
 #include "toolmark/eval/evaluate.h"
 #include "toolmark/eval/report.h"
+#include "toolmark/eval/score_table.h"
 #include "toolmark/eval/scores.h"
 
 namespace toolmark::cli {
@@ -55,6 +56,8 @@ struct CalibrateArgs {
   std::string scores;       ///< fit on this CSV's scores instead
   std::string test_scores;  ///< also measure on this CSV's scores
   std::string scores_out;   ///< write the fitting scores here
+  ScoreTableColumns table;  ///< --scores as a laboratory's score table (--score-column given)
+  std::string model;        ///< score table: logistic or kofn (default: kofn with trials)
   std::string set;          ///< the calibration set's name (default: described from the options)
   std::string comparator = "cmc";
   std::string level = "pair";
@@ -69,22 +72,14 @@ struct CalibrateArgs {
   ReadFlags read;
 };
 
-bool IsLandComparator(const std::string& name) { return ComparatorNamed(name).Compares(Kind::kBullet); }
-
 std::size_t MaxPairs(const CalibrateArgs& a) {
   return a.max_pairs > 0 ? a.max_pairs : ComparatorNamed(a.comparator).calibration_max_pairs;
 }
 
-std::string Join(const std::vector<std::string>& v, const char* sep) {
-  std::string out;
-  for (const std::string& s : v) out += (out.empty() ? "" : sep) + s;
-  return out;
-}
-
 SynthOptions Synth(const CalibrateArgs& a, std::uint64_t seed, const std::string& difficulty) {
   SynthOptions o;
-  const bool bullets = IsLandComparator(a.comparator);
-  o.kind = bullets ? "bullet" : "cartridge_case";
+  const bool bullets = ComparatorNamed(a.comparator).Compares(Kind::kBullet);
+  o.kind = bullets ? Kind::kBullet : Kind::kCartridgeCase;
   o.firearms = a.firearms > 0 ? a.firearms : bullets ? 50 : 25;
   o.per_firearm = a.per_firearm > 0 ? a.per_firearm : bullets ? 3 : 4;
   o.seed = seed;
@@ -114,8 +109,9 @@ std::vector<ScoreSet> Collect(const CalibrateArgs& a, std::uint64_t seed) {
   }
   for (const std::string& d : a.difficulties) {
     const SynthOptions o = Synth(a, seed, d);
-    const std::string name = "synthetic " + o.kind + " " + d + " " + std::to_string(o.firearms) + "x" +
-                             std::to_string(o.per_firearm) + " seed " + std::to_string(seed);
+    const std::string name = "synthetic " + std::string(KindName(o.kind)) + " " + d + " " +
+                             std::to_string(o.firearms) + "x" + std::to_string(o.per_firearm) + " seed " +
+                             std::to_string(seed);
     sets.push_back(TakeScores(EvaluateSynthetic(o, options, name), a.comparator, a.level, name));
   }
   return sets;
@@ -127,8 +123,8 @@ std::string SetName(const CalibrateArgs& a) {
   if (!a.scores.empty()) return "scores " + a.scores;
   if (!a.dataset.empty()) return a.dataset;
   const SynthOptions o = Synth(a, a.seed, a.difficulties.front());
-  return "synthetic " + o.kind + " " + Join(a.difficulties, "+") + " " + std::to_string(o.firearms) + "x" +
-         std::to_string(o.per_firearm) + " seed " + std::to_string(a.seed);
+  return "synthetic " + std::string(KindName(o.kind)) + " " + Join(a.difficulties, "+") + " " +
+         std::to_string(o.firearms) + "x" + std::to_string(o.per_firearm) + " seed " + std::to_string(a.seed);
 }
 
 /// The command line that reproduces the fit, every option spelled out.
@@ -170,7 +166,7 @@ json QualityJson(const std::string& name, const CalibrationQuality& q) {
 std::vector<double> ShowAt(const Calibration& c) {
   if (ComparatorNamed(c.comparator).scale == ScoreScale::kCount)
     return {0, 2, 4, 6, 8, 10, 15, 20, 30, 40, 50, 60};
-  if (IsLandComparator(c.comparator) || c.transform == "logit")
+  if (ComparatorCompares(c.comparator, Kind::kBullet) || c.transform == "logit")
     return {0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99};
   return {-1, -0.5, 0, 0.25, 0.5, 0.75, 1};
 }
@@ -190,8 +186,78 @@ void PrintCc(const Calibration& c, const std::vector<json>& quality) {
               c.provenance.toolmark_version.c_str(), c.provenance.km, c.provenance.knm);
 }
 
+json FiguresJson(const TableFigures& f) {
+  return {{"km", f.km},
+          {"knm", f.knm},
+          {"cllr", f.cllr},
+          {"cllr_min", f.cllr_min},
+          {"misleading_ss", f.misleading_ss},
+          {"misleading_ds", f.misleading_ds},
+          {"auc", f.auc}};
+}
+
+/// --scores FILE --score-column C …: fit on the table's training rows, report its test rows.
+int RunScoreTable(const CalibrateArgs& a) {
+  Check(!a.scores.empty(), "--score-column reads the table given with --scores");
+  Check(a.out.empty() && a.test_scores.empty() && a.scores_out.empty(),
+        "--out, --test-scores and --scores-out do not apply to a score table (--score-column)");
+  const ScoreTable table = ReadScoreTable(a.scores, a.table);
+  const ScoreModel model = a.model.empty()
+                               ? (a.table.trials.empty() ? ScoreModel::kLogistic : ScoreModel::kKOfN)
+                           : a.model == "kofn" ? ScoreModel::kKOfN
+                                               : ScoreModel::kLogistic;
+  CalibrationProvenance provenance;
+  provenance.set = a.set.empty() ? "scores " + a.scores : a.set;
+  provenance.command = "toolmark calibrate --scores " + a.scores + " --score-column " + a.table.score +
+                       " --same-source-column " + a.table.same_source;
+  for (const auto& [flag, value] : {std::pair{" --trials-column ", a.table.trials},
+                                    {" --split-column ", a.table.split},
+                                    {" --model ", a.model},
+                                    {" --transform ", a.transform}})
+    if (!value.empty()) provenance.command += flag + value;
+  provenance.fitted_at = UtcNow();
+  provenance.toolmark_version = Version();
+  const TableCalibration c = CalibrateTable(table, model, a.transform, provenance, a.table.score);
+  const std::string model_text =
+      model == ScoreModel::kKOfN
+          ? "k-of-n beta-binomial: same source a=" + Num(c.kofn.same_source.alpha) +
+                " b=" + Num(c.kofn.same_source.beta) +
+                ", different sources a=" + Num(c.kofn.different_source.alpha) +
+                " b=" + Num(c.kofn.different_source.beta)
+          : "logistic: log10 LR = " + Num(c.logistic.parameters[0]) + " + " + Num(c.logistic.parameters[1]) +
+                " * " + c.logistic.transform + "(" + a.table.score + ")";
+  if (a.json) {
+    json j = FiguresJson(c.test);
+    j["bounds"] = {c.bounds.first, c.bounds.second};
+    j["model"] = model == ScoreModel::kKOfN ? "kofn" : "logistic";
+    j["model_text"] = model_text;
+    j["split"] = c.split ? json(a.table.split) : json();
+    j["reference"] = {{"km", c.train_km}, {"knm", c.train_knm}};
+    j["train"] = FiguresJson(c.train);
+    j["without_score"] = table.without_score;
+    j["command"] = provenance.command;
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  std::printf("%s, score %s%s: fitted on %zu same-source, %zu different-source rows%s\n", a.scores.c_str(),
+              a.table.score.c_str(), a.table.trials.empty() ? "" : (" of " + a.table.trials).c_str(),
+              c.train_km, c.train_knm,
+              c.split ? (" (" + a.table.split + " = t)").c_str() : " (no split: all rows)");
+  std::printf("  %s\n  bounded to [%s, %s] log10 (ELUB of the fitting rows)\n", model_text.c_str(),
+              Num(c.bounds.first).c_str(), Num(c.bounds.second).c_str());
+  for (const auto& [name, f] : {std::pair{"test (v)", c.test}, std::pair{"fitting (t)", c.train}}) {
+    if (!c.split && std::string(name) == "fitting (t)") break;
+    std::printf("  %s: %zu SS, %zu DS: Cllr %s bits, Cllr_min %s, misleading SS %s, DS %s, AUC %s\n",
+                c.split ? name : "all rows", f.km, f.knm, Num(f.cllr).c_str(), Num(f.cllr_min).c_str(),
+                Num(f.misleading_ss).c_str(), Num(f.misleading_ds).c_str(), Num(f.auc).c_str());
+  }
+  if (table.without_score > 0) std::printf("  %zu rows without a score left out\n", table.without_score);
+  return 0;
+}
+
 int RunCalibrate(const CalibrateArgs& a) {
-  Check(a.level == "pair" || IsLandComparator(a.comparator),
+  if (!a.table.score.empty()) return RunScoreTable(a);
+  Check(a.level == "pair" || ComparatorNamed(a.comparator).Compares(Kind::kBullet),
         "--level bullet needs a land comparator (land, land_smoother, baseline_land)");
   Check(a.test_seed == 0 || (a.dataset.empty() && a.scores.empty()),
         "--test-seed measures on synthetic sets; not with a dataset or --scores");
@@ -281,6 +347,19 @@ void RegisterCalibrate(CLI::App& app, Action* action) {
   cmd->add_option("--scores", args->scores,
                   "Fit on the scores of this CSV (score and known_match columns, e.g. eval --report's "
                   "<level>-pairs.csv) instead of computing them");
+  cmd->add_option(
+      "--score-column", args->table.score,
+      "--scores is a laboratory's score table: the score column (e.g. cmc, accf, ccf); fits on the "
+      "rows of the split column's t, reports its v rows");
+  cmd->add_option("--same-source-column", args->table.same_source,
+                  "Score table: the column saying same source (1) or not (0) (default hypothesis)");
+  cmd->add_option("--trials-column", args->table.trials,
+                  "Score table: the column of n for a count score k of n (the k-of-n model)");
+  cmd->add_option("--split-column", args->table.split,
+                  "Score table: t = fit, v = test, anything else unused (default: fit and report all rows)");
+  cmd->add_option("--model", args->model,
+                  "Score table: logistic or kofn (default kofn with --trials-column, else logistic)")
+      ->check(CLI::IsMember({"logistic", "kofn"}));
   cmd->add_option("--test-scores", args->test_scores, "Also measure on the scores of this CSV (held out)");
   cmd->add_option("--scores-out", args->scores_out,
                   "Write the fitting scores here (CSV: score,known_match,set)");

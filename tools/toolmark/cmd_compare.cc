@@ -55,7 +55,7 @@ namespace {
 struct CompareArgs {
   std::string a, b;
   std::vector<std::string> bullet_a, bullet_b;
-  std::string kind = "auto";
+  std::optional<Kind> kind;  ///< none: auto
   std::string comparator;
   std::string png;
   std::string calibration;  ///< a calibration file; empty: the comparator's default
@@ -157,7 +157,7 @@ std::vector<Land> ReadLands(const std::vector<std::string>& files, const ReadFla
                             const std::string& orientation) {
   std::vector<Land> lands;
   for (const std::string& f : files) {
-    ingest::Intake in = TakeInFile(f, "bullet", read, orientation);
+    ingest::Intake in = TakeInFile(f, Kind::kBullet, read, orientation);
     try {
       lands.push_back({f, ExtractLandSignature(in.surface), std::move(in.quality)});
     } catch (const Error& e) {
@@ -489,18 +489,16 @@ int RunPair(const CompareArgs& args) {
   }
   Check(a->surface.kind == b->surface.kind,
         "a height map (3D) and an intensity image (2D) cannot be compared: compare 3D with 3D, 2D with 2D");
-  std::string kind = args.kind;
-  if (kind == "auto")
-    kind = LooksLikeLand(a->surface) && LooksLikeLand(b->surface) ? "land" : "cartridge_case";
-  if (kind == "bullet") kind = "land";
-  const Kind item_kind = kind == "land" ? Kind::kBullet : Kind::kCartridgeCase;
+  const Kind item_kind = args.kind.value_or(
+      LooksLikeLand(a->surface) && LooksLikeLand(b->surface) ? Kind::kBullet : Kind::kCartridgeCase);
+  const std::string kind = item_kind == Kind::kBullet ? "land" : KindName(item_kind);  // as compared
   const std::string name = !args.comparator.empty() ? args.comparator : DefaultComparator(item_kind).name;
   // Shown the way the comparator presents its comparisons (engine/registry.h).
   const Presentation shown = ComparatorNamed(name).presentation;
   if (shown == Presentation::kLandSignatures) return RunBullets(args, {args.a}, {args.b});
   // Cartridge cases (and other comparators): taken in as they are.
-  const ingest::Intake ia = TakeInFile(args.a, KindName(item_kind), args.read, args.orientation_a);
-  const ingest::Intake ib = TakeInFile(args.b, KindName(item_kind), args.read, args.orientation_b);
+  const ingest::Intake ia = TakeInFile(args.a, item_kind, args.read, args.orientation_a);
+  const ingest::Intake ib = TakeInFile(args.b, item_kind, args.read, args.orientation_b);
   std::vector<std::string> warnings = QualityWarnings("A", ia.quality);
   for (std::string& w : QualityWarnings("B", ib.quality)) warnings.push_back(std::move(w));
   const nlohmann::json quality = {{"a", ingest::QualityJson(ia.quality)},
@@ -573,8 +571,7 @@ void RegisterCompare(CLI::App& app, Action* action) {
       ->delimiter(',');
   cmd->add_option("--bullet-b", args->bullet_b, "Land scans of bullet B, in order around the bullet")
       ->delimiter(',');
-  cmd->add_option("--kind", args->kind, "auto, land (bullet), or cartridge_case")
-      ->check(CLI::IsMember({"auto", "land", "bullet", "cartridge_case"}));
+  AddKindFlag(cmd, &args->kind, "auto, land (bullet), or cartridge_case", {"auto", true});
   cmd->add_option("--comparator", args->comparator, "Comparator for two single scans (see eval --help)");
   cmd->add_option("--lands", args->lands, "Lands around the bullet (default: the larger land count given)")
       ->check(CLI::Range(1, 64));

@@ -1,6 +1,7 @@
 // toolmark correlate: batch correlation of new (or named) items against the
 // database; the hit lists are recorded in the database. Resumable: run it
 // again after an interruption. See docs/search.md.
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -18,7 +19,7 @@ namespace {
 
 struct CorrelateArgs {
   std::string db;
-  std::string kind = "all";
+  std::optional<Kind> kind;  ///< none: all
   std::vector<index::ItemId> items;
   std::string batch, since;
   std::size_t limit = 0;
@@ -26,14 +27,24 @@ struct CorrelateArgs {
   bool json = false;
 };
 
+/// The kinds of the database's items (only `only`, when given), by name:
+/// bullets first, then cartridge cases.
+std::vector<Kind> KindsToCorrelate(index::Database& db, std::optional<Kind> only) {
+  std::set<Kind> present;
+  for (const index::ItemRecord& it : db.List())
+    if (!only || it.kind == *only) present.insert(it.kind);
+  std::vector<Kind> kinds(present.begin(), present.end());
+  std::sort(kinds.begin(), kinds.end(),
+            [](Kind a, Kind b) { return std::string_view(KindName(a)) < KindName(b); });
+  return kinds;
+}
+
 int RunCorrelate(CorrelateArgs args) {
   args.flags.Read();
   Check(index::Database::Exists(args.db),
         args.db + ": no Toolmark database here (toolmark ingest creates one)");
   auto db = index::Database::Open(args.db, false);
-  std::set<std::string> kinds;  // by name: bullets first, then cartridge cases
-  for (const index::ItemRecord& it : db->List())
-    if (args.kind == "all" || KindName(it.kind) == args.kind) kinds.insert(KindName(it.kind));
+  const std::vector<Kind> kinds = KindsToCorrelate(*db, args.kind);
   index::CorrelateSelection selection;
   selection.items = args.items;
   selection.case_id = args.batch;
@@ -44,17 +55,18 @@ int RunCorrelate(CorrelateArgs args) {
   index::CorrelateSummary total;
   if (args.flags.calibration_file) {
     bool used = false;
-    for (const std::string& kind : kinds)
-      used |= index::ComparatorForKind(KindOf(kind)) == args.flags.calibration_file->comparator;
+    for (const Kind kind : kinds)
+      used |= index::ComparatorForKind(kind) == args.flags.calibration_file->comparator;
     Check(used, args.flags.calibration + ": calibration is for comparator " +
                     args.flags.calibration_file->comparator + ", which none of the items correlated uses");
   }
-  for (const std::string& kind : kinds) {
-    const index::SearchOptions options = args.flags.Options(KindOf(kind), false);
+  for (const Kind item_kind : kinds) {
+    const std::string kind = KindName(item_kind);
+    const index::SearchOptions options = args.flags.Options(item_kind, false);
     std::vector<std::string> warnings;
     std::unique_ptr<Progress> bar;
     const index::CorrelateSummary s = index::Correlate(
-        *db, KindOf(kind), options, selection, &warnings, [&](const index::CorrelateStep& step) {
+        *db, item_kind, options, selection, &warnings, [&](const index::CorrelateStep& step) {
           if (!bar) bar = std::make_unique<Progress>(step.total, "correlating " + kind + "s");
           bar->Tick("item " + std::to_string(step.query));
           const auto item = db->Get(step.query);
@@ -122,8 +134,7 @@ void RegisterCorrelate(CLI::App& app, Action* action) {
       "correlate",
       "Batch correlation: search every new (or named) item against the database and record its hits");
   AddDbFlag(cmd, &args->db);
-  cmd->add_option("--kind", args->kind, "all, cartridge_case or bullet")
-      ->check(CLI::IsMember({"all", "cartridge_case", "bullet"}));
+  AddKindFlag(cmd, &args->kind, "all, cartridge_case or bullet", {"all"});
   cmd->add_option("--items", args->items, "Only these item ids (comma-separated)")->delimiter(',');
   cmd->add_option("--batch", args->batch, "Only the items of this case");
   cmd->add_option("--since", args->since, "Only items ingested at or after this UTC time (e.g. 2026-11-29)");

@@ -88,10 +88,11 @@ IngestSummary IngestDataset(const std::string& db, const fs::path& dir, const st
 std::size_t RecordDemoDecisions(const std::string& folder) {
   auto db = index::Database::Open(folder, false);
   const ComparatorInfo& cmc = DefaultComparator(Kind::kCartridgeCase);
-  const double threshold = cmc.decision_threshold.value_or(CmcOptions{}.decision_threshold);
+  TM_ASSERT(cmc.decision_threshold.has_value());  // the CMC's registration states Song's C
+  const double threshold = *cmc.decision_threshold;
   std::size_t n = 0;
   index::HitFilter pending;
-  pending.kind = "cartridge_case";
+  pending.kind = Kind::kCartridgeCase;
   for (const index::ReviewHit& h : index::ReviewHits(*db, pending)) {
     if (h.hit.comparator != cmc.name || h.hit.score < threshold) continue;
     db->RecordDecision(

@@ -19,7 +19,7 @@ struct InfoArgs {
   std::vector<std::string> files;
   bool json = false;
   bool quick = false;
-  std::string kind = "auto";
+  std::optional<Kind> kind;  ///< none: auto
   ReadFlags read;
 };
 
@@ -85,7 +85,7 @@ int RunInfo(const InfoArgs& args) {
       try {
         const ingest::Scan scan = ingest::ReadScan(args.files[i], options);
         ingest::IntakeOptions intake;
-        if (args.kind != "auto") intake.kind = KindOf(args.kind == "land" ? "bullet" : args.kind);
+        intake.kind = args.kind;
         intake.orientation = args.read.StatedOrientation();
         intake.preprocess = !args.quick;
         results[i] = ScanJson(args.files[i], scan, ingest::AssessScan(scan.surface, intake));
@@ -124,9 +124,8 @@ void RegisterInfo(CLI::App& app, Action* action) {
       "info", "Describe scan files: format, size, spacing, heights, checksum, orientation and quality");
   cmd->add_option("files", args->files, "Scan files (X3P, PNG, TIFF, JPEG, PLY, PCD)")->required();
   cmd->add_flag("--json", args->json, "Print a JSON list");
-  cmd->add_option("--kind", args->kind,
-                  "What the scans are: auto (from shape and striae), bullet, cartridge_case")
-      ->check(CLI::IsMember({"auto", "bullet", "land", "cartridge_case"}));
+  AddKindFlag(cmd, &args->kind, "What the scans are: auto (from shape and striae), bullet, cartridge_case",
+              {"auto", true});
   cmd->add_flag(
       "--quick", args->quick,
       "Skip the comparators' preprocessing (groove shoulders, breech-face region) in the quality check");

@@ -103,11 +103,14 @@ void AddItemFlags(CLI::App* cmd, ItemFlags* f) {
   cmd->add_option("--case", f->case_id, "Case identifier");
   cmd->add_option("--item", f->item_label, "Item label (default: the file name without extension)");
   cmd->add_option("--jurisdiction", f->jurisdiction, "Owning jurisdiction (default: local)");
-  cmd->add_option("--kind", f->kind, "cartridge_case or bullet")
-      ->check(CLI::IsMember({"cartridge_case", "bullet"}));
+  AddKindFlag(cmd, &f->kind, "cartridge_case or bullet");
   cmd->add_option("--role", f->role, "questioned (default) or reference (a test fire)")
       ->check(CLI::IsMember({"questioned", "reference"}));
-  cmd->add_option("--mark", f->marks, "Marks on the scan: breech_face, firing_pin, land1, … (repeatable)");
+  cmd->add_option_function<std::vector<std::string>>(
+         "--mark", [f](const std::vector<std::string>& names) { f->marks = MarksOf(names); },
+         "Marks on the scan: breech_face, firing_pin, land1, … (repeatable)")
+      ->check(CLI::Validator(
+          [](const std::string& v) { return ParseMark(v) ? std::string() : "not a mark: " + v; }, "MARK"));
   cmd->add_option("--caliber", f->caliber, "Class characteristic: caliber");
   cmd->add_option("--firing-pin-shape", f->firing_pin_shape, "Class characteristic: firing-pin shape");
   cmd->add_option("--lands", f->lands, "Class characteristic: number of lands")->check(CLI::Range(0, 64));

@@ -10,12 +10,6 @@
 namespace toolmark::cli {
 namespace {
 
-std::string Join(const std::vector<std::string>& v) {
-  std::string s;
-  for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
-  return s;
-}
-
 /// Prints rows as left-aligned columns, each as wide as its widest cell.
 void PrintTable(const std::vector<std::vector<std::string>>& rows) {
   std::vector<std::size_t> width(rows.front().size(), 0);
@@ -46,8 +40,9 @@ int RunList(const std::string& folder, bool json) {
       {"id", "case", "item", "jurisdiction", "kind", "role", "marks", "size", "file", "quality"}};
   for (const auto& it : items) {
     rows.push_back({std::to_string(it.id), it.case_id, it.item_label, it.jurisdiction, KindName(it.kind),
-                    it.role, Join(it.marks), std::to_string(it.size_x) + "x" + std::to_string(it.size_y),
-                    it.file, QualityRemark(ItemQuality(it))});
+                    it.role, Join(MarkNames(it.marks)),
+                    std::to_string(it.size_x) + "x" + std::to_string(it.size_y), it.file,
+                    QualityRemark(ItemQuality(it))});
   }
   PrintTable(rows);
   std::printf("%zu items\n", items.size());

@@ -133,8 +133,7 @@ void RegisterReview(CLI::App& app, Action* action) {
     cmd->add_option("--case", args->filter.case_id, "Only hits with an item of this case (either side)");
     cmd->add_option("--jurisdiction", args->filter.jurisdiction,
                     "Only hits with an item of this jurisdiction");
-    cmd->add_option("--kind", args->filter.kind, "cartridge_case or bullet")
-        ->check(CLI::IsMember({"cartridge_case", "bullet"}));
+    AddKindFlag(cmd, &args->filter.kind, "cartridge_case or bullet");
     cmd->add_option("--min-score", args->min_score, "Only hits scoring at least this")
         ->each([args](const std::string&) { args->has_min_score = true; });
     cmd->add_flag("--json", args->json, "Print JSON (docs/review.md: HitSummary)");

@@ -26,7 +26,7 @@ namespace {
 struct SearchArgs {
   std::string query;
   std::string db;
-  std::string kind = "auto";
+  std::optional<Kind> kind;  ///< none: auto
   SearchFlags flags;
   bool json = false, land_level = false;
   ReadFlags read;
@@ -63,10 +63,8 @@ BulletQuery StoredBulletQuery(index::Database& db, const index::ItemRecord& item
   for (const index::ItemRecord& it : db.List()) {
     if (it.kind != Kind::kBullet || it.case_id != q.exclude_case || it.item_label != q.exclude_item) continue;
     int position = k++;
-    for (const std::string& m : it.marks)
-      if (m.rfind("land", 0) == 0 && m.size() > 4 &&
-          m.find_first_not_of("0123456789", 4) == std::string::npos)
-        position = std::stoi(m.substr(4)) - 1;
+    for (const Mark& m : it.marks)
+      if (m.type == MarkType::kLand && m.land > 0) position = m.land - 1;
     q.lands.push_back({position, db.LoadSurface(it.id)});
   }
   return q;
@@ -87,7 +85,7 @@ BulletQuery FolderBulletQuery(const SearchArgs& args) {
     for (std::size_t i = 0; i < files.size(); ++i) positions.push_back(static_cast<int>(i));
   }
   for (std::size_t i = 0; i < files.size(); ++i) {
-    ingest::Intake in = TakeInFile(files[i], "bullet", args.read);
+    ingest::Intake in = TakeInFile(files[i], Kind::kBullet, args.read);
     for (const auto& f : in.quality.findings)
       if (f.severity == ingest::Severity::kWarning)
         q.warnings.push_back(std::filesystem::path(files[i]).filename().string() + ": " + f.message);
@@ -185,9 +183,9 @@ ItemQuery ReadQuery(const SearchArgs& args, index::Database& db) {
     q.kind = in.quality.kind;
     query.quality = ingest::QualityJson(in.quality);
   }
-  if (args.kind != "auto")
-    Check(KindName(q.kind) == args.kind,
-          args.query + ": the item is a " + KindName(q.kind) + ", not a " + args.kind);
+  if (args.kind)
+    Check(q.kind == *args.kind,
+          args.query + ": the item is a " + KindName(q.kind) + ", not a " + KindName(*args.kind));
   return query;
 }
 
@@ -358,8 +356,7 @@ void RegisterSearch(CLI::App& app, Action* action) {
   cmd->add_flag("--land", args->land_level,
                 "For a stored bullet land: search that land alone, not its bullet");
   AddDbFlag(cmd, &args->db);
-  cmd->add_option("--kind", args->kind, "auto, cartridge_case or bullet (a land scan)")
-      ->check(CLI::IsMember({"auto", "cartridge_case", "bullet"}));
+  AddKindFlag(cmd, &args->kind, "auto, cartridge_case or bullet (a land scan)", {"auto"});
   args->flags.Add(cmd, "Hits to list");
   cmd->add_flag("--json", args->json, "Print JSON (ARCHITECTURE.md fields)");
   args->read.Add(cmd);

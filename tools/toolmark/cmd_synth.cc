@@ -27,14 +27,14 @@ struct SynthArgs {
 };
 
 std::string TruthRow(const SynthScan& s) {
-  return s.file + "," + s.firearm + "," + s.kind + "," + s.mark + "," + s.bullet + "," +
-         (s.land ? std::to_string(s.land) : "") + "," + s.land_id + "\n";
+  return s.file + "," + s.firearm + "," + KindName(s.kind) + "," + Join(MarkNames(s.marks), ";") + "," +
+         s.bullet + "," + (s.land ? std::to_string(s.land) : "") + "," + s.land_id + "\n";
 }
 
 int RunSynth(SynthArgs args) {
   args.options.difficulty = ParseSynthDifficulty(args.difficulty);
   const Orientation stored_as = *ParseOrientation(args.stored_as);
-  Check(stored_as == Orientation::kUpright || args.options.kind == "bullet",
+  Check(stored_as == Orientation::kUpright || args.options.kind == Kind::kBullet,
         "--stored-as applies to bullet lands only");
   const int count = SynthScanCount(args.options);
   std::error_code ec;
@@ -63,8 +63,8 @@ int RunSynth(SynthArgs args) {
   base::WriteFileAtomic((fs::path(args.out) / "truth.csv").string(), csv);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("%s: %d %s scans (%d firearms x %d %s, %s, seed %llu) in %.1f s\n", args.out.c_str(), count,
-              args.options.kind.c_str(), args.options.firearms, args.options.per_firearm,
-              args.options.kind == "bullet" ? "bullets" : "shots", args.difficulty.c_str(),
+              KindName(args.options.kind), args.options.firearms, args.options.per_firearm,
+              args.options.kind == Kind::kBullet ? "bullets" : "shots", args.difficulty.c_str(),
               static_cast<unsigned long long>(args.options.seed), seconds);
   return 0;
 }
@@ -76,8 +76,10 @@ void RegisterSynth(CLI::App& app, Action* action) {
   CLI::App* cmd =
       app.add_subcommand("synth", "Generate a synthetic dataset with ground truth (X3P + truth.csv)");
   cmd->add_option("out", args->out, "New output folder")->required();
-  cmd->add_option("--kind", args->options.kind, "cartridge_case or bullet")
-      ->check(CLI::IsMember({"cartridge_case", "bullet"}));
+  cmd->add_option_function<std::string>(
+         "--kind", [args](const std::string& v) { args->options.kind = KindOf(v); },
+         "cartridge_case or bullet")
+      ->check(CLI::IsMember(KindNames()));
   cmd->add_option("--firearms", args->options.firearms, "Number of firearms (barrels)")
       ->check(CLI::Range(1, 100000));
   cmd->add_option("--per-firearm", args->options.per_firearm, "Cartridge cases or bullets per firearm")

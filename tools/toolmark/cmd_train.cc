@@ -43,12 +43,6 @@ struct TrainArgs {
   std::string out;  ///< optional JSON summary
 };
 
-std::string Join(const std::vector<std::string>& v) {
-  std::string out;
-  for (const std::string& s : v) out += (out.empty() ? "" : ",") + s;
-  return out;
-}
-
 Metrics Score(const std::vector<double>& scores, const std::vector<int>& labels) {
   std::vector<ScoredPair> pairs;
   for (std::size_t k = 0; k < scores.size(); ++k)

@@ -37,6 +37,9 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  } catch (const toolmark::Error& e) {  // a flag's value parsed into a typed value (KindOf, MarksOf)
+    PrintError(e.what());
+    return 1;
   }
   try {
     return action ? action() : 2;

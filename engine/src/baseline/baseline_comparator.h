@@ -12,24 +12,15 @@
 
 namespace toolmark::detail {
 
-/// Areal marks (breech faces, 2D intensity images): masked normalised
-/// cross-correlation over rotations and translations of high-passed surfaces,
-/// on a working grid of spacing_um (25 µm for "baseline"; the CMC comparator
-/// uses a coarser one for its global registration).
-std::unique_ptr<Comparator> MakeBaselineComparator(double spacing_um = 25.0);
-
-/// The baseline's registration of b onto a at the `count` best distinct
-/// rotations (≥ 12° apart), best first; marks from MakeBaselineComparator.
-/// refine = false: the 6° coarse angles only (no 1.5° refinement); only
-/// rotations within ±max_abs_deg are searched.
-std::vector<Comparison> RegisterArealCandidates(const PreparedMark& a, const PreparedMark& b, int count,
-                                                bool refine = true, double max_abs_deg = 180);
+/// Areal marks (breech faces, 2D intensity images): the shared areal
+/// registration (areal_registration.h) on a 25 µm working grid.
+std::unique_ptr<Comparator> MakeBaselineComparator();
 
 /// Bullet lands: normalised cross-correlation of band-passed crosscut
 /// signatures across the land.
 std::unique_ptr<Comparator> MakeBaselineLandComparator();
 
-/// The "baseline" and "baseline_land" comparators' registrations (registry.cc).
+/// The "baseline" and "baseline_land" comparators' registrations (comparators.def).
 ComparatorInfo BaselineComparatorInfo();
 ComparatorInfo BaselineLandComparatorInfo();
 

@@ -46,7 +46,7 @@ LandFeatures CompareSignatures(const PreparedSignature& a, const PreparedSignatu
 std::unique_ptr<Comparator> MakeLandComparator();
 /// As "land", with the robust smoother form model ("land_smoother").
 std::unique_ptr<Comparator> MakeLandSmootherComparator();
-/// The "land" and "land_smoother" comparators' registrations (registry.cc).
+/// The "land" and "land_smoother" comparators' registrations (comparators.def).
 ComparatorInfo LandComparatorInfo();
 ComparatorInfo LandSmootherComparatorInfo();
 

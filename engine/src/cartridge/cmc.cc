@@ -1,8 +1,8 @@
 // Congruent Matching Cells. See docs/cmc.md.
 //
 // Per direction (cells of the reference R registered in the other surface O):
-//   1. Coarse registration over the full circle: the areal masked NCC of the
-//      "baseline" comparator on a registration_spacing_um grid, every 6° and
+//   1. Coarse registration over the full circle: the areal masked NCC
+//      (areal_registration.h) on a registration_spacing_um grid, every 6° and
 //      then in 1.5° steps ±6° around the best coarse_candidates (FFTs over
 //      all translations), gives coarse_candidates distinct rotations θ₀
 //      (≥ 12° apart) with translations t₀, where
@@ -35,7 +35,7 @@
 #include <string>
 #include <vector>
 
-#include "baseline/baseline_comparator.h"
+#include "areal_registration.h"
 #include "cartridge/cmc_internal.h"
 #include "profile.h"
 #include "toolmark/engine/check.h"
@@ -327,7 +327,7 @@ CmcPrepared PrepareCmc(const Surface& surface, const CmcOptions& options) {
   CmcPrepared p;
   p.face = std::move(item.face);
   p.firing_pin = std::move(item.firing_pin);
-  p.registration = MakeBaselineComparator(options.registration_spacing_um)->Prepare(p.face.surface);
+  p.registration = MakeArealComparator(options.registration_spacing_um)->Prepare(p.face.surface);
   p.polar = MakePolarSignature(p.face);
   p.embedding = BreechFaceEmbedding(p.polar);
   return p;
@@ -434,7 +434,7 @@ CmcResult CompareCartridgeCases(const CartridgeCase& a, const CartridgeCase& b, 
   pb.face = b.face;
   pa.firing_pin = a.firing_pin;
   pb.firing_pin = b.firing_pin;
-  const auto registrar = detail::MakeBaselineComparator(options.registration_spacing_um);
+  const auto registrar = detail::MakeArealComparator(options.registration_spacing_um);
   pa.registration = registrar->Prepare(a.face.surface);
   pb.registration = registrar->Prepare(b.face.surface);
   pa.polar = detail::MakePolarSignature(a.face);
@@ -446,7 +446,7 @@ CmcResult CompareCmc(const BreechFace& a, const BreechFace& b, const CmcOptions&
   detail::CmcPrepared pa, pb;
   pa.face = a;
   pb.face = b;
-  const auto registrar = detail::MakeBaselineComparator(options.registration_spacing_um);
+  const auto registrar = detail::MakeArealComparator(options.registration_spacing_um);
   pa.registration = registrar->Prepare(a.surface);
   pb.registration = registrar->Prepare(b.surface);
   pa.polar = detail::MakePolarSignature(a);

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "baseline/baseline_comparator.h"
+#include "areal_registration.h"
 #include "cartridge/cmc_internal.h"
 #include "profile.h"
 #include "toolmark/engine/check.h"
@@ -177,8 +177,8 @@ class CmcComparator : public Comparator {
     mark->prepared.polar.centre_px *= options_.spacing_um / kQuickSpacingUm;
     mark->prepared.face = Coarser(full, kQuickSpacingUm);
     if (mark->prepared.polar.spectra.empty())  // the areal fallback of the coarse registration needs it
-      mark->prepared.registration = MakeBaselineComparator(quick_options_.registration_spacing_um)
-                                        ->Prepare(mark->prepared.face.surface);
+      mark->prepared.registration =
+          MakeArealComparator(quick_options_.registration_spacing_um)->Prepare(mark->prepared.face.surface);
     return mark;
   }
   double QuickScore(const PreparedMark& a, const PreparedMark& b) const override {

@@ -56,7 +56,7 @@ CmcResult CompareCmcPrepared(const CmcPrepared& a, const CmcPrepared& b, const C
 
 /// The "cmc" comparator for MakeComparator (score = CMC count).
 std::unique_ptr<Comparator> MakeCmcComparator();
-/// The "cmc" comparator's registration (registry.cc).
+/// The "cmc" comparator's registration (comparators.def).
 ComparatorInfo CmcComparatorInfo();
 
 }  // namespace toolmark::detail

@@ -79,14 +79,15 @@ std::vector<std::string> SplitMarks(const std::string& text) {
   return out;
 }
 
-std::vector<std::string> MarksFor(const Row* row, const ItemDefaults& f, Kind kind) {
-  std::vector<std::string> marks = SplitMarks(Pick(row, "mark", ""));
-  if (marks.empty()) marks = f.marks;
+/// The row's marks (else the flags'; else the kind's default), an unnumbered
+/// land numbered by the row's land column.
+std::vector<Mark> MarksFor(const Row* row, const ItemDefaults& f, Kind kind) {
+  const std::vector<std::string> named = SplitMarks(Pick(row, "mark", ""));
+  std::vector<Mark> marks = named.empty() ? f.marks : MarksOf(named);
+  if (marks.empty()) marks.push_back({kind == Kind::kBullet ? MarkType::kLand : MarkType::kBreechFace, 0});
   const std::string land = Pick(row, "land", "");
-  for (auto& m : marks)
-    if (m == "land" && !land.empty()) m = "land" + land;
-  if (marks.empty())
-    marks.push_back(kind == Kind::kBullet ? (land.empty() ? "land" : "land" + land) : "breech_face");
+  for (Mark& m : marks)
+    if (m.type == MarkType::kLand && m.land == 0 && !land.empty()) m = MarkOf("land" + land);
   return marks;
 }
 
@@ -110,7 +111,7 @@ index::ItemRecord Describe(const std::string& path, const Row* row, const ItemDe
   it.item_label = Pick(row, "item", Pick(row, "bullet", f.item_label));
   if (it.item_label.empty()) it.item_label = fs::path(path).stem().string();
   it.jurisdiction = Pick(row, "jurisdiction", f.jurisdiction.empty() ? "local" : f.jurisdiction);
-  const std::string kind = Pick(row, "kind", f.kind);
+  const std::string kind = Pick(row, "kind", f.kind ? KindName(*f.kind) : "");
   if (kind.empty()) Fail("kind unknown: pass --kind cartridge_case|bullet or a manifest 'kind' column");
   Check(ParseKind(kind).has_value(), "kind '" + kind + "' must be cartridge_case or bullet");
   it.kind = KindOf(kind);

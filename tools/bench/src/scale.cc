@@ -111,7 +111,7 @@ void Build(const ScaleOptions& args, Database& b) {
   std::vector<SynthScan> scans;
   std::vector<std::vector<index::FeatureRecord>> derived;
   std::vector<index::FeatureRecord> pending;
-  const Kind kind = KindOf(args.kind);  // parsed once, not per scan
+  const Kind kind = args.kind;
   for (std::size_t i = 0; i < args.items; ++i) {
     if (i % kGenerated == 0) {
       const auto p0 = Clock::now();
@@ -138,7 +138,7 @@ void Build(const ScaleOptions& args, Database& b) {
     it.jurisdiction = i % 3 == 0 ? "NL" : i % 3 == 1 ? "DE" : "FR";
     it.kind = kind;
     it.role = "reference";
-    it.marks = {kind == Kind::kBullet ? "land1" : "breech_face"};
+    it.marks = {kind == Kind::kBullet ? Mark{MarkType::kLand, 1} : Mark{MarkType::kBreechFace, 0}};
     const auto t0 = Clock::now();
     ids[i] = db->Add(it, scan.surface).id;
     ingest_s += std::chrono::duration<double>(Clock::now() - t0).count();
@@ -181,7 +181,7 @@ QueryStats Query(const ScaleOptions& args, const Database& b, const index::Searc
   qo.per_firearm = args.per_firearm + 1;
   s.nq = std::min<std::size_t>(args.queries, static_cast<std::size_t>(o.firearms));
   const std::size_t nq = s.nq;
-  const Kind kind = KindOf(args.kind);
+  const Kind kind = args.kind;
   const auto comparator = MakeComparator(index::ComparatorForKind(kind));
   Progress bar(nq, "querying");
   for (std::size_t q = 0; q < nq; ++q) {
@@ -419,7 +419,7 @@ nlohmann::json ScaleJson(const ScaleOptions& args, const index::SearchEngine& en
                          double build_s, double ingest_s, bool reuse) {
   const std::size_t nq = s.nq;
   return {{"items", args.items},
-          {"kind", args.kind},
+          {"kind", KindName(args.kind)},
           {"comparator", engine.comparator()},
           {"scan_size", args.size},
           {"shortlist", args.shortlist},
@@ -473,7 +473,7 @@ nlohmann::json RunScale(const ScaleOptions& args, std::vector<std::string>* warn
 
   // 2. Embeddings and the vector index.
   const index::SearchOptions so = BenchSearchOptions(args);
-  index::SearchEngine engine(*db, KindOf(args.kind), so);
+  index::SearchEngine engine(*db, args.kind, so);
   const auto b0 = Clock::now();
   engine.Update(warnings);
   const double build_s = features_s + std::chrono::duration<double>(Clock::now() - b0).count();

@@ -196,7 +196,7 @@ std::vector<EvalLevel> EvaluateDataset(const std::string& dataset, const EvalOpt
 std::vector<EvalLevel> EvaluateSynthetic(const SynthOptions& synth, const EvalOptions& options,
                                          const std::string& name) {
   synth.Check();
-  const bool bullets = synth.kind == "bullet";
+  const bool bullets = synth.kind == Kind::kBullet;
   const auto cmp = MakeComparator(
       !options.comparator.empty() ? options.comparator
                                   : DefaultComparator(bullets ? Kind::kBullet : Kind::kCartridgeCase).name);
@@ -210,7 +210,7 @@ std::vector<EvalLevel> EvaluateSynthetic(const SynthOptions& synth, const EvalOp
     Entry& e = ctx.entries[i];  // each i is written by one task only
     e.file = *file = scan.file;
     e.firearm = scan.firearm;
-    e.mark = scan.mark;
+    e.mark = Join(MarkNames(scan.marks), ";");
     e.bullet = scan.bullet;
     e.land_id = scan.land_id;
     e.land = scan.land;

@@ -1,6 +1,7 @@
 #include "pairs.h"
 
 #include "toolmark/engine/check.h"
+#include "toolmark/engine/registry.h"
 
 namespace toolmark::eval::detail {
 namespace {
@@ -26,7 +27,8 @@ std::vector<Entry> ReadEntries(const ingest::Manifest& m, const std::string& tru
     e.mark = Cell(row, "mark");
     e.bullet = Cell(row, "bullet");
     e.land_id = Cell(row, "land_id");
-    e.is_land = Cell(row, "kind") == "bullet" || e.mark.rfind("land", 0) == 0;
+    const std::optional<Mark> mark = ParseMark(e.mark);
+    e.is_land = ParseKind(Cell(row, "kind")) == Kind::kBullet || (mark && mark->type == MarkType::kLand);
     const std::string land = Cell(row, "land");
     if (!land.empty()) {
       try {

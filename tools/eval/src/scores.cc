@@ -6,43 +6,17 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "csv.h"
 #include "toolmark/base/file_io.h"
 #include "toolmark/engine/check.h"
 #include "toolmark/engine/metrics.h"
 #include "toolmark/engine/registry.h"
 
 namespace toolmark::eval {
-namespace {
-
-/// Splits one CSV record: RFC 4180 quoting, no line breaks inside fields.
-std::vector<std::string> CsvRecord(const std::string& line) {
-  std::vector<std::string> fields(1);
-  bool quoted = false;
-  for (std::size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (quoted && c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
-      fields.back() += '"';
-      ++i;
-    } else if (c == '"') {
-      quoted = !quoted;
-    } else if (c == ',' && !quoted) {
-      fields.emplace_back();
-    } else if (c != '\r') {
-      fields.back() += c;
-    }
-  }
-  return fields;
-}
-
-}  // namespace
+using detail::CsvRecord;
 
 ScoreSet ReadScores(const std::string& path) {
-  std::string text;
-  try {
-    text = base::ReadFileBounded(path, std::size_t{1} << 28);
-  } catch (const Error& e) {
-    throw Error(path + ": " + e.what());
-  }
+  const std::string text = detail::ReadCsvText(path);
   ScoreSet s;
   s.name = path;
   std::size_t start = 0, line_no = 0, score_col = 0, match_col = 0;
@@ -96,15 +70,6 @@ void WriteScores(const std::vector<ScoreSet>& sets, const std::string& path) {
   }
 }
 
-namespace {
-/// Whether `name` is a registered comparator of bullet lands (a name read
-/// from a scores file may be none).
-bool ComparesBullets(const std::string& name) {
-  const ComparatorInfo* c = FindComparator(name);
-  return c != nullptr && c->Compares(Kind::kBullet);
-}
-}  // namespace
-
 ScoreSet TakeScores(const std::vector<EvalLevel>& levels, const std::string& comparator,
                     const std::string& level, const std::string& name) {
   for (const EvalLevel& lv : levels) {
@@ -122,7 +87,9 @@ ScoreSet TakeScores(const std::vector<EvalLevel>& levels, const std::string& com
     return s;
   }
   throw Error(name + ": no " + level + "-level pairs for comparator " + comparator +
-              (level == "pair" && ComparesBullets(comparator) ? " (land pairs need a land_id column)" : ""));
+              (level == "pair" && ComparatorCompares(comparator, Kind::kBullet)
+                   ? " (land pairs need a land_id column)"
+                   : ""));
 }
 
 CalibrationQuality Measure(const Calibration& c, const std::vector<const ScoreSet*>& sets) {
@@ -142,5 +109,37 @@ CalibrationQuality Measure(const Calibration& c, const std::vector<const ScoreSe
   q.auc = Auc(km, knm);
   return q;
 }
+
+namespace detail {
+
+std::string ReadCsvText(const std::string& path) {
+  try {
+    return base::ReadFileBounded(path, std::size_t{1} << 28);
+  } catch (const Error& e) {
+    throw Error(path + ": " + e.what());
+  }
+}
+
+/// Splits one CSV record: RFC 4180 quoting, no line breaks inside fields.
+std::vector<std::string> CsvRecord(const std::string& line) {
+  std::vector<std::string> fields(1);
+  bool quoted = false;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted && c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+      fields.back() += '"';
+      ++i;
+    } else if (c == '"') {
+      quoted = !quoted;
+    } else if (c == ',' && !quoted) {
+      fields.emplace_back();
+    } else if (c != '\r') {
+      fields.back() += c;
+    }
+  }
+  return fields;
+}
+
+}  // namespace detail
 
 }  // namespace toolmark::eval

@@ -18,7 +18,7 @@ namespace toolmark::eval {
 LandPairSet BuildLandPairs(const LandPairOptions& args, std::uint64_t seed, const std::string& difficulty,
                            const Comparator& land) {
   SynthOptions o;
-  o.kind = "bullet";
+  o.kind = Kind::kBullet;
   o.firearms = args.firearms;
   o.per_firearm = args.per_firearm;
   o.seed = seed;

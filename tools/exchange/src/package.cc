@@ -30,10 +30,23 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 using namespace detail;  // NOLINT(build/namespaces): the library's own helpers
 
+/// The feature versions a package carries: those of each kind's search
+/// comparator (the features it exports), "<name>_quick" for its quick features.
+json OurFeatureVersions() {
+  json fv = json::object();
+  for (const Kind kind : kKinds) {
+    const ComparatorInfo& c = DefaultComparator(kind);
+    fv[c.name] = index::FeatureVersion(c.name);
+    if (c.quick_score) fv[c.name + "_quick"] = index::QuickFeatureVersion(c.name);
+  }
+  return fv;
+}
+
 std::vector<index::FeatureRecord> FeaturesOf(index::Database& db, const index::ItemRecord& it) {
-  const std::string name = index::ComparatorForKind(it.kind), mark = index::FeatureMarkFor(it.kind);
+  const std::string name = index::ComparatorForKind(it.kind);
+  const Mark mark = index::FeatureMarkFor(it.kind);
   std::vector<std::string> versions = {index::FeatureVersion(name)};
-  if (name == "cmc") versions.push_back(index::QuickFeatureVersion(name));
+  if (ComparatorNamed(name).quick_score) versions.push_back(index::QuickFeatureVersion(name));
   std::vector<index::FeatureRecord> out;
   for (const std::string& v : versions) {
     std::optional<index::FeatureRecord> f = db.Feature(it.id, mark, name, v);
@@ -53,7 +66,7 @@ json ItemJson(const index::ItemRecord& it) {
       {"jurisdiction", it.jurisdiction},
       {"kind", KindName(it.kind)},
       {"role", it.role},
-      {"marks", it.marks},
+      {"marks", MarkNames(it.marks)},
       {"class",
        {{"caliber", it.class_marks.caliber},
         {"firing_pin_shape", it.class_marks.firing_pin_shape},
@@ -82,7 +95,7 @@ index::ItemRecord ItemFromJson(const json& j) {
   it.jurisdiction = j.at("jurisdiction").get<std::string>();
   it.kind = KindOf(j.at("kind").get<std::string>());
   it.role = j.at("role").get<std::string>();
-  it.marks = j.at("marks").get<std::vector<std::string>>();
+  it.marks = MarksOf(j.at("marks").get<std::vector<std::string>>());
   const json& c = j.at("class");
   it.class_marks = {c.at("caliber").get<std::string>(), c.at("firing_pin_shape").get<std::string>(),
                     c.at("lands").get<int>(), c.at("twist").get<std::string>()};
@@ -133,10 +146,7 @@ std::string ExportPackage(index::Database& db, const ExportRequest& request, con
                    {"toolmark_version", Version()},
                    {"level", request.level},
                    {"signer", Hex(key.public_key)},
-                   {"feature_versions",
-                    {{"cmc", index::FeatureVersion("cmc")},
-                     {"cmc_quick", index::QuickFeatureVersion("cmc")},
-                     {"land", index::FeatureVersion("land")}}},
+                   {"feature_versions", OurFeatureVersions()},
                    {"items", json::array()},
                    {"files", json::array()}};
   std::vector<std::pair<std::string, std::string>> files;
@@ -152,8 +162,10 @@ std::string ExportPackage(index::Database& db, const ExportRequest& request, con
     json entry = {{"origin_item", id}, {"record", ItemJson(*it)}, {"features", dir + "features.json"}};
     json features = json::array();
     for (const index::FeatureRecord& f : FeaturesOf(db, *it))
-      features.push_back(
-          {{"mark", f.mark}, {"comparator", f.comparator}, {"version", f.version}, {"vector", f.vector}});
+      features.push_back({{"mark", MarkName(f.mark)},
+                          {"comparator", f.comparator},
+                          {"version", f.version},
+                          {"vector", f.vector}});
     files.emplace_back(dir + "features.json", features.dump());
     if (request.level == "scans") {
       files.emplace_back(dir + "scan.x3p", ingest::WriteX3pBytes(db.LoadSurface(id)));
@@ -241,14 +253,12 @@ void CheckSignerTrusted(const index::PackageRecord& pkg, const std::vector<index
 
 /// Refuses a package whose feature versions are not this Toolmark's: its features would not compare.
 void CheckFeatureVersions(const json& fv, const std::string& path) {
-  const auto version_ok = [&](const char* key, const std::string& ours) {
-    Check(fv.contains(key) && fv[key].is_string() && fv[key].get<std::string>() == ours,
+  const json versions = OurFeatureVersions();
+  for (const auto& [key, ours] : versions.items())
+    Check(fv.contains(key) && fv[key].is_string() && fv[key] == ours,
           path + ": feature version " + (fv.contains(key) ? fv[key].dump() : std::string("(none)")) + " of " +
-              key + " is not this Toolmark's " + ours + " (export it again with this version): refused");
-  };
-  version_ok("cmc", index::FeatureVersion("cmc"));
-  version_ok("cmc_quick", index::QuickFeatureVersion("cmc"));
-  version_ok("land", index::FeatureVersion("land"));
+              key + " is not this Toolmark's " + ours.get<std::string>() +
+              " (export it again with this version): refused");
 }
 
 /// The listed files by name, each present at its stated size and SHA-256; refuses any file not listed.
@@ -288,7 +298,7 @@ index::ImportedItem ImportedItemFromJson(const json& e, const index::PackageReco
   const json features = json::parse(contents.at(e.at("features").get<std::string>()));
   for (const json& f : features) {
     index::FeatureRecord r;
-    r.mark = f.at("mark").get<std::string>();
+    r.mark = MarkOf(f.at("mark").get<std::string>());
     r.comparator = f.at("comparator").get<std::string>();
     r.version = f.at("version").get<std::string>();
     r.vector = f.at("vector").get<std::vector<float>>();

@@ -255,8 +255,14 @@ std::string EncodePng(const cv::Mat& image) {
 std::shared_ptr<const HitView> BuildHitView(index::Database& db, const index::ReviewHit& hit) {
   auto v = std::make_shared<HitView>();
   v->hit = hit;
-  // Shown the way the comparator that searches the kind presents its comparisons.
-  if (DefaultComparator(hit.query.kind).presentation == Presentation::kLandSignatures)
+  // Shown the way the comparator that recorded the hit presents its comparisons
+  // (one with no view of its own, or of a name this version does not know: the
+  // kind's search comparator's view).
+  const ComparatorInfo* recorded = FindComparator(hit.hit.comparator);
+  const Presentation shown = recorded && recorded->presentation != Presentation::kScoreOnly
+                                 ? recorded->presentation
+                                 : DefaultComparator(hit.query.kind).presentation;
+  if (shown == Presentation::kLandSignatures)
     BuildBullet(db, v.get());
   else
     BuildCartridgeCase(db, v.get());

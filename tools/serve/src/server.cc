@@ -108,7 +108,7 @@ int Server::Run() {
   std::atomic<bool> finished{false};
   std::thread stopper([&] {
     while (!finished) {
-      if (g_stop_requested) {
+      if (g_stop_requested || (options_.stop != nullptr && options_.stop->load())) {
         svr.stop();
         break;
       }
@@ -120,6 +120,7 @@ int Server::Run() {
   std::printf("toolmark: serving http://%s:%d/\n", host.c_str(), port);
   std::fflush(stdout);
   if (ui.empty()) std::fprintf(stderr, "toolmark: no review UI folder found (--ui); serving the API only\n");
+  if (options_.on_listening) options_.on_listening(port);
   svr.listen_after_bind();
   finished = true;
   stopper.join();
@@ -250,7 +251,11 @@ index::HitFilter Server::FilterOf(const httplib::Request& req) {
   if (req.has_param("status")) f.status = req.get_param_value("status");
   if (req.has_param("case")) f.case_id = req.get_param_value("case");
   if (req.has_param("jurisdiction")) f.jurisdiction = req.get_param_value("jurisdiction");
-  if (req.has_param("kind")) f.kind = req.get_param_value("kind");
+  if (req.has_param("kind") && !req.get_param_value("kind").empty()) {
+    const std::string v = req.get_param_value("kind");
+    f.kind = ParseKind(v);
+    if (!f.kind) throw HttpError{400, "kind '" + v + "' must be cartridge_case or bullet"};
+  }
   if (req.has_param("min_score") && !req.get_param_value("min_score").empty()) {
     const std::string v = req.get_param_value("min_score");
     try {

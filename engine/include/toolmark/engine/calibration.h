@@ -66,7 +66,7 @@ inline constexpr double kMaxAbsLog10Lr = 9;
 inline constexpr std::size_t kMinCalibrationScores = 5;
 
 /// The score transform FitCalibration uses for a comparator and level:
-/// "logit" for the land score at pair level ("land", "land_smoother": the
+/// "logit" for a probability-scaled score at pair level (ScoreScale, e.g. "land": the
 /// output of a logistic model, so its logit is the model's linear score);
 /// "identity" otherwise, e.g. the "cmc" item score (a count: for binomial
 /// counts the log LR is linear in the count) and the bullet score (a mean of

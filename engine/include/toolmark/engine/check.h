@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace toolmark {
 
@@ -32,6 +34,9 @@ std::size_t CheckedAdd(std::size_t a, std::size_t b, const char* what);
 
 /// Collapses newlines and control characters so a message stays one line.
 std::string OneLine(std::string text);
+
+/// The parts with `separator` between them ("a,b,c").
+std::string Join(const std::vector<std::string>& parts, std::string_view separator = ",");
 
 }  // namespace toolmark
 

@@ -2,8 +2,8 @@
 // here and looked up by its description everywhere (compare, eval,
 // calibrate, search, correlate, reports, the UI). Kinds and marks are typed
 // values, parsed once at the edge (a flag, a manifest, the catalog, a
-// package). Adding a comparator: its engine code and one registration line
-// in engine/src/registry.cc (docs/development.md).
+// package). Adding a comparator: its folder of engine code and one
+// registration line in engine/src/comparators.def (docs/development.md).
 #pragma once
 
 #include <functional>
@@ -24,7 +24,11 @@ enum class Kind {
   kCartridgeCase,  ///< "cartridge_case": breech face, firing pin, …
   kBullet,         ///< "bullet": one land engraved area per scan
 };
+/// Every kind, in a fixed order.
+inline constexpr Kind kKinds[] = {Kind::kCartridgeCase, Kind::kBullet};
 const char* KindName(Kind kind);
+/// KindName of every kind ({"cartridge_case", "bullet"}): a command line's choices.
+std::vector<std::string> KindNames();
 /// "cartridge_case" or "bullet"; nullopt otherwise.
 std::optional<Kind> ParseKind(std::string_view text);
 /// ParseKind, or toolmark::Error naming the value and the kinds there are.
@@ -34,12 +38,27 @@ Kind KindOf(std::string_view text);
 /// (Deleted, so that nlohmann::json's silent enum-to-integer is a compile error.)
 void to_json(nlohmann::json& j, const Kind& kind) = delete;
 
-/// A type of toolmark on an item.
+/// A type of toolmark on an item, described once (MarkTypes()).
 enum class MarkType {
-  kBreechFace,  ///< "breech_face"
-  kFiringPin,   ///< "firing_pin"
-  kLand,        ///< "land", "land1", "land2", …: a bullet's land engraved area
+  kBreechFace,     ///< "breech_face"
+  kFiringPin,      ///< "firing_pin"
+  kApertureShear,  ///< "aperture_shear": recorded, no comparator yet
+  kEjector,        ///< "ejector": recorded, no comparator yet
+  kExtractor,      ///< "extractor": recorded, no comparator yet
+  kLand,           ///< "land", "land1", "land2", …: a bullet's land engraved area
 };
+
+/// A mark type's description.
+struct MarkTypeInfo {
+  MarkType type;
+  const char* name;  ///< stable: stored in the catalog and in packages
+  Kind kind;         ///< the kind of item it is found on
+  bool numbered;     ///< a bullet's lands: "land3" is land 3 of the bullet
+};
+/// Every mark type, in a fixed order.
+const std::vector<MarkTypeInfo>& MarkTypes();
+const MarkTypeInfo& InfoOf(MarkType type);
+
 const char* MarkTypeName(MarkType type);
 /// The type of a mark name ("land3" → kLand); nullopt for names of no type.
 std::optional<MarkType> MarkTypeOf(std::string_view mark);
@@ -47,6 +66,29 @@ void to_json(nlohmann::json& j, const MarkType& type) = delete;  ///< write Mark
 
 /// The kind of item a mark type is found on.
 Kind KindOfMark(MarkType type);
+
+/// One mark on an item: its type and, for a bullet's lands, which land.
+struct Mark {
+  MarkType type = MarkType::kBreechFace;
+  int land = 0;  ///< 1, 2, … for "land1", "land2", …; 0: not numbered ("land", "breech_face")
+  bool operator==(const Mark&) const = default;
+  auto operator<=>(const Mark&) const = default;
+};
+/// "breech_face", "land", "land3", …
+std::string MarkName(const Mark& mark);
+/// The mark a name stands for; nullopt for anything else ("Breech Face",
+/// "land0", "land3a", "landing", a land number above 99).
+std::optional<Mark> ParseMark(std::string_view name);
+/// True when the mark has a name that reads back as itself (a number only on a
+/// land, 1…99).
+bool IsValidMark(const Mark& mark);
+/// ParseMark, or toolmark::Error naming the value and the mark types there are.
+Mark MarkOf(std::string_view name);
+/// MarkOf each name.
+std::vector<Mark> MarksOf(const std::vector<std::string>& names);
+/// MarkName each mark.
+std::vector<std::string> MarkNames(const std::vector<Mark>& marks);
+void to_json(nlohmann::json& j, const Mark& mark) = delete;  ///< write MarkName(mark)
 
 /// How a comparator's scores read.
 enum class ScoreScale {
@@ -89,6 +131,8 @@ const std::vector<ComparatorInfo>& Comparators();
 const ComparatorInfo* FindComparator(std::string_view name);
 /// The comparator of that name; throws toolmark::Error naming the known ones.
 const ComparatorInfo& ComparatorNamed(const std::string& name);
+/// True when `name` is a registered comparator that compares items of `kind`.
+bool ComparatorCompares(std::string_view name, Kind kind);
 /// The comparator searches and evaluations of a kind use.
 const ComparatorInfo& DefaultComparator(Kind kind);
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "toolmark/engine/registry.h"
 #include "toolmark/engine/surface.h"
 
 namespace toolmark {
@@ -15,7 +16,7 @@ enum class SynthDifficulty { kEasy, kRealistic, kHard };
 SynthDifficulty ParseSynthDifficulty(const std::string& text);
 
 struct SynthOptions {
-  std::string kind = "cartridge_case";  ///< "cartridge_case" or "bullet"
+  Kind kind = Kind::kCartridgeCase;
   int firearms = 10;
   int per_firearm = 2;  ///< shots (cartridge cases or bullets) per firearm
   std::uint64_t seed = 1;
@@ -30,10 +31,11 @@ struct SynthOptions {
 struct SynthScan {
   std::string file;     ///< e.g. "cc-f003-s1.x3p", "bu-f003-b1-l2.x3p"
   std::string firearm;  ///< ground truth
-  std::string kind, mark;
-  std::string bullet;   ///< bullets only
-  int land = 0;         ///< bullets only: land index on this bullet, 1-based
-  std::string land_id;  ///< bullets only: physical land of the barrel
+  Kind kind = Kind::kCartridgeCase;
+  std::vector<Mark> marks;  ///< the truth file's mark cell: MarkName of each, ';'-separated
+  std::string bullet;       ///< bullets only
+  int land = 0;             ///< bullets only: land index on this bullet, 1-based
+  std::string land_id;      ///< bullets only: physical land of the barrel
   Surface surface;
 };
 

@@ -42,8 +42,8 @@ struct ItemRecord {
   std::string item_label;  ///< the physical item (a bullet's lands share it)
   std::string jurisdiction;
   Kind kind = Kind::kCartridgeCase;
-  std::string role;                ///< "questioned" | "reference"
-  std::vector<std::string> marks;  ///< "breech_face", "firing_pin", "land3", …
+  std::string role;         ///< "questioned" | "reference"
+  std::vector<Mark> marks;  ///< breech_face, firing_pin, land3, … (MarkName)
   ClassCharacteristics class_marks;
   FirearmRecord firearm;
   std::string file;    ///< source file name (no folder)
@@ -72,7 +72,7 @@ void ValidateItem(const ItemRecord& item);
 /// (derived data: the vector index is built from these records).
 struct FeatureRecord {
   ItemId item = kInvalidItemId;
-  std::string mark;        ///< "breech_face", "land3", …
+  Mark mark;               ///< breech_face, land3, … (MarkName)
   std::string comparator;  ///< the comparator that produced it, e.g. "cmc", "land"
   std::string version;     ///< feature version: a new algorithm version makes new records
   std::vector<float> vector;
@@ -190,8 +190,8 @@ class Database {
   /// each checked against its stored SHA-256 (a mismatch throws).
   virtual std::vector<FeatureRecord> Features(const std::string& comparator, const std::string& version) = 0;
   /// One stored record (checked against its SHA-256; a mismatch throws), or none.
-  virtual std::optional<FeatureRecord> Feature(ItemId item, const std::string& mark,
-                                               const std::string& comparator, const std::string& version) = 0;
+  virtual std::optional<FeatureRecord> Feature(ItemId item, const Mark& mark, const std::string& comparator,
+                                               const std::string& version) = 0;
   /// The items that have a record of this comparator and version (without loading them), by id.
   virtual std::vector<ItemId> FeatureItems(const std::string& comparator, const std::string& version) = 0;
   /// Records the hit list of one correlated query item, and that the item has

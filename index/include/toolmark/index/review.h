@@ -28,7 +28,7 @@ struct HitFilter {
   std::string status = "pending";  ///< "pending", a conclusion, or "all"
   std::string case_id;             ///< either side's case
   std::string jurisdiction;        ///< either side's jurisdiction
-  std::string kind;                ///< "cartridge_case" | "bullet"
+  std::optional<Kind> kind;        ///< the query's kind; none: both
   std::optional<double> min_score;
   std::optional<ItemId> item;  ///< either side is this item
 };

@@ -31,7 +31,7 @@ std::string FeatureVersion(const std::string& comparator);
 /// build ("cmc-quick-<version>"), for comparators with a quick score.
 std::string QuickFeatureVersion(const std::string& comparator);
 /// The mark a kind's feature records are stored under ("breech_face", "land").
-std::string FeatureMarkFor(Kind kind);
+Mark FeatureMarkFor(Kind kind);
 
 struct SearchOptions {
   std::size_t top = 10;         ///< hits returned

@@ -24,8 +24,10 @@ namespace toolmark::ingest {
 /// Metadata for every file (the command line's flags); a manifest row's
 /// values win over these.
 struct ItemDefaults {
-  std::string case_id, item_label, jurisdiction, kind, role;
-  std::vector<std::string> marks;
+  std::string case_id, item_label, jurisdiction;
+  std::optional<Kind> kind;
+  std::string role;
+  std::vector<Mark> marks;
   std::string caliber, firing_pin_shape, twist, make, model, serial;
   int lands = 0;
 };

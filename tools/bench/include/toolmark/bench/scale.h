@@ -10,11 +10,13 @@
 #include <string>
 #include <vector>
 
+#include "toolmark/engine/registry.h"
+
 namespace toolmark::bench {
 
 struct ScaleOptions {
   std::size_t items = 1000;
-  std::string kind = "cartridge_case";
+  Kind kind = Kind::kCartridgeCase;
   int per_firearm = 2;
   int size = 128;  ///< points a side of each synthetic scan
   std::uint64_t seed = 1;

@@ -5,6 +5,8 @@
 // jurisdiction visibility and the audit of shared evidence: docs/exchange.md.
 #pragma once
 
+#include <atomic>
+#include <functional>
 #include <string>
 
 namespace toolmark::serve {
@@ -15,6 +17,11 @@ struct ServeOptions {
   int port = 8765;    ///< 0: any free port (the URL is printed)
   std::string ui;     ///< the UI folder (static/, node_modules/); "": installed or source tree's
   bool open = false;  ///< no logins (loopback only): one local user with every right
+  /// For a program (or a test) that runs the server in a thread: called with
+  /// the port once it is bound (connections queue from then on).
+  std::function<void(int port)> on_listening;
+  /// The server stops once this becomes true, as on SIGINT or SIGTERM.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 /// Serves until SIGINT or SIGTERM; prints "toolmark: serving http://HOST:PORT/"

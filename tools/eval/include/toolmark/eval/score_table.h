@@ -1,0 +1,78 @@
+// Calibration on any laboratory's table of comparison scores (toolmark
+// calibrate --scores FILE --score-column C …): a CSV with a score column, a
+// same-source column (1/0), optionally the number of trials behind a count
+// score (k of n: a k-of-n likelihood ratio, toolmark/engine/kofn.h) and a
+// split column (t: fit, v: test, anything else: not used). Fits on the
+// training rows and reports the test rows' figures.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "toolmark/engine/calibration.h"
+#include "toolmark/engine/kofn.h"
+
+namespace toolmark::eval {
+
+struct ScoreTableColumns {
+  std::string score;                       ///< required
+  std::string same_source = "hypothesis";  ///< 1/0, true/false
+  std::string trials;                      ///< optional: n of a count score k
+  std::string split;                       ///< optional: t (fit) / v (test) / other (unused)
+};
+
+struct ScoreRow {
+  double score = 0;
+  int trials = 0;  ///< 0: none
+  bool same_source = false;
+  char split = 0;  ///< 't', 'v', or 0 (not used)
+};
+
+struct ScoreTable {
+  std::string path;
+  std::vector<ScoreRow> rows;
+  std::size_t without_score = 0;  ///< rows with an empty or NaN score, left out
+};
+
+/// Reads a score table. Hostile input: bounded (256 MiB, 10⁷ rows), every
+/// field checked; a count score with trials must be a whole number 0 ≤ k ≤ n;
+/// throws toolmark::Error naming the file, line and column.
+ScoreTable ReadScoreTable(const std::string& path, const ScoreTableColumns& columns);
+
+/// How the rows are turned into likelihood ratios.
+enum class ScoreModel {
+  kLogistic,  ///< logistic regression on g(score) (FitCalibration), ELUB-bounded
+  kKOfN,      ///< beta-binomial k-of-n (needs trials), ELUB-bounded
+};
+
+struct TableFigures {
+  std::size_t km = 0, knm = 0;
+  double cllr = 0, cllr_min = 0;
+  double misleading_ss = 0;  ///< share of same-source rows with LR < 1
+  double misleading_ds = 0;  ///< share of different-source rows with LR > 1
+  double auc = 0;
+};
+
+struct TableCalibration {
+  ScoreModel model = ScoreModel::kLogistic;
+  Calibration logistic;              ///< kLogistic: the fitted calibration (its bounds: the ELUB)
+  KOfNModel kofn;                    ///< kKOfN
+  std::pair<double, double> bounds;  ///< ELUB of the training LRs, log10
+  std::size_t train_km = 0, train_knm = 0;
+  bool split = false;  ///< false: no split column, figures are on the fitting rows
+  TableFigures test;   ///< the test rows (or all rows without a split)
+  TableFigures train;  ///< the training rows
+  /// log10 LR of a row (bounded).
+  double Log10Lr(const ScoreRow& row) const;
+};
+
+/// Fits `model` on the training rows (split 't'; every row when the table has
+/// no split) and measures both sets. transform: for kLogistic, as
+/// FitCalibration ("" = identity). Throws toolmark::Error for too few rows of
+/// a class (kMinCalibrationScores) or kKOfN without trials.
+TableCalibration CalibrateTable(const ScoreTable& table, ScoreModel model, const std::string& transform,
+                                CalibrationProvenance provenance, const std::string& score_name);
+
+}  // namespace toolmark::eval

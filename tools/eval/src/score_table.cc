@@ -1,0 +1,187 @@
+// Calibration on a laboratory's score table (toolmark/eval/score_table.h).
+#include "toolmark/eval/score_table.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+
+#include "csv.h"
+#include "toolmark/engine/check.h"
+#include "toolmark/engine/metrics.h"
+
+namespace toolmark::eval {
+namespace {
+
+constexpr std::size_t kMaxRows = 10000000;
+
+/// A finite number, or nullopt for an empty field or NaN; throws for anything else.
+std::optional<double> Number(const std::string& field, const std::string& where) {
+  if (field.empty()) return std::nullopt;
+  char* rest = nullptr;
+  const double v = std::strtod(field.c_str(), &rest);
+  if (std::isnan(v) && *rest == '\0') return std::nullopt;
+  Check(*rest == '\0' && std::isfinite(v), where + " is not a finite number: " + field.substr(0, 40));
+  return v;
+}
+
+/// Column indexes of the header; throws naming a missing column.
+struct Header {
+  std::size_t score = 0, same = 0, trials = 0, split = 0;
+  std::size_t needed = 0;  ///< fields a row must have
+};
+Header ReadHeader(const std::vector<std::string>& f, const ScoreTableColumns& c, const std::string& path) {
+  const auto col = [&](const std::string& name, const char* flag) {
+    const auto it = std::find(f.begin(), f.end(), name);
+    Check(it != f.end(), path + ": no '" + name + "' column (" + flag + ")");
+    return static_cast<std::size_t>(it - f.begin());
+  };
+  Header h;
+  h.score = col(c.score, "--score-column");
+  h.same = col(c.same_source, "--same-source-column");
+  h.needed = std::max(h.score, h.same);
+  if (!c.trials.empty()) h.needed = std::max(h.needed, h.trials = col(c.trials, "--trials-column"));
+  if (!c.split.empty()) h.needed = std::max(h.needed, h.split = col(c.split, "--split-column"));
+  return h;
+}
+
+ScoreRow ReadRow(const std::vector<std::string>& f, const Header& h, const ScoreTableColumns& c,
+                 const std::string& where, bool* has_score) {
+  Check(f.size() > h.needed, where + ": too few fields");
+  ScoreRow r;
+  const std::string& m = f[h.same];
+  Check(m == "1" || m == "0" || m == "true" || m == "false",
+        where + ": " + c.same_source + " is not 1 or 0: " + m.substr(0, 40));
+  r.same_source = m == "1" || m == "true";
+  const std::optional<double> score = Number(f[h.score], where + ": " + c.score);
+  *has_score = score.has_value();
+  if (!score) return r;
+  r.score = *score;
+  if (!c.trials.empty()) {
+    const std::optional<double> n = Number(f[h.trials], where + ": " + c.trials);
+    Check(n && *n >= 1 && *n <= 1e6 && *n == std::floor(*n),
+          where + ": " + c.trials + " is not a whole number 1…10⁶");
+    Check(r.score >= 0 && r.score <= *n && r.score == std::floor(r.score),
+          where + ": " + c.score + " is not a whole count between 0 and " + c.trials);
+    r.trials = static_cast<int>(*n);
+  }
+  if (!c.split.empty()) r.split = f[h.split] == "t" ? 't' : f[h.split] == "v" ? 'v' : 0;
+  return r;
+}
+
+/// LR per row, and the order-preserving score the discrimination figures rank by.
+struct Scored {
+  std::vector<double> km_lr, knm_lr, km_rank, knm_rank;
+};
+
+TableFigures Figures(const Scored& s) {
+  TableFigures t;
+  t.km = s.km_lr.size();
+  t.knm = s.knm_lr.size();
+  if (t.km == 0 || t.knm == 0) return t;
+  t.cllr = Cllr(s.km_lr, s.knm_lr);
+  t.cllr_min = MinCllr(s.km_rank, s.knm_rank);
+  t.auc = Auc(s.km_rank, s.knm_rank);
+  const auto share = [](const std::vector<double>& lr, auto misleading) {
+    return static_cast<double>(std::count_if(lr.begin(), lr.end(), misleading)) /
+           static_cast<double>(lr.size());
+  };
+  t.misleading_ss = share(s.km_lr, [](double l) { return l < 0; });
+  t.misleading_ds = share(s.knm_lr, [](double l) { return l > 0; });
+  return t;
+}
+
+}  // namespace
+
+ScoreTable ReadScoreTable(const std::string& path, const ScoreTableColumns& columns) {
+  Check(!columns.score.empty() && !columns.same_source.empty(),
+        "score table: a score and a same-source column are needed");
+  const std::string text = detail::ReadCsvText(path);
+  ScoreTable t;
+  t.path = path;
+  Header h;
+  std::size_t start = 0, line_no = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    const std::vector<std::string> f = detail::CsvRecord(text.substr(start, end - start));
+    start = end + 1;
+    const std::string where = path + ":" + std::to_string(++line_no);
+    if (line_no == 1) {
+      h = ReadHeader(f, columns, path);
+      continue;
+    }
+    if (f.size() == 1 && f[0].empty()) continue;  // blank line
+    Check(t.rows.size() < kMaxRows, path + ": more than 10⁷ rows");
+    bool has_score = false;
+    const ScoreRow r = ReadRow(f, h, columns, where, &has_score);
+    if (has_score)
+      t.rows.push_back(r);
+    else
+      ++t.without_score;
+  }
+  Check(line_no > 0, path + ": empty file");
+  return t;
+}
+
+double TableCalibration::Log10Lr(const ScoreRow& row) const {
+  if (model == ScoreModel::kLogistic) return logistic.Log10Lr(row.score);
+  return std::clamp(kofn.Log10Lr(static_cast<int>(row.score), row.trials), bounds.first, bounds.second);
+}
+
+TableCalibration CalibrateTable(const ScoreTable& table, ScoreModel model, const std::string& transform,
+                                CalibrationProvenance provenance, const std::string& score_name) {
+  TableCalibration c;
+  c.model = model;
+  c.split = std::any_of(table.rows.begin(), table.rows.end(), [](const ScoreRow& r) { return r.split != 0; });
+  const auto training = [&](const ScoreRow& r) { return !c.split || r.split == 't'; };
+  const auto testing = [&](const ScoreRow& r) { return !c.split || r.split == 'v'; };
+  std::vector<double> km, knm;
+  std::vector<std::pair<int, int>> km_counts, knm_counts;
+  for (const ScoreRow& r : table.rows) {
+    if (!training(r)) continue;
+    (r.same_source ? km : knm).push_back(r.score);
+    if (model == ScoreModel::kKOfN) {
+      Check(r.trials > 0, table.path + ": the k-of-n model needs a trials column (--trials-column)");
+      (r.same_source ? km_counts : knm_counts).emplace_back(static_cast<int>(r.score), r.trials);
+    }
+  }
+  c.train_km = km.size();
+  c.train_knm = knm.size();
+  Check(km.size() >= kMinCalibrationScores && knm.size() >= kMinCalibrationScores,
+        table.path + ": " + std::to_string(km.size()) + " same-source and " + std::to_string(knm.size()) +
+            " different-source training rows; at least " + std::to_string(kMinCalibrationScores) +
+            " of each are needed");
+  provenance.km = km.size();
+  provenance.knm = knm.size();
+  if (model == ScoreModel::kLogistic) {
+    c.logistic =
+        FitCalibration(km, knm, score_name, "pair", provenance, transform.empty() ? "identity" : transform);
+    c.bounds = {c.logistic.min_log10_lr, c.logistic.max_log10_lr};
+  } else {
+    c.kofn = FitKOfN(km_counts, knm_counts);
+    std::vector<double> lkm, lknm;
+    for (const auto& [k, n] : km_counts) lkm.push_back(c.kofn.Log10Lr(k, n));
+    for (const auto& [k, n] : knm_counts) lknm.push_back(c.kofn.Log10Lr(k, n));
+    c.bounds = ElubBounds(lkm, lknm);
+    c.bounds.first = std::max(c.bounds.first, -kMaxAbsLog10Lr);
+    c.bounds.second = std::min(c.bounds.second, kMaxAbsLog10Lr);
+  }
+  Scored train, test;
+  for (const ScoreRow& r : table.rows) {
+    const double lr = c.Log10Lr(r);
+    // Discrimination ranks by the model's own order: the score, or the unbounded k-of-n LR.
+    const double rank =
+        model == ScoreModel::kLogistic ? r.score : c.kofn.Log10Lr(static_cast<int>(r.score), r.trials);
+    for (auto [set, use] : {std::pair{&train, training(r)}, std::pair{&test, testing(r)}}) {
+      if (!use) continue;
+      (r.same_source ? set->km_lr : set->knm_lr).push_back(lr);
+      (r.same_source ? set->km_rank : set->knm_rank).push_back(rank);
+    }
+  }
+  c.train = Figures(train);
+  c.test = Figures(test);
+  Check(c.test.km > 0 && c.test.knm > 0, table.path + ": no test rows of both kinds (split 'v')");
+  return c;
+}
+
+}  // namespace toolmark::eval
