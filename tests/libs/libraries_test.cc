@@ -173,6 +173,24 @@ TEST(EvalLibrary, AScoreTableIsFittedOnItsTrainingRowsAndMeasuredOnItsTestRows) 
       eval::ReadScoreTable(path, cols), eval::ScoreModel::kLogistic, "", Provenance("x"), "cmc");
   EXPECT_FALSE(all.split);
   EXPECT_EQ(all.test.km + all.test.knm, 480u);
+  // Cross-validation by weapon: every row measured once, by a model that never saw its weapons.
+  cols.trials = "n";
+  cols.group_a = "weapon1";
+  cols.group_b = "weapon2";
+  const eval::ScoreTable grouped = eval::ReadScoreTable(path, cols);
+  EXPECT_EQ(grouped.groups.size(), 240u);
+  const eval::TableCalibration cv =
+      eval::CalibrateTable(grouped, eval::ScoreModel::kKOfN, "", Provenance("cv"), "cmc", 5);
+  EXPECT_EQ(cv.folds, 5);
+  EXPECT_EQ(cv.fold_bounds.size(), 5u);
+  EXPECT_EQ(cv.test.km + cv.test.knm, 480u);
+  EXPECT_LT(cv.test.cllr, 0.3);
+  EXPECT_EQ(eval::CalibrateTable(grouped, eval::ScoreModel::kKOfN, "", Provenance("cv"), "cmc", 5).test.cllr,
+            cv.test.cllr);  // deterministic
+  cols.split = "split1";
+  EXPECT_THROW(eval::CalibrateTable(eval::ReadScoreTable(path, cols), eval::ScoreModel::kKOfN, "",
+                                    Provenance("cv"), "cmc", 5),
+               Error);  // a split or folds, not both
 }
 
 TEST(EvalLibrary, BadScoreTablesAreOneLineErrorsNamingTheLine) {

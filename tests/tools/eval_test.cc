@@ -132,15 +132,27 @@ TEST(Eval, CartridgeCasesJsonAndReport) {
   EXPECT_NE(html.find("not calibrated"), std::string::npos);
   EXPECT_EQ(html.find("http://www.w3.org/2000/svg\""), html.find("http://"));  // no external resources
   const std::string csv = ReadFile(report + "/pair-pairs.csv");
-  EXPECT_EQ(csv.rfind("file_a,file_b,score,known_match,rotation_deg,shift_x_um,shift_y_um,log10_lr\n", 0),
-            0u);
+  EXPECT_EQ(
+      csv.rfind(
+          "file_a,file_b,score,known_match,rotation_deg,shift_x_um,shift_y_um,log10_lr,firearm_a,firearm_b",
+          0),
+      0u);
   EXPECT_EQ(LineCount(csv), 11);
   EXPECT_EQ(json::parse(ReadFile(report + "/pair-metrics.json"))["km_pairs"], 1);
   EXPECT_EQ(json::parse(ReadFile(report + "/pair-metrics.json"))["cllr"], j["cllr"]);
   // Without a calibration the log10 LR column stays empty.
   const std::size_t row_start = csv.find('\n') + 1;
   const std::string first_row = csv.substr(row_start, csv.find('\n', row_start) - row_start);
-  EXPECT_TRUE(first_row.substr(first_row.rfind(',') + 1).empty()) << first_row;
+  std::vector<std::string> fields;
+  for (std::size_t at = 0; at != std::string::npos;) {
+    const std::size_t comma = first_row.find(',', at);
+    fields.push_back(first_row.substr(at, comma == std::string::npos ? std::string::npos : comma - at));
+    at = comma == std::string::npos ? comma : comma + 1;
+  }
+  ASSERT_GE(fields.size(), 10u) << first_row;
+  EXPECT_TRUE(fields[7].empty()) << first_row;
+  EXPECT_FALSE(fields[8].empty()) << first_row;  // the firearms (ground truth), for cross-validation
+  EXPECT_FALSE(fields[9].empty()) << first_row;
 }
 
 TEST(Eval, ThreadCountDoesNotChangeResults) {

@@ -52,13 +52,15 @@ namespace {
 using nlohmann::json;
 
 struct CalibrateArgs {
-  std::string dataset;      ///< empty: synthetic sets
-  std::string scores;       ///< fit on this CSV's scores instead
-  std::string test_scores;  ///< also measure on this CSV's scores
-  std::string scores_out;   ///< write the fitting scores here
-  ScoreTableColumns table;  ///< --scores as a laboratory's score table (--score-column given)
-  std::string model;        ///< score table: logistic or kofn (default: kofn with trials)
-  std::string set;          ///< the calibration set's name (default: described from the options)
+  std::string dataset;              ///< empty: synthetic sets
+  std::string scores;               ///< fit on this CSV's scores instead
+  std::string test_scores;          ///< also measure on this CSV's scores
+  std::string scores_out;           ///< write the fitting scores here
+  ScoreTableColumns table;          ///< --scores as a laboratory's score table (--score-column given)
+  std::string model;                ///< score table: logistic or kofn (default: kofn with trials)
+  std::vector<std::string> groups;  ///< score table: the two group columns (cross-validation)
+  int folds = 0;                    ///< score table: cross-validation folds by group
+  std::string set;                  ///< the calibration set's name (default: described from the options)
   std::string comparator = "cmc";
   std::string level = "pair";
   std::string transform;              ///< empty: DefaultTransform
@@ -201,7 +203,12 @@ int RunScoreTable(const CalibrateArgs& a) {
   Check(!a.scores.empty(), "--score-column reads the table given with --scores");
   Check(a.out.empty() && a.test_scores.empty() && a.scores_out.empty(),
         "--out, --test-scores and --scores-out do not apply to a score table (--score-column)");
-  const ScoreTable table = ReadScoreTable(a.scores, a.table);
+  ScoreTableColumns columns = a.table;
+  Check(a.groups.empty() || a.groups.size() == 2,
+        "--group-columns takes two columns, e.g. firearm_a,firearm_b");
+  Check((a.folds > 0) == !a.groups.empty(), "--folds and --group-columns go together");
+  if (!a.groups.empty()) columns.group_a = a.groups[0], columns.group_b = a.groups[1];
+  const ScoreTable table = ReadScoreTable(a.scores, columns);
   const ScoreModel model = a.model.empty()
                                ? (a.table.trials.empty() ? ScoreModel::kLogistic : ScoreModel::kKOfN)
                            : a.model == "kofn" ? ScoreModel::kKOfN
@@ -210,14 +217,17 @@ int RunScoreTable(const CalibrateArgs& a) {
   provenance.set = a.set.empty() ? "scores " + a.scores : a.set;
   provenance.command = "toolmark calibrate --scores " + a.scores + " --score-column " + a.table.score +
                        " --same-source-column " + a.table.same_source;
-  for (const auto& [flag, value] : {std::pair{" --trials-column ", a.table.trials},
-                                    {" --split-column ", a.table.split},
-                                    {" --model ", a.model},
-                                    {" --transform ", a.transform}})
+  for (const auto& [flag, value] :
+       {std::pair{" --trials-column ", a.table.trials},
+        {" --split-column ", a.table.split},
+        {" --model ", a.model},
+        {" --group-columns ", a.groups.empty() ? "" : a.groups[0] + "," + a.groups[1]},
+        {" --folds ", a.folds ? std::to_string(a.folds) : ""},
+        {" --transform ", a.transform}})
     if (!value.empty()) provenance.command += flag + value;
   provenance.fitted_at = UtcNow();
   provenance.toolmark_version = Version();
-  const TableCalibration c = CalibrateTable(table, model, a.transform, provenance, a.table.score);
+  const TableCalibration c = CalibrateTable(table, model, a.transform, provenance, a.table.score, a.folds);
   const std::string model_text =
       model == ScoreModel::kKOfN
           ? "k-of-n beta-binomial: same source a=" + Num(c.kofn.same_source.alpha) +
@@ -234,6 +244,8 @@ int RunScoreTable(const CalibrateArgs& a) {
     j["split"] = c.split ? json(a.table.split) : json();
     j["reference"] = {{"km", c.train_km}, {"knm", c.train_knm}};
     j["train"] = FiguresJson(c.train);
+    j["folds"] = c.folds;
+    j["fold_bounds"] = c.fold_bounds;
     j["without_score"] = table.without_score;
     j["command"] = provenance.command;
     std::cout << j.dump(2) << "\n";
@@ -245,6 +257,18 @@ int RunScoreTable(const CalibrateArgs& a) {
               c.split ? (" (" + a.table.split + " = t)").c_str() : " (no split: all rows)");
   std::printf("  %s\n  bounded to [%s, %s] log10 (ELUB of the fitting rows)\n", model_text.c_str(),
               Num(c.bounds.first).c_str(), Num(c.bounds.second).c_str());
+  if (c.folds > 0) {
+    std::printf(
+        "  cross-validated by %s/%s in %d folds of %zu groups: every row measured by a model fitted "
+        "without its groups\n",
+        columns.group_a.c_str(), columns.group_b.c_str(), c.folds, table.groups.size());
+    const TableFigures& f = c.test;
+    std::printf(
+        "  cross-validated: %zu SS, %zu DS: Cllr %s bits, Cllr_min %s, misleading SS %s, DS %s, AUC %s\n",
+        f.km, f.knm, Num(f.cllr).c_str(), Num(f.cllr_min).c_str(), Num(f.misleading_ss).c_str(),
+        Num(f.misleading_ds).c_str(), Num(f.auc).c_str());
+    return 0;
+  }
   for (const auto& [name, f] : {std::pair{"test (v)", c.test}, std::pair{"fitting (t)", c.train}}) {
     if (!c.split && std::string(name) == "fitting (t)") break;
     std::printf("  %s: %zu SS, %zu DS: Cllr %s bits, Cllr_min %s, misleading SS %s, DS %s, AUC %s\n",
@@ -357,6 +381,13 @@ void RegisterCalibrate(CLI::App& app, Action* action) {
                   "Score table: the column of n for a count score k of n (the k-of-n model)");
   cmd->add_option("--split-column", args->table.split,
                   "Score table: t = fit, v = test, anything else unused (default: fit and report all rows)");
+  cmd->add_option("--group-columns", args->groups,
+                  "Score table: the two columns naming each side's firearm, for --folds (e.g. "
+                  "firearm_a,firearm_b in eval --report's pairs CSV)")
+      ->delimiter(',');
+  cmd->add_option("--folds", args->folds,
+                  "Score table: cross-validate by firearm in this many folds instead of a split")
+      ->check(CLI::Range(2, 1000));
   cmd->add_option("--model", args->model,
                   "Score table: logistic or kofn (default kofn with --trials-column, else logistic)")
       ->check(CLI::IsMember({"logistic", "kofn"}));

@@ -150,6 +150,8 @@ class CmcComparator : public Comparator {
                  {"cmc_backward", r.backward.count},
                  {"cells_forward", r.forward.cells_used},
                  {"cells_backward", r.backward.cells_used},
+                 // k of n: the CMC count of the cells both directions could compare
+                 {"cells_compared", std::min(r.forward.cells_used, r.backward.cells_used)},
                  {"rotation_backward_deg", r.backward.rotation_deg}};
     return c;
   }

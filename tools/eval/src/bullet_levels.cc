@@ -129,7 +129,10 @@ std::vector<EvalLevel> BulletLevels(const Context& ctx, const std::vector<int>& 
   std::vector<EvalLevel> levels;
   if (land_sel) {
     EvalLevel lv = NewLevel(ctx, "land", comparator.Name());
-    for (int id : ids) lv.names.push_back(e[static_cast<std::size_t>(id)].file);
+    for (int id : ids) {
+      lv.names.push_back(e[static_cast<std::size_t>(id)].file);
+      lv.firearms.push_back(e[static_cast<std::size_t>(id)].firearm);
+    }
     std::vector<Comparison> results;
     for (const Candidate& c : land_sel->pairs)
       results.push_back(scores.Get(ids[static_cast<std::size_t>(c.a)], ids[static_cast<std::size_t>(c.b)]));
@@ -141,7 +144,10 @@ std::vector<EvalLevel> BulletLevels(const Context& ctx, const std::vector<int>& 
   }
   if (has_bullet) {
     EvalLevel lv = NewLevel(ctx, "bullet", comparator.Name());
-    for (const Bullet& b : bullets) lv.names.push_back(b.id);
+    for (const Bullet& b : bullets) {
+      lv.names.push_back(b.id);
+      lv.firearms.push_back(b.firearm);
+    }
     FillLevel(&lv, bullet_sel, {}, max_pairs);
     // Positions around the bullet: as many as the most lands any bullet has
     // (its largest land number where lands are numbered).

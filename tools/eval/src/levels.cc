@@ -153,7 +153,10 @@ EvalLevel PairLevel(const Context& ctx, const std::vector<int>& ids, const Compa
   const auto at = [&](int i) -> const Entry& {
     return e[static_cast<std::size_t>(ids[static_cast<std::size_t>(i)])];
   };
-  for (int id : ids) lv.names.push_back(e[static_cast<std::size_t>(id)].file);
+  for (int id : ids) {
+    lv.names.push_back(e[static_cast<std::size_t>(id)].file);
+    lv.firearms.push_back(e[static_cast<std::size_t>(id)].firearm);
+  }
   const Selection sel = SelectPairs(
       static_cast<int>(ids.size()), [&](int i, int j) { return at(i).mark == at(j).mark; },
       [&](int i, int j) { return at(i).firearm == at(j).firearm; }, ctx.options->max_pairs);

@@ -69,10 +69,20 @@ std::string HtmlEscape(const std::string& s) {
   return out;
 }
 
+/// The pairs as CSV: the files, the score and truth, the registration, the
+/// LR, then the firearms (ground truth, for cross-validation by firearm) and
+/// the comparator's details behind the score (e.g. the CMC's cells_compared).
 std::string PairsCsv(const EvalLevel& lv) {
-  std::string csv = "file_a,file_b,score,known_match,rotation_deg,shift_x_um,shift_y_um,log10_lr\n";
   const bool aligned = lv.alignments.size() == lv.pairs.size();
   const bool calibrated = lv.log10_lr.size() == lv.pairs.size();
+  const bool firearms = lv.firearms.size() == lv.names.size();
+  std::vector<std::string> details;
+  if (aligned && !lv.alignments.empty())
+    for (const auto& d : lv.alignments.front().details) details.emplace_back(d.first);
+  std::string csv =
+      "file_a,file_b,score,known_match,rotation_deg,shift_x_um,shift_y_um,log10_lr,firearm_a,firearm_b";
+  for (const std::string& d : details) csv += "," + d;
+  csv += "\n";
   for (std::size_t k = 0; k < lv.pairs.size(); ++k) {
     const ScoredPair& p = lv.pairs[k];
     char num[128];
@@ -87,11 +97,25 @@ std::string PairsCsv(const EvalLevel& lv) {
       csv += ",,,";  // bullet level: no single alignment
     }
     if (calibrated && !std::isnan(lv.log10_lr[k])) {
-      std::snprintf(num, sizeof num, ",%.17g\n", lv.log10_lr[k]);
+      std::snprintf(num, sizeof num, ",%.17g", lv.log10_lr[k]);
       csv += num;
     } else {
-      csv += ",\n";  // not calibrated
+      csv += ",";  // not calibrated
     }
+    csv += ',';
+    if (firearms) csv += CsvField(lv.firearms[static_cast<std::size_t>(p.a)]);
+    csv += ',';
+    if (firearms) csv += CsvField(lv.firearms[static_cast<std::size_t>(p.b)]);
+    for (std::size_t d = 0; d < details.size(); ++d) {
+      const auto& have = lv.alignments[k].details;
+      if (d < have.size() && have[d].first == details[d] && !std::isnan(have[d].second)) {
+        std::snprintf(num, sizeof num, ",%.17g", have[d].second);
+        csv += num;
+      } else {
+        csv += ",";
+      }
+    }
+    csv += "\n";
   }
   return csv;
 }

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <functional>
 
 #include "csv.h"
 #include "toolmark/engine/check.h"
@@ -26,7 +27,7 @@ std::optional<double> Number(const std::string& field, const std::string& where)
 
 /// Column indexes of the header; throws naming a missing column.
 struct Header {
-  std::size_t score = 0, same = 0, trials = 0, split = 0;
+  std::size_t score = 0, same = 0, trials = 0, split = 0, group_a = 0, group_b = 0;
   std::size_t needed = 0;  ///< fields a row must have
 };
 Header ReadHeader(const std::vector<std::string>& f, const ScoreTableColumns& c, const std::string& path) {
@@ -41,11 +42,17 @@ Header ReadHeader(const std::vector<std::string>& f, const ScoreTableColumns& c,
   h.needed = std::max(h.score, h.same);
   if (!c.trials.empty()) h.needed = std::max(h.needed, h.trials = col(c.trials, "--trials-column"));
   if (!c.split.empty()) h.needed = std::max(h.needed, h.split = col(c.split, "--split-column"));
+  Check(c.group_a.empty() == c.group_b.empty(), path + ": --group-columns needs two columns (one per side)");
+  if (!c.group_a.empty()) {
+    h.needed = std::max(h.needed, h.group_a = col(c.group_a, "--group-columns"));
+    h.needed = std::max(h.needed, h.group_b = col(c.group_b, "--group-columns"));
+  }
   return h;
 }
 
+/// A row; its groups' names go to `groups` (the row's group indexes are set later).
 ScoreRow ReadRow(const std::vector<std::string>& f, const Header& h, const ScoreTableColumns& c,
-                 const std::string& where, bool* has_score) {
+                 const std::string& where, bool* has_score, std::pair<std::string, std::string>* groups) {
   Check(f.size() > h.needed, where + ": too few fields");
   ScoreRow r;
   const std::string& m = f[h.same];
@@ -65,6 +72,10 @@ ScoreRow ReadRow(const std::vector<std::string>& f, const Header& h, const Score
     r.trials = static_cast<int>(*n);
   }
   if (!c.split.empty()) r.split = f[h.split] == "t" ? 't' : f[h.split] == "v" ? 'v' : 0;
+  if (!c.group_a.empty()) {
+    *groups = {f[h.group_a], f[h.group_b]};
+    Check(!groups->first.empty() && !groups->second.empty(), where + ": a group column is empty");
+  }
   return r;
 }
 
@@ -99,6 +110,7 @@ ScoreTable ReadScoreTable(const std::string& path, const ScoreTableColumns& colu
   ScoreTable t;
   t.path = path;
   Header h;
+  std::vector<std::pair<std::string, std::string>> row_groups;
   std::size_t start = 0, line_no = 0;
   while (start < text.size()) {
     std::size_t end = text.find('\n', start);
@@ -113,13 +125,28 @@ ScoreTable ReadScoreTable(const std::string& path, const ScoreTableColumns& colu
     if (f.size() == 1 && f[0].empty()) continue;  // blank line
     Check(t.rows.size() < kMaxRows, path + ": more than 10⁷ rows");
     bool has_score = false;
-    const ScoreRow r = ReadRow(f, h, columns, where, &has_score);
-    if (has_score)
+    std::pair<std::string, std::string> groups;
+    const ScoreRow r = ReadRow(f, h, columns, where, &has_score, &groups);
+    if (has_score) {
       t.rows.push_back(r);
-    else
+      row_groups.push_back(std::move(groups));
+    } else {
       ++t.without_score;
+    }
   }
   Check(line_no > 0, path + ": empty file");
+  if (!columns.group_a.empty()) {
+    for (const auto& [a, b] : row_groups) t.groups.push_back(a), t.groups.push_back(b);
+    std::sort(t.groups.begin(), t.groups.end());
+    t.groups.erase(std::unique(t.groups.begin(), t.groups.end()), t.groups.end());
+    const auto index = [&](const std::string& g) {
+      return static_cast<int>(std::lower_bound(t.groups.begin(), t.groups.end(), g) - t.groups.begin());
+    };
+    for (std::size_t i = 0; i < t.rows.size(); ++i) {
+      t.rows[i].group_a = index(row_groups[i].first);
+      t.rows[i].group_b = index(row_groups[i].second);
+    }
+  }
   return t;
 }
 
@@ -128,17 +155,18 @@ double TableCalibration::Log10Lr(const ScoreRow& row) const {
   return std::clamp(kofn.Log10Lr(static_cast<int>(row.score), row.trials), bounds.first, bounds.second);
 }
 
-TableCalibration CalibrateTable(const ScoreTable& table, ScoreModel model, const std::string& transform,
-                                CalibrationProvenance provenance, const std::string& score_name) {
+namespace {
+
+/// The model fitted on the rows `use` selects (model, bounds, training counts).
+TableCalibration FitRows(const ScoreTable& table, ScoreModel model, const std::string& transform,
+                         CalibrationProvenance provenance, const std::string& score_name,
+                         const std::function<bool(const ScoreRow&)>& use) {
   TableCalibration c;
   c.model = model;
-  c.split = std::any_of(table.rows.begin(), table.rows.end(), [](const ScoreRow& r) { return r.split != 0; });
-  const auto training = [&](const ScoreRow& r) { return !c.split || r.split == 't'; };
-  const auto testing = [&](const ScoreRow& r) { return !c.split || r.split == 'v'; };
   std::vector<double> km, knm;
   std::vector<std::pair<int, int>> km_counts, knm_counts;
   for (const ScoreRow& r : table.rows) {
-    if (!training(r)) continue;
+    if (!use(r)) continue;
     (r.same_source ? km : knm).push_back(r.score);
     if (model == ScoreModel::kKOfN) {
       Check(r.trials > 0, table.path + ": the k-of-n model needs a trials column (--trials-column)");
@@ -157,29 +185,69 @@ TableCalibration CalibrateTable(const ScoreTable& table, ScoreModel model, const
     c.logistic =
         FitCalibration(km, knm, score_name, "pair", provenance, transform.empty() ? "identity" : transform);
     c.bounds = {c.logistic.min_log10_lr, c.logistic.max_log10_lr};
-  } else {
-    c.kofn = FitKOfN(km_counts, knm_counts);
-    std::vector<double> lkm, lknm;
-    for (const auto& [k, n] : km_counts) lkm.push_back(c.kofn.Log10Lr(k, n));
-    for (const auto& [k, n] : knm_counts) lknm.push_back(c.kofn.Log10Lr(k, n));
-    c.bounds = ElubBounds(lkm, lknm);
-    c.bounds.first = std::max(c.bounds.first, -kMaxAbsLog10Lr);
-    c.bounds.second = std::min(c.bounds.second, kMaxAbsLog10Lr);
+    return c;
   }
+  c.kofn = FitKOfN(km_counts, knm_counts);
+  std::vector<double> lkm, lknm;
+  for (const auto& [k, n] : km_counts) lkm.push_back(c.kofn.Log10Lr(k, n));
+  for (const auto& [k, n] : knm_counts) lknm.push_back(c.kofn.Log10Lr(k, n));
+  c.bounds = ElubBounds(lkm, lknm);
+  c.bounds.first = std::max(c.bounds.first, -kMaxAbsLog10Lr);
+  c.bounds.second = std::min(c.bounds.second, kMaxAbsLog10Lr);
+  return c;
+}
+
+/// Adds a row's LR and its rank score (the model's own order: the score, or
+/// the unbounded k-of-n LR) to a set.
+void Add(const TableCalibration& c, const ScoreRow& r, Scored* set) {
+  const double rank =
+      c.model == ScoreModel::kLogistic ? r.score : c.kofn.Log10Lr(static_cast<int>(r.score), r.trials);
+  (r.same_source ? set->km_lr : set->knm_lr).push_back(c.Log10Lr(r));
+  (r.same_source ? set->km_rank : set->knm_rank).push_back(rank);
+}
+
+/// Cross-validation by group: the test rows' figures, each row measured by
+/// the model of its fold.
+TableFigures CrossValidate(const ScoreTable& table, ScoreModel model, const std::string& transform,
+                           const CalibrationProvenance& provenance, const std::string& score_name, int folds,
+                           std::vector<std::pair<double, double>>* fold_bounds) {
+  const auto fold = [&](int group) { return group % folds; };
+  Scored test;
+  for (int f = 0; f < folds; ++f) {
+    const TableCalibration fit =
+        FitRows(table, model, transform, provenance, score_name,
+                [&](const ScoreRow& r) { return fold(r.group_a) != f && fold(r.group_b) != f; });
+    fold_bounds->push_back(fit.bounds);
+    for (const ScoreRow& r : table.rows)
+      if (std::min(fold(r.group_a), fold(r.group_b)) == f) Add(fit, r, &test);
+  }
+  return Figures(test);
+}
+
+}  // namespace
+
+TableCalibration CalibrateTable(const ScoreTable& table, ScoreModel model, const std::string& transform,
+                                CalibrationProvenance provenance, const std::string& score_name, int folds) {
+  const bool split =
+      std::any_of(table.rows.begin(), table.rows.end(), [](const ScoreRow& r) { return r.split != 0; });
+  Check(folds == 0 || !split, table.path + ": cross-validation (--folds) or a split column, not both");
+  Check(folds == 0 || table.groups.size() >= 2,
+        table.path + ": cross-validation by group needs the group columns (--group-columns) and two groups");
+  const auto training = [&](const ScoreRow& r) { return !split || r.split == 't'; };
+  const auto testing = [&](const ScoreRow& r) { return !split || r.split == 'v'; };
+  TableCalibration c = FitRows(table, model, transform, provenance, score_name, training);
+  c.split = split;
   Scored train, test;
   for (const ScoreRow& r : table.rows) {
-    const double lr = c.Log10Lr(r);
-    // Discrimination ranks by the model's own order: the score, or the unbounded k-of-n LR.
-    const double rank =
-        model == ScoreModel::kLogistic ? r.score : c.kofn.Log10Lr(static_cast<int>(r.score), r.trials);
-    for (auto [set, use] : {std::pair{&train, training(r)}, std::pair{&test, testing(r)}}) {
-      if (!use) continue;
-      (r.same_source ? set->km_lr : set->knm_lr).push_back(lr);
-      (r.same_source ? set->km_rank : set->knm_rank).push_back(rank);
-    }
+    if (training(r)) Add(c, r, &train);
+    if (testing(r)) Add(c, r, &test);
   }
   c.train = Figures(train);
   c.test = Figures(test);
+  if (folds > 0) {
+    c.folds = std::min(folds, static_cast<int>(table.groups.size()));
+    c.test = CrossValidate(table, model, transform, provenance, score_name, c.folds, &c.fold_bounds);
+  }
   Check(c.test.km > 0 && c.test.knm > 0, table.path + ": no test rows of both kinds (split 'v')");
   return c;
 }

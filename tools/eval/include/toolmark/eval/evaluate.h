@@ -31,7 +31,10 @@ struct EvalLevel {
   std::string comparator;          ///< comparator name
   std::string dataset;             ///< dataset folder as given
   std::vector<std::string> names;  ///< item names (file or bullet id), indexed by ScoredPair::a/b
-  std::vector<ScoredPair> pairs;   ///< evaluated pairs, in enumeration order
+  /// Ground truth per name (its firearm), for the report's pairs CSV only
+  /// (cross-validation by firearm); never read by a score.
+  std::vector<std::string> firearms;
+  std::vector<ScoredPair> pairs;  ///< evaluated pairs, in enumeration order
   /// Alignment per pair (parallel to pairs); empty where the level has none (bullet).
   std::vector<Comparison> alignments;
   std::size_t candidate_pairs = 0;  ///< pairs before sampling

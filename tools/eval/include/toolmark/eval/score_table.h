@@ -21,19 +21,24 @@ struct ScoreTableColumns {
   std::string same_source = "hypothesis";  ///< 1/0, true/false
   std::string trials;                      ///< optional: n of a count score k
   std::string split;                       ///< optional: t (fit) / v (test) / other (unused)
+  /// optional, instead of a split: the two sources' groups (firearms) for
+  /// cross-validation by group (CalibrateTable's folds)
+  std::string group_a, group_b;
 };
 
 struct ScoreRow {
   double score = 0;
   int trials = 0;  ///< 0: none
   bool same_source = false;
-  char split = 0;  ///< 't', 'v', or 0 (not used)
+  char split = 0;                  ///< 't', 'v', or 0 (not used)
+  int group_a = -1, group_b = -1;  ///< indexes into ScoreTable::groups; -1: none
 };
 
 struct ScoreTable {
   std::string path;
   std::vector<ScoreRow> rows;
-  std::size_t without_score = 0;  ///< rows with an empty or NaN score, left out
+  std::size_t without_score = 0;    ///< rows with an empty or NaN score, left out
+  std::vector<std::string> groups;  ///< the group names, sorted
 };
 
 /// Reads a score table. Hostile input: bounded (256 MiB, 10⁷ rows), every
@@ -62,17 +67,27 @@ struct TableCalibration {
   std::pair<double, double> bounds;  ///< ELUB of the training LRs, log10
   std::size_t train_km = 0, train_knm = 0;
   bool split = false;  ///< false: no split column, figures are on the fitting rows
-  TableFigures test;   ///< the test rows (or all rows without a split)
-  TableFigures train;  ///< the training rows
+  /// Cross-validation by group: folds used (0: none). Each row is measured
+  /// once, by the model fitted on the rows of no group in its fold.
+  int folds = 0;
+  std::vector<std::pair<double, double>> fold_bounds;  ///< each fold's ELUB
+  TableFigures test;                                   ///< the test rows (or all rows without a split)
+  TableFigures train;                                  ///< the training rows
   /// log10 LR of a row (bounded).
   double Log10Lr(const ScoreRow& row) const;
 };
 
 /// Fits `model` on the training rows (split 't'; every row when the table has
-/// no split) and measures both sets. transform: for kLogistic, as
+/// no split) and measures both sets. With folds > 0 (and the group columns)
+/// the test figures come from cross-validation by group instead: groups are
+/// dealt round-robin (in sorted order) into `folds` folds; a row is tested in
+/// the fold of the lower-numbered fold of its two groups, by a model fitted
+/// on the rows none of whose groups is in that fold; the returned model (and
+/// `bounds`, `train`) is the one fitted on every row. transform: for kLogistic, as
 /// FitCalibration ("" = identity). Throws toolmark::Error for too few rows of
 /// a class (kMinCalibrationScores) or kKOfN without trials.
 TableCalibration CalibrateTable(const ScoreTable& table, ScoreModel model, const std::string& transform,
-                                CalibrationProvenance provenance, const std::string& score_name);
+                                CalibrationProvenance provenance, const std::string& score_name,
+                                int folds = 0);
 
 }  // namespace toolmark::eval
