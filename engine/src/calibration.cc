@@ -7,8 +7,10 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <random>
 
 #include "toolmark/engine/check.h"
+#include "toolmark/engine/kofn.h"
 #include "toolmark/engine/registry.h"
 
 namespace toolmark {
@@ -160,7 +162,76 @@ std::string DefaultTransform(const std::string& comparator, const std::string& l
   return "identity";
 }
 
+namespace {
+
+KOfNModel KOfNOf(const std::vector<double>& p) {
+  return {BetaBinomial{p[0], p[1]}, BetaBinomial{p[2], p[3]}};
+}
+
+}  // namespace
+
+double Calibration::Log10LrOfCount(int k, int n) const {
+  if (!NeedsTrials()) return Log10Lr(k);
+  toolmark::Check(n >= 1 && k >= 0 && k <= n && parameters.size() == 4,
+                  "k-of-n calibration: bad count or parameters");
+  return std::clamp(KOfNOf(parameters).Log10Lr(k, n), min_log10_lr, max_log10_lr);
+}
+
+std::optional<std::pair<double, double>> Calibration::Log10LrIntervalOfCount(int k, int n) const {
+  if (!NeedsTrials() || replicates.empty()) return std::nullopt;
+  toolmark::Check(n >= 1 && k >= 0 && k <= n, "k-of-n calibration: bad count");
+  std::vector<double> v;
+  for (const std::vector<double>& r : replicates)
+    v.push_back(std::clamp(KOfNOf(r).Log10Lr(k, n), min_log10_lr, max_log10_lr));
+  std::sort(v.begin(), v.end());
+  const auto at = [&](double q) {
+    return v[static_cast<std::size_t>(std::floor(q * static_cast<double>(v.size() - 1)))];
+  };
+  return std::pair{at(0.05), at(0.95)};
+}
+
+Calibration FitKOfNCalibration(const std::vector<std::pair<int, int>>& km_counts,
+                               const std::vector<std::pair<int, int>>& knm_counts,
+                               const std::string& comparator, const std::string& level,
+                               CalibrationProvenance provenance, int replicates) {
+  Check(km_counts.size() >= kMinCalibrationScores && knm_counts.size() >= kMinCalibrationScores,
+        "calibration needs at least " + std::to_string(kMinCalibrationScores) +
+            " known-match and known-non-match counts");
+  Calibration c;
+  c.comparator = comparator;
+  c.level = level;
+  c.method = "kofn";
+  provenance.km = km_counts.size();
+  provenance.knm = knm_counts.size();
+  c.provenance = std::move(provenance);
+  const KOfNModel m = FitKOfN(km_counts, knm_counts);
+  c.parameters = {m.same_source.alpha, m.same_source.beta, m.different_source.alpha, m.different_source.beta};
+  std::vector<double> lkm, lknm;
+  for (const auto& [k, n] : km_counts) lkm.push_back(m.Log10Lr(k, n));
+  for (const auto& [k, n] : knm_counts) lknm.push_back(m.Log10Lr(k, n));
+  const auto [lo, hi] = ElubBounds(lkm, lknm);
+  c.min_log10_lr = std::max(lo, -kMaxAbsLog10Lr);
+  c.max_log10_lr = std::min(hi, kMaxAbsLog10Lr);
+  // Bootstrap: a fixed mt19937_64 stream (its output is fixed by the standard)
+  // and an explicit modulo, so the replicates are the same everywhere.
+  std::mt19937_64 rng(0x6b6f666eULL);  // "kofn"
+  const auto resample = [&](const std::vector<std::pair<int, int>>& v) {
+    std::vector<std::pair<int, int>> out(v.size());
+    for (auto& x : out) x = v[static_cast<std::size_t>(rng() % v.size())];
+    return out;
+  };
+  for (int r = 0; r < replicates; ++r) {
+    const KOfNModel b = FitKOfN(resample(km_counts), resample(knm_counts));
+    c.replicates.push_back(
+        {b.same_source.alpha, b.same_source.beta, b.different_source.alpha, b.different_source.beta});
+  }
+  c.Check();
+  return c;
+}
+
 double Calibration::Log10Lr(double score) const {
+  toolmark::Check(!NeedsTrials(),
+                  "a k-of-n calibration needs the count and the number of cells compared, not a score");
   if (std::isnan(score) || parameters.size() != 2) return 0;
   double v = parameters[0];
   if (parameters[1] != 0) v += parameters[1] * Transform(transform, score);
@@ -172,14 +243,27 @@ void Calibration::Check() const {
   const std::string what = "calibration of '" + comparator + "' (" + level + ")";
   toolmark::Check(!comparator.empty(), "calibration: no comparator");
   toolmark::Check(KnownLevel(level), what + ": unknown level (pair or bullet)");
-  toolmark::Check(method == "logistic", what + ": unknown method '" + method + "' (logistic)");
+  toolmark::Check(method == "logistic" || method == "kofn",
+                  what + ": unknown method '" + method + "' (logistic or kofn)");
   toolmark::Check(KnownTransform(transform),
                   what + ": unknown transform '" + transform + "' (identity, log1p or logit)");
-  toolmark::Check(parameters.size() == 2,
-                  what + ": needs 2 parameters, has " + std::to_string(parameters.size()));
-  toolmark::Check(std::isfinite(parameters[0]) && std::isfinite(parameters[1]),
-                  what + ": parameters not finite");
-  toolmark::Check(parameters[1] >= 0, what + ": negative slope (LRs would fall as scores rise)");
+  const std::size_t want = method == "kofn" ? 4 : 2;
+  toolmark::Check(parameters.size() == want, what + ": needs " + std::to_string(want) + " parameters, has " +
+                                                 std::to_string(parameters.size()));
+  for (double p : parameters) toolmark::Check(std::isfinite(p), what + ": parameters not finite");
+  if (method == "logistic") {
+    toolmark::Check(parameters[1] >= 0, what + ": negative slope (LRs would fall as scores rise)");
+    toolmark::Check(replicates.empty(), what + ": a logistic calibration has no replicates");
+  }
+  if (method == "kofn") {
+    for (double p : parameters) toolmark::Check(p > 0, what + ": beta-binomial parameters must be > 0");
+    toolmark::Check(replicates.size() <= 10000, what + ": too many replicates");
+    for (const std::vector<double>& r : replicates) {
+      toolmark::Check(r.size() == 4, what + ": a replicate needs 4 parameters");
+      for (double p : r)
+        toolmark::Check(std::isfinite(p) && p > 0, what + ": replicate parameters must be > 0");
+    }
+  }
   toolmark::Check(std::isfinite(min_log10_lr) && std::isfinite(max_log10_lr) && min_log10_lr <= 0 &&
                       max_log10_lr >= 0 && min_log10_lr >= -kMaxAbsLog10Lr && max_log10_lr <= kMaxAbsLog10Lr,
                   what + ": bounds must be finite with min <= 0 <= max, within +-" +

@@ -350,3 +350,56 @@ TEST(KOfN, BadCountsAreRefused) {
 
 }  // namespace
 }  // namespace toolmark
+
+namespace toolmark {
+namespace {
+
+TEST(KOfNCalibration, FitsWithBootstrapIntervalsDeterministically) {
+  const auto km = BetaBinomialCounts(60, 15, 40, 5.0, 5.0, 11),
+             knm = BetaBinomialCounts(300, 15, 40, 1.0, 25.0, 12);
+  CalibrationProvenance p;
+  p.set = "test counts";
+  const Calibration c = FitKOfNCalibration(km, knm, "cmc", "pair", p, 50);
+  EXPECT_EQ(c.method, "kofn");
+  EXPECT_TRUE(c.NeedsTrials());
+  ASSERT_EQ(c.parameters.size(), 4u);
+  EXPECT_EQ(c.replicates.size(), 50u);
+  EXPECT_EQ(c.provenance.km, 60u);
+  EXPECT_EQ(c.provenance.knm, 300u);
+  EXPECT_NO_THROW(c.Check());
+  EXPECT_LT(c.min_log10_lr, 0);
+  EXPECT_GT(c.max_log10_lr, 0);
+  // Within the bounds, rising with k; the interval brackets the LR where it is not at a bound.
+  for (int k = 0; k <= 30; ++k) {
+    const double lr = c.Log10LrOfCount(k, 30);
+    EXPECT_GE(lr, c.min_log10_lr);
+    EXPECT_LE(lr, c.max_log10_lr);
+    if (k > 0) EXPECT_GE(lr, c.Log10LrOfCount(k - 1, 30));
+    const auto interval = c.Log10LrIntervalOfCount(k, 30);
+    ASSERT_TRUE(interval.has_value());
+    EXPECT_LE(interval->first, interval->second);
+    if (lr > c.min_log10_lr && lr < c.max_log10_lr) {
+      EXPECT_LE(interval->first, lr + 1e-9) << k;
+      EXPECT_GE(interval->second, lr - 1e-9) << k;
+    }
+  }
+  // The same counts give the same calibration, replicates included.
+  const Calibration again = FitKOfNCalibration(km, knm, "cmc", "pair", p, 50);
+  EXPECT_EQ(again.parameters, c.parameters);
+  EXPECT_EQ(again.replicates, c.replicates);
+  // A k-of-n calibration does not map a bare score.
+  EXPECT_THROW(c.Log10Lr(12), Error);
+  EXPECT_THROW(c.Log10LrOfCount(31, 30), Error);
+  Calibration bad = c;
+  bad.parameters[2] = -1;
+  EXPECT_THROW(bad.Check(), Error);
+  bad = c;
+  bad.replicates.front().pop_back();
+  EXPECT_THROW(bad.Check(), Error);
+  bad = c;
+  bad.parameters.pop_back();
+  EXPECT_THROW(bad.Check(), Error);
+}
+
+}  // namespace
+}  // namespace toolmark

@@ -249,3 +249,69 @@ TEST(Calibrate, ALaboratorysScoreTableIsFittedAndTestedOnItsSplit) {
 
 }  // namespace
 }  // namespace toolmark::testing
+
+namespace toolmark::testing {
+namespace {
+
+/// A count table as eval --report writes it (cmc_count of cells_compared, the firearms).
+std::string WriteCountPairsCsv(const TempDir& dir) {
+  std::mt19937_64 rng(9);
+  std::string csv = "score,known_match,firearm_a,firearm_b,cmc_count,cells_compared\n";
+  for (int f = 0; f < 20; ++f)
+    for (int g = f; g < 20; ++g)
+      for (int shot = 0; shot < (f == g ? 3 : 1); ++shot) {
+        const int n = 20 + static_cast<int>(rng() % 20);
+        std::binomial_distribution<int> k(n, f == g ? 0.6 : 0.05);
+        const int count = k(rng);
+        csv += std::to_string(count) + "," + (f == g ? "1" : "0") + ",F" + std::to_string(f) + ",F" +
+               std::to_string(g) + "," + std::to_string(count) + "," + std::to_string(n) + "\n";
+      }
+  const std::string path = dir / "counts.csv";
+  WriteFile(path, csv);
+  return path;
+}
+
+TEST(Calibrate, AKOfNCalibrationFileIsHashedAndGivesCompareAnInterval) {
+  TempDir dir;
+  const std::string out = dir / "kofn.json";
+  const CliResult r =
+      RunCli({"calibrate", "--scores", WriteCountPairsCsv(dir), "--same-source-column", "known_match",
+              "--score-column", "cmc_count", "--trials-column", "cells_compared", "--group-columns",
+              "firearm_a,firearm_b", "--folds", "4", "--out", out, "--json"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j["folds"], 4);
+  EXPECT_EQ(j["fold_bounds"].size(), 4u);
+  EXPECT_LT(j["cllr"].get<double>(), 0.3);
+  const json file = json::parse(ReadFile(out));
+  EXPECT_EQ(file["method"], "kofn");
+  EXPECT_EQ(file["comparator"], "cmc");
+  EXPECT_EQ(file["replicates"].size(), 200u);
+  EXPECT_EQ(file["sha256"], j["out"]["sha256"]);
+  // Score commands refuse it in one line; an edited file is refused everywhere.
+  const CliResult eval = RunCli({"eval", dir.path().string(), "--calibration", out});
+  EXPECT_NE(eval.status, 0);
+  EXPECT_NE(eval.err.find("a k-of-n calibration (method kofn) maps counts of cells"), std::string::npos)
+      << eval.err;
+  json edited = file;
+  edited["parameters"][0] = file["parameters"][0].get<double>() * 2;
+  WriteFile(dir / "edited.json", edited.dump(2));
+  const CliResult tampered = RunCli({"compare", "a.x3p", "b.x3p", "--calibration", dir / "edited.json"});
+  EXPECT_NE(tampered.status, 0);
+  EXPECT_NE(tampered.err.find("does not match its sha256"), std::string::npos) << tampered.err;
+  // On two real scans compare gives the LR of k of n with its 5–95% interval and the file's hash.
+  TOOLMARK_REQUIRE_DATASETS();
+  const std::string fadul = DatasetsDir() + "/fadul/";
+  const CliResult c =
+      RunCli({"compare", fadul + "fadul-1-1.x3p", fadul + "fadul-2-1.x3p", "--calibration", out, "--json"});
+  ASSERT_EQ(c.status, 0) << c.err;
+  const json cj = json::parse(c.out);
+  ASSERT_TRUE(cj["log10_lr"].is_number()) << c.out;
+  ASSERT_EQ(cj["log10_lr_interval"].size(), 2u);
+  EXPECT_LE(cj["log10_lr_interval"][0].get<double>(), cj["log10_lr_interval"][1].get<double>());
+  EXPECT_EQ(cj["calibration"]["sha256"], file["sha256"]);
+  EXPECT_EQ(cj["calibration"]["method"], "kofn");
+}
+
+}  // namespace
+}  // namespace toolmark::testing

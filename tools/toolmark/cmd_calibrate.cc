@@ -201,8 +201,8 @@ json FiguresJson(const TableFigures& f) {
 /// --scores FILE --score-column C …: fit on the table's training rows, report its test rows.
 int RunScoreTable(const CalibrateArgs& a) {
   Check(!a.scores.empty(), "--score-column reads the table given with --scores");
-  Check(a.out.empty() && a.test_scores.empty() && a.scores_out.empty(),
-        "--out, --test-scores and --scores-out do not apply to a score table (--score-column)");
+  Check(a.test_scores.empty() && a.scores_out.empty(),
+        "--test-scores and --scores-out do not apply to a score table (--score-column)");
   ScoreTableColumns columns = a.table;
   Check(a.groups.empty() || a.groups.size() == 2,
         "--group-columns takes two columns, e.g. firearm_a,firearm_b");
@@ -227,7 +227,13 @@ int RunScoreTable(const CalibrateArgs& a) {
     if (!value.empty()) provenance.command += flag + value;
   provenance.fitted_at = UtcNow();
   provenance.toolmark_version = Version();
-  const TableCalibration c = CalibrateTable(table, model, a.transform, provenance, a.table.score, a.folds);
+  const TableCalibration c = CalibrateTable(table, model, a.transform, provenance, a.comparator, a.folds);
+  std::string hash;
+  if (!a.out.empty()) {
+    const Calibration file = FitTableCalibration(table, model, a.transform, provenance, a.comparator);
+    WriteCalibrationFile(file, a.out);
+    hash = CalibrationHash(file);
+  }
   const std::string model_text =
       model == ScoreModel::kKOfN
           ? "k-of-n beta-binomial: same source a=" + Num(c.kofn.same_source.alpha) +
@@ -248,6 +254,7 @@ int RunScoreTable(const CalibrateArgs& a) {
     j["fold_bounds"] = c.fold_bounds;
     j["without_score"] = table.without_score;
     j["command"] = provenance.command;
+    if (!a.out.empty()) j["out"] = {{"file", a.out}, {"sha256", hash}};
     std::cout << j.dump(2) << "\n";
     return 0;
   }
@@ -267,6 +274,7 @@ int RunScoreTable(const CalibrateArgs& a) {
         "  cross-validated: %zu SS, %zu DS: Cllr %s bits, Cllr_min %s, misleading SS %s, DS %s, AUC %s\n",
         f.km, f.knm, Num(f.cllr).c_str(), Num(f.cllr_min).c_str(), Num(f.misleading_ss).c_str(),
         Num(f.misleading_ds).c_str(), Num(f.auc).c_str());
+    if (!a.out.empty()) std::printf("  written: %s (sha256 %s)\n", a.out.c_str(), hash.c_str());
     return 0;
   }
   for (const auto& [name, f] : {std::pair{"test (v)", c.test}, std::pair{"fitting (t)", c.train}}) {
@@ -276,6 +284,7 @@ int RunScoreTable(const CalibrateArgs& a) {
                 Num(f.misleading_ss).c_str(), Num(f.misleading_ds).c_str(), Num(f.auc).c_str());
   }
   if (table.without_score > 0) std::printf("  %zu rows without a score left out\n", table.without_score);
+  if (!a.out.empty()) std::printf("  written: %s (sha256 %s)\n", a.out.c_str(), hash.c_str());
   return 0;
 }
 

@@ -70,7 +70,8 @@ struct CompareArgs {
 struct Likelihood {
   std::optional<ChosenCalibration> calibration;
   std::optional<double> log10_lr;
-  std::string note;  ///< why there is no LR
+  std::optional<std::pair<double, double>> interval;  ///< 5–95% (k-of-n calibrations)
+  std::string note;                                   ///< why there is no LR
 
   /// Adds log10_lr (null when none), calibration (null when none) and, without
   /// an LR, log10_lr_note.
@@ -78,6 +79,7 @@ struct Likelihood {
     (*j)["log10_lr"] = log10_lr ? nlohmann::json(*log10_lr) : nlohmann::json();
     (*j)["calibration"] = calibration ? CalibrationSummaryJson(*calibration) : nlohmann::json();
     if (!log10_lr) (*j)["log10_lr_note"] = note;
+    if (interval) (*j)["log10_lr_interval"] = {interval->first, interval->second};
   }
   /// The text output's "likelihood ratio: …" line.
   void Print() const {
@@ -86,17 +88,22 @@ struct Likelihood {
       return;
     }
     const Calibration& c = calibration->calibration;
-    std::printf("likelihood ratio: %s (log10 LR %+.2f; bounds [%+.2f, %+.2f]; calibration: %s%s)\n",
-                FormatLr(*log10_lr).c_str(), *log10_lr, c.min_log10_lr, c.max_log10_lr,
+    char range[64] = "";
+    if (interval)
+      std::snprintf(range, sizeof range, "; 5-95%% [%+.2f, %+.2f]", interval->first, interval->second);
+    std::printf("likelihood ratio: %s (log10 LR %+.2f%s; bounds [%+.2f, %+.2f]; calibration: %s%s)\n",
+                FormatLr(*log10_lr).c_str(), *log10_lr, range, c.min_log10_lr, c.max_log10_lr,
                 c.provenance.set.c_str(),
                 calibration->source == "default" ? "" : (", " + calibration->source).c_str());
   }
 };
 
 /// The LR of `score` under the calibration for comparator and level;
-/// `unsupported` non-empty: no LR, for that reason.
+/// `unsupported` non-empty: no LR, for that reason. A k-of-n calibration
+/// takes `count` (k congruent of n cells) instead of the score.
 Likelihood LikelihoodOf(const CompareArgs& args, const std::string& comparator, const std::string& level,
-                        double score, const std::string& unsupported = "") {
+                        double score, const std::string& unsupported = "",
+                        std::optional<std::pair<int, int>> count = std::nullopt) {
   std::optional<Calibration> file;
   if (!args.calibration.empty()) file = ReadCalibrationFile(args.calibration);
   Likelihood l;
@@ -105,6 +112,14 @@ Likelihood LikelihoodOf(const CompareArgs& args, const std::string& comparator, 
     l.note = "no calibration for comparator " + comparator + " at " + level + " level";
   } else if (!unsupported.empty()) {
     l.note = unsupported;
+  } else if (l.calibration->calibration.NeedsTrials()) {
+    const Calibration& c = l.calibration->calibration;
+    if (!count) {
+      l.note = "a k-of-n calibration applies to a count of cells (the cmc comparator)";
+    } else {
+      l.log10_lr = c.Log10LrOfCount(count->first, count->second);
+      l.interval = c.Log10LrIntervalOfCount(count->first, count->second);
+    }
   } else {
     l.log10_lr = l.calibration->calibration.Log10Lr(score);
   }
@@ -434,7 +449,10 @@ int RunCmc(const CompareArgs& args, const Surface& sa, const Surface& sb, const 
   const CmcResult r = CompareCartridgeCases(ca, cb, options);
   const FiringPinComparison& fp = r.firing_pin;
   const bool two_d = sa.kind == SurfaceKind::kIntensity;
-  const Likelihood lr = LikelihoodOf(args, "cmc", "pair", r.score);
+  // A k-of-n calibration reads the CMC count of the cells both directions could compare.
+  const Likelihood lr =
+      LikelihoodOf(args, "cmc", "pair", r.score, "",
+                   std::pair{r.count, std::max(1, std::min(r.forward.cells_used, r.backward.cells_used))});
   if (!args.png.empty()) WriteCmcPng(args.png, a, b, r);
   if (args.json) {
     nlohmann::json j = {{"comparator", "cmc"},

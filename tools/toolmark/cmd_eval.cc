@@ -66,7 +66,7 @@ int RunEval(const EvalArgs& args) {
   if (args.threads > 0)
     limit.emplace(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(args.threads));
   std::optional<Calibration> file;
-  if (!args.calibration.empty()) file = ReadCalibrationFile(args.calibration);
+  if (!args.calibration.empty()) file = ReadScoreCalibrationFile(args.calibration);
   EvalOptions options = args.options;
   options.orientation = args.read.StatedOrientation();
   std::vector<SkippedScan> refused;

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "toolmark/base/file_io.h"
+#include "toolmark/base/hash.h"
 #include "toolmark/engine/check.h"
 
 namespace toolmark::eval {
@@ -28,24 +29,39 @@ T Field(const json& j, const char* key, const std::string& what) {
 
 }  // namespace
 
-json CalibrationToJson(const Calibration& c) {
+namespace {
+
+/// The file's object without its hash.
+json UnhashedJson(const Calibration& c) {
   const CalibrationProvenance& p = c.provenance;
-  return {{"format", kCalibrationFormat},
-          {"format_version", kCalibrationFormatVersion},
-          {"comparator", c.comparator},
-          {"level", c.level},
-          {"method", c.method},
-          {"transform", c.transform},
-          {"parameters", c.parameters},
-          {"min_log10_lr", c.min_log10_lr},
-          {"max_log10_lr", c.max_log10_lr},
-          {"provenance",
-           {{"set", p.set},
-            {"command", p.command},
-            {"fitted_at", p.fitted_at},
-            {"toolmark_version", p.toolmark_version},
-            {"km", p.km},
-            {"knm", p.knm}}}};
+  json j = {{"format", kCalibrationFormat},
+            {"format_version", kCalibrationFormatVersion},
+            {"comparator", c.comparator},
+            {"level", c.level},
+            {"method", c.method},
+            {"transform", c.transform},
+            {"parameters", c.parameters},
+            {"min_log10_lr", c.min_log10_lr},
+            {"max_log10_lr", c.max_log10_lr},
+            {"provenance",
+             {{"set", p.set},
+              {"command", p.command},
+              {"fitted_at", p.fitted_at},
+              {"toolmark_version", p.toolmark_version},
+              {"km", p.km},
+              {"knm", p.knm}}}};
+  if (!c.replicates.empty()) j["replicates"] = c.replicates;
+  return j;
+}
+
+}  // namespace
+
+std::string CalibrationHash(const Calibration& c) { return base::Sha256Hex(UnhashedJson(c).dump()); }
+
+json CalibrationToJson(const Calibration& c) {
+  json j = UnhashedJson(c);
+  j["sha256"] = CalibrationHash(c);
+  return j;
 }
 
 Calibration CalibrationFromJson(const json& j, const std::string& what) {
@@ -77,11 +93,16 @@ Calibration CalibrationFromJson(const json& j, const std::string& what) {
           what + ": calibration field '" + key + "' is not a count");
   c.provenance.km = p["km"].get<std::size_t>();
   c.provenance.knm = p["knm"].get<std::size_t>();
+  if (j.contains("replicates")) c.replicates = Field<std::vector<std::vector<double>>>(j, "replicates", what);
   try {
     c.Check();
   } catch (const Error& e) {
     throw Error(what + ": " + e.what());
   }
+  // Files written since the hash was added carry it; a mismatch is an edited or damaged file.
+  if (j.contains("sha256"))
+    Check(j["sha256"].is_string() && j["sha256"].get<std::string>() == CalibrationHash(c),
+          what + ": calibration content does not match its sha256 (edited or damaged): refused");
   return c;
 }
 
@@ -99,6 +120,14 @@ Calibration ReadCalibrationFile(const std::string& path) {
     throw Error(path + ": not a toolmark calibration (not valid JSON)");
   }
   return CalibrationFromJson(j, path);
+}
+
+Calibration ReadScoreCalibrationFile(const std::string& path) {
+  Calibration c = ReadCalibrationFile(path);
+  Check(!c.NeedsTrials(), path +
+                              ": a k-of-n calibration (method kofn) maps counts of cells; toolmark compare "
+                              "applies it, eval, search and correlate need a score calibration (logistic)");
+  return c;
 }
 
 void WriteCalibrationFile(const Calibration& c, const std::string& path) {
@@ -130,7 +159,10 @@ json CalibrationSummaryJson(const ChosenCalibration& c) {
           {"source", c.source},
           {"command", c.calibration.provenance.command},
           {"min_log10_lr", c.calibration.min_log10_lr},
-          {"max_log10_lr", c.calibration.max_log10_lr}};
+          {"max_log10_lr", c.calibration.max_log10_lr},
+          {"method", c.calibration.method},
+          {"format_version", kCalibrationFormatVersion},
+          {"sha256", CalibrationHash(c.calibration)}};
 }
 
 std::string FormatLr(double log10_lr) {

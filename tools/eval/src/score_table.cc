@@ -252,4 +252,21 @@ TableCalibration CalibrateTable(const ScoreTable& table, ScoreModel model, const
   return c;
 }
 
+Calibration FitTableCalibration(const ScoreTable& table, ScoreModel model, const std::string& transform,
+                                CalibrationProvenance provenance, const std::string& comparator) {
+  const bool split =
+      std::any_of(table.rows.begin(), table.rows.end(), [](const ScoreRow& r) { return r.split != 0; });
+  if (model == ScoreModel::kLogistic)
+    return FitRows(table, model, transform, std::move(provenance), comparator,
+                   [&](const ScoreRow& r) { return !split || r.split == 't'; })
+        .logistic;
+  std::vector<std::pair<int, int>> km, knm;
+  for (const ScoreRow& r : table.rows) {
+    if (split && r.split != 't') continue;
+    Check(r.trials > 0, table.path + ": the k-of-n model needs a trials column (--trials-column)");
+    (r.same_source ? km : knm).emplace_back(static_cast<int>(r.score), r.trials);
+  }
+  return FitKOfNCalibration(km, knm, comparator, "pair", std::move(provenance));
+}
+
 }  // namespace toolmark::eval

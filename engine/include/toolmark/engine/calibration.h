@@ -40,9 +40,14 @@ struct Calibration {
   /// "pair": one scan against another (toolmark eval's pair and land levels);
   /// "bullet": bullet against bullet (the bullet score).
   std::string level = "pair";
-  std::string method = "logistic";
-  std::string transform = "identity";  ///< identity | log1p | logit
-  std::vector<double> parameters;      ///< logistic: {intercept, slope}, log10 units
+  std::string method = "logistic";     ///< logistic | kofn (toolmark/engine/kofn.h)
+  std::string transform = "identity";  ///< identity | log1p | logit (logistic only)
+  /// logistic: {intercept, slope}, log10 units; kofn: {α₁, β₁, α₀, β₀} of the
+  /// same- and different-source beta-binomials.
+  std::vector<double> parameters;
+  /// kofn: the parameters refitted on bootstrap resamples of the calibration
+  /// data (a fixed seed), for the LR's 5–95% interval; may be empty.
+  std::vector<std::vector<double>> replicates;
   /// Bounds (ELUB, Vergeer et al. 2016): never beyond what the calibration
   /// data can support. min_log10_lr ≤ 0 ≤ max_log10_lr, both finite.
   double min_log10_lr = 0, max_log10_lr = 0;
@@ -50,7 +55,16 @@ struct Calibration {
 
   /// log10 LR of a score: finite, within the bounds, non-decreasing in score.
   /// +∞ gives the upper bound, −∞ the lower; NaN (no comparison) gives 0.
+  /// Throws toolmark::Error for a kofn calibration (it needs k and n).
   double Log10Lr(double score) const;
+  /// True for a calibration of counts k of n (method kofn).
+  bool NeedsTrials() const { return method == "kofn"; }
+  /// log10 LR of k of n trials (kofn), within the bounds; a logistic
+  /// calibration maps k as its score.
+  double Log10LrOfCount(int k, int n) const;
+  /// The 5% and 95% quantiles of the log10 LR of k of n over the bootstrap
+  /// replicates (within the bounds); nullopt without replicates.
+  std::optional<std::pair<double, double>> Log10LrIntervalOfCount(int k, int n) const;
   /// Throws toolmark::Error unless the calibration is well formed (known
   /// level, method and transform; two finite parameters, slope ≥ 0; finite
   /// bounds with min ≤ 0 ≤ max and |bound| ≤ kMaxAbsLog10Lr; comparator and
@@ -87,6 +101,15 @@ std::string DefaultTransform(const std::string& comparator, const std::string& l
 Calibration FitCalibration(const std::vector<double>& km_scores, const std::vector<double>& knm_scores,
                            const std::string& comparator, const std::string& level,
                            CalibrationProvenance provenance, const std::string& transform = "");
+
+/// Fits a k-of-n calibration (method kofn: FitKOfN on the counts, the ELUB
+/// bounds of its LRs on the same counts) and `replicates` bootstrap refits
+/// (each class resampled with replacement; seed fixed, so the same counts
+/// give the same file). Throws as FitCalibration and FitBetaBinomial.
+Calibration FitKOfNCalibration(const std::vector<std::pair<int, int>>& km_counts,
+                               const std::vector<std::pair<int, int>>& knm_counts,
+                               const std::string& comparator, const std::string& level,
+                               CalibrationProvenance provenance, int replicates = 200);
 
 /// Empirical lower and upper bound (ELUB, Vergeer, van Es, de Jongh, Alberink,
 /// Stoel, Sci. Justice 56 (2016) 482–491) of a set of log10 LRs with ground

@@ -18,17 +18,27 @@ inline constexpr int kCalibrationFormatVersion = 1;
 
 /// The calibration as the file's JSON object (format, format_version,
 /// comparator, level, method, transform, parameters, min_log10_lr,
-/// max_log10_lr, provenance{set, command, fitted_at, toolmark_version, km, knm}).
+/// max_log10_lr, provenance{set, command, fitted_at, toolmark_version, km,
+/// knm}, kofn: replicates; sha256 = CalibrationHash).
 nlohmann::json CalibrationToJson(const Calibration& c);
+/// SHA-256 (hex) of the file's content without its sha256 field (compact
+/// JSON): names the calibration in every result that uses it.
+std::string CalibrationHash(const Calibration& c);
 
 /// Parses and checks (Calibration::Check) a calibration object. Throws
 /// toolmark::Error naming `what` (e.g. the file) for anything malformed, a
-/// wrong format name or an unsupported version.
+/// wrong format name or an unsupported version, or a sha256 that does not
+/// match the content.
 Calibration CalibrationFromJson(const nlohmann::json& j, const std::string& what);
 
 /// Reads a calibration file (at most 1 MiB). Throws toolmark::Error
 /// "<path>: <reason>".
 Calibration ReadCalibrationFile(const std::string& path);
+
+/// ReadCalibrationFile for a command that maps scores (eval, search,
+/// correlate): a k-of-n calibration (it needs counts of cells) is refused in
+/// one line naming the command that applies it (compare).
+Calibration ReadScoreCalibrationFile(const std::string& path);
 
 /// Writes the calibration's JSON to path atomically (WriteFileAtomic).
 void WriteCalibrationFile(const Calibration& c, const std::string& path);
@@ -47,8 +57,8 @@ std::optional<ChosenCalibration> ChooseCalibration(const std::optional<Calibrati
                                                    const std::string& file_path,
                                                    const std::string& comparator, const std::string& level);
 
-/// {"set", "comparator", "level", "source", "command", "min_log10_lr", "max_log10_lr"}
-/// for reports and --json output.
+/// {"set", "comparator", "level", "source", "command", "min_log10_lr",
+/// "max_log10_lr", "method", "format_version", "sha256"} for reports and --json output.
 nlohmann::json CalibrationSummaryJson(const ChosenCalibration& c);
 
 /// "10^2.31 = 204" or "10^-1.50 = 1/31.6": an LR for people, from its log10.

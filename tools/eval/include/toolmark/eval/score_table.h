@@ -90,4 +90,10 @@ TableCalibration CalibrateTable(const ScoreTable& table, ScoreModel model, const
                                 CalibrationProvenance provenance, const std::string& score_name,
                                 int folds = 0);
 
+/// The calibration file's model: fitted on the training rows (split 't';
+/// every row without a split) for `comparator` at pair level; kKOfN with 200
+/// bootstrap replicates for the LR's 5–95% interval (FitKOfNCalibration).
+Calibration FitTableCalibration(const ScoreTable& table, ScoreModel model, const std::string& transform,
+                                CalibrationProvenance provenance, const std::string& comparator);
+
 }  // namespace toolmark::eval
