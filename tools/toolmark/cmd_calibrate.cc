@@ -199,6 +199,38 @@ json FiguresJson(const TableFigures& f) {
 }
 
 /// --scores FILE --score-column C …: fit on the table's training rows, report its test rows.
+/// The text summary of a score-table calibration.
+void PrintTableResult(const CalibrateArgs& a, const ScoreTableColumns& columns, const ScoreTable& table,
+                      const TableCalibration& c, const std::string& model_text, const std::string& hash) {
+  std::printf("%s, score %s%s: fitted on %zu same-source, %zu different-source rows%s\n", a.scores.c_str(),
+              a.table.score.c_str(), a.table.trials.empty() ? "" : (" of " + a.table.trials).c_str(),
+              c.train_km, c.train_knm,
+              c.split ? (" (" + a.table.split + " = t)").c_str() : " (no split: all rows)");
+  std::printf("  %s\n  bounded to [%s, %s] log10 (ELUB of the fitting rows)\n", model_text.c_str(),
+              Num(c.bounds.first).c_str(), Num(c.bounds.second).c_str());
+  if (c.folds > 0) {
+    std::printf(
+        "  cross-validated by %s/%s in %d folds of %zu groups: every row measured by a model fitted "
+        "without its groups\n",
+        columns.group_a.c_str(), columns.group_b.c_str(), c.folds, table.groups.size());
+    const TableFigures& f = c.test;
+    std::printf(
+        "  cross-validated: %zu SS, %zu DS: Cllr %s bits, Cllr_min %s, misleading SS %s, DS %s, AUC %s\n",
+        f.km, f.knm, Num(f.cllr).c_str(), Num(f.cllr_min).c_str(), Num(f.misleading_ss).c_str(),
+        Num(f.misleading_ds).c_str(), Num(f.auc).c_str());
+    if (!a.out.empty()) std::printf("  written: %s (sha256 %s)\n", a.out.c_str(), hash.c_str());
+    return;
+  }
+  for (const auto& [name, f] : {std::pair{"test (v)", c.test}, std::pair{"fitting (t)", c.train}}) {
+    if (!c.split && std::string(name) == "fitting (t)") break;
+    std::printf("  %s: %zu SS, %zu DS: Cllr %s bits, Cllr_min %s, misleading SS %s, DS %s, AUC %s\n",
+                c.split ? name : "all rows", f.km, f.knm, Num(f.cllr).c_str(), Num(f.cllr_min).c_str(),
+                Num(f.misleading_ss).c_str(), Num(f.misleading_ds).c_str(), Num(f.auc).c_str());
+  }
+  if (table.without_score > 0) std::printf("  %zu rows without a score left out\n", table.without_score);
+  if (!a.out.empty()) std::printf("  written: %s (sha256 %s)\n", a.out.c_str(), hash.c_str());
+}
+
 int RunScoreTable(const CalibrateArgs& a) {
   Check(!a.scores.empty(), "--score-column reads the table given with --scores");
   Check(a.test_scores.empty() && a.scores_out.empty(),
@@ -258,33 +290,7 @@ int RunScoreTable(const CalibrateArgs& a) {
     std::cout << j.dump(2) << "\n";
     return 0;
   }
-  std::printf("%s, score %s%s: fitted on %zu same-source, %zu different-source rows%s\n", a.scores.c_str(),
-              a.table.score.c_str(), a.table.trials.empty() ? "" : (" of " + a.table.trials).c_str(),
-              c.train_km, c.train_knm,
-              c.split ? (" (" + a.table.split + " = t)").c_str() : " (no split: all rows)");
-  std::printf("  %s\n  bounded to [%s, %s] log10 (ELUB of the fitting rows)\n", model_text.c_str(),
-              Num(c.bounds.first).c_str(), Num(c.bounds.second).c_str());
-  if (c.folds > 0) {
-    std::printf(
-        "  cross-validated by %s/%s in %d folds of %zu groups: every row measured by a model fitted "
-        "without its groups\n",
-        columns.group_a.c_str(), columns.group_b.c_str(), c.folds, table.groups.size());
-    const TableFigures& f = c.test;
-    std::printf(
-        "  cross-validated: %zu SS, %zu DS: Cllr %s bits, Cllr_min %s, misleading SS %s, DS %s, AUC %s\n",
-        f.km, f.knm, Num(f.cllr).c_str(), Num(f.cllr_min).c_str(), Num(f.misleading_ss).c_str(),
-        Num(f.misleading_ds).c_str(), Num(f.auc).c_str());
-    if (!a.out.empty()) std::printf("  written: %s (sha256 %s)\n", a.out.c_str(), hash.c_str());
-    return 0;
-  }
-  for (const auto& [name, f] : {std::pair{"test (v)", c.test}, std::pair{"fitting (t)", c.train}}) {
-    if (!c.split && std::string(name) == "fitting (t)") break;
-    std::printf("  %s: %zu SS, %zu DS: Cllr %s bits, Cllr_min %s, misleading SS %s, DS %s, AUC %s\n",
-                c.split ? name : "all rows", f.km, f.knm, Num(f.cllr).c_str(), Num(f.cllr_min).c_str(),
-                Num(f.misleading_ss).c_str(), Num(f.misleading_ds).c_str(), Num(f.auc).c_str());
-  }
-  if (table.without_score > 0) std::printf("  %zu rows without a score left out\n", table.without_score);
-  if (!a.out.empty()) std::printf("  written: %s (sha256 %s)\n", a.out.c_str(), hash.c_str());
+  PrintTableResult(a, columns, table, c, model_text, hash);
   return 0;
 }
 

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "cli_common.h"
+#include "likelihood.h"
 #include "toolmark/engine/breech_face.h"
 #include "toolmark/engine/check.h"
 #include "toolmark/engine/cmc.h"
@@ -65,66 +66,6 @@ struct CompareArgs {
   ReadFlags read;
   std::string orientation_a, orientation_b;  ///< per side, over --orientation
 };
-
-/// The likelihood ratio of one comparison's score, or why there is none.
-struct Likelihood {
-  std::optional<ChosenCalibration> calibration;
-  std::optional<double> log10_lr;
-  std::optional<std::pair<double, double>> interval;  ///< 5–95% (k-of-n calibrations)
-  std::string note;                                   ///< why there is no LR
-
-  /// Adds log10_lr (null when none), calibration (null when none) and, without
-  /// an LR, log10_lr_note.
-  void AddTo(nlohmann::json* j) const {
-    (*j)["log10_lr"] = log10_lr ? nlohmann::json(*log10_lr) : nlohmann::json();
-    (*j)["calibration"] = calibration ? CalibrationSummaryJson(*calibration) : nlohmann::json();
-    if (!log10_lr) (*j)["log10_lr_note"] = note;
-    if (interval) (*j)["log10_lr_interval"] = {interval->first, interval->second};
-  }
-  /// The text output's "likelihood ratio: …" line.
-  void Print() const {
-    if (!log10_lr) {
-      std::printf("likelihood ratio: not calibrated (%s)\n", note.c_str());
-      return;
-    }
-    const Calibration& c = calibration->calibration;
-    char range[64] = "";
-    if (interval)
-      std::snprintf(range, sizeof range, "; 5-95%% [%+.2f, %+.2f]", interval->first, interval->second);
-    std::printf("likelihood ratio: %s (log10 LR %+.2f%s; bounds [%+.2f, %+.2f]; calibration: %s%s)\n",
-                FormatLr(*log10_lr).c_str(), *log10_lr, range, c.min_log10_lr, c.max_log10_lr,
-                c.provenance.set.c_str(),
-                calibration->source == "default" ? "" : (", " + calibration->source).c_str());
-  }
-};
-
-/// The LR of `score` under the calibration for comparator and level;
-/// `unsupported` non-empty: no LR, for that reason. A k-of-n calibration
-/// takes `count` (k congruent of n cells) instead of the score.
-Likelihood LikelihoodOf(const CompareArgs& args, const std::string& comparator, const std::string& level,
-                        double score, const std::string& unsupported = "",
-                        std::optional<std::pair<int, int>> count = std::nullopt) {
-  std::optional<Calibration> file;
-  if (!args.calibration.empty()) file = ReadCalibrationFile(args.calibration);
-  Likelihood l;
-  l.calibration = ChooseCalibration(file, args.calibration, comparator, level);
-  if (!l.calibration) {
-    l.note = "no calibration for comparator " + comparator + " at " + level + " level";
-  } else if (!unsupported.empty()) {
-    l.note = unsupported;
-  } else if (l.calibration->calibration.NeedsTrials()) {
-    const Calibration& c = l.calibration->calibration;
-    if (!count) {
-      l.note = "a k-of-n calibration applies to a count of cells (the cmc comparator)";
-    } else {
-      l.log10_lr = c.Log10LrOfCount(count->first, count->second);
-      l.interval = c.Log10LrIntervalOfCount(count->first, count->second);
-    }
-  } else {
-    l.log10_lr = l.calibration->calibration.Log10Lr(score);
-  }
-  return l;
-}
 
 /// "land10" after "land9": digit runs compare as numbers.
 bool NaturalLess(const std::string& x, const std::string& y) {
@@ -297,7 +238,7 @@ Likelihood BulletLikelihood(const CompareArgs& args, std::size_t lands_a, std::s
   const bool single = lands_a == 1 && lands_b == 1;
   const bool complete =
       lands_a == static_cast<std::size_t>(r.lands) && lands_b == static_cast<std::size_t>(r.lands);
-  return LikelihoodOf(args, "land", single ? "pair" : "bullet", r.bc.bullet_score,
+  return LikelihoodOf(args.calibration, "land", single ? "pair" : "bullet", r.bc.bullet_score,
                       single || complete ? ""
                                          : "the bullet calibration is for complete bullets; A has " +
                                                std::to_string(lands_a) + " and B " + std::to_string(lands_b) +
@@ -451,7 +392,7 @@ int RunCmc(const CompareArgs& args, const Surface& sa, const Surface& sb, const 
   const bool two_d = sa.kind == SurfaceKind::kIntensity;
   // A k-of-n calibration reads the CMC count of the cells both directions could compare.
   const Likelihood lr =
-      LikelihoodOf(args, "cmc", "pair", r.score, "",
+      LikelihoodOf(args.calibration, "cmc", "pair", r.score, "",
                    std::pair{r.count, std::max(1, std::min(r.forward.cells_used, r.backward.cells_used))});
   if (!args.png.empty()) WriteCmcPng(args.png, a, b, r);
   if (args.json) {
@@ -532,7 +473,7 @@ int RunPair(const CompareArgs& args) {
   const auto pb = comparator->Prepare(b->surface);
   const Comparison c = comparator->Compare(*pa, *pb);
   const bool two_d = a->surface.kind == SurfaceKind::kIntensity;
-  const Likelihood lr = LikelihoodOf(args, name, "pair", c.score);
+  const Likelihood lr = LikelihoodOf(args.calibration, name, "pair", c.score);
   if (args.json) {
     nlohmann::json j = {{"comparator", name},
                         {"kind", kind},
