@@ -26,7 +26,6 @@ struct Likelihood {
   void Print() const;
 };
 
-
 /// The LR of `score` under the calibration for comparator and level;
 /// `unsupported` non-empty: no LR, for that reason. A k-of-n calibration
 /// takes `count` (k congruent of n cells) instead of the score.
