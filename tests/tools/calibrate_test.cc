@@ -288,6 +288,22 @@ TEST(Calibrate, AKOfNCalibrationFileIsHashedAndGivesCompareAnInterval) {
   EXPECT_EQ(file["comparator"], "cmc");
   EXPECT_EQ(file["replicates"].size(), 200u);
   EXPECT_EQ(file["sha256"], j["out"]["sha256"]);
+  // Cross-validation flags that do not fit together: one line each.
+  const std::string counts = dir / "counts.csv";
+  for (const auto& [flags, why] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"--folds", "4"}, "--folds and --group-columns go together"},
+           {{"--group-columns", "firearm_a", "--folds", "4"}, "--group-columns takes two columns"},
+           {{"--group-columns", "firearm_a,nowhere", "--folds", "4"},
+            "no 'nowhere' column (--group-columns)"}}) {
+    std::vector<std::string> args = {"calibrate",     "--scores",       counts,      "--same-source-column",
+                                     "known_match",   "--score-column", "cmc_count", "--trials-column",
+                                     "cells_compared"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    const CliResult bad = RunCli(args);
+    EXPECT_NE(bad.status, 0);
+    EXPECT_EQ(LineCount(bad.err), 1) << bad.err;
+    EXPECT_NE(bad.err.find(why), std::string::npos) << bad.err;
+  }
   // Score commands refuse it in one line; an edited file is refused everywhere.
   const CliResult eval = RunCli({"eval", dir.path().string(), "--calibration", out});
   EXPECT_NE(eval.status, 0);

@@ -266,14 +266,12 @@ int RunScoreTable(const CalibrateArgs& a) {
     WriteCalibrationFile(file, a.out);
     hash = CalibrationHash(file);
   }
+  const std::vector<double>& p = c.calibration.parameters;
   const std::string model_text =
-      model == ScoreModel::kKOfN
-          ? "k-of-n beta-binomial: same source a=" + Num(c.kofn.same_source.alpha) +
-                " b=" + Num(c.kofn.same_source.beta) +
-                ", different sources a=" + Num(c.kofn.different_source.alpha) +
-                " b=" + Num(c.kofn.different_source.beta)
-          : "logistic: log10 LR = " + Num(c.logistic.parameters[0]) + " + " + Num(c.logistic.parameters[1]) +
-                " * " + c.logistic.transform + "(" + a.table.score + ")";
+      model == ScoreModel::kKOfN ? "k-of-n beta-binomial: same source a=" + Num(p[0]) + " b=" + Num(p[1]) +
+                                       ", different sources a=" + Num(p[2]) + " b=" + Num(p[3])
+                                 : "logistic: log10 LR = " + Num(p[0]) + " + " + Num(p[1]) + " * " +
+                                       c.calibration.transform + "(" + a.table.score + ")";
   if (a.json) {
     json j = FiguresJson(c.test);
     j["bounds"] = {c.bounds.first, c.bounds.second};

@@ -391,9 +391,8 @@ int RunCmc(const CompareArgs& args, const Surface& sa, const Surface& sb, const 
   const FiringPinComparison& fp = r.firing_pin;
   const bool two_d = sa.kind == SurfaceKind::kIntensity;
   // A k-of-n calibration reads the CMC count of the cells both directions could compare.
-  const Likelihood lr =
-      LikelihoodOf(args.calibration, "cmc", "pair", r.score, "",
-                   std::pair{r.count, std::max(1, std::min(r.forward.cells_used, r.backward.cells_used))});
+  const Likelihood lr = LikelihoodOf(args.calibration, "cmc", "pair", r.score, "",
+                                     std::pair{r.count, std::max(1, r.CellsCompared())});
   if (!args.png.empty()) WriteCmcPng(args.png, a, b, r);
   if (args.json) {
     nlohmann::json j = {{"comparator", "cmc"},

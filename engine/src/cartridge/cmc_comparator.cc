@@ -151,7 +151,7 @@ class CmcComparator : public Comparator {
                  {"cells_forward", r.forward.cells_used},
                  {"cells_backward", r.backward.cells_used},
                  // k of n: the CMC count of the cells both directions could compare
-                 {"cells_compared", std::min(r.forward.cells_used, r.backward.cells_used)},
+                 {"cells_compared", r.CellsCompared()},
                  {"rotation_backward_deg", r.backward.rotation_deg}};
     return c;
   }

@@ -147,20 +147,25 @@ ScoreTable ReadScoreTable(const std::string& path, const ScoreTableColumns& colu
       t.rows[i].group_b = index(row_groups[i].second);
     }
   }
+  t.split = std::any_of(t.rows.begin(), t.rows.end(), [](const ScoreRow& r) { return r.split != 0; });
   return t;
 }
 
 double TableCalibration::Log10Lr(const ScoreRow& row) const {
-  if (model == ScoreModel::kLogistic) return logistic.Log10Lr(row.score);
-  return std::clamp(kofn.Log10Lr(static_cast<int>(row.score), row.trials), bounds.first, bounds.second);
+  return calibration.NeedsTrials() ? calibration.Log10LrOfCount(static_cast<int>(row.score), row.trials)
+                                   : calibration.Log10Lr(row.score);
 }
 
 namespace {
 
-/// The model fitted on the rows `use` selects (model, bounds, training counts).
+/// The rows a model is fitted on: those marked t, or every row without a split.
+bool Training(const ScoreTable& t, const ScoreRow& r) { return !t.split || r.split == 't'; }
+
+/// The model fitted on the rows `use` selects (FitCalibration or
+/// FitKOfNCalibration with `replicates` bootstrap refits), with its training counts.
 TableCalibration FitRows(const ScoreTable& table, ScoreModel model, const std::string& transform,
                          CalibrationProvenance provenance, const std::string& score_name,
-                         const std::function<bool(const ScoreRow&)>& use) {
+                         const std::function<bool(const ScoreRow&)>& use, int replicates = 0) {
   TableCalibration c;
   c.model = model;
   std::vector<double> km, knm;
@@ -179,29 +184,21 @@ TableCalibration FitRows(const ScoreTable& table, ScoreModel model, const std::s
         table.path + ": " + std::to_string(km.size()) + " same-source and " + std::to_string(knm.size()) +
             " different-source training rows; at least " + std::to_string(kMinCalibrationScores) +
             " of each are needed");
-  provenance.km = km.size();
-  provenance.knm = knm.size();
-  if (model == ScoreModel::kLogistic) {
-    c.logistic =
-        FitCalibration(km, knm, score_name, "pair", provenance, transform.empty() ? "identity" : transform);
-    c.bounds = {c.logistic.min_log10_lr, c.logistic.max_log10_lr};
-    return c;
-  }
-  c.kofn = FitKOfN(km_counts, knm_counts);
-  std::vector<double> lkm, lknm;
-  for (const auto& [k, n] : km_counts) lkm.push_back(c.kofn.Log10Lr(k, n));
-  for (const auto& [k, n] : knm_counts) lknm.push_back(c.kofn.Log10Lr(k, n));
-  c.bounds = ElubBounds(lkm, lknm);
-  c.bounds.first = std::max(c.bounds.first, -kMaxAbsLog10Lr);
-  c.bounds.second = std::min(c.bounds.second, kMaxAbsLog10Lr);
+  c.calibration = model == ScoreModel::kLogistic
+                      ? FitCalibration(km, knm, score_name, "pair", provenance,
+                                       transform.empty() ? "identity" : transform)
+                      : FitKOfNCalibration(km_counts, knm_counts, score_name, "pair", provenance, replicates);
+  c.bounds = {c.calibration.min_log10_lr, c.calibration.max_log10_lr};
   return c;
 }
 
 /// Adds a row's LR and its rank score (the model's own order: the score, or
 /// the unbounded k-of-n LR) to a set.
 void Add(const TableCalibration& c, const ScoreRow& r, Scored* set) {
-  const double rank =
-      c.model == ScoreModel::kLogistic ? r.score : c.kofn.Log10Lr(static_cast<int>(r.score), r.trials);
+  const std::vector<double>& p = c.calibration.parameters;
+  const double rank = c.model == ScoreModel::kLogistic ? r.score
+                                                       : KOfNModel{{p[0], p[1]}, {p[2], p[3]}}.Log10Lr(
+                                                             static_cast<int>(r.score), r.trials);
   (r.same_source ? set->km_lr : set->knm_lr).push_back(c.Log10Lr(r));
   (r.same_source ? set->km_rank : set->knm_rank).push_back(rank);
 }
@@ -228,19 +225,16 @@ TableFigures CrossValidate(const ScoreTable& table, ScoreModel model, const std:
 
 TableCalibration CalibrateTable(const ScoreTable& table, ScoreModel model, const std::string& transform,
                                 CalibrationProvenance provenance, const std::string& score_name, int folds) {
-  const bool split =
-      std::any_of(table.rows.begin(), table.rows.end(), [](const ScoreRow& r) { return r.split != 0; });
-  Check(folds == 0 || !split, table.path + ": cross-validation (--folds) or a split column, not both");
+  Check(folds == 0 || !table.split, table.path + ": cross-validation (--folds) or a split column, not both");
   Check(folds == 0 || table.groups.size() >= 2,
         table.path + ": cross-validation by group needs the group columns (--group-columns) and two groups");
-  const auto training = [&](const ScoreRow& r) { return !split || r.split == 't'; };
-  const auto testing = [&](const ScoreRow& r) { return !split || r.split == 'v'; };
+  const auto training = [&](const ScoreRow& r) { return Training(table, r); };
   TableCalibration c = FitRows(table, model, transform, provenance, score_name, training);
-  c.split = split;
+  c.split = table.split;
   Scored train, test;
   for (const ScoreRow& r : table.rows) {
     if (training(r)) Add(c, r, &train);
-    if (testing(r)) Add(c, r, &test);
+    if (!table.split || r.split == 'v') Add(c, r, &test);
   }
   c.train = Figures(train);
   c.test = Figures(test);
@@ -254,19 +248,10 @@ TableCalibration CalibrateTable(const ScoreTable& table, ScoreModel model, const
 
 Calibration FitTableCalibration(const ScoreTable& table, ScoreModel model, const std::string& transform,
                                 CalibrationProvenance provenance, const std::string& comparator) {
-  const bool split =
-      std::any_of(table.rows.begin(), table.rows.end(), [](const ScoreRow& r) { return r.split != 0; });
-  if (model == ScoreModel::kLogistic)
-    return FitRows(table, model, transform, std::move(provenance), comparator,
-                   [&](const ScoreRow& r) { return !split || r.split == 't'; })
-        .logistic;
-  std::vector<std::pair<int, int>> km, knm;
-  for (const ScoreRow& r : table.rows) {
-    if (split && r.split != 't') continue;
-    Check(r.trials > 0, table.path + ": the k-of-n model needs a trials column (--trials-column)");
-    (r.same_source ? km : knm).emplace_back(static_cast<int>(r.score), r.trials);
-  }
-  return FitKOfNCalibration(km, knm, comparator, "pair", std::move(provenance));
+  return FitRows(
+             table, model, transform, std::move(provenance), comparator,
+             [&](const ScoreRow& r) { return Training(table, r); }, 200)
+      .calibration;
 }
 
 }  // namespace toolmark::eval

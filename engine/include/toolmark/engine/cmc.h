@@ -5,6 +5,7 @@
 // in-memory, deterministic, thread-safe. Method and constants: docs/cmc.md.
 #pragma once
 
+#include <algorithm>
 #include <vector>
 
 #include "toolmark/engine/breech_face.h"
@@ -70,6 +71,8 @@ struct CmcResult {
   FiringPinComparison firing_pin;  ///< compared = false when either scan has no impression
   CmcDirection forward;            ///< cells of A in B
   CmcDirection backward;           ///< cells of B in A
+  /// The n of the count's "k of n": cells both directions could compare.
+  int CellsCompared() const { return std::min(forward.cells_used, backward.cells_used); }
 };
 
 /// Compares two preprocessed breech faces (PreprocessBreechFace at

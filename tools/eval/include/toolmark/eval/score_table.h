@@ -39,6 +39,7 @@ struct ScoreTable {
   std::vector<ScoreRow> rows;
   std::size_t without_score = 0;    ///< rows with an empty or NaN score, left out
   std::vector<std::string> groups;  ///< the group names, sorted
+  bool split = false;               ///< some row is marked t or v: those decide fitting and testing
 };
 
 /// Reads a score table. Hostile input: bounded (256 MiB, 10⁷ rows), every
@@ -62,9 +63,8 @@ struct TableFigures {
 
 struct TableCalibration {
   ScoreModel model = ScoreModel::kLogistic;
-  Calibration logistic;              ///< kLogistic: the fitted calibration (its bounds: the ELUB)
-  KOfNModel kofn;                    ///< kKOfN
-  std::pair<double, double> bounds;  ///< ELUB of the training LRs, log10
+  Calibration calibration;           ///< the fitted model (method logistic or kofn)
+  std::pair<double, double> bounds;  ///< its ELUB bounds: calibration's min and max log10 LR
   std::size_t train_km = 0, train_knm = 0;
   bool split = false;  ///< false: no split column, figures are on the fitting rows
   /// Cross-validation by group: folds used (0: none). Each row is measured
