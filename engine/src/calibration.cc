@@ -7,6 +7,7 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <opencv2/core.hpp>
 #include <random>
 
 #include "toolmark/engine/check.h"
@@ -43,54 +44,114 @@ void CheckClasses(const std::vector<double>& km, const std::vector<double>& knm,
     for (double x : *v) Check(!std::isnan(x), std::string(what) + ": NaN value");
 }
 
-/// A logistic fit z = alpha + beta · x (natural log odds) of weighted,
-/// soft-labelled points, by Newton's method with step halving.
-struct LogisticFit {
-  double alpha = 0, beta = 0;
-};
-
-/// Minimises Σ w_i [softplus(z_i) − t_i z_i] over (alpha, beta); x must not be constant.
-LogisticFit FitWeightedLogistic(const std::vector<double>& x, const std::vector<double>& w,
-                                const std::vector<double>& t) {
-  const auto loss = [&](double a, double b) {
+/// Minimises Σ w_i [softplus(z_i) − t_i z_i], z_i = θ₀ + Σ_j θ_j x_ij (natural
+/// log odds of weighted, soft-labelled points), by Newton's method with step
+/// halving; returns θ (intercept first). The columns of x should be centred
+/// and scaled; a singular Hessian stops the iteration where it is.
+std::vector<double> FitWeightedLogistic(const std::vector<std::vector<double>>& x,
+                                        const std::vector<double>& w, const std::vector<double>& t) {
+  const int d = x.empty() ? 0 : static_cast<int>(x[0].size());
+  std::vector<double> theta(static_cast<std::size_t>(d + 1), 0.0);
+  const auto z_of = [&](const std::vector<double>& th, std::size_t i) {
+    double z = th[0];
+    for (int j = 0; j < d; ++j) z += th[static_cast<std::size_t>(j + 1)] * x[i][static_cast<std::size_t>(j)];
+    return z;
+  };
+  const auto loss = [&](const std::vector<double>& th) {
     double sum = 0;
     for (std::size_t i = 0; i < x.size(); ++i) {
-      const double z = a + b * x[i];
+      const double z = z_of(th, i);
       sum += w[i] * (Softplus(z) - t[i] * z);
     }
     return sum;
   };
-  LogisticFit f;
-  double current = loss(f.alpha, f.beta);
+  double current = loss(theta);
   for (int it = 0; it < kMaxNewtonIterations; ++it) {
-    double g0 = 0, g1 = 0, h00 = 0, h01 = 0, h11 = 0;
+    cv::Mat g = cv::Mat::zeros(d + 1, 1, CV_64F), h = cv::Mat::zeros(d + 1, d + 1, CV_64F);
     for (std::size_t i = 0; i < x.size(); ++i) {
-      const double z = f.alpha + f.beta * x[i];
-      const double p = 1 / (1 + std::exp(-z)), v = w[i] * std::max(p * (1 - p), 1e-300);
-      g0 += w[i] * (p - t[i]);
-      g1 += w[i] * (p - t[i]) * x[i];
-      h00 += v;
-      h01 += v * x[i];
-      h11 += v * x[i] * x[i];
+      const double p = 1 / (1 + std::exp(-z_of(theta, i))), v = w[i] * std::max(p * (1 - p), 1e-300);
+      for (int j = 0; j <= d; ++j) {
+        const double xj = j == 0 ? 1.0 : x[i][static_cast<std::size_t>(j - 1)];
+        g.at<double>(j) += w[i] * (p - t[i]) * xj;
+        for (int k = 0; k <= d; ++k)
+          h.at<double>(j, k) += v * xj * (k == 0 ? 1.0 : x[i][static_cast<std::size_t>(k - 1)]);
+      }
     }
-    const double det = h00 * h11 - h01 * h01;
-    if (!(det > 0)) break;
-    const double da = (h11 * g0 - h01 * g1) / det, db = (h00 * g1 - h01 * g0) / det;
-    double step = 1;
-    double next = loss(f.alpha - da, f.beta - db);
-    while (!(next <= current) && step > 1e-10) {  // step halving keeps the loss from rising
-      step /= 2;
-      next = loss(f.alpha - step * da, f.beta - step * db);
+    cv::Mat delta;
+    if (!cv::solve(h, g, delta, cv::DECOMP_CHOLESKY)) break;
+    double step = 1, next = 0;
+    std::vector<double> trial(theta.size());
+    for (;;) {
+      for (std::size_t j = 0; j < theta.size(); ++j)
+        trial[j] = theta[j] - step * delta.at<double>(static_cast<int>(j));
+      next = loss(trial);
+      if (next <= current || step <= 1e-10) break;
+      step /= 2;  // step halving keeps the loss from rising
     }
     if (!(next <= current)) break;
-    f.alpha -= step * da;
-    f.beta -= step * db;
-    const bool converged =
-        std::abs(step * da) + std::abs(step * db) < 1e-12 * (1 + std::abs(f.alpha) + std::abs(f.beta));
+    double moved = 0, size = 1;
+    for (std::size_t j = 0; j < theta.size(); ++j)
+      moved += std::abs(trial[j] - theta[j]), size += std::abs(trial[j]);
+    theta = trial;
     current = next;
-    if (converged) break;
+    if (moved < 1e-12 * size) break;
   }
-  return f;
+  return theta;
+}
+
+/// Equal class weights (the prior corrected, so fitted log odds are log LRs)
+/// and Platt's targets (finite under perfect separation) for n1 known
+/// matches followed by n0 known non-matches.
+void ClassWeights(std::size_t n1, std::size_t n0, std::vector<double>* w, std::vector<double>* t) {
+  const double a = static_cast<double>(n1), b = static_cast<double>(n0);
+  for (std::size_t i = 0; i < n1; ++i) w->push_back(0.5 / a), t->push_back((a + 1) / (a + 2));
+  for (std::size_t i = 0; i < n0; ++i) w->push_back(0.5 / b), t->push_back(1 / (b + 2));
+}
+
+/// The weighted mean and standard deviation of column j.
+std::pair<double, double> ColumnScale(const std::vector<std::vector<double>>& x, const std::vector<double>& w,
+                                      std::size_t j) {
+  double mean = 0, var = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) mean += w[i] * x[i][j];
+  for (std::size_t i = 0; i < x.size(); ++i) var += w[i] * (x[i][j] - mean) * (x[i][j] - mean);
+  return {mean, std::sqrt(var)};
+}
+
+/// Logistic regression of the class on the columns of x (rows: the known
+/// matches, then the known non-matches), each column standardised for the
+/// fit; the log10 LR model {intercept, slopes…} on the raw columns. A column
+/// that is constant, or whose slope comes out negative (higher values not
+/// more likely for known matches), is given slope 0 and the rest refitted, so
+/// the model never falls as a feature rises.
+std::vector<double> FitLog10LrModel(const std::vector<std::vector<double>>& x, std::size_t n1,
+                                    std::size_t n0) {
+  const std::size_t d = x.empty() ? 0 : x[0].size();
+  std::vector<double> w, t;
+  ClassWeights(n1, n0, &w, &t);
+  std::vector<bool> active(d, true);
+  for (;;) {
+    std::vector<std::size_t> used;
+    std::vector<std::pair<double, double>> scale;
+    for (std::size_t j = 0; j < d; ++j) {
+      const auto ms = ColumnScale(x, w, j);
+      if (active[j] && ms.second > 0) used.push_back(j), scale.push_back(ms);
+    }
+    std::vector<std::vector<double>> xs(x.size(), std::vector<double>(used.size()));
+    for (std::size_t i = 0; i < x.size(); ++i)
+      for (std::size_t k = 0; k < used.size(); ++k)
+        xs[i][k] = (x[i][used[k]] - scale[k].first) / scale[k].second;
+    std::vector<double> model(d + 1, 0.0);
+    if (used.empty()) return model;  // nothing to go on: LR 1 everywhere
+    const std::vector<double> theta = FitWeightedLogistic(xs, w, t);
+    model[0] = theta[0] / kLn10;
+    bool negative = false;
+    for (std::size_t k = 0; k < used.size(); ++k) {
+      if (theta[k + 1] < 0) active[used[k]] = false, negative = true;
+      model[used[k] + 1] = theta[k + 1] / scale[k].second / kLn10;
+      model[0] -= theta[k + 1] * scale[k].first / scale[k].second / kLn10;
+    }
+    if (!negative) return model;
+  }
 }
 
 /// Number of values ≤ x in a sorted list.
@@ -177,17 +238,117 @@ double Calibration::Log10LrOfCount(int k, int n) const {
   return std::clamp(KOfNOf(parameters).Log10Lr(k, n), min_log10_lr, max_log10_lr);
 }
 
+namespace {
+
+/// The 5% and 95% quantiles (lower order statistics) of replicate LRs.
+std::pair<double, double> Interval(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const auto at = [&](double q) {
+    return v[static_cast<std::size_t>(std::floor(q * static_cast<double>(v.size() - 1)))];
+  };
+  return {at(0.05), at(0.95)};
+}
+
+/// p₀ + Σ p_j x_j (a combined model, unbounded).
+double Linear(const std::vector<double>& p, const std::vector<double>& x) {
+  double v = p[0];
+  for (std::size_t j = 0; j < x.size(); ++j) v += p[j + 1] * x[j];
+  return v;
+}
+
+}  // namespace
+
 std::optional<std::pair<double, double>> Calibration::Log10LrIntervalOfCount(int k, int n) const {
   if (!NeedsTrials() || replicates.empty()) return std::nullopt;
   toolmark::Check(n >= 1 && k >= 0 && k <= n, "k-of-n calibration: bad count");
   std::vector<double> v;
   for (const std::vector<double>& r : replicates)
     v.push_back(std::clamp(KOfNOf(r).Log10Lr(k, n), min_log10_lr, max_log10_lr));
-  std::sort(v.begin(), v.end());
-  const auto at = [&](double q) {
-    return v[static_cast<std::size_t>(std::floor(q * static_cast<double>(v.size() - 1)))];
+  return Interval(std::move(v));
+}
+
+void Calibration::CheckFeatureValues(const std::vector<double>& x) const {
+  toolmark::Check(NeedsFeatures(), "calibration of '" + comparator + "': not a combined (features) model");
+  toolmark::Check(x.size() == features.size(), "combined calibration: " + std::to_string(features.size()) +
+                                                   " feature values needed, " + std::to_string(x.size()) +
+                                                   " given");
+  for (std::size_t j = 0; j < x.size(); ++j)
+    toolmark::Check(std::isfinite(x[j]), "combined calibration: feature " + features[j] + " has no value");
+}
+
+double Calibration::Log10LrOfFeatures(const std::vector<double>& x) const {
+  CheckFeatureValues(x);
+  return std::clamp(Linear(parameters, x), min_log10_lr, max_log10_lr);
+}
+
+double Calibration::UnboundedLog10LrOfFeatures(const std::vector<double>& x) const {
+  CheckFeatureValues(x);
+  return Linear(parameters, x);
+}
+
+std::optional<std::pair<double, double>> Calibration::Log10LrIntervalOfFeatures(
+    const std::vector<double>& x) const {
+  CheckFeatureValues(x);
+  if (replicates.empty()) return std::nullopt;
+  std::vector<double> v;
+  for (const std::vector<double>& r : replicates)
+    v.push_back(std::clamp(Linear(r, x), min_log10_lr, max_log10_lr));
+  return Interval(std::move(v));
+}
+
+Calibration FitCombinedCalibration(const std::vector<std::vector<double>>& km_rows,
+                                   const std::vector<std::vector<double>>& knm_rows,
+                                   const std::vector<std::string>& features, const std::string& comparator,
+                                   const std::string& level, CalibrationProvenance provenance,
+                                   int replicates) {
+  Check(km_rows.size() >= kMinCalibrationScores && knm_rows.size() >= kMinCalibrationScores,
+        "calibration needs at least " + std::to_string(kMinCalibrationScores) +
+            " known-match and known-non-match rows (has " + std::to_string(km_rows.size()) + " and " +
+            std::to_string(knm_rows.size()) + ")");
+  Check(!features.empty(), "combined calibration: no features named");
+  for (const auto* v : {&km_rows, &knm_rows})
+    for (const std::vector<double>& row : *v) {
+      Check(row.size() == features.size(), "combined calibration: a row has the wrong number of features");
+      for (double x : row) Check(std::isfinite(x), "combined calibration: feature value not finite");
+    }
+  Calibration c;
+  c.comparator = comparator;
+  c.level = level;
+  c.method = "combined";
+  c.features = features;
+  // Rows sorted within each class: the fit does not depend on input order.
+  std::vector<std::vector<double>> km = km_rows, knm = knm_rows;
+  std::sort(km.begin(), km.end());
+  std::sort(knm.begin(), knm.end());
+  const auto fit = [](const std::vector<std::vector<double>>& a, const std::vector<std::vector<double>>& b) {
+    std::vector<std::vector<double>> x = a;
+    x.insert(x.end(), b.begin(), b.end());
+    return FitLog10LrModel(x, a.size(), b.size());
   };
-  return std::pair{at(0.05), at(0.95)};
+  c.parameters = fit(km, knm);
+  std::vector<double> lkm, lknm;
+  for (const auto& x : km) lkm.push_back(Linear(c.parameters, x));
+  for (const auto& x : knm) lknm.push_back(Linear(c.parameters, x));
+  const auto [lo, hi] = ElubBounds(lkm, lknm);
+  c.min_log10_lr = std::max(lo, -kMaxAbsLog10Lr);
+  c.max_log10_lr = std::min(hi, kMaxAbsLog10Lr);
+  // Bootstrap as FitKOfNCalibration's: a fixed stream, each class resampled.
+  std::mt19937_64 rng(0x636f6d62ULL);  // "comb"
+  const auto resample = [&](const std::vector<std::vector<double>>& v) {
+    std::vector<std::vector<double>> out(v.size());
+    for (auto& x : out) x = v[static_cast<std::size_t>(rng() % v.size())];
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  for (int r = 0; r < replicates; ++r) {
+    std::vector<std::vector<double>> a = resample(km);
+    c.replicates.push_back(fit(a, resample(knm)));
+  }
+  provenance.km = km_rows.size();
+  provenance.knm = knm_rows.size();
+  c.provenance = std::move(provenance);
+  c.Check();
+  return c;
 }
 
 Calibration FitKOfNCalibration(const std::vector<std::pair<int, int>>& km_counts,
@@ -232,6 +393,7 @@ Calibration FitKOfNCalibration(const std::vector<std::pair<int, int>>& km_counts
 double Calibration::Log10Lr(double score) const {
   toolmark::Check(!NeedsTrials(),
                   "a k-of-n calibration needs the count and the number of cells compared, not a score");
+  toolmark::Check(!NeedsFeatures(), "a combined calibration needs its named features, not a score");
   if (std::isnan(score) || parameters.size() != 2) return 0;
   double v = parameters[0];
   if (parameters[1] != 0) v += parameters[1] * Transform(transform, score);
@@ -243,17 +405,30 @@ void Calibration::Check() const {
   const std::string what = "calibration of '" + comparator + "' (" + level + ")";
   toolmark::Check(!comparator.empty(), "calibration: no comparator");
   toolmark::Check(KnownLevel(level), what + ": unknown level (pair or bullet)");
-  toolmark::Check(method == "logistic" || method == "kofn",
-                  what + ": unknown method '" + method + "' (logistic or kofn)");
+  toolmark::Check(method == "logistic" || method == "kofn" || method == "combined",
+                  what + ": unknown method '" + method + "' (logistic, kofn or combined)");
   toolmark::Check(KnownTransform(transform),
                   what + ": unknown transform '" + transform + "' (identity, log1p or logit)");
-  const std::size_t want = method == "kofn" ? 4 : 2;
+  toolmark::Check(features.empty() == (method != "combined"),
+                  what + ": a combined calibration names its features, and only it does");
+  toolmark::Check(features.size() <= 64, what + ": too many features");
+  for (const std::string& f : features) toolmark::Check(!f.empty(), what + ": a feature has no name");
+  const std::size_t want = method == "kofn" ? 4 : method == "combined" ? features.size() + 1 : 2;
   toolmark::Check(parameters.size() == want, what + ": needs " + std::to_string(want) + " parameters, has " +
                                                  std::to_string(parameters.size()));
   for (double p : parameters) toolmark::Check(std::isfinite(p), what + ": parameters not finite");
   if (method == "logistic") {
     toolmark::Check(parameters[1] >= 0, what + ": negative slope (LRs would fall as scores rise)");
     toolmark::Check(replicates.empty(), what + ": a logistic calibration has no replicates");
+  }
+  if (method == "combined") {
+    for (std::size_t j = 1; j < parameters.size(); ++j)
+      toolmark::Check(parameters[j] >= 0, what + ": negative slope (LRs would fall as a feature rises)");
+    toolmark::Check(replicates.size() <= 10000, what + ": too many replicates");
+    for (const std::vector<double>& r : replicates) {
+      toolmark::Check(r.size() == want, what + ": a replicate needs " + std::to_string(want) + " parameters");
+      for (double p : r) toolmark::Check(std::isfinite(p), what + ": replicate parameters not finite");
+    }
   }
   if (method == "kofn") {
     for (double p : parameters) toolmark::Check(p > 0, what + ": beta-binomial parameters must be > 0");
@@ -293,26 +468,11 @@ Calibration FitCalibration(const std::vector<double>& km_scores, const std::vect
   for (double s : knm_scores) gknm.push_back(Transform(c.transform, s));
   std::sort(gkm.begin(), gkm.end());
   std::sort(gknm.begin(), gknm.end());
-  const double n1 = static_cast<double>(gkm.size()), n0 = static_cast<double>(gknm.size());
-
-  // Equal class weights (prior correction) and Platt's targets.
-  std::vector<double> x, w, t;
-  for (double g : gkm) x.push_back(g), w.push_back(0.5 / n1), t.push_back((n1 + 1) / (n1 + 2));
-  for (double g : gknm) x.push_back(g), w.push_back(0.5 / n0), t.push_back(1 / (n0 + 2));
-  double mean = 0, var = 0;
-  for (std::size_t i = 0; i < x.size(); ++i) mean += w[i] * x[i];
-  for (std::size_t i = 0; i < x.size(); ++i) var += w[i] * (x[i] - mean) * (x[i] - mean);
-  const double scale = std::sqrt(var);
-  double intercept = 0, slope = 0;  // log10 units
-  if (scale > 0) {
-    std::vector<double> xs(x.size());
-    for (std::size_t i = 0; i < x.size(); ++i) xs[i] = (x[i] - mean) / scale;
-    const LogisticFit f = FitWeightedLogistic(xs, w, t);
-    if (f.beta > 0) {
-      slope = f.beta / scale / kLn10;
-      intercept = (f.alpha - f.beta * mean / scale) / kLn10;
-    }
-  }
+  std::vector<std::vector<double>> x;
+  for (const auto* v : {&gkm, &gknm})
+    for (double g : *v) x.push_back({g});
+  const std::vector<double> model = FitLog10LrModel(x, gkm.size(), gknm.size());
+  const double intercept = model[0], slope = model[1];
   c.parameters = {intercept, slope};
   c.min_log10_lr = c.max_log10_lr = 0;
   std::vector<double> lkm, lknm;  // unbounded fitted log10 LRs of the fitting set

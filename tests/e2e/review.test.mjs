@@ -174,6 +174,14 @@ async function main() {
         const rects = await page.locator('[data-testid=cells-overlay][data-side=query] rect').count();
         const congruent = await page.locator('[data-testid=cells-overlay][data-side=query] rect.congruent').count();
         console.log(`      ${rects} cells drawn, ${congruent} congruent`);
+        // The numbers behind the score: k of n as the explain API gives it, and the surface correlation.
+        const features = page.locator('[data-testid=features]');
+        await features.waitFor({ state: 'visible', timeout: STEP_MS - 2000 });
+        const text = (await features.textContent()) || '';
+        const kOfN = text.match(/(\d+) of (\d+) cells/);
+        check(kOfN !== null, `hit page: 'Behind the score' has no "k of n cells" (${text.slice(0, 80)})`);
+        check(/Surface correlation-?\d\.\d{3}/.test(text), `hit page: 'Behind the score' has no surface correlation (${text.slice(0, 120)})`);
+        console.log(`      behind the score: CMC ${kOfN ? kOfN[0] : '?'}`);
       }
       const status = (await page.locator('[data-testid=status]').textContent()).trim();
       check(status === hit.status, `hit page: status shows '${status}', the API says '${hit.status}'`);

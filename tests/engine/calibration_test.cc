@@ -401,5 +401,84 @@ TEST(KOfNCalibration, FitsWithBootstrapIntervalsDeterministically) {
   EXPECT_THROW(bad.Check(), Error);
 }
 
+/// Rows of two features: KM ~ N((2, 1), I), KNM ~ N((0, 0), I), so
+/// log10 LR(x) = (2 x₀ + x₁ − 2.5) / ln 10 exactly; a third, pure-noise
+/// feature that points the wrong way (KM lower).
+std::vector<std::vector<double>> GaussianRows(std::size_t n, bool km, unsigned seed) {
+  const std::vector<double> a = Normal(n, km ? 2 : 0, 1, seed), b = Normal(n, km ? 1 : 0, 1, seed + 100),
+                            c = Normal(n, km ? -0.5 : 0, 1, seed + 200);
+  std::vector<std::vector<double>> rows;
+  for (std::size_t i = 0; i < n; ++i) rows.push_back({a[i], b[i], c[i]});
+  return rows;
+}
+
+TEST(CombinedCalibration, RecoversTheTrueLrOfTwoFeaturesAndDropsOneThatPointsTheWrongWay) {
+  const auto km = GaussianRows(3000, true, 21), knm = GaussianRows(6000, false, 22);
+  const Calibration c =
+      FitCombinedCalibration(km, knm, {"a", "b", "c"}, "cmc", "pair", Named("gaussian"), 20);
+  EXPECT_EQ(c.method, "combined");
+  EXPECT_TRUE(c.NeedsFeatures());
+  ASSERT_EQ(c.parameters.size(), 4u);
+  const double ln10 = std::log(10.0);
+  EXPECT_NEAR(c.parameters[1], 2 / ln10, 0.06);
+  EXPECT_NEAR(c.parameters[2], 1 / ln10, 0.06);
+  EXPECT_EQ(c.parameters[3], 0.0);  // higher c is not more likely for known matches: no evidence from it
+  EXPECT_NEAR(c.parameters[0], -2.5 / ln10, 0.1);
+  for (double x0 = 0; x0 <= 2; x0 += 0.5)
+    for (double x1 = 0; x1 <= 1; x1 += 0.5)
+      EXPECT_NEAR(c.Log10LrOfFeatures({x0, x1, 0}), (2 * x0 + x1 - 2.5) / ln10, 0.12) << x0 << " " << x1;
+  EXPECT_EQ(c.replicates.size(), 20u);
+  EXPECT_EQ(c.provenance.km, 3000u);
+  EXPECT_NO_THROW(c.Check());
+  // Bounded; the interval brackets the LR inside the bounds.
+  EXPECT_EQ(c.Log10LrOfFeatures({100, 100, 0}), c.max_log10_lr);
+  EXPECT_EQ(c.Log10LrOfFeatures({-100, -100, 0}), c.min_log10_lr);
+  const auto interval = c.Log10LrIntervalOfFeatures({1, 0.5, 0});
+  ASSERT_TRUE(interval.has_value());
+  EXPECT_LE(interval->first, c.Log10LrOfFeatures({1, 0.5, 0}) + 1e-9);
+  EXPECT_GE(interval->second, c.Log10LrOfFeatures({1, 0.5, 0}) - 1e-9);
+}
+
+TEST(CombinedCalibration, DoesNotDependOnRowOrderAndRefusesWhatItCannotMap) {
+  auto km = GaussianRows(200, true, 31), knm = GaussianRows(400, false, 32);
+  const Calibration c = FitCombinedCalibration(km, knm, {"a", "b", "c"}, "cmc", "pair", Named("g"), 10);
+  std::reverse(km.begin(), km.end());
+  std::shuffle(knm.begin(), knm.end(), std::mt19937_64(5));
+  const Calibration again = FitCombinedCalibration(km, knm, {"a", "b", "c"}, "cmc", "pair", Named("g"), 10);
+  EXPECT_EQ(again.parameters, c.parameters);
+  EXPECT_EQ(again.replicates, c.replicates);
+  EXPECT_EQ(again.min_log10_lr, c.min_log10_lr);
+  // A combined model maps its features only, all of them, finite.
+  EXPECT_THROW(c.Log10Lr(1.0), Error);
+  EXPECT_THROW(c.Log10LrOfFeatures({1, 2}), Error);
+  EXPECT_THROW(c.Log10LrOfFeatures({1, kNaN, 0}), Error);
+  // Fitting: too few rows, rows of the wrong width, a value that is not finite, no features.
+  const std::vector<std::vector<double>> few(3, {1, 1, 1});
+  EXPECT_THROW(FitCombinedCalibration(few, knm, {"a", "b", "c"}, "cmc", "pair", Named("g")), Error);
+  auto wide = km;
+  wide[0].push_back(1);
+  EXPECT_THROW(FitCombinedCalibration(wide, knm, {"a", "b", "c"}, "cmc", "pair", Named("g")), Error);
+  auto inf = km;
+  inf[1][0] = kInf;
+  EXPECT_THROW(FitCombinedCalibration(inf, knm, {"a", "b", "c"}, "cmc", "pair", Named("g")), Error);
+  EXPECT_THROW(FitCombinedCalibration({}, {}, {}, "cmc", "pair", Named("g")), Error);
+  // Check: slopes must not be negative; features and parameters must agree.
+  Calibration bad = c;
+  bad.parameters[1] = -0.1;
+  EXPECT_THROW(bad.Check(), Error);
+  bad = c;
+  bad.features.pop_back();
+  EXPECT_THROW(bad.Check(), Error);
+  bad = c;
+  bad.features[0].clear();
+  EXPECT_THROW(bad.Check(), Error);
+  bad = c;
+  bad.replicates[0].pop_back();
+  EXPECT_THROW(bad.Check(), Error);
+  bad = c;
+  bad.method = "logistic";  // a logistic calibration names no features
+  EXPECT_THROW(bad.Check(), Error);
+}
+
 }  // namespace
 }  // namespace toolmark

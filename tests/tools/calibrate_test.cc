@@ -329,5 +329,94 @@ TEST(Calibrate, AKOfNCalibrationFileIsHashedAndGivesCompareAnInterval) {
   EXPECT_EQ(cj["calibration"]["method"], "kofn");
 }
 
+/// A table of two features per pair (as eval --report's pairs CSV has them):
+/// surface_ccf and cmc_log_odds, higher for same-source pairs, with a set column.
+std::string WriteFeaturePairsCsv(const TempDir& dir) {
+  std::mt19937_64 rng(17);
+  std::normal_distribution<double> noise(0, 1);
+  std::string csv = "known_match,firearm_a,firearm_b,surface_ccf,cmc_log_odds,set\n";
+  for (int f = 0; f < 16; ++f)
+    for (int g = f; g < 16; ++g)
+      for (int shot = 0; shot < (f == g ? 3 : 1); ++shot) {
+        const bool same = f == g;
+        const double ccf = (same ? 0.45 : 0.08) + 0.08 * noise(rng);
+        const double odds = (same ? 0.5 : -2.0) + 0.8 * noise(rng);
+        csv += std::string(same ? "1" : "0") + ",F" + std::to_string(f) + ",F" + std::to_string(g) + "," +
+               std::to_string(ccf) + "," + std::to_string(odds) + "," + (f < 8 ? "one" : "two") + "\n";
+      }
+  const std::string path = dir / "features.csv";
+  WriteFile(path, csv);
+  return path;
+}
+
+TEST(Calibrate, ACombinedModelOfSeveralScoreColumnsIsCrossValidatedAndGivesCompareAnLr) {
+  TempDir dir;
+  const std::string table = WriteFeaturePairsCsv(dir), out = dir / "combined.json",
+                    predictions = dir / "predictions.csv";
+  const CliResult r =
+      RunCli({"calibrate", "--scores", table, "--same-source-column", "known_match", "--score-column",
+              "surface_ccf,cmc_log_odds", "--group-columns", "firearm_a,firearm_b", "--folds", "4",
+              "--figures-by", "set", "--predictions", predictions, "--out", out, "--json"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j["model"], "combined");
+  EXPECT_EQ(j["features"], json({"surface_ccf", "cmc_log_odds"}));
+  ASSERT_EQ(j["parameters"].size(), 3u);
+  EXPECT_GT(j["parameters"][1].get<double>(), 0);
+  EXPECT_GT(j["parameters"][2].get<double>(), 0);
+  EXPECT_LT(j["cllr"].get<double>(), 0.3);
+  EXPECT_GT(j["auc"].get<double>(), 0.97);
+  EXPECT_TRUE(j["margin"].is_number());
+  // Per set: both sets' figures, whose counts add up to the whole.
+  ASSERT_TRUE(j["by"].contains("one") && j["by"].contains("two")) << j["by"].dump();
+  EXPECT_EQ(j["by"]["one"]["km"].get<int>() + j["by"]["two"]["km"].get<int>(), j["km"].get<int>());
+  // Every row once in the predictions, cross-validated LRs within the fold bounds' hull.
+  const std::string p = ReadFile(predictions);
+  EXPECT_EQ(p.substr(0, p.find('\n')), "line,same_source,by,log10_lr,rank");
+  EXPECT_EQ(LineCount(p), 1 + j["km"].get<int>() + j["knm"].get<int>());
+  const json file = json::parse(ReadFile(out));
+  EXPECT_EQ(file["method"], "combined");
+  EXPECT_EQ(file["features"], json({"surface_ccf", "cmc_log_odds"}));
+  EXPECT_EQ(file["replicates"].size(), 200u);
+  EXPECT_EQ(file["sha256"], j["out"]["sha256"]);
+  // Flags that do not fit a combined model: one line each.
+  for (const auto& [flags, why] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"--score-column", "surface_ccf,", "--model", "combined"},
+            "--score-column: an empty column name"},
+           {{"--score-column", "surface_ccf,cmc_log_odds", "--model", "kofn"}, "make a combined model"},
+           {{"--score-column", "surface_ccf", "--model", "combined"}, "needs several score columns"},
+           {{"--score-column", "surface_ccf,nowhere"}, "no 'nowhere' column (--score-column)"}}) {
+    std::vector<std::string> args = {"calibrate", "--scores", table, "--same-source-column", "known_match"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    const CliResult bad = RunCli(args);
+    EXPECT_NE(bad.status, 0);
+    EXPECT_EQ(LineCount(bad.err), 1) << bad.err;
+    EXPECT_NE(bad.err.find(why), std::string::npos) << bad.err;
+  }
+  // Score commands refuse it in one line.
+  const CliResult eval = RunCli({"eval", dir.path().string(), "--calibration", out});
+  EXPECT_NE(eval.status, 0);
+  EXPECT_NE(eval.err.find("combined calibration (method combined) maps a comparison's features"),
+            std::string::npos)
+      << eval.err;
+  // compare reads the features from the comparison, by name, and shows them.
+  TOOLMARK_REQUIRE_DATASETS();
+  const std::string fadul = DatasetsDir() + "/fadul/";
+  const CliResult c =
+      RunCli({"compare", fadul + "fadul-1-1.x3p", fadul + "fadul-1-2.x3p", "--calibration", out, "--json"});
+  ASSERT_EQ(c.status, 0) << c.err;
+  const json cj = json::parse(c.out);
+  ASSERT_TRUE(cj["log10_lr"].is_number()) << c.out;
+  ASSERT_EQ(cj["log10_lr_interval"].size(), 2u);
+  EXPECT_GT(cj["log10_lr"].get<double>(), 0);  // a known match
+  EXPECT_EQ(cj["calibration"]["method"], "combined");
+  EXPECT_GT(cj["features"]["surface_ccf"].get<double>(), 0.3);
+  EXPECT_TRUE(cj["features"]["cmc_log_odds"].is_number());
+  const CliResult text = RunCli({"compare", fadul + "fadul-1-1.x3p", fadul + "fadul-1-2.x3p"});
+  ASSERT_EQ(text.status, 0) << text.err;
+  EXPECT_NE(text.out.find("behind the score: "), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("surface correlation"), std::string::npos) << text.out;
+}
+
 }  // namespace
 }  // namespace toolmark::testing

@@ -155,6 +155,32 @@ TEST(Eval, CartridgeCasesJsonAndReport) {
   EXPECT_FALSE(fields[9].empty()) << first_row;
 }
 
+TEST(Eval, ADetailOfTheComparisonCanBeRankedInsteadOfTheScore) {
+  TempDir dir;
+  WriteCartridgeDataset(dir);
+  const CliResult r = RunCli({"eval", "--json", "--score-detail", "surface_ccf", dir.path().string()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j["score"], "surface_ccf");
+  EXPECT_DOUBLE_EQ(j["auc"].get<double>(), 1.0) << r.out;  // the shifted copy correlates, the others do not
+  EXPECT_GT(j["margin"].get<double>(), 0.1) << r.out;
+  EXPECT_LT(j["margin"].get<double>(), 1.0) << r.out;  // a correlation, not a count
+  EXPECT_TRUE(j["calibration"].is_null());
+  const CliResult plain = RunCli({"eval", "--json", dir.path().string()});
+  ASSERT_EQ(plain.status, 0) << plain.err;
+  EXPECT_EQ(json::parse(plain.out)["score"], "score");
+  // A detail the comparator does not have, or a calibration with a detail: one line each.
+  const CliResult unknown = RunCli({"eval", "--score-detail", "nowhere", dir.path().string()});
+  EXPECT_NE(unknown.status, 0);
+  EXPECT_EQ(LineCount(unknown.err), 1) << unknown.err;
+  EXPECT_NE(unknown.err.find("has no detail 'nowhere'"), std::string::npos) << unknown.err;
+  const CliResult calibrated =
+      RunCli({"eval", "--score-detail", "surface_ccf", "--calibration", dir / "x.json", dir.path().string()});
+  EXPECT_NE(calibrated.status, 0);
+  EXPECT_EQ(LineCount(calibrated.err), 1) << calibrated.err;
+  EXPECT_NE(calibrated.err.find("no calibration applies"), std::string::npos) << calibrated.err;
+}
+
 TEST(Eval, ThreadCountDoesNotChangeResults) {
   TempDir dir;
   WriteCartridgeDataset(dir);

@@ -69,6 +69,7 @@ struct CalibrateArgs {
   std::vector<std::string> difficulties = {"realistic", "hard"};
   std::size_t max_pairs = 0;  ///< 0: the comparator's calibration_max_pairs (registry)
   std::string out;
+  std::string predictions;  ///< score table: write each test row's log10 LR here
   bool print_cc = false, json = false;
   int threads = 0;
   ReadFlags read;
@@ -195,7 +196,15 @@ json FiguresJson(const TableFigures& f) {
           {"cllr_min", f.cllr_min},
           {"misleading_ss", f.misleading_ss},
           {"misleading_ds", f.misleading_ds},
-          {"auc", f.auc}};
+          {"auc", f.auc},
+          {"margin", f.margin}};
+}
+
+/// "12 SS, 40 DS: Cllr … bits, Cllr_min …, misleading SS …, DS …, AUC …, margin …"
+std::string FiguresText(const TableFigures& f) {
+  return std::to_string(f.km) + " SS, " + std::to_string(f.knm) + " DS: Cllr " + Num(f.cllr) +
+         " bits, Cllr_min " + Num(f.cllr_min) + ", misleading SS " + Num(f.misleading_ss) + ", DS " +
+         Num(f.misleading_ds) + ", AUC " + Num(f.auc) + ", margin " + Num(f.margin);
 }
 
 /// --scores FILE --score-column C …: fit on the table's training rows, report its test rows.
@@ -213,22 +222,33 @@ void PrintTableResult(const CalibrateArgs& a, const ScoreTableColumns& columns, 
         "  cross-validated by %s/%s in %d folds of %zu groups: every row measured by a model fitted "
         "without its groups\n",
         columns.group_a.c_str(), columns.group_b.c_str(), c.folds, table.groups.size());
-    const TableFigures& f = c.test;
-    std::printf(
-        "  cross-validated: %zu SS, %zu DS: Cllr %s bits, Cllr_min %s, misleading SS %s, DS %s, AUC %s\n",
-        f.km, f.knm, Num(f.cllr).c_str(), Num(f.cllr_min).c_str(), Num(f.misleading_ss).c_str(),
-        Num(f.misleading_ds).c_str(), Num(f.auc).c_str());
+    std::printf("  cross-validated: %s\n", FiguresText(c.test).c_str());
+    for (const auto& [value, f] : c.test_by)
+      std::printf("    %s = %s: %s\n", a.table.by.c_str(), value.c_str(), FiguresText(f).c_str());
     if (!a.out.empty()) std::printf("  written: %s (sha256 %s)\n", a.out.c_str(), hash.c_str());
     return;
   }
   for (const auto& [name, f] : {std::pair{"test (v)", c.test}, std::pair{"fitting (t)", c.train}}) {
     if (!c.split && std::string(name) == "fitting (t)") break;
-    std::printf("  %s: %zu SS, %zu DS: Cllr %s bits, Cllr_min %s, misleading SS %s, DS %s, AUC %s\n",
-                c.split ? name : "all rows", f.km, f.knm, Num(f.cllr).c_str(), Num(f.cllr_min).c_str(),
-                Num(f.misleading_ss).c_str(), Num(f.misleading_ds).c_str(), Num(f.auc).c_str());
+    std::printf("  %s: %s\n", c.split ? name : "all rows", FiguresText(f).c_str());
   }
+  for (const auto& [value, f] : c.test_by)
+    std::printf("    %s = %s: %s\n", a.table.by.c_str(), value.c_str(), FiguresText(f).c_str());
   if (table.without_score > 0) std::printf("  %zu rows without a score left out\n", table.without_score);
   if (!a.out.empty()) std::printf("  written: %s (sha256 %s)\n", a.out.c_str(), hash.c_str());
+}
+
+/// --predictions: every test row's log10 LR (cross-validated with --folds), as CSV.
+void WritePredictions(const TableCalibration& c, const std::string& path) {
+  std::string csv = "line,same_source,by,log10_lr,rank\n";
+  for (const RowPrediction& p : c.predictions) {
+    char buf[128];
+    std::snprintf(buf, sizeof buf, ",%d,", p.same_source ? 1 : 0);
+    std::string by = p.by;
+    std::replace(by.begin(), by.end(), ',', ';');
+    csv += std::to_string(p.line) + buf + by + "," + Num(p.log10_lr) + "," + Num(p.rank) + "\n";
+  }
+  base::WriteFileAtomic(path, csv);
 }
 
 int RunScoreTable(const CalibrateArgs& a) {
@@ -236,15 +256,29 @@ int RunScoreTable(const CalibrateArgs& a) {
   Check(a.test_scores.empty() && a.scores_out.empty(),
         "--test-scores and --scores-out do not apply to a score table (--score-column)");
   ScoreTableColumns columns = a.table;
+  // Several score columns: a combined model over them.
+  if (columns.score.find(',') != std::string::npos) {
+    std::size_t start = 0;
+    for (std::size_t comma; (comma = columns.score.find(',', start)) != std::string::npos; start = comma + 1)
+      columns.features.push_back(columns.score.substr(start, comma - start));
+    columns.features.push_back(columns.score.substr(start));
+    for (const std::string& f : columns.features) Check(!f.empty(), "--score-column: an empty column name");
+    columns.score = columns.features.front();
+  }
   Check(a.groups.empty() || a.groups.size() == 2,
         "--group-columns takes two columns, e.g. firearm_a,firearm_b");
   Check((a.folds > 0) == !a.groups.empty(), "--folds and --group-columns go together");
   if (!a.groups.empty()) columns.group_a = a.groups[0], columns.group_b = a.groups[1];
   const ScoreTable table = ReadScoreTable(a.scores, columns);
-  const ScoreModel model = a.model.empty()
+  const ScoreModel model = !columns.features.empty() ? ScoreModel::kCombined
+                           : a.model.empty()
                                ? (a.table.trials.empty() ? ScoreModel::kLogistic : ScoreModel::kKOfN)
                            : a.model == "kofn" ? ScoreModel::kKOfN
                                                : ScoreModel::kLogistic;
+  Check(model != ScoreModel::kCombined || (a.model.empty() || a.model == "combined"),
+        "several --score-column columns make a combined model (--model combined)");
+  Check(model == ScoreModel::kCombined || a.model != "combined",
+        "--model combined needs several score columns (--score-column A,B,…)");
   CalibrationProvenance provenance;
   provenance.set = a.set.empty() ? "scores " + a.scores : a.set;
   provenance.command = "toolmark calibrate --scores " + a.scores + " --score-column " + a.table.score +
@@ -255,11 +289,13 @@ int RunScoreTable(const CalibrateArgs& a) {
         {" --model ", a.model},
         {" --group-columns ", a.groups.empty() ? "" : a.groups[0] + "," + a.groups[1]},
         {" --folds ", a.folds ? std::to_string(a.folds) : ""},
-        {" --transform ", a.transform}})
+        {" --transform ", a.transform},
+        {" --figures-by ", a.table.by}})
     if (!value.empty()) provenance.command += flag + value;
   provenance.fitted_at = UtcNow();
   provenance.toolmark_version = Version();
   const TableCalibration c = CalibrateTable(table, model, a.transform, provenance, a.comparator, a.folds);
+  if (!a.predictions.empty()) WritePredictions(c, a.predictions);
   std::string hash;
   if (!a.out.empty()) {
     const Calibration file = FitTableCalibration(table, model, a.transform, provenance, a.comparator);
@@ -267,15 +303,24 @@ int RunScoreTable(const CalibrateArgs& a) {
     hash = CalibrationHash(file);
   }
   const std::vector<double>& p = c.calibration.parameters;
-  const std::string model_text =
-      model == ScoreModel::kKOfN ? "k-of-n beta-binomial: same source a=" + Num(p[0]) + " b=" + Num(p[1]) +
-                                       ", different sources a=" + Num(p[2]) + " b=" + Num(p[3])
-                                 : "logistic: log10 LR = " + Num(p[0]) + " + " + Num(p[1]) + " * " +
-                                       c.calibration.transform + "(" + a.table.score + ")";
+  std::string model_text = model == ScoreModel::kKOfN
+                               ? "k-of-n beta-binomial: same source a=" + Num(p[0]) + " b=" + Num(p[1]) +
+                                     ", different sources a=" + Num(p[2]) + " b=" + Num(p[3])
+                               : "logistic: log10 LR = " + Num(p[0]);
+  if (model == ScoreModel::kLogistic)
+    model_text += " + " + Num(p[1]) + " * " + c.calibration.transform + "(" + a.table.score + ")";
+  for (std::size_t j = 0; model == ScoreModel::kCombined && j < columns.features.size(); ++j)
+    model_text += " + " + Num(p[j + 1]) + " * " + columns.features[j];
   if (a.json) {
     json j = FiguresJson(c.test);
     j["bounds"] = {c.bounds.first, c.bounds.second};
-    j["model"] = model == ScoreModel::kKOfN ? "kofn" : "logistic";
+    j["model"] = model == ScoreModel::kKOfN       ? "kofn"
+                 : model == ScoreModel::kCombined ? "combined"
+                                                  : "logistic";
+    j["parameters"] = p;
+    if (!columns.features.empty()) j["features"] = columns.features;
+    j["by"] = json::object();
+    for (const auto& [value, f] : c.test_by) j["by"][value] = FiguresJson(f);
     j["model_text"] = model_text;
     j["split"] = c.split ? json(a.table.split) : json();
     j["reference"] = {{"km", c.train_km}, {"knm", c.train_knm}};
@@ -386,8 +431,9 @@ void RegisterCalibrate(CLI::App& app, Action* action) {
                   "<level>-pairs.csv) instead of computing them");
   cmd->add_option(
       "--score-column", args->table.score,
-      "--scores is a laboratory's score table: the score column (e.g. cmc, accf, ccf); fits on the "
-      "rows of the split column's t, reports its v rows");
+      "--scores is a laboratory's score table: the score column (e.g. cmc, accf, ccf), or several "
+      "(A,B,…: a combined logistic model over them); fits on the rows of the split column's t, reports "
+      "its v rows");
   cmd->add_option("--same-source-column", args->table.same_source,
                   "Score table: the column saying same source (1) or not (0) (default hypothesis)");
   cmd->add_option("--trials-column", args->table.trials,
@@ -402,8 +448,13 @@ void RegisterCalibrate(CLI::App& app, Action* action) {
                   "Score table: cross-validate by firearm in this many folds instead of a split")
       ->check(CLI::Range(2, 1000));
   cmd->add_option("--model", args->model,
-                  "Score table: logistic or kofn (default kofn with --trials-column, else logistic)")
-      ->check(CLI::IsMember({"logistic", "kofn"}));
+                  "Score table: logistic, kofn or combined (default: combined with several score columns, "
+                  "kofn with --trials-column, else logistic)")
+      ->check(CLI::IsMember({"logistic", "kofn", "combined"}));
+  cmd->add_option("--predictions", args->predictions,
+                  "Score table: write every test row's log10 LR (cross-validated with --folds) to this CSV");
+  cmd->add_option("--figures-by", args->table.by,
+                  "Score table: also give the test figures per value of this column (e.g. the data set)");
   cmd->add_option("--test-scores", args->test_scores, "Also measure on the scores of this CSV (held out)");
   cmd->add_option("--scores-out", args->scores_out,
                   "Write the fitting scores here (CSV: score,known_match,set)");

@@ -390,9 +390,11 @@ int RunCmc(const CompareArgs& args, const Surface& sa, const Surface& sb, const 
   const CmcResult r = CompareCartridgeCases(ca, cb, options);
   const FiringPinComparison& fp = r.firing_pin;
   const bool two_d = sa.kind == SurfaceKind::kIntensity;
-  // A k-of-n calibration reads the CMC count of the cells both directions could compare.
+  // A k-of-n calibration reads the CMC count of the cells both directions
+  // could compare, a combined one the features by name.
+  const std::vector<std::pair<const char*, double>> details = CmcDetails(r);
   const Likelihood lr = LikelihoodOf(args.calibration, "cmc", "pair", r.score, "",
-                                     std::pair{r.count, std::max(1, r.CellsCompared())});
+                                     std::pair{r.count, std::max(1, r.CellsCompared())}, details);
   if (!args.png.empty()) WriteCmcPng(args.png, a, b, r);
   if (args.json) {
     nlohmann::json j = {{"comparator", "cmc"},
@@ -412,6 +414,9 @@ int RunCmc(const CompareArgs& args, const Surface& sa, const Surface& sb, const 
                         {"version", Version()}};
     nlohmann::json pin = review::FiringPinComparisonJson(fp);
     j["firing_pin"] = pin;
+    j["features"] = nlohmann::json::object();  // the numbers behind the score (docs/cmc.md)
+    for (const auto& [name, value] : details)
+      j["features"][name] = std::isfinite(value) ? nlohmann::json(value) : nlohmann::json();
     lr.AddTo(&j);
     j["roi"] = {{"a", review::CartridgeRoiJson(ca)}, {"b", review::CartridgeRoiJson(cb)}};
     if (!args.png.empty()) j["png"] = args.png;
@@ -428,6 +433,12 @@ int RunCmc(const CompareArgs& args, const Surface& sa, const Surface& sb, const 
         fp.congruent_sectors, fp.sectors_used, fp.ccf, fp.rotation_deg);
   else
     std::printf("firing pin: not compared (%s)\n", fp.note.c_str());
+  const CmcFeatures& f = r.features;
+  std::printf(
+      "behind the score: %d of %d cells congruent; surface correlation %.3f at their common registration "
+      "(spread %.0f um, directions %.1f deg apart); cells' median ccf %.3f, congruent cells' mean %.3f\n",
+      r.count, r.CellsCompared(), f.surface_ccf, f.fit_rms_um, f.rotation_disagreement_deg, f.cell_ccf_median,
+      f.congruent_ccf_mean);
   std::printf("score %d: %s at C = %d\n", r.score, r.identification ? "identification" : "no identification",
               options.decision_threshold);
   std::printf("registration: B rotated %.1f deg, translated (%.0f, %.0f) um onto A\n", r.forward.rotation_deg,
@@ -472,7 +483,7 @@ int RunPair(const CompareArgs& args) {
   const auto pb = comparator->Prepare(b->surface);
   const Comparison c = comparator->Compare(*pa, *pb);
   const bool two_d = a->surface.kind == SurfaceKind::kIntensity;
-  const Likelihood lr = LikelihoodOf(args.calibration, name, "pair", c.score);
+  const Likelihood lr = LikelihoodOf(args.calibration, name, "pair", c.score, "", std::nullopt, c.details);
   if (args.json) {
     nlohmann::json j = {{"comparator", name},
                         {"kind", kind},

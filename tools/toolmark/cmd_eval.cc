@@ -29,8 +29,10 @@ struct EvalArgs {
 
 void PrintLevel(const EvalLevel& lv, const nlohmann::json& paths) {
   const Metrics& m = lv.metrics;
-  std::printf("%s level, comparator %s: %zu items, %zu pairs (%zu known match, %zu known non-match)\n",
-              lv.level.c_str(), lv.comparator.c_str(), lv.names.size(), m.pairs, m.km_pairs, m.knm_pairs);
+  std::printf("%s level, comparator %s%s: %zu items, %zu pairs (%zu known match, %zu known non-match)\n",
+              lv.level.c_str(), lv.comparator.c_str(),
+              lv.score_name == "score" ? "" : (", ranked by its " + lv.score_name).c_str(), lv.names.size(),
+              m.pairs, m.km_pairs, m.knm_pairs);
   std::printf("  AUC %s  EER %s  FPR@TPR95 %s  FPR@TPR99 %s  margin %s\n", Num(m.auc).c_str(),
               Num(m.eer).c_str(), Num(m.fpr_at_tpr95).c_str(), Num(m.fpr_at_tpr99).c_str(),
               Num(m.margin).c_str());
@@ -41,6 +43,9 @@ void PrintLevel(const EvalLevel& lv, const nlohmann::json& paths) {
     std::printf("  Cllr %s bits (min Cllr %s)  calibration: %s (%s; log10 LR in [%s, %s])\n",
                 m.cllr ? Num(*m.cllr).c_str() : "n/a", Num(lv.min_cllr).c_str(), c.provenance.set.c_str(),
                 lv.calibration->source.c_str(), Num(c.min_log10_lr).c_str(), Num(c.max_log10_lr).c_str());
+  } else if (lv.score_name != "score") {
+    std::printf("  Cllr: not calibrated (no calibration maps a detail; min Cllr %s)\n",
+                Num(lv.min_cllr).c_str());
   } else {
     std::printf("  Cllr: not calibrated (no calibration for comparator %s at this level; min Cllr %s)\n",
                 lv.comparator.c_str(), Num(lv.min_cllr).c_str());
@@ -66,6 +71,8 @@ int RunEval(const EvalArgs& args) {
   if (args.threads > 0)
     limit.emplace(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(args.threads));
   std::optional<Calibration> file;
+  Check(args.calibration.empty() || args.options.score_detail.empty(),
+        "--calibration maps the comparator's score; with --score-detail no calibration applies");
   if (!args.calibration.empty()) file = ReadScoreCalibrationFile(args.calibration);
   EvalOptions options = args.options;
   options.orientation = args.read.StatedOrientation();
@@ -74,7 +81,8 @@ int RunEval(const EvalArgs& args) {
   for (const SkippedScan& k : refused) PrintError(k.reason);
   bool file_used = false;
   for (EvalLevel& lv : levels) {
-    ApplyCalibration(&lv, LevelCalibration(args, file, lv));
+    // A detail ranked instead of the score has no calibration (min Cllr only).
+    ApplyCalibration(&lv, lv.score_name == "score" ? LevelCalibration(args, file, lv) : std::nullopt);
     file_used = file_used || (lv.calibration && lv.calibration->source == args.calibration);
   }
   Check(!file || file_used, args.calibration + ": calibration is for comparator " +
@@ -116,6 +124,9 @@ void RegisterEval(CLI::App& app, Action* action) {
   cmd->add_option(
       "--calibration", args->calibration,
       "Calibration file from `toolmark calibrate` for Cllr (default: the comparator's shipped one)");
+  cmd->add_option("--score-detail", args->options.score_detail,
+                  "Rank and measure pairs by this detail of the comparison instead of its score (e.g. "
+                  "surface_ccf, cmc_log_odds of the cmc comparator; uncalibrated)");
   args->read.Add(cmd);
   cmd->callback([args, action] { *action = [args] { return RunEval(*args); }; });
 }

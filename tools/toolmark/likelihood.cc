@@ -1,5 +1,7 @@
 #include "likelihood.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 namespace toolmark::cli {
@@ -26,9 +28,32 @@ void Likelihood::Print() const {
               calibration->source == "default" ? "" : (", " + calibration->source).c_str());
 }
 
+namespace {
+
+/// The combined calibration's features from the comparison's details, or
+/// why they are not all there.
+std::optional<std::vector<double>> FeatureValues(const Calibration& c,
+                                                 const std::vector<std::pair<const char*, double>>& details,
+                                                 std::string* note) {
+  std::vector<double> x;
+  for (const std::string& name : c.features) {
+    const auto it =
+        std::find_if(details.begin(), details.end(), [&](const auto& d) { return name == d.first; });
+    if (it == details.end() || !std::isfinite(it->second)) {
+      *note = "the comparison has no value of the calibration's feature " + name;
+      return std::nullopt;
+    }
+    x.push_back(it->second);
+  }
+  return x;
+}
+
+}  // namespace
+
 Likelihood LikelihoodOf(const std::string& calibration_file, const std::string& comparator,
                         const std::string& level, double score, const std::string& unsupported,
-                        std::optional<std::pair<int, int>> count) {
+                        std::optional<std::pair<int, int>> count,
+                        const std::vector<std::pair<const char*, double>>& details) {
   std::optional<Calibration> file;
   if (!calibration_file.empty()) file = eval::ReadCalibrationFile(calibration_file);
   Likelihood l;
@@ -44,6 +69,12 @@ Likelihood LikelihoodOf(const std::string& calibration_file, const std::string& 
     } else {
       l.log10_lr = c.Log10LrOfCount(count->first, count->second);
       l.interval = c.Log10LrIntervalOfCount(count->first, count->second);
+    }
+  } else if (l.calibration->calibration.NeedsFeatures()) {
+    const Calibration& c = l.calibration->calibration;
+    if (const auto x = FeatureValues(c, details, &l.note)) {
+      l.log10_lr = c.Log10LrOfFeatures(*x);
+      l.interval = c.Log10LrIntervalOfFeatures(*x);
     }
   } else {
     l.log10_lr = l.calibration->calibration.Log10Lr(score);

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "toolmark/eval/calibration_file.h"
 
@@ -28,9 +29,11 @@ struct Likelihood {
 
 /// The LR of `score` under the calibration for comparator and level;
 /// `unsupported` non-empty: no LR, for that reason. A k-of-n calibration
-/// takes `count` (k congruent of n cells) instead of the score.
+/// takes `count` (k congruent of n cells) instead of the score; a combined
+/// one reads its features by name from `details` (the comparison's).
 Likelihood LikelihoodOf(const std::string& calibration_file, const std::string& comparator,
                         const std::string& level, double score, const std::string& unsupported = "",
-                        std::optional<std::pair<int, int>> count = std::nullopt);
+                        std::optional<std::pair<int, int>> count = std::nullopt,
+                        const std::vector<std::pair<const char*, double>>& details = {});
 
 }  // namespace toolmark::cli

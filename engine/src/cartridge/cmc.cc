@@ -33,6 +33,8 @@
 #include <memory>
 #include <opencv2/imgproc.hpp>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "areal_registration.h"
@@ -318,6 +320,106 @@ Registration Inverse(const Registration& r) {
   return {-r.theta_deg, {-(c * r.t_px.x - s * r.t_px.y), -(s * r.t_px.x + c * r.t_px.y)}};
 }
 
+/// Correlation of the whole registered surfaces: O warped by `reg` into R's
+/// frame, each of R's cells correlated with what lies under it there (no
+/// search of its own: every cell at the one registration); the mean over
+/// the cells with at least half their points covered, weighted by the points.
+/// Second: the share of R's valid points in those cells that O covers.
+std::pair<double, double> SurfaceCorrelation(const Grid& ref, const Grid& other, const Registration& reg,
+                                             const std::vector<CmcCell>& cells) {
+  const Grid w = WarpInto(other, ref, reg, 0);
+  double sum = 0, weight = 0, covered = 0, valid = 0;
+  for (const CmcCell& c : cells) {
+    const int half = static_cast<int>(std::lround(0.5 * c.side_um / ref.spacing));
+    const int cx = static_cast<int>(std::lround(c.x_um / ref.spacing));
+    const int cy = static_cast<int>(std::lround(c.y_um / ref.spacing));
+    const cv::Rect rect = cv::Rect(cx - half, cy - half, 2 * half + 1, 2 * half + 1) &
+                          cv::Rect(0, 0, ref.values.cols, ref.values.rows);
+    double n = 0, sa = 0, sb = 0, saa = 0, sbb = 0, sab = 0, here = 0;
+    for (int y = rect.y; y < rect.y + rect.height; ++y)
+      for (int x = rect.x; x < rect.x + rect.width; ++x) {
+        if (ref.mask.at<float>(y, x) < 0.5f) continue;
+        ++here;
+        if (w.mask.at<float>(y, x) < 0.5f) continue;
+        const double va = ref.values.at<float>(y, x), vb = w.values.at<float>(y, x);
+        n += 1, sa += va, sb += vb, saa += va * va, sbb += vb * vb, sab += va * vb;
+      }
+    valid += here, covered += n;
+    if (n < std::max(9.0, 0.5 * here)) continue;
+    const double var_a = saa - sa * sa / n, var_b = sbb - sb * sb / n;
+    if (var_a <= 0 || var_b <= 0) continue;
+    sum += n * std::clamp((sab - sa * sb / n) / std::sqrt(var_a * var_b), -1.0, 1.0), weight += n;
+  }
+  return {weight > 0 ? sum / weight : 0.0, valid > 0 ? covered / valid : 0.0};
+}
+
+/// The rigid registration (p_R = Rot(θ)(p_O − c_O) + c_R + t) that fits the
+/// congruent cells' matches best in least squares (2-D Kabsch), and the RMS
+/// distance (µm) of the cells from it. False with fewer than 3 congruent cells.
+bool FitCongruentCells(const Grid& ref, const Grid& other, const CmcDirection& d, Registration* fit,
+                       double* rms_um) {
+  std::vector<cv::Point2d> pr, po;
+  for (const CmcCell& c : d.cells)
+    if (c.congruent) {
+      pr.emplace_back(c.x_um / ref.spacing, c.y_um / ref.spacing);
+      po.emplace_back(c.other_x_um / ref.spacing, c.other_y_um / ref.spacing);
+    }
+  if (pr.size() < 3) return false;
+  cv::Point2d mr(0, 0), mo(0, 0);
+  for (std::size_t i = 0; i < pr.size(); ++i) mr += pr[i], mo += po[i];
+  mr *= 1.0 / pr.size(), mo *= 1.0 / po.size();
+  double sin_sum = 0, cos_sum = 0;
+  for (std::size_t i = 0; i < pr.size(); ++i) {
+    const cv::Point2d a = po[i] - mo, b = pr[i] - mr;
+    cos_sum += a.x * b.x + a.y * b.y, sin_sum += a.x * b.y - a.y * b.x;
+  }
+  const double theta = std::atan2(sin_sum, cos_sum), c = std::cos(theta), s = std::sin(theta);
+  const cv::Point2d om = mo - other.centre;
+  fit->theta_deg = theta * 180.0 / CV_PI;
+  fit->t_px = mr - ref.centre - cv::Point2d(c * om.x - s * om.y, s * om.x + c * om.y);
+  double squares = 0;
+  for (std::size_t i = 0; i < pr.size(); ++i) {
+    const cv::Point2d o = po[i] - other.centre;
+    const cv::Point2d at = cv::Point2d(c * o.x - s * o.y, s * o.x + c * o.y) + ref.centre + fit->t_px;
+    squares += (at - pr[i]).dot(at - pr[i]);
+  }
+  *rms_um = std::sqrt(squares / pr.size()) * ref.spacing;
+  return true;
+}
+
+/// The features behind the count (CmcFeatures) of a finished comparison.
+CmcFeatures MeasureFeatures(const Grid& ga, const Grid& gb, const CmcResult& r) {
+  CmcFeatures f;
+  std::vector<double> all;
+  double congruent_sum = 0, squares = 0;
+  int congruent = 0;
+  for (const CmcDirection* d : {&r.forward, &r.backward}) {
+    std::vector<double> xs, ys;
+    for (const CmcCell& c : d->cells) {
+      all.push_back(c.ccf);
+      if (!c.congruent) continue;
+      congruent_sum += c.ccf, ++congruent;
+      xs.push_back(c.dx_um), ys.push_back(c.dy_um);
+    }
+    if (xs.empty()) continue;
+    std::vector<double> mx = xs, my = ys;
+    const double cx = detail::Median(&mx), cy = detail::Median(&my);
+    for (std::size_t i = 0; i < xs.size(); ++i)
+      squares += (xs[i] - cx) * (xs[i] - cx) + (ys[i] - cy) * (ys[i] - cy);
+  }
+  f.congruent_ccf_mean = congruent ? congruent_sum / congruent : 0.0;
+  f.translation_rms_um = congruent ? std::sqrt(squares / congruent) : 0.0;
+  f.cell_ccf_median = all.empty() ? 0.0 : detail::Median(&all);
+  f.rotation_disagreement_deg =
+      std::abs(std::remainder(r.forward.rotation_deg + r.backward.rotation_deg, 360.0));
+  Registration at{r.forward.rotation_deg,
+                  {r.forward.shift_x_um / ga.spacing, r.forward.shift_y_um / ga.spacing}};
+  double rms = 0;
+  if (FitCongruentCells(ga, gb, r.forward, &at, &rms)) f.fit_rms_um = rms;
+  std::tie(f.surface_ccf, f.surface_overlap) = SurfaceCorrelation(ga, gb, at, r.forward.cells);
+  return f;
+}
+
 }  // namespace
 
 namespace detail {
@@ -392,15 +494,21 @@ CmcResult CompareCmcPrepared(const CmcPrepared& a, const CmcPrepared& b, const C
   std::stable_sort(screened.begin(), screened.end(),
                    [](const auto& x, const auto& y) { return x.first < y.first; });
   CmcResult r;
-  bool first = true;
+  std::size_t won = 0;
   for (std::size_t i = 0; i < screened.size() && static_cast<int>(i) < options.refined_candidates; ++i) {
     const Registration& reg = forward[screened[i].second];
     CmcResult candidate;
     candidate.forward = RegisterDirection(ga, gb, reg, options, true);
     candidate.backward = RegisterDirection(gb, ga, Inverse(reg), options, true);
     candidate.count = std::min(candidate.forward.count, candidate.backward.count);
-    if (first || candidate.count > r.count) r = std::move(candidate);
-    first = false;
+    if (i == 0 || candidate.count > r.count) r = std::move(candidate), won = i;
+  }
+  r.features = MeasureFeatures(ga, gb, r);
+  for (std::size_t i = 0; i < screened.size(); ++i) {
+    if (i == won)
+      r.features.screen_count = -screened[i].first;
+    else
+      r.features.rival_count = std::max(r.features.rival_count, -screened[i].first);
   }
   r.score = r.count;
   if (options.use_firing_pin && a.firing_pin.present && b.firing_pin.present) {
@@ -418,6 +526,38 @@ CmcResult CompareCmcPrepared(const CmcPrepared& a, const CmcPrepared& b, const C
 }
 
 }  // namespace detail
+
+double CmcResult::CountLogOdds() const {
+  const double k = count, n = CellsCompared();
+  return std::log((k + 0.5) / (std::max(n - k, 0.0) + 0.5));
+}
+
+std::vector<std::pair<const char*, double>> CmcDetails(const CmcResult& r) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const bool fp = r.firing_pin.compared;
+  const CmcFeatures& f = r.features;
+  return {{"cmc_count", r.count},
+          {"firing_pin_sectors", fp ? r.firing_pin.congruent_sectors : nan},
+          {"firing_pin_ccf", fp ? r.firing_pin.ccf : nan},
+          {"firing_pin_rotation_deg", fp ? r.firing_pin.rotation_deg : nan},
+          {"cmc_forward", r.forward.count},
+          {"cmc_backward", r.backward.count},
+          {"cells_forward", r.forward.cells_used},
+          {"cells_backward", r.backward.cells_used},
+          // k of n: the CMC count of the cells both directions could compare
+          {"cells_compared", r.CellsCompared()},
+          {"cmc_log_odds", r.CountLogOdds()},
+          {"rotation_backward_deg", r.backward.rotation_deg},
+          {"surface_ccf", f.surface_ccf},
+          {"surface_overlap", f.surface_overlap},
+          {"congruent_ccf_mean", f.congruent_ccf_mean},
+          {"cell_ccf_median", f.cell_ccf_median},
+          {"translation_rms_um", f.translation_rms_um},
+          {"fit_rms_um", f.fit_rms_um},
+          {"rotation_disagreement_deg", f.rotation_disagreement_deg},
+          {"screen_count", f.screen_count},
+          {"rival_count", f.rival_count}};
+}
 
 CartridgeCase PrepareCartridgeCase(const Surface& scan, const CmcOptions& options) {
   BreechFaceOptions bo;

@@ -140,19 +140,7 @@ class CmcComparator : public Comparator {
     c.shift_y_um = r.forward.shift_y_um;
     c.overlap_fraction =
         r.forward.cells_used > 0 ? static_cast<double>(r.forward.count) / r.forward.cells_used : 0;
-    const double nan = std::numeric_limits<double>::quiet_NaN();
-    const bool fp = r.firing_pin.compared;
-    c.details = {{"cmc_count", r.count},
-                 {"firing_pin_sectors", fp ? r.firing_pin.congruent_sectors : nan},
-                 {"firing_pin_ccf", fp ? r.firing_pin.ccf : nan},
-                 {"firing_pin_rotation_deg", fp ? r.firing_pin.rotation_deg : nan},
-                 {"cmc_forward", r.forward.count},
-                 {"cmc_backward", r.backward.count},
-                 {"cells_forward", r.forward.cells_used},
-                 {"cells_backward", r.backward.cells_used},
-                 // k of n: the CMC count of the cells both directions could compare
-                 {"cells_compared", r.CellsCompared()},
-                 {"rotation_backward_deg", r.backward.rotation_deg}};
+    c.details = CmcDetails(r);
     return c;
   }
 

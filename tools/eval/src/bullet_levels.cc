@@ -136,7 +136,7 @@ std::vector<EvalLevel> BulletLevels(const Context& ctx, const std::vector<int>& 
     std::vector<Comparison> results;
     for (const Candidate& c : land_sel->pairs)
       results.push_back(scores.Get(ids[static_cast<std::size_t>(c.a)], ids[static_cast<std::size_t>(c.b)]));
-    FillLevel(&lv, *land_sel, std::move(results), max_pairs);
+    FillLevel(&lv, *land_sel, std::move(results), max_pairs, ctx.options->score_detail);
     lv.embedding_recall10 = EmbeddingRecall10(ctx, ids, comparator, [&](int i, int j) {
       return !at(i).land_id.empty() && at(i).land_id == at(j).land_id;
     });

@@ -50,6 +50,7 @@ json UnhashedJson(const Calibration& c) {
               {"toolmark_version", p.toolmark_version},
               {"km", p.km},
               {"knm", p.knm}}}};
+  if (!c.features.empty()) j["features"] = c.features;
   if (!c.replicates.empty()) j["replicates"] = c.replicates;
   return j;
 }
@@ -93,6 +94,7 @@ Calibration CalibrationFromJson(const json& j, const std::string& what) {
           what + ": calibration field '" + key + "' is not a count");
   c.provenance.km = p["km"].get<std::size_t>();
   c.provenance.knm = p["knm"].get<std::size_t>();
+  if (j.contains("features")) c.features = Field<std::vector<std::string>>(j, "features", what);
   if (j.contains("replicates")) c.replicates = Field<std::vector<std::vector<double>>>(j, "replicates", what);
   try {
     c.Check();
@@ -124,9 +126,11 @@ Calibration ReadCalibrationFile(const std::string& path) {
 
 Calibration ReadScoreCalibrationFile(const std::string& path) {
   Calibration c = ReadCalibrationFile(path);
-  Check(!c.NeedsTrials(), path +
-                              ": a k-of-n calibration (method kofn) maps counts of cells; toolmark compare "
-                              "applies it, eval, search and correlate need a score calibration (logistic)");
+  Check(!c.NeedsTrials() && !c.NeedsFeatures(),
+        path + ": a " +
+            (c.NeedsTrials() ? "k-of-n calibration (method kofn) maps counts of cells"
+                             : "combined calibration (method combined) maps a comparison's features") +
+            "; toolmark compare applies it, eval, search and correlate need a score calibration (logistic)");
   return c;
 }
 

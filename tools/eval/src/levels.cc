@@ -89,10 +89,20 @@ std::string SampleNote(const Selection& sel, std::size_t max_pairs) {
 }  // namespace
 
 /// Fills a level's pairs and metrics from a selection and per-pair comparisons.
-void FillLevel(EvalLevel* lv, const Selection& sel, std::vector<Comparison> alignments,
-               std::size_t max_pairs) {
+void FillLevel(EvalLevel* lv, const Selection& sel, std::vector<Comparison> alignments, std::size_t max_pairs,
+               const std::string& score_detail) {
+  const bool detail = !score_detail.empty() && !alignments.empty();
+  if (detail) lv->score_name = score_detail;
   for (std::size_t k = 0; k < sel.pairs.size(); ++k) {
-    const double score = alignments.empty() ? 0 : alignments[k].score;
+    double score = alignments.empty() ? 0 : alignments[k].score;
+    if (detail) {
+      const auto& d = alignments[k].details;
+      const auto it =
+          std::find_if(d.begin(), d.end(), [&](const auto& x) { return score_detail == x.first; });
+      Check(it != d.end(), "--score-detail: comparator " + lv->comparator + " has no detail '" +
+                               score_detail + "' (eval --report's pairs CSV lists its details)");
+      score = it->second;
+    }
     lv->pairs.push_back({sel.pairs[k].a, sel.pairs[k].b, score, sel.pairs[k].known_match});
   }
   lv->alignments = std::move(alignments);
@@ -163,7 +173,8 @@ EvalLevel PairLevel(const Context& ctx, const std::vector<int>& ids, const Compa
   std::vector<std::pair<int, int>> global;
   for (const Candidate& c : sel.pairs)
     global.emplace_back(ids[static_cast<std::size_t>(c.a)], ids[static_cast<std::size_t>(c.b)]);
-  FillLevel(&lv, sel, CompareAll(global, ctx.prepared, comparator, "comparing"), ctx.options->max_pairs);
+  FillLevel(&lv, sel, CompareAll(global, ctx.prepared, comparator, "comparing"), ctx.options->max_pairs,
+            ctx.options->score_detail);
   lv.embedding_recall10 = EmbeddingRecall10(ctx, ids, comparator, [&](int i, int j) {
     return at(i).mark == at(j).mark && at(i).firearm == at(j).firearm;
   });

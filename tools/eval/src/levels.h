@@ -38,8 +38,10 @@ std::vector<Comparison> CompareAll(const std::vector<std::pair<int, int>>& pairs
                                    const std::string& label);
 
 /// Fills a level's pairs and metrics from a selection and per-pair comparisons.
-void FillLevel(EvalLevel* lv, const Selection& sel, std::vector<Comparison> alignments,
-               std::size_t max_pairs);
+/// score_detail non-empty: each pair's score is that detail of its comparison
+/// (EvalOptions::score_detail).
+void FillLevel(EvalLevel* lv, const Selection& sel, std::vector<Comparison> alignments, std::size_t max_pairs,
+               const std::string& score_detail = "");
 
 /// Evaluation context shared by the levels.
 struct Context {

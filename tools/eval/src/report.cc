@@ -455,6 +455,7 @@ void WriteOrFail(const std::string& path, const std::string& bytes) {
 nlohmann::json LevelJson(const EvalLevel& lv) {
   const Metrics& m = lv.metrics;
   json j = {{"comparator", lv.comparator},
+            {"score", lv.score_name},
             {"level", lv.level},
             {"dataset", lv.dataset},
             {"items", lv.names.size()},

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <functional>
+#include <map>
 
 #include "csv.h"
 #include "toolmark/engine/check.h"
@@ -27,7 +28,8 @@ std::optional<double> Number(const std::string& field, const std::string& where)
 
 /// Column indexes of the header; throws naming a missing column.
 struct Header {
-  std::size_t score = 0, same = 0, trials = 0, split = 0, group_a = 0, group_b = 0;
+  std::size_t score = 0, same = 0, trials = 0, split = 0, group_a = 0, group_b = 0, by = 0;
+  std::vector<std::size_t> features;
   std::size_t needed = 0;  ///< fields a row must have
 };
 Header ReadHeader(const std::vector<std::string>& f, const ScoreTableColumns& c, const std::string& path) {
@@ -40,6 +42,11 @@ Header ReadHeader(const std::vector<std::string>& f, const ScoreTableColumns& c,
   h.score = col(c.score, "--score-column");
   h.same = col(c.same_source, "--same-source-column");
   h.needed = std::max(h.score, h.same);
+  for (const std::string& name : c.features) {
+    h.features.push_back(col(name, "--score-column"));
+    h.needed = std::max(h.needed, h.features.back());
+  }
+  if (!c.by.empty()) h.needed = std::max(h.needed, h.by = col(c.by, "--figures-by"));
   if (!c.trials.empty()) h.needed = std::max(h.needed, h.trials = col(c.trials, "--trials-column"));
   if (!c.split.empty()) h.needed = std::max(h.needed, h.split = col(c.split, "--split-column"));
   Check(c.group_a.empty() == c.group_b.empty(), path + ": --group-columns needs two columns (one per side)");
@@ -61,8 +68,14 @@ ScoreRow ReadRow(const std::vector<std::string>& f, const Header& h, const Score
   r.same_source = m == "1" || m == "true";
   const std::optional<double> score = Number(f[h.score], where + ": " + c.score);
   *has_score = score.has_value();
-  if (!score) return r;
+  for (std::size_t j = 0; j < h.features.size(); ++j) {
+    const std::optional<double> v = Number(f[h.features[j]], where + ": " + c.features[j]);
+    *has_score = *has_score && v.has_value();
+    r.features.push_back(v.value_or(0.0));
+  }
+  if (!*has_score) return r;
   r.score = *score;
+  if (!c.by.empty()) r.by = f[h.by];
   if (!c.trials.empty()) {
     const std::optional<double> n = Number(f[h.trials], where + ": " + c.trials);
     Check(n && *n >= 1 && *n <= 1e6 && *n == std::floor(*n),
@@ -84,6 +97,13 @@ struct Scored {
   std::vector<double> km_lr, knm_lr, km_rank, knm_rank;
 };
 
+/// Scored rows, all of them and per value of the `by` column.
+struct ScoredBy {
+  Scored all;
+  std::map<std::string, Scored> by;
+  std::vector<RowPrediction> rows;
+};
+
 TableFigures Figures(const Scored& s) {
   TableFigures t;
   t.km = s.km_lr.size();
@@ -98,7 +118,17 @@ TableFigures Figures(const Scored& s) {
   };
   t.misleading_ss = share(s.km_lr, [](double l) { return l < 0; });
   t.misleading_ds = share(s.knm_lr, [](double l) { return l > 0; });
+  t.margin = *std::min_element(s.km_rank.begin(), s.km_rank.end()) -
+             *std::max_element(s.knm_rank.begin(), s.knm_rank.end());
   return t;
+}
+
+/// The figures of every `by` value with both kinds of rows.
+std::vector<std::pair<std::string, TableFigures>> FiguresBy(const ScoredBy& s) {
+  std::vector<std::pair<std::string, TableFigures>> out;
+  for (const auto& [value, scored] : s.by)
+    if (!scored.km_lr.empty() && !scored.knm_lr.empty()) out.emplace_back(value, Figures(scored));
+  return out;
 }
 
 }  // namespace
@@ -126,7 +156,8 @@ ScoreTable ReadScoreTable(const std::string& path, const ScoreTableColumns& colu
     Check(t.rows.size() < kMaxRows, path + ": more than 10⁷ rows");
     bool has_score = false;
     std::pair<std::string, std::string> groups;
-    const ScoreRow r = ReadRow(f, h, columns, where, &has_score, &groups);
+    ScoreRow r = ReadRow(f, h, columns, where, &has_score, &groups);
+    r.line = line_no;
     if (has_score) {
       t.rows.push_back(r);
       row_groups.push_back(std::move(groups));
@@ -135,6 +166,8 @@ ScoreTable ReadScoreTable(const std::string& path, const ScoreTableColumns& colu
     }
   }
   Check(line_no > 0, path + ": empty file");
+  t.features = columns.features;
+  t.by = columns.by;
   if (!columns.group_a.empty()) {
     for (const auto& [a, b] : row_groups) t.groups.push_back(a), t.groups.push_back(b);
     std::sort(t.groups.begin(), t.groups.end());
@@ -152,6 +185,7 @@ ScoreTable ReadScoreTable(const std::string& path, const ScoreTableColumns& colu
 }
 
 double TableCalibration::Log10Lr(const ScoreRow& row) const {
+  if (calibration.NeedsFeatures()) return calibration.Log10LrOfFeatures(row.features);
   return calibration.NeedsTrials() ? calibration.Log10LrOfCount(static_cast<int>(row.score), row.trials)
                                    : calibration.Log10Lr(row.score);
 }
@@ -170,9 +204,15 @@ TableCalibration FitRows(const ScoreTable& table, ScoreModel model, const std::s
   c.model = model;
   std::vector<double> km, knm;
   std::vector<std::pair<int, int>> km_counts, knm_counts;
+  std::vector<std::vector<double>> km_rows, knm_rows;
   for (const ScoreRow& r : table.rows) {
     if (!use(r)) continue;
     (r.same_source ? km : knm).push_back(r.score);
+    if (model == ScoreModel::kCombined) {
+      Check(!r.features.empty(),
+            table.path + ": the combined model needs score columns (--score-column A,B)");
+      (r.same_source ? km_rows : knm_rows).push_back(r.features);
+    }
     if (model == ScoreModel::kKOfN) {
       Check(r.trials > 0, table.path + ": the k-of-n model needs a trials column (--trials-column)");
       (r.same_source ? km_counts : knm_counts).emplace_back(static_cast<int>(r.score), r.trials);
@@ -184,32 +224,50 @@ TableCalibration FitRows(const ScoreTable& table, ScoreModel model, const std::s
         table.path + ": " + std::to_string(km.size()) + " same-source and " + std::to_string(knm.size()) +
             " different-source training rows; at least " + std::to_string(kMinCalibrationScores) +
             " of each are needed");
-  c.calibration = model == ScoreModel::kLogistic
-                      ? FitCalibration(km, knm, score_name, "pair", provenance,
-                                       transform.empty() ? "identity" : transform)
-                      : FitKOfNCalibration(km_counts, knm_counts, score_name, "pair", provenance, replicates);
+  if (model == ScoreModel::kLogistic)
+    c.calibration =
+        FitCalibration(km, knm, score_name, "pair", provenance, transform.empty() ? "identity" : transform);
+  else if (model == ScoreModel::kKOfN)
+    c.calibration = FitKOfNCalibration(km_counts, knm_counts, score_name, "pair", provenance, replicates);
+  else
+    c.calibration =
+        FitCombinedCalibration(km_rows, knm_rows, table.features, score_name, "pair", provenance, replicates);
   c.bounds = {c.calibration.min_log10_lr, c.calibration.max_log10_lr};
   return c;
 }
 
-/// Adds a row's LR and its rank score (the model's own order: the score, or
-/// the unbounded k-of-n LR) to a set.
-void Add(const TableCalibration& c, const ScoreRow& r, Scored* set) {
+/// The row's rank score: the model's own order (the score, or the unbounded
+/// k-of-n or combined log10 LR).
+double Rank(const TableCalibration& c, const ScoreRow& r) {
   const std::vector<double>& p = c.calibration.parameters;
-  const double rank = c.model == ScoreModel::kLogistic ? r.score
-                                                       : KOfNModel{{p[0], p[1]}, {p[2], p[3]}}.Log10Lr(
-                                                             static_cast<int>(r.score), r.trials);
-  (r.same_source ? set->km_lr : set->knm_lr).push_back(c.Log10Lr(r));
-  (r.same_source ? set->km_rank : set->knm_rank).push_back(rank);
+  switch (c.model) {
+    case ScoreModel::kKOfN:
+      return KOfNModel{{p[0], p[1]}, {p[2], p[3]}}.Log10Lr(static_cast<int>(r.score), r.trials);
+    case ScoreModel::kCombined:
+      return c.calibration.UnboundedLog10LrOfFeatures(r.features);
+    case ScoreModel::kLogistic:
+      break;
+  }
+  return r.score;
+}
+
+/// Adds a row's LR and its rank score to a set (and to its `by` value's).
+void Add(const TableCalibration& c, const ScoreRow& r, ScoredBy* set) {
+  const double lr = c.Log10Lr(r), rank = Rank(c, r);
+  set->rows.push_back({r.line, r.same_source, r.by, lr, rank});
+  for (Scored* s : {&set->all, &set->by[r.by]}) {
+    (r.same_source ? s->km_lr : s->knm_lr).push_back(lr);
+    (r.same_source ? s->km_rank : s->knm_rank).push_back(rank);
+  }
 }
 
 /// Cross-validation by group: the test rows' figures, each row measured by
 /// the model of its fold.
-TableFigures CrossValidate(const ScoreTable& table, ScoreModel model, const std::string& transform,
-                           const CalibrationProvenance& provenance, const std::string& score_name, int folds,
-                           std::vector<std::pair<double, double>>* fold_bounds) {
+ScoredBy CrossValidate(const ScoreTable& table, ScoreModel model, const std::string& transform,
+                       const CalibrationProvenance& provenance, const std::string& score_name, int folds,
+                       std::vector<std::pair<double, double>>* fold_bounds) {
   const auto fold = [&](int group) { return group % folds; };
-  Scored test;
+  ScoredBy test;
   for (int f = 0; f < folds; ++f) {
     const TableCalibration fit =
         FitRows(table, model, transform, provenance, score_name,
@@ -218,7 +276,7 @@ TableFigures CrossValidate(const ScoreTable& table, ScoreModel model, const std:
     for (const ScoreRow& r : table.rows)
       if (std::min(fold(r.group_a), fold(r.group_b)) == f) Add(fit, r, &test);
   }
-  return Figures(test);
+  return test;
 }
 
 }  // namespace
@@ -231,17 +289,21 @@ TableCalibration CalibrateTable(const ScoreTable& table, ScoreModel model, const
   const auto training = [&](const ScoreRow& r) { return Training(table, r); };
   TableCalibration c = FitRows(table, model, transform, provenance, score_name, training);
   c.split = table.split;
-  Scored train, test;
+  ScoredBy train, test;
   for (const ScoreRow& r : table.rows) {
     if (training(r)) Add(c, r, &train);
     if (!table.split || r.split == 'v') Add(c, r, &test);
   }
-  c.train = Figures(train);
-  c.test = Figures(test);
+  c.train = Figures(train.all);
   if (folds > 0) {
     c.folds = std::min(folds, static_cast<int>(table.groups.size()));
-    c.test = CrossValidate(table, model, transform, provenance, score_name, c.folds, &c.fold_bounds);
+    test = CrossValidate(table, model, transform, provenance, score_name, c.folds, &c.fold_bounds);
   }
+  c.test = Figures(test.all);
+  if (!table.by.empty()) c.test_by = FiguresBy(test);
+  c.predictions = std::move(test.rows);
+  std::sort(c.predictions.begin(), c.predictions.end(),
+            [](const RowPrediction& x, const RowPrediction& y) { return x.line < y.line; });
   Check(c.test.km > 0 && c.test.knm > 0, table.path + ": no test rows of both kinds (split 'v')");
   return c;
 }

@@ -121,6 +121,10 @@ void BuildCartridgeCase(index::Database& db, HitView* v) {
                 {"rotation_deg", d.rotation_deg},
                 {"translation_um", {d.shift_x_um, d.shift_y_um}},
                 {"cells", cells}};
+  // The numbers behind the score (CmcDetails: k of n, the surface correlation, …).
+  nlohmann::json features = nlohmann::json::object();
+  for (const auto& [name, value] : CmcDetails(r)) features[name] = Finite(value);
+  v->explain["features"] = features;
 }
 
 /// The lands of the bullet an item belongs to (same case and item label), by position.

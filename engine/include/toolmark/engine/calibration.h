@@ -35,17 +35,23 @@ struct CalibrationProvenance {
 /// "logit": ln(p / (1 − p)) with p = s clamped to [kLogitEpsilon, 1 − kLogitEpsilon],
 /// for probability-like scores), then clamped to [min_log10_lr, max_log10_lr].
 /// parameters[1] ≥ 0, so the map is non-decreasing in the score.
+///
+/// Method "combined": log10 LR = parameters[0] + Σ_j parameters[j] · x_j over
+/// the named `features` (a comparison's details, e.g. the CMC's
+/// surface_ccf), every slope ≥ 0, then clamped to the bounds.
 struct Calibration {
   std::string comparator;  ///< Comparator::Name() whose scores it maps ("cmc", "land", …)
   /// "pair": one scan against another (toolmark eval's pair and land levels);
   /// "bullet": bullet against bullet (the bullet score).
   std::string level = "pair";
-  std::string method = "logistic";     ///< logistic | kofn (toolmark/engine/kofn.h)
+  std::string method = "logistic";     ///< logistic | kofn (toolmark/engine/kofn.h) | combined
   std::string transform = "identity";  ///< identity | log1p | logit (logistic only)
   /// logistic: {intercept, slope}, log10 units; kofn: {α₁, β₁, α₀, β₀} of the
-  /// same- and different-source beta-binomials.
+  /// same- and different-source beta-binomials; combined: {intercept, one
+  /// slope per feature}, log10 units.
   std::vector<double> parameters;
-  /// kofn: the parameters refitted on bootstrap resamples of the calibration
+  std::vector<std::string> features;  ///< combined: the features, in parameter order
+  /// kofn and combined: the parameters refitted on bootstrap resamples of the calibration
   /// data (a fixed seed), for the LR's 5–95% interval; may be empty.
   std::vector<std::vector<double>> replicates;
   /// Bounds (ELUB, Vergeer et al. 2016): never beyond what the calibration
@@ -65,11 +71,25 @@ struct Calibration {
   /// The 5% and 95% quantiles of the log10 LR of k of n over the bootstrap
   /// replicates (within the bounds); nullopt without replicates.
   std::optional<std::pair<double, double>> Log10LrIntervalOfCount(int k, int n) const;
+  /// True for a model of several named features (method combined).
+  bool NeedsFeatures() const { return method == "combined"; }
+  /// log10 LR of the features' values (in `features` order), within the
+  /// bounds. Throws toolmark::Error for another method, a wrong number of
+  /// values or a value that is not finite (a feature the comparison lacks).
+  double Log10LrOfFeatures(const std::vector<double>& x) const;
+  /// The same before the bounds (for ranking: no ties at the bounds).
+  double UnboundedLog10LrOfFeatures(const std::vector<double>& x) const;
+  /// The 5% and 95% quantiles over the bootstrap replicates (within the
+  /// bounds); nullopt without replicates.
+  std::optional<std::pair<double, double>> Log10LrIntervalOfFeatures(const std::vector<double>& x) const;
   /// Throws toolmark::Error unless the calibration is well formed (known
   /// level, method and transform; two finite parameters, slope ≥ 0; finite
   /// bounds with min ≤ 0 ≤ max and |bound| ≤ kMaxAbsLog10Lr; comparator and
   /// provenance set not empty).
   void Check() const;
+
+ private:
+  void CheckFeatureValues(const std::vector<double>& x) const;
 };
 
 /// p is clamped to [kLogitEpsilon, 1 − kLogitEpsilon] before the logit transform.
@@ -110,6 +130,20 @@ Calibration FitKOfNCalibration(const std::vector<std::pair<int, int>>& km_counts
                                const std::vector<std::pair<int, int>>& knm_counts,
                                const std::string& comparator, const std::string& level,
                                CalibrationProvenance provenance, int replicates = 200);
+
+/// Fits a combined calibration (method combined): logistic regression of the
+/// label on the rows' features (equal class weights and Platt's targets as
+/// FitCalibration; each feature standardised for the fit; a feature whose
+/// slope comes out negative is dropped, slope 0, and the rest refitted), the
+/// ELUB bounds of its LRs on the same rows, and `replicates` bootstrap refits
+/// (a fixed seed). Every row has one finite value per feature. Throws
+/// toolmark::Error for too few rows of either class or a malformed row.
+/// Deterministic: the result does not depend on the rows' order.
+Calibration FitCombinedCalibration(const std::vector<std::vector<double>>& km_rows,
+                                   const std::vector<std::vector<double>>& knm_rows,
+                                   const std::vector<std::string>& features, const std::string& comparator,
+                                   const std::string& level, CalibrationProvenance provenance,
+                                   int replicates = 200);
 
 /// Empirical lower and upper bound (ELUB, Vergeer, van Es, de Jongh, Alberink,
 /// Stoel, Sci. Justice 56 (2016) 482–491) of a set of log10 LRs with ground

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <algorithm>
+#include <utility>
 #include <vector>
 
 #include "toolmark/engine/breech_face.h"
@@ -62,6 +63,21 @@ struct CmcDirection {
   std::vector<CmcCell> cells;
 };
 
+/// What the congruent-cell registration knows beyond the count (docs/cmc.md,
+/// "Features behind the score"): measured on every comparison, deterministic.
+struct CmcFeatures {
+  double congruent_ccf_mean = 0;  ///< mean correlation of the congruent cells (both directions)
+  double cell_ccf_median = 0;     ///< median best correlation of every cell compared (both directions)
+  double translation_rms_um = 0;  ///< RMS distance of the congruent cells from their median offset
+  double fit_rms_um = 0;          ///< RMS distance of A's congruent cells from the rigid fit of their matches
+  double rotation_disagreement_deg =
+      0;                   ///< |θ_forward + θ_backward|: the two directions' rotations disagree by
+  double surface_ccf = 0;  ///< cells' correlation at the congruent cells' rigid fit (no search of their own)
+  double surface_overlap = 0;  ///< share of A's valid points that B covers there
+  int rival_count = 0;         ///< forward screening count at the best other coarse rotation (≥ 12° away)
+  int screen_count = 0;        ///< forward screening count at the winning coarse rotation
+};
+
 struct CmcResult {
   int count = 0;  ///< min of both directions' counts: the CMC count (breech face)
   /// The item score: count + firing_pin.congruent_sectors when the firing
@@ -71,9 +87,19 @@ struct CmcResult {
   FiringPinComparison firing_pin;  ///< compared = false when either scan has no impression
   CmcDirection forward;            ///< cells of A in B
   CmcDirection backward;           ///< cells of B in A
+  CmcFeatures features;
   /// The n of the count's "k of n": cells both directions could compare.
   int CellsCompared() const { return std::min(forward.cells_used, backward.cells_used); }
+  /// ln((k + ½) / (n − k + ½)) of the count k of CellsCompared() n: the k of
+  /// n as one number for a combined model.
+  double CountLogOdds() const;
 };
+
+/// The result's numbers by name (the comparator's details, eval's pairs
+/// CSV columns, the features a combined calibration reads; docs/cmc.md):
+/// the count, k of n, both directions, the firing pin (NaN when not
+/// compared) and the CmcFeatures.
+std::vector<std::pair<const char*, double>> CmcDetails(const CmcResult& r);
 
 /// Compares two preprocessed breech faces (PreprocessBreechFace at
 /// options.spacing_um). Throws toolmark::Error when the spacings differ.

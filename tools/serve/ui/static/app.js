@@ -620,6 +620,16 @@ async function renderHit(idStr, ctx, keepNote = '', navFallback = null) {
     kv('Recorded', fmtTime(hit.created_at)),
   );
 
+  // The numbers behind a cartridge-case score (explain.features: docs/cmc.md).
+  const f = explain && explain.features ? explain.features : null;
+  const features = f ? h('dl', { class: 'meta features', 'data-testid': 'features' },
+    kv('CMC k of n', `${f.cmc_count} of ${f.cells_compared} cells`),
+    kv('Surface correlation', fmtNum(f.surface_ccf, 3), { title: 'the cells correlated at the congruent cells\' common registration' }),
+    kv('Cell correlation (median)', fmtNum(f.cell_ccf_median, 3)),
+    kv('Congruent cells (mean ccf)', fmtNum(f.congruent_ccf_mean, 3)),
+    kv('Registration spread', `${fmtNum(f.fit_rms_um, 1)} µm · directions ${fmtNum(f.rotation_disagreement_deg, 1)}° apart`),
+    kv('Firing pin', f.firing_pin_sectors == null ? 'not compared' : `${f.firing_pin_sectors} sectors · ccf ${fmtNum(f.firing_pin_ccf, 2)}`)) : null;
+
   const mayDecide = canDecide();
   const note = h('textarea', { 'data-testid': 'note', id: 'note', rows: 3, placeholder: 'Note (recorded with the decision)…' });
   note.value = keepNote;
@@ -652,6 +662,8 @@ async function renderHit(idStr, ctx, keepNote = '', navFallback = null) {
       h('aside', { class: 'hit-side' },
         h('div', { class: 'items' }, itemBlock('Query', hit.query), itemBlock('Candidate', hit.candidate)),
         meta,
+        features ? h('h2', {}, 'Behind the score') : null,
+        features,
         h('div', { class: 'decide-box' },
           h('h2', {}, 'Decision'),
           note,

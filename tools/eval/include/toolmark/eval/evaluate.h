@@ -27,10 +27,11 @@ struct SkippedScan {
 
 /// One evaluation level ("pair", "land" or "bullet") with its scored pairs.
 struct EvalLevel {
-  std::string level;               ///< pair | land | bullet
-  std::string comparator;          ///< comparator name
-  std::string dataset;             ///< dataset folder as given
-  std::vector<std::string> names;  ///< item names (file or bullet id), indexed by ScoredPair::a/b
+  std::string level;                 ///< pair | land | bullet
+  std::string comparator;            ///< comparator name
+  std::string score_name = "score";  ///< "score", or the detail measured instead (EvalOptions::score_detail)
+  std::string dataset;               ///< dataset folder as given
+  std::vector<std::string> names;    ///< item names (file or bullet id), indexed by ScoredPair::a/b
   /// Ground truth per name (its firearm), for the report's pairs CSV only
   /// (cross-validation by firearm); never read by a score.
   std::vector<std::string> firearms;
@@ -76,6 +77,10 @@ struct EvalOptions {
   /// How the dataset's land scans are stored (--orientation); none: measured
   /// per scan (a truth.csv 'orientation' column wins for its rows).
   std::optional<Orientation> orientation;
+  /// Non-empty: rank and measure the pair and land levels by this detail of
+  /// each comparison (e.g. the CMC's surface_ccf) instead of its score; the
+  /// bullet level keeps its score. No calibration applies to it.
+  std::string score_detail;
 };
 
 /// Evaluates a dataset folder (truth.csv and its scans, see datasets/README.md):

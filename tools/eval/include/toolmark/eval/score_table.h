@@ -17,13 +17,19 @@
 namespace toolmark::eval {
 
 struct ScoreTableColumns {
-  std::string score;                       ///< required
+  std::string score;  ///< required (with features: the first of them)
+  /// optional: several score columns (the first is `score`), for a combined
+  /// model (ScoreModel::kCombined); a row lacking any of them has no score
+  std::vector<std::string> features;
   std::string same_source = "hypothesis";  ///< 1/0, true/false
   std::string trials;                      ///< optional: n of a count score k
   std::string split;                       ///< optional: t (fit) / v (test) / other (unused)
   /// optional, instead of a split: the two sources' groups (firearms) for
   /// cross-validation by group (CalibrateTable's folds)
   std::string group_a, group_b;
+  /// optional: the test figures are also given per value of this column
+  /// (e.g. the data set each row comes from)
+  std::string by;
 };
 
 struct ScoreRow {
@@ -32,14 +38,28 @@ struct ScoreRow {
   bool same_source = false;
   char split = 0;                  ///< 't', 'v', or 0 (not used)
   int group_a = -1, group_b = -1;  ///< indexes into ScoreTable::groups; -1: none
+  std::vector<double> features;    ///< the features' values (ScoreTableColumns::features)
+  std::string by;                  ///< the value of ScoreTableColumns::by
+  std::size_t line = 0;            ///< the row's line in the file (the header is line 1)
+};
+
+/// A test row's result (calibrate --predictions).
+struct RowPrediction {
+  std::size_t line = 0;
+  bool same_source = false;
+  std::string by;
+  double log10_lr = 0;  ///< bounded
+  double rank = 0;      ///< the ranking score (TableFigures::margin's units)
 };
 
 struct ScoreTable {
   std::string path;
   std::vector<ScoreRow> rows;
-  std::size_t without_score = 0;    ///< rows with an empty or NaN score, left out
-  std::vector<std::string> groups;  ///< the group names, sorted
-  bool split = false;               ///< some row is marked t or v: those decide fitting and testing
+  std::size_t without_score = 0;      ///< rows with an empty or NaN score, left out
+  std::vector<std::string> groups;    ///< the group names, sorted
+  bool split = false;                 ///< some row is marked t or v: those decide fitting and testing
+  std::vector<std::string> features;  ///< ScoreTableColumns::features (the combined model's)
+  std::string by;                     ///< ScoreTableColumns::by
 };
 
 /// Reads a score table. Hostile input: bounded (256 MiB, 10⁷ rows), every
@@ -51,6 +71,7 @@ ScoreTable ReadScoreTable(const std::string& path, const ScoreTableColumns& colu
 enum class ScoreModel {
   kLogistic,  ///< logistic regression on g(score) (FitCalibration), ELUB-bounded
   kKOfN,      ///< beta-binomial k-of-n (needs trials), ELUB-bounded
+  kCombined,  ///< logistic regression on several score columns (FitCombinedCalibration), ELUB-bounded
 };
 
 struct TableFigures {
@@ -59,6 +80,9 @@ struct TableFigures {
   double misleading_ss = 0;  ///< share of same-source rows with LR < 1
   double misleading_ds = 0;  ///< share of different-source rows with LR > 1
   double auc = 0;
+  /// lowest same-source minus highest different-source ranking score (the
+  /// model's unbounded log10 LR, or the score): > 0 when they do not overlap
+  double margin = 0;
 };
 
 struct TableCalibration {
@@ -73,6 +97,9 @@ struct TableCalibration {
   std::vector<std::pair<double, double>> fold_bounds;  ///< each fold's ELUB
   TableFigures test;                                   ///< the test rows (or all rows without a split)
   TableFigures train;                                  ///< the training rows
+  /// the test figures per value of the `by` column (sorted by value)
+  std::vector<std::pair<std::string, TableFigures>> test_by;
+  std::vector<RowPrediction> predictions;  ///< every test row, in file order
   /// log10 LR of a row (bounded).
   double Log10Lr(const ScoreRow& row) const;
 };
