@@ -217,6 +217,15 @@ TEST(EvalLibrary, BadScoreTablesAreOneLineErrorsNamingTheLine) {
   refused("hypothesis,cmc,n\nyes,2,4\n", "bad.csv:2: hypothesis is not 1 or 0");
   refused("hypothesis,cmc,n\n1,2,4\n0,inf,4\n", "bad.csv:3: cmc is not a finite number");
   refused("hypothesis,cmc,n\n1,2\n", "bad.csv:2: too few fields");
+  // A split column that marks no row t or v would fit and measure every row (in-sample figures).
+  cols.split = "split1";
+  refused("hypothesis,cmc,n,split1\n1,2,4,n\n0,1,4,x\n", "split1 marks no row t or v");
+  cols.split.clear();
+  // Several score columns: each is checked like the score.
+  cols.trials.clear();
+  cols.features = {"cmc", "ccf"};
+  refused("hypothesis,cmc\n1,3\n", "no 'ccf' column (--score-column)");
+  refused("hypothesis,cmc,ccf\n1,3,nope\n", "bad.csv:2: ccf is not a finite number");
 }
 
 }  // namespace

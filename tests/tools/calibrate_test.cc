@@ -37,6 +37,16 @@ void ExpectOneLineError(const CliResult& r, const std::string& starts_with,
   EXPECT_NE(r.err.find(contains), std::string::npos) << r.err;
 }
 
+/// Runs `base` plus each case's flags; each must fail with one line containing its text.
+using FlagCases = std::vector<std::pair<std::vector<std::string>, std::string>>;
+void ExpectEachOneLineError(const std::vector<std::string>& base, const FlagCases& cases) {
+  for (const auto& [flags, why] : cases) {
+    std::vector<std::string> args = base;
+    args.insert(args.end(), flags.begin(), flags.end());
+    ExpectOneLineError(RunCli(args), "", why);
+  }
+}
+
 TEST(Calibrate, FitsScoresAndWritesAFileThatReadsBackExactly) {
   TempDir dir;
   const std::string scores = WriteScoresCsv(dir, "pairs.csv", 400, 1);
@@ -290,20 +300,12 @@ TEST(Calibrate, AKOfNCalibrationFileIsHashedAndGivesCompareAnInterval) {
   EXPECT_EQ(file["sha256"], j["out"]["sha256"]);
   // Cross-validation flags that do not fit together: one line each.
   const std::string counts = dir / "counts.csv";
-  for (const auto& [flags, why] : std::vector<std::pair<std::vector<std::string>, std::string>>{
-           {{"--folds", "4"}, "--folds and --group-columns go together"},
-           {{"--group-columns", "firearm_a", "--folds", "4"}, "--group-columns takes two columns"},
-           {{"--group-columns", "firearm_a,nowhere", "--folds", "4"},
-            "no 'nowhere' column (--group-columns)"}}) {
-    std::vector<std::string> args = {"calibrate",     "--scores",       counts,      "--same-source-column",
-                                     "known_match",   "--score-column", "cmc_count", "--trials-column",
-                                     "cells_compared"};
-    args.insert(args.end(), flags.begin(), flags.end());
-    const CliResult bad = RunCli(args);
-    EXPECT_NE(bad.status, 0);
-    EXPECT_EQ(LineCount(bad.err), 1) << bad.err;
-    EXPECT_NE(bad.err.find(why), std::string::npos) << bad.err;
-  }
+  ExpectEachOneLineError(
+      {"calibrate", "--scores", counts, "--same-source-column", "known_match", "--score-column", "cmc_count",
+       "--trials-column", "cells_compared"},
+      {{{"--folds", "4"}, "--folds and --group-columns go together"},
+       {{"--group-columns", "firearm_a", "--folds", "4"}, "--group-columns takes two columns"},
+       {{"--group-columns", "firearm_a,nowhere", "--folds", "4"}, "no 'nowhere' column (--group-columns)"}});
   // Score commands refuse it in one line; an edited file is refused everywhere.
   const CliResult eval = RunCli({"eval", dir.path().string(), "--calibration", out});
   EXPECT_NE(eval.status, 0);
@@ -380,19 +382,12 @@ TEST(Calibrate, ACombinedModelOfSeveralScoreColumnsIsCrossValidatedAndGivesCompa
   EXPECT_EQ(file["replicates"].size(), 200u);
   EXPECT_EQ(file["sha256"], j["out"]["sha256"]);
   // Flags that do not fit a combined model: one line each.
-  for (const auto& [flags, why] : std::vector<std::pair<std::vector<std::string>, std::string>>{
-           {{"--score-column", "surface_ccf,", "--model", "combined"},
-            "--score-column: an empty column name"},
-           {{"--score-column", "surface_ccf,cmc_log_odds", "--model", "kofn"}, "make a combined model"},
-           {{"--score-column", "surface_ccf", "--model", "combined"}, "needs several score columns"},
-           {{"--score-column", "surface_ccf,nowhere"}, "no 'nowhere' column (--score-column)"}}) {
-    std::vector<std::string> args = {"calibrate", "--scores", table, "--same-source-column", "known_match"};
-    args.insert(args.end(), flags.begin(), flags.end());
-    const CliResult bad = RunCli(args);
-    EXPECT_NE(bad.status, 0);
-    EXPECT_EQ(LineCount(bad.err), 1) << bad.err;
-    EXPECT_NE(bad.err.find(why), std::string::npos) << bad.err;
-  }
+  ExpectEachOneLineError(
+      {"calibrate", "--scores", table, "--same-source-column", "known_match"},
+      {{{"--score-column", "surface_ccf,", "--model", "combined"}, "--score-column: an empty column name"},
+       {{"--score-column", "surface_ccf,cmc_log_odds", "--model", "kofn"}, "make a combined model"},
+       {{"--score-column", "surface_ccf", "--model", "combined"}, "needs several score columns"},
+       {{"--score-column", "surface_ccf,nowhere"}, "no 'nowhere' column (--score-column)"}});
   // Score commands refuse it in one line.
   const CliResult eval = RunCli({"eval", dir.path().string(), "--calibration", out});
   EXPECT_NE(eval.status, 0);

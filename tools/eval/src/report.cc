@@ -70,8 +70,10 @@ std::string HtmlEscape(const std::string& s) {
 }
 
 /// The pairs as CSV: the files, the score and truth, the registration, the
-/// LR, then the firearms (ground truth, for cross-validation by firearm) and
-/// the comparator's details behind the score (e.g. the CMC's cells_compared).
+/// LR, then the firearms (ground truth, for cross-validation by firearm), the
+/// dataset's folder name (to pool tables of several sets: calibrate
+/// --figures-by dataset) and the comparator's details behind the score (e.g.
+/// the CMC's cells_compared).
 std::string PairsCsv(const EvalLevel& lv) {
   const bool aligned = lv.alignments.size() == lv.pairs.size();
   const bool calibrated = lv.log10_lr.size() == lv.pairs.size();
@@ -80,7 +82,12 @@ std::string PairsCsv(const EvalLevel& lv) {
   if (aligned && !lv.alignments.empty())
     for (const auto& d : lv.alignments.front().details) details.emplace_back(d.first);
   std::string csv =
-      "file_a,file_b,score,known_match,rotation_deg,shift_x_um,shift_y_um,log10_lr,firearm_a,firearm_b";
+      "file_a,file_b,score,known_match,rotation_deg,shift_x_um,shift_y_um,log10_lr,firearm_a,firearm_b,"
+      "dataset";
+  const std::string dataset =
+      CsvField(fs::path(lv.dataset).lexically_normal().filename().empty()
+                   ? fs::path(lv.dataset).lexically_normal().parent_path().filename().string()
+                   : fs::path(lv.dataset).lexically_normal().filename().string());
   for (const std::string& d : details) csv += "," + d;
   csv += "\n";
   for (std::size_t k = 0; k < lv.pairs.size(); ++k) {
@@ -106,6 +113,7 @@ std::string PairsCsv(const EvalLevel& lv) {
     if (firearms) csv += CsvField(lv.firearms[static_cast<std::size_t>(p.a)]);
     csv += ',';
     if (firearms) csv += CsvField(lv.firearms[static_cast<std::size_t>(p.b)]);
+    csv += "," + dataset;
     for (std::size_t d = 0; d < details.size(); ++d) {
       const auto& have = lv.alignments[k].details;
       if (d < have.size() && have[d].first == details[d] && !std::isnan(have[d].second)) {

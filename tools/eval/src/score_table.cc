@@ -181,6 +181,8 @@ ScoreTable ReadScoreTable(const std::string& path, const ScoreTableColumns& colu
     }
   }
   t.split = std::any_of(t.rows.begin(), t.rows.end(), [](const ScoreRow& r) { return r.split != 0; });
+  Check(columns.split.empty() || t.split,
+        path + ": the split column " + columns.split + " marks no row t or v (t: fit, v: test)");
   return t;
 }
 
