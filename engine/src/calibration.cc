@@ -296,6 +296,44 @@ std::optional<std::pair<double, double>> Calibration::Log10LrIntervalOfFeatures(
   return Interval(std::move(v));
 }
 
+std::vector<std::string> KOfNInputs(const Calibration& c) {
+  if (c.features.size() == 2) return c.features;
+  return {"cmc_count", "cells_compared"};
+}
+
+ComparisonLr Log10LrOfComparison(const Calibration& c, double score,
+                                 const std::vector<std::pair<const char*, double>>& details) {
+  ComparisonLr out;
+  if (!c.NeedsTrials() && !c.NeedsFeatures()) {
+    out.log10_lr = c.Log10Lr(score);
+    return out;
+  }
+  std::vector<double> x;
+  for (const std::string& name : c.NeedsTrials() ? KOfNInputs(c) : c.features) {
+    const auto it =
+        std::find_if(details.begin(), details.end(), [&](const auto& d) { return name == d.first; });
+    if (it == details.end() || !std::isfinite(it->second)) {
+      out.why = "the comparison has no value of the calibration's " +
+                std::string(c.NeedsTrials() ? "count " : "feature ") + name;
+      return out;
+    }
+    x.push_back(it->second);
+  }
+  if (c.NeedsFeatures()) {
+    out.log10_lr = c.Log10LrOfFeatures(x);
+    out.interval = c.Log10LrIntervalOfFeatures(x);
+    return out;
+  }
+  const double k = x[0], n = x[1];
+  if (!(k >= 0 && n >= 1 && k <= n && k == std::floor(k) && n == std::floor(n) && n <= 1e6)) {
+    out.why = "the comparison's count is not k of n whole numbers";
+    return out;
+  }
+  out.log10_lr = c.Log10LrOfCount(static_cast<int>(k), static_cast<int>(n));
+  out.interval = c.Log10LrIntervalOfCount(static_cast<int>(k), static_cast<int>(n));
+  return out;
+}
+
 Calibration FitCombinedCalibration(const std::vector<std::vector<double>>& km_rows,
                                    const std::vector<std::vector<double>>& knm_rows,
                                    const std::vector<std::string>& features, const std::string& comparator,
@@ -409,11 +447,15 @@ void Calibration::Check() const {
                   what + ": unknown method '" + method + "' (logistic, kofn or combined)");
   toolmark::Check(KnownTransform(transform),
                   what + ": unknown transform '" + transform + "' (identity, log1p or logit)");
-  toolmark::Check(features.empty() == (method != "combined"),
-                  what + ": a combined calibration names its features, and only it does");
-  toolmark::Check(features.size() <= 64, what + ": too many features");
+  toolmark::Check(method == "combined" ? !features.empty()
+                  : method == "kofn"   ? features.size() % 2 == 0 && features.size() <= 2
+                                       : features.empty(),
+                  what +
+                      ": a combined calibration names its features, a k-of-n one its k and n (or none), a "
+                      "logistic one none");
   for (const std::string& f : features) toolmark::Check(!f.empty(), what + ": a feature has no name");
   const std::size_t want = method == "kofn" ? 4 : method == "combined" ? features.size() + 1 : 2;
+  toolmark::Check(method != "combined" || features.size() <= 64, what + ": too many features");
   toolmark::Check(parameters.size() == want, what + ": needs " + std::to_string(want) + " parameters, has " +
                                                  std::to_string(parameters.size()));
   for (double p : parameters) toolmark::Check(std::isfinite(p), what + ": parameters not finite");

@@ -186,6 +186,11 @@ struct SearchEngine::Impl {
         h.rotation_deg = c.rotation_deg;
         h.shift_x_um = c.shift_x_um;
         h.shift_y_um = c.shift_y_um;
+        // The score, k of n or the named features, as the calibration reads them.
+        if (calibration) {
+          h.log10_lr = Log10LrOfComparison(*calibration, c.score, c.details).log10_lr;
+          h.calibration = calibration->provenance.set;
+        }
       }
     });
     timings.shortlist_ms = detail::Ms(t1 - t0);
@@ -202,10 +207,6 @@ struct SearchEngine::Impl {
     for (std::size_t i = 0; i < hits.size(); ++i) {
       SearchHit& h = hits[i];
       h.rank = static_cast<int>(i) + 1;
-      if (calibration && !h.features_only) {
-        h.log10_lr = calibration->Log10Lr(h.score);
-        h.calibration = calibration->provenance.set;
-      }
       const ItemRecord& it = items.at(h.item);
       h.case_id = it.case_id;
       h.item_label = it.item_label;

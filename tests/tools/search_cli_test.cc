@@ -74,6 +74,27 @@ TEST(SearchCli, FileAndItemQueriesRankTheSameFirearmFirst) {
   EXPECT_NE(text.out.find("case-0"), std::string::npos) << text.out;
   EXPECT_NE(text.out.find("not calibrated"), std::string::npos);
 
+  // A k-of-n calibration file (fitted here on made-up counts) gives every hit
+  // an LR from its comparison's k of n, the same for the same hit.
+  std::string counts = "known_match,cmc_count,cells_compared\n";
+  for (int i = 0; i < 40; ++i)
+    counts +=
+        i % 4 == 0 ? "1," + std::to_string(20 + i % 9) + ",40\n" : "0," + std::to_string(i % 5) + ",40\n";
+  testing::WriteFile(dir / "counts.csv", counts);
+  const CliResult fit = RunCli({"calibrate", "--scores", dir / "counts.csv", "--same-source-column",
+                                "known_match", "--score-column", "cmc_count", "--trials-column",
+                                "cells_compared", "--out", dir / "kofn.json"});
+  ASSERT_EQ(fit.status, 0) << fit.err;
+  const CliResult lr = RunCli({"search", "--db", db, "--json", "--top", "3", "--calibration",
+                               dir / "kofn.json", set + "/cc-f0001-s3.x3p"});
+  ASSERT_EQ(lr.status, 0) << lr.err;
+  const json lj = json::parse(lr.out);
+  ASSERT_EQ(lj[0]["hits"].size(), 3u);
+  for (const json& h : lj[0]["hits"]) EXPECT_TRUE(h["log10_lr"].is_number()) << h.dump();
+  EXPECT_GT(lj[0]["hits"][0]["log10_lr"].get<double>(), 0) << lr.out;  // its own firearm's shot
+  EXPECT_GE(lj[0]["hits"][0]["log10_lr"].get<double>(), lj[0]["hits"][2]["log10_lr"].get<double>());
+  EXPECT_EQ(lj[0]["calibration"]["method"], "kofn") << lr.out;
+
   // A deleted index is rebuilt, with a warning, and gives the same hits.
   for (const auto& e : fs::directory_iterator(fs::path(db) / "index")) fs::remove(e.path());
   const CliResult again = RunCli({"search", "--db", db, "--json", "--top", "3", set + "/cc-f0001-s3.x3p"});

@@ -391,10 +391,9 @@ int RunCmc(const CompareArgs& args, const Surface& sa, const Surface& sb, const 
   const FiringPinComparison& fp = r.firing_pin;
   const bool two_d = sa.kind == SurfaceKind::kIntensity;
   // A k-of-n calibration reads the CMC count of the cells both directions
-  // could compare, a combined one the features by name.
+  // could compare, a combined one the features, by name.
   const std::vector<std::pair<const char*, double>> details = CmcDetails(r);
-  const Likelihood lr = LikelihoodOf(args.calibration, "cmc", "pair", r.score, "",
-                                     std::pair{r.count, std::max(1, r.CellsCompared())}, details);
+  const Likelihood lr = LikelihoodOf(args.calibration, "cmc", "pair", r.score, "", details);
   if (!args.png.empty()) WriteCmcPng(args.png, a, b, r);
   if (args.json) {
     nlohmann::json j = {{"comparator", "cmc"},
@@ -483,7 +482,7 @@ int RunPair(const CompareArgs& args) {
   const auto pb = comparator->Prepare(b->surface);
   const Comparison c = comparator->Compare(*pa, *pb);
   const bool two_d = a->surface.kind == SurfaceKind::kIntensity;
-  const Likelihood lr = LikelihoodOf(args.calibration, name, "pair", c.score, "", std::nullopt, c.details);
+  const Likelihood lr = LikelihoodOf(args.calibration, name, "pair", c.score, "", c.details);
   if (args.json) {
     nlohmann::json j = {{"comparator", name},
                         {"kind", kind},

@@ -73,7 +73,7 @@ int RunEval(const EvalArgs& args) {
   std::optional<Calibration> file;
   Check(args.calibration.empty() || args.options.score_detail.empty(),
         "--calibration maps the comparator's score; with --score-detail no calibration applies");
-  if (!args.calibration.empty()) file = ReadScoreCalibrationFile(args.calibration);
+  if (!args.calibration.empty()) file = ReadCalibrationFile(args.calibration);
   EvalOptions options = args.options;
   options.orientation = args.read.StatedOrientation();
   std::vector<SkippedScan> refused;

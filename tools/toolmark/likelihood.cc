@@ -1,7 +1,5 @@
 #include "likelihood.h"
 
-#include <algorithm>
-#include <cmath>
 #include <cstdio>
 
 namespace toolmark::cli {
@@ -28,31 +26,8 @@ void Likelihood::Print() const {
               calibration->source == "default" ? "" : (", " + calibration->source).c_str());
 }
 
-namespace {
-
-/// The combined calibration's features from the comparison's details, or
-/// why they are not all there.
-std::optional<std::vector<double>> FeatureValues(const Calibration& c,
-                                                 const std::vector<std::pair<const char*, double>>& details,
-                                                 std::string* note) {
-  std::vector<double> x;
-  for (const std::string& name : c.features) {
-    const auto it =
-        std::find_if(details.begin(), details.end(), [&](const auto& d) { return name == d.first; });
-    if (it == details.end() || !std::isfinite(it->second)) {
-      *note = "the comparison has no value of the calibration's feature " + name;
-      return std::nullopt;
-    }
-    x.push_back(it->second);
-  }
-  return x;
-}
-
-}  // namespace
-
 Likelihood LikelihoodOf(const std::string& calibration_file, const std::string& comparator,
                         const std::string& level, double score, const std::string& unsupported,
-                        std::optional<std::pair<int, int>> count,
                         const std::vector<std::pair<const char*, double>>& details) {
   std::optional<Calibration> file;
   if (!calibration_file.empty()) file = eval::ReadCalibrationFile(calibration_file);
@@ -60,25 +35,17 @@ Likelihood LikelihoodOf(const std::string& calibration_file, const std::string& 
   l.calibration = eval::ChooseCalibration(file, calibration_file, comparator, level);
   if (!l.calibration) {
     l.note = "no calibration for comparator " + comparator + " at " + level + " level";
-  } else if (!unsupported.empty()) {
-    l.note = unsupported;
-  } else if (l.calibration->calibration.NeedsTrials()) {
-    const Calibration& c = l.calibration->calibration;
-    if (!count) {
-      l.note = "a k-of-n calibration applies to a count of cells (the cmc comparator)";
-    } else {
-      l.log10_lr = c.Log10LrOfCount(count->first, count->second);
-      l.interval = c.Log10LrIntervalOfCount(count->first, count->second);
-    }
-  } else if (l.calibration->calibration.NeedsFeatures()) {
-    const Calibration& c = l.calibration->calibration;
-    if (const auto x = FeatureValues(c, details, &l.note)) {
-      l.log10_lr = c.Log10LrOfFeatures(*x);
-      l.interval = c.Log10LrIntervalOfFeatures(*x);
-    }
-  } else {
-    l.log10_lr = l.calibration->calibration.Log10Lr(score);
+    return l;
   }
+  if (!unsupported.empty()) {
+    l.note = unsupported;
+    return l;
+  }
+  // The score, k of n, or the named features, as the calibration's method reads them.
+  const ComparisonLr lr = Log10LrOfComparison(l.calibration->calibration, score, details);
+  l.log10_lr = lr.log10_lr;
+  l.interval = lr.interval;
+  l.note = lr.why;
   return l;
 }
 

@@ -27,13 +27,11 @@ struct Likelihood {
   void Print() const;
 };
 
-/// The LR of `score` under the calibration for comparator and level;
-/// `unsupported` non-empty: no LR, for that reason. A k-of-n calibration
-/// takes `count` (k congruent of n cells) instead of the score; a combined
-/// one reads its features by name from `details` (the comparison's).
+/// The LR of a comparison under the calibration for comparator and level
+/// (Log10LrOfComparison: its `score`, or k of n and features read by name
+/// from its `details`); `unsupported` non-empty: no LR, for that reason.
 Likelihood LikelihoodOf(const std::string& calibration_file, const std::string& comparator,
                         const std::string& level, double score, const std::string& unsupported = "",
-                        std::optional<std::pair<int, int>> count = std::nullopt,
                         const std::vector<std::pair<const char*, double>>& details = {});
 
 }  // namespace toolmark::cli

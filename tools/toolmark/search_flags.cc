@@ -27,7 +27,7 @@ void SearchFlags::Add(CLI::App* cmd, const std::string& top_help) {
 }
 
 void SearchFlags::Read() {
-  if (!calibration.empty()) calibration_file = eval::ReadScoreCalibrationFile(calibration);
+  if (!calibration.empty()) calibration_file = eval::ReadCalibrationFile(calibration);
 }
 
 index::SearchOptions SearchFlags::Options(Kind kind, bool require) const {

@@ -124,16 +124,6 @@ Calibration ReadCalibrationFile(const std::string& path) {
   return CalibrationFromJson(j, path);
 }
 
-Calibration ReadScoreCalibrationFile(const std::string& path) {
-  Calibration c = ReadCalibrationFile(path);
-  Check(!c.NeedsTrials() && !c.NeedsFeatures(),
-        path + ": a " +
-            (c.NeedsTrials() ? "k-of-n calibration (method kofn) maps counts of cells"
-                             : "combined calibration (method combined) maps a comparison's features") +
-            "; toolmark compare applies it, eval, search and correlate need a score calibration (logistic)");
-  return c;
-}
-
 void WriteCalibrationFile(const Calibration& c, const std::string& path) {
   try {
     base::WriteFileAtomic(path, CalibrationToJson(c).dump(2) + "\n");

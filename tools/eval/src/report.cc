@@ -508,22 +508,36 @@ void ApplyCalibration(EvalLevel* lv, const std::optional<ChosenCalibration>& cal
   lv->metrics.cllr.reset();
   lv->min_cllr = std::numeric_limits<double>::quiet_NaN();
   std::vector<double> km, knm, km_lr, knm_lr;
-  std::size_t without_lr = 0;
+  std::size_t without_lr = 0, without_details = 0;
+  std::string lacking;
+  static const std::vector<std::pair<const char*, double>> kNoDetails;
   for (std::size_t k = 0; k < lv->pairs.size(); ++k) {
     const ScoredPair& p = lv->pairs[k];
     const double score = std::isnan(p.score) ? -std::numeric_limits<double>::infinity() : p.score;
     (p.known_match ? km : knm).push_back(score);  // NaN ranks lowest, as in ComputeMetrics
     if (!calibration) continue;
     const bool applies = lv->calibratable.empty() || lv->calibratable[k];
-    lv->log10_lr.push_back(applies ? calibration->calibration.Log10Lr(p.score)  // NaN score: 0
-                                   : std::numeric_limits<double>::quiet_NaN());
-    (p.known_match ? km_lr : knm_lr).push_back(applies ? lv->log10_lr.back() : 0.0);
+    // The score (NaN: 0), or k of n and the features from the pair's details.
+    std::optional<double> lr;
+    if (applies) {
+      const bool aligned = lv->alignments.size() == lv->pairs.size();
+      const ComparisonLr c = Log10LrOfComparison(calibration->calibration, p.score,
+                                                 aligned ? lv->alignments[k].details : kNoDetails);
+      lr = c.log10_lr;
+      if (!lr) lacking = c.why;
+    }
+    lv->log10_lr.push_back(lr.value_or(std::numeric_limits<double>::quiet_NaN()));
+    (p.known_match ? km_lr : knm_lr).push_back(lr.value_or(0.0));
     without_lr += applies ? 0 : 1;
+    without_details += applies && !lr ? 1 : 0;
   }
   if (without_lr > 0)
     lv->notes.push_back(std::to_string(without_lr) + " of " + std::to_string(lv->pairs.size()) +
                         " pairs have no LR (the " + lv->level +
                         " calibration is for complete bullets) and count as LR = 1 in Cllr");
+  if (without_details > 0)
+    lv->notes.push_back(std::to_string(without_details) + " of " + std::to_string(lv->pairs.size()) +
+                        " pairs have no LR (" + lacking + ") and count as LR = 1 in Cllr");
   if (km.empty() || knm.empty()) return;
   lv->min_cllr = MinCllr(km, knm);
   if (calibration) lv->metrics.cllr = Cllr(km_lr, knm_lr);

@@ -166,8 +166,7 @@ ScoreTable ReadScoreTable(const std::string& path, const ScoreTableColumns& colu
     }
   }
   Check(line_no > 0, path + ": empty file");
-  t.features = columns.features;
-  t.by = columns.by;
+  t.columns = columns;
   if (!columns.group_a.empty()) {
     for (const auto& [a, b] : row_groups) t.groups.push_back(a), t.groups.push_back(b);
     std::sort(t.groups.begin(), t.groups.end());
@@ -229,11 +228,12 @@ TableCalibration FitRows(const ScoreTable& table, ScoreModel model, const std::s
   if (model == ScoreModel::kLogistic)
     c.calibration =
         FitCalibration(km, knm, score_name, "pair", provenance, transform.empty() ? "identity" : transform);
-  else if (model == ScoreModel::kKOfN)
+  else if (model == ScoreModel::kKOfN) {
     c.calibration = FitKOfNCalibration(km_counts, knm_counts, score_name, "pair", provenance, replicates);
-  else
-    c.calibration =
-        FitCombinedCalibration(km_rows, knm_rows, table.features, score_name, "pair", provenance, replicates);
+    c.calibration.features = {table.columns.score, table.columns.trials};  // what k and n are read from
+  } else
+    c.calibration = FitCombinedCalibration(km_rows, knm_rows, table.columns.features, score_name, "pair",
+                                           provenance, replicates);
   c.bounds = {c.calibration.min_log10_lr, c.calibration.max_log10_lr};
   return c;
 }
@@ -302,7 +302,7 @@ TableCalibration CalibrateTable(const ScoreTable& table, ScoreModel model, const
     test = CrossValidate(table, model, transform, provenance, score_name, c.folds, &c.fold_bounds);
   }
   c.test = Figures(test.all);
-  if (!table.by.empty()) c.test_by = FiguresBy(test);
+  if (!table.columns.by.empty()) c.test_by = FiguresBy(test);
   c.predictions = std::move(test.rows);
   std::sort(c.predictions.begin(), c.predictions.end(),
             [](const RowPrediction& x, const RowPrediction& y) { return x.line < y.line; });

@@ -50,7 +50,9 @@ struct Calibration {
   /// same- and different-source beta-binomials; combined: {intercept, one
   /// slope per feature}, log10 units.
   std::vector<double> parameters;
-  std::vector<std::string> features;  ///< combined: the features, in parameter order
+  /// combined: the features, in parameter order; kofn: the names of k and n
+  /// (the score table's columns, e.g. cmc_count and cells_compared) or none
+  std::vector<std::string> features;
   /// kofn and combined: the parameters refitted on bootstrap resamples of the calibration
   /// data (a fixed seed), for the LR's 5–95% interval; may be empty.
   std::vector<std::vector<double>> replicates;
@@ -130,6 +132,28 @@ Calibration FitKOfNCalibration(const std::vector<std::pair<int, int>>& km_counts
                                const std::vector<std::pair<int, int>>& knm_counts,
                                const std::string& comparator, const std::string& level,
                                CalibrationProvenance provenance, int replicates = 200);
+
+/// What a calibration gives one comparison: the log10 LR (within the
+/// bounds) and, where the calibration has bootstrap replicates, its 5–95%
+/// interval; or, when the comparison lacks what the calibration reads, no
+/// LR and why.
+struct ComparisonLr {
+  std::optional<double> log10_lr;
+  std::optional<std::pair<double, double>> interval;
+  std::string why;  ///< set when there is no LR
+};
+
+/// The calibration applied to one comparison, whatever its method: logistic
+/// maps `score`; kofn reads k and n from the details named by its
+/// `features` (KOfNInputs); combined reads its features from the details by
+/// name. A detail that is missing or not finite gives no LR (`why` names it).
+ComparisonLr Log10LrOfComparison(const Calibration& c, double score,
+                                 const std::vector<std::pair<const char*, double>>& details);
+
+/// The details a k-of-n calibration reads as k and n: its `features`, or
+/// (files written before they were named) the CMC's cmc_count and
+/// cells_compared.
+std::vector<std::string> KOfNInputs(const Calibration& c);
 
 /// Fits a combined calibration (method combined): logistic regression of the
 /// label on the rows' features (equal class weights and Platt's targets as

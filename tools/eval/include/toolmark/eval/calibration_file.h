@@ -35,11 +35,6 @@ Calibration CalibrationFromJson(const nlohmann::json& j, const std::string& what
 /// "<path>: <reason>".
 Calibration ReadCalibrationFile(const std::string& path);
 
-/// ReadCalibrationFile for a command that maps scores (eval, search,
-/// correlate): a k-of-n calibration (it needs counts of cells) is refused in
-/// one line naming the command that applies it (compare).
-Calibration ReadScoreCalibrationFile(const std::string& path);
-
 /// Writes the calibration's JSON to path atomically (WriteFileAtomic).
 void WriteCalibrationFile(const Calibration& c, const std::string& path);
 

@@ -55,11 +55,10 @@ struct RowPrediction {
 struct ScoreTable {
   std::string path;
   std::vector<ScoreRow> rows;
-  std::size_t without_score = 0;      ///< rows with an empty or NaN score, left out
-  std::vector<std::string> groups;    ///< the group names, sorted
-  bool split = false;                 ///< some row is marked t or v: those decide fitting and testing
-  std::vector<std::string> features;  ///< ScoreTableColumns::features (the combined model's)
-  std::string by;                     ///< ScoreTableColumns::by
+  std::size_t without_score = 0;    ///< rows with an empty or NaN score, left out
+  std::vector<std::string> groups;  ///< the group names, sorted
+  bool split = false;               ///< some row is marked t or v: those decide fitting and testing
+  ScoreTableColumns columns;        ///< the columns it was read with
 };
 
 /// Reads a score table. Hostile input: bounded (256 MiB, 10⁷ rows), every
