@@ -89,6 +89,12 @@ TEST_F(ReviewServeLibrary, HitViewsAndReportsComeFromTheStoredScans) {
   EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u);
   EXPECT_NE(html.find(best.query.file), std::string::npos);
   EXPECT_NE(html.find(best.candidate.file), std::string::npos);
+  // The numbers behind the score, in the view (the UI's) and the report.
+  ASSERT_TRUE(view->explain.contains("features")) << view->explain.dump();
+  EXPECT_TRUE(view->explain["features"]["surface_ccf"].is_number());
+  EXPECT_EQ(view->explain["features"]["cmc_count"], view->explain["cmc_count"]);
+  EXPECT_NE(html.find("Behind the score"), std::string::npos);
+  EXPECT_NE(html.find("surface correlation"), std::string::npos);
   EXPECT_THROW(review::HitReport(*db, 987654, Db()), Error);
   EXPECT_NE(review::CaseReport(*db, "LIB-2", Db()).find("LIB-2"), std::string::npos);
 }

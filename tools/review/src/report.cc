@@ -87,6 +87,37 @@ constexpr const char* kItemHeader =
     "<tr><th>id</th><th>case</th><th>item</th><th>jurisdiction</th><th>kind</th><th>role</th><th>file</th>"
     "<th>SHA-256</th><th>scan quality</th></tr>";
 
+/// The numbers behind a cartridge-case score (the explain's features, docs/cmc.md).
+std::string FeaturesTable(const nlohmann::json& explain) {
+  const nlohmann::json& f = explain.value("features", nlohmann::json::object());
+  if (!f.is_object() || f.empty()) return "";
+  const auto num = [&](const char* key, int digits) {
+    const nlohmann::json& v = f.value(key, nlohmann::json());
+    if (!v.is_number()) return std::string("–");
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.*f", digits, v.get<double>());
+    return std::string(buf);
+  };
+  std::ostringstream s;
+  s << "<h3>Behind the score</h3><table>"
+    << "<tr><th>CMC, k of n</th><td>" << num("cmc_count", 0) << " of " << num("cells_compared", 0)
+    << " cells compared (both directions)</td></tr>"
+    << "<tr><th>surface correlation</th><td>" << num("surface_ccf", 3)
+    << " (the cells correlated at the congruent cells' common registration; overlap "
+    << num("surface_overlap", 2) << ")</td></tr>"
+    << "<tr><th>cell correlations</th><td>median " << num("cell_ccf_median", 3) << ", congruent cells' mean "
+    << num("congruent_ccf_mean", 3) << "</td></tr>"
+    << "<tr><th>registration agreement</th><td>congruent cells within " << num("fit_rms_um", 1)
+    << " µm RMS of one rigid registration; the two directions' rotations "
+    << num("rotation_disagreement_deg", 1) << "° apart</td></tr>"
+    << "<tr><th>firing pin</th><td>"
+    << (f.value("firing_pin_sectors", nlohmann::json()).is_number()
+            ? num("firing_pin_sectors", 0) + " congruent sectors, ccf " + num("firing_pin_ccf", 2)
+            : std::string("not compared"))
+    << "</td></tr></table>";
+  return s.str();
+}
+
 /// The scans' quality warnings (intake findings), or that there are none.
 std::string QualitySection(const index::ReviewHit& h) {
   std::string s;
@@ -149,7 +180,7 @@ std::string HitSection(index::Database& db, const index::ReviewHit& h, bool imag
       if (cc)
         s << "<p>Recomputed now: score " << v->explain["score"].dump() << " (recorded " << Num(r.score)
           << "; " << (v->explain.value("reproduced", false) ? "reproduced" : "<b>differs</b>") << "), CMC "
-          << v->explain["cmc_count"].dump() << " congruent cells.</p>";
+          << v->explain["cmc_count"].dump() << " congruent cells.</p>" << FeaturesTable(v->explain);
       else
         s << "<p>Recomputed now: bullet score " << v->explain["score"].dump() << ".</p>";
       s << "<p>Comparison plot "
