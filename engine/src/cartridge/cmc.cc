@@ -412,11 +412,18 @@ CmcFeatures MeasureFeatures(const Grid& ga, const Grid& gb, const CmcResult& r) 
   f.cell_ccf_median = all.empty() ? 0.0 : detail::Median(&all);
   f.rotation_disagreement_deg =
       std::abs(std::remainder(r.forward.rotation_deg + r.backward.rotation_deg, 360.0));
-  Registration at{r.forward.rotation_deg,
-                  {r.forward.shift_x_um / ga.spacing, r.forward.shift_y_um / ga.spacing}};
-  double rms = 0;
-  if (FitCongruentCells(ga, gb, r.forward, &at, &rms)) f.fit_rms_um = rms;
-  std::tie(f.surface_ccf, f.surface_overlap) = SurfaceCorrelation(ga, gb, at, r.forward.cells);
+  // Both directions (A's cells in B, B's in A), averaged: the same pair
+  // gives the same features whichever scan is A.
+  int fitted = 0;
+  for (const auto& [d, ref, other] : {std::tuple{&r.forward, &ga, &gb}, std::tuple{&r.backward, &gb, &ga}}) {
+    Registration at{d->rotation_deg, {d->shift_x_um / ref->spacing, d->shift_y_um / ref->spacing}};
+    double rms = 0;
+    if (FitCongruentCells(*ref, *other, *d, &at, &rms)) f.fit_rms_um += rms, ++fitted;
+    const auto [ccf, overlap] = SurfaceCorrelation(*ref, *other, at, d->cells);
+    f.surface_ccf += 0.5 * ccf;
+    f.surface_overlap += 0.5 * overlap;
+  }
+  if (fitted > 0) f.fit_rms_um /= fitted;
   return f;
 }
 

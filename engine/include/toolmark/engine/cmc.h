@@ -69,13 +69,16 @@ struct CmcFeatures {
   double congruent_ccf_mean = 0;  ///< mean correlation of the congruent cells (both directions)
   double cell_ccf_median = 0;     ///< median best correlation of every cell compared (both directions)
   double translation_rms_um = 0;  ///< RMS distance of the congruent cells from their median offset
-  double fit_rms_um = 0;          ///< RMS distance of A's congruent cells from the rigid fit of their matches
+  double fit_rms_um = 0;  ///< RMS distance of the congruent cells from the rigid fit of their matches (mean
+                          ///< of both directions)
   double rotation_disagreement_deg =
       0;                   ///< |θ_forward + θ_backward|: the two directions' rotations disagree by
-  double surface_ccf = 0;  ///< cells' correlation at the congruent cells' rigid fit (no search of their own)
-  double surface_overlap = 0;  ///< share of A's valid points that B covers there
-  int rival_count = 0;         ///< forward screening count at the best other coarse rotation (≥ 12° away)
-  int screen_count = 0;        ///< forward screening count at the winning coarse rotation
+  double surface_ccf = 0;  ///< cells' correlation at the congruent cells' rigid fit (no search of their own;
+                           ///< mean of both directions)
+  double surface_overlap =
+      0;  ///< share of the cells' valid points the other scan covers there (mean of both directions)
+  int rival_count = 0;   ///< forward screening count at the best other coarse rotation (≥ 12° away)
+  int screen_count = 0;  ///< forward screening count at the winning coarse rotation
 };
 
 struct CmcResult {
