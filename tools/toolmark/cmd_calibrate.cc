@@ -251,12 +251,10 @@ void WritePredictions(const TableCalibration& c, const std::string& path) {
   base::WriteFileAtomic(path, csv);
 }
 
-int RunScoreTable(const CalibrateArgs& a) {
-  Check(!a.scores.empty(), "--score-column reads the table given with --scores");
-  Check(a.test_scores.empty() && a.scores_out.empty(),
-        "--test-scores and --scores-out do not apply to a score table (--score-column)");
+/// The score table's columns from the flags: several score columns (A,B,…)
+/// become a combined model's features; the group columns for --folds.
+ScoreTableColumns TableColumns(const CalibrateArgs& a) {
   ScoreTableColumns columns = a.table;
-  // Several score columns: a combined model over them.
   if (columns.score.find(',') != std::string::npos) {
     std::size_t start = 0;
     for (std::size_t comma; (comma = columns.score.find(',', start)) != std::string::npos; start = comma + 1)
@@ -269,7 +267,12 @@ int RunScoreTable(const CalibrateArgs& a) {
         "--group-columns takes two columns, e.g. firearm_a,firearm_b");
   Check((a.folds > 0) == !a.groups.empty(), "--folds and --group-columns go together");
   if (!a.groups.empty()) columns.group_a = a.groups[0], columns.group_b = a.groups[1];
-  const ScoreTable table = ReadScoreTable(a.scores, columns);
+  return columns;
+}
+
+/// --model, or its default: combined with several score columns, kofn with
+/// trials, else logistic; a model that does not fit the columns is refused.
+ScoreModel TableModel(const CalibrateArgs& a, const ScoreTableColumns& columns) {
   const ScoreModel model = !columns.features.empty() ? ScoreModel::kCombined
                            : a.model.empty()
                                ? (a.table.trials.empty() ? ScoreModel::kLogistic : ScoreModel::kKOfN)
@@ -279,6 +282,16 @@ int RunScoreTable(const CalibrateArgs& a) {
         "several --score-column columns make a combined model (--model combined)");
   Check(model == ScoreModel::kCombined || a.model != "combined",
         "--model combined needs several score columns (--score-column A,B,…)");
+  return model;
+}
+
+int RunScoreTable(const CalibrateArgs& a) {
+  Check(!a.scores.empty(), "--score-column reads the table given with --scores");
+  Check(a.test_scores.empty() && a.scores_out.empty(),
+        "--test-scores and --scores-out do not apply to a score table (--score-column)");
+  const ScoreTableColumns columns = TableColumns(a);
+  const ScoreTable table = ReadScoreTable(a.scores, columns);
+  const ScoreModel model = TableModel(a, columns);
   CalibrationProvenance provenance;
   provenance.set = a.set.empty() ? "scores " + a.scores : a.set;
   provenance.command = "toolmark calibrate --scores " + a.scores + " --score-column " + a.table.score +

@@ -223,3 +223,39 @@ ComparatorInfo CmcComparatorInfo() {
 }
 
 }  // namespace toolmark::detail
+
+namespace toolmark {
+
+double CmcResult::CountLogOdds() const {
+  const double k = count, n = CellsCompared();
+  return std::log((k + 0.5) / (std::max(n - k, 0.0) + 0.5));
+}
+
+std::vector<std::pair<const char*, double>> CmcDetails(const CmcResult& r) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const bool fp = r.firing_pin.compared;
+  const CmcFeatures& f = r.features;
+  return {{"cmc_count", r.count},
+          {"firing_pin_sectors", fp ? r.firing_pin.congruent_sectors : nan},
+          {"firing_pin_ccf", fp ? r.firing_pin.ccf : nan},
+          {"firing_pin_rotation_deg", fp ? r.firing_pin.rotation_deg : nan},
+          {"cmc_forward", r.forward.count},
+          {"cmc_backward", r.backward.count},
+          {"cells_forward", r.forward.cells_used},
+          {"cells_backward", r.backward.cells_used},
+          // k of n: the CMC count of the cells both directions could compare
+          {"cells_compared", r.CellsCompared()},
+          {"cmc_log_odds", r.CountLogOdds()},
+          {"rotation_backward_deg", r.backward.rotation_deg},
+          {"surface_ccf", f.surface_ccf},
+          {"surface_overlap", f.surface_overlap},
+          {"congruent_ccf_mean", f.congruent_ccf_mean},
+          {"cell_ccf_median", f.cell_ccf_median},
+          {"translation_rms_um", f.translation_rms_um},
+          {"fit_rms_um", f.fit_rms_um},
+          {"rotation_disagreement_deg", f.rotation_disagreement_deg},
+          {"screen_count", f.screen_count},
+          {"rival_count", f.rival_count}};
+}
+
+}  // namespace toolmark
