@@ -9,8 +9,10 @@
 #include <limits>
 #include <opencv2/core.hpp>
 #include <random>
+#include <tuple>
 
 #include "toolmark/engine/check.h"
+#include "toolmark/engine/comparator.h"
 #include "toolmark/engine/kofn.h"
 #include "toolmark/engine/registry.h"
 
@@ -154,6 +156,20 @@ std::vector<double> FitLog10LrModel(const std::vector<std::vector<double>>& x, s
   }
 }
 
+/// The ELUB bounds of a fit's own log10 LRs, within ±kMaxAbsLog10Lr.
+std::pair<double, double> FittedBounds(const std::vector<double>& km_log10_lr,
+                                       const std::vector<double>& knm_log10_lr);
+
+/// A bootstrap resample of `v` (with replacement) from `rng`: an explicit
+/// modulo on a mt19937_64 stream (fixed by the standard), so the replicates
+/// are the same everywhere.
+template <typename T>
+std::vector<T> Resample(const std::vector<T>& v, std::mt19937_64* rng) {
+  std::vector<T> out(v.size());
+  for (T& x : out) x = v[static_cast<std::size_t>((*rng)() % v.size())];
+  return out;
+}
+
 /// Number of values ≤ x in a sorted list.
 std::size_t CountAtMost(const std::vector<double>& sorted, double x) {
   return static_cast<std::size_t>(std::upper_bound(sorted.begin(), sorted.end(), x) - sorted.begin());
@@ -231,11 +247,15 @@ KOfNModel KOfNOf(const std::vector<double>& p) {
 
 }  // namespace
 
+double Calibration::UnboundedLog10LrOfCount(int k, int n) const {
+  toolmark::Check(NeedsTrials() && n >= 1 && k >= 0 && k <= n && parameters.size() == 4,
+                  "k-of-n calibration: bad count or parameters");
+  return KOfNOf(parameters).Log10Lr(k, n);
+}
+
 double Calibration::Log10LrOfCount(int k, int n) const {
   if (!NeedsTrials()) return Log10Lr(k);
-  toolmark::Check(n >= 1 && k >= 0 && k <= n && parameters.size() == 4,
-                  "k-of-n calibration: bad count or parameters");
-  return std::clamp(KOfNOf(parameters).Log10Lr(k, n), min_log10_lr, max_log10_lr);
+  return std::clamp(UnboundedLog10LrOfCount(k, n), min_log10_lr, max_log10_lr);
 }
 
 namespace {
@@ -310,14 +330,13 @@ ComparisonLr Log10LrOfComparison(const Calibration& c, double score,
   }
   std::vector<double> x;
   for (const std::string& name : c.NeedsTrials() ? KOfNInputs(c) : c.features) {
-    const auto it =
-        std::find_if(details.begin(), details.end(), [&](const auto& d) { return name == d.first; });
-    if (it == details.end() || !std::isfinite(it->second)) {
+    const std::optional<double> v = DetailNamed(details, name);
+    if (!v || !std::isfinite(*v)) {
       out.why = "the comparison has no value of the calibration's " +
                 std::string(c.NeedsTrials() ? "count " : "feature ") + name;
       return out;
     }
-    x.push_back(it->second);
+    x.push_back(*v);
   }
   if (c.NeedsFeatures()) {
     out.log10_lr = c.Log10LrOfFeatures(x);
@@ -367,14 +386,11 @@ Calibration FitCombinedCalibration(const std::vector<std::vector<double>>& km_ro
   std::vector<double> lkm, lknm;
   for (const auto& x : km) lkm.push_back(Linear(c.parameters, x));
   for (const auto& x : knm) lknm.push_back(Linear(c.parameters, x));
-  const auto [lo, hi] = ElubBounds(lkm, lknm);
-  c.min_log10_lr = std::max(lo, -kMaxAbsLog10Lr);
-  c.max_log10_lr = std::min(hi, kMaxAbsLog10Lr);
-  // Bootstrap as FitKOfNCalibration's: a fixed stream, each class resampled.
+  std::tie(c.min_log10_lr, c.max_log10_lr) = FittedBounds(lkm, lknm);
+  // Bootstrap: each class resampled from a fixed stream, sorted as the fit's rows are.
   std::mt19937_64 rng(0x636f6d62ULL);  // "comb"
   const auto resample = [&](const std::vector<std::vector<double>>& v) {
-    std::vector<std::vector<double>> out(v.size());
-    for (auto& x : out) x = v[static_cast<std::size_t>(rng() % v.size())];
+    std::vector<std::vector<double>> out = Resample(v, &rng);
     std::sort(out.begin(), out.end());
     return out;
   };
@@ -392,7 +408,8 @@ Calibration FitCombinedCalibration(const std::vector<std::vector<double>>& km_ro
 Calibration FitKOfNCalibration(const std::vector<std::pair<int, int>>& km_counts,
                                const std::vector<std::pair<int, int>>& knm_counts,
                                const std::string& comparator, const std::string& level,
-                               CalibrationProvenance provenance, int replicates) {
+                               CalibrationProvenance provenance, int replicates,
+                               const std::vector<std::string>& inputs) {
   Check(km_counts.size() >= kMinCalibrationScores && knm_counts.size() >= kMinCalibrationScores,
         "calibration needs at least " + std::to_string(kMinCalibrationScores) +
             " known-match and known-non-match counts");
@@ -400,6 +417,7 @@ Calibration FitKOfNCalibration(const std::vector<std::pair<int, int>>& km_counts
   c.comparator = comparator;
   c.level = level;
   c.method = "kofn";
+  c.features = inputs;
   provenance.km = km_counts.size();
   provenance.knm = knm_counts.size();
   c.provenance = std::move(provenance);
@@ -408,19 +426,13 @@ Calibration FitKOfNCalibration(const std::vector<std::pair<int, int>>& km_counts
   std::vector<double> lkm, lknm;
   for (const auto& [k, n] : km_counts) lkm.push_back(m.Log10Lr(k, n));
   for (const auto& [k, n] : knm_counts) lknm.push_back(m.Log10Lr(k, n));
-  const auto [lo, hi] = ElubBounds(lkm, lknm);
-  c.min_log10_lr = std::max(lo, -kMaxAbsLog10Lr);
-  c.max_log10_lr = std::min(hi, kMaxAbsLog10Lr);
-  // Bootstrap: a fixed mt19937_64 stream (its output is fixed by the standard)
-  // and an explicit modulo, so the replicates are the same everywhere.
+  std::tie(c.min_log10_lr, c.max_log10_lr) = FittedBounds(lkm, lknm);
   std::mt19937_64 rng(0x6b6f666eULL);  // "kofn"
-  const auto resample = [&](const std::vector<std::pair<int, int>>& v) {
-    std::vector<std::pair<int, int>> out(v.size());
-    for (auto& x : out) x = v[static_cast<std::size_t>(rng() % v.size())];
-    return out;
-  };
   for (int r = 0; r < replicates; ++r) {
-    const KOfNModel b = FitKOfN(resample(km_counts), resample(knm_counts));
+    // Sequenced (the non-matches drawn first, as the replicates were made
+    // before): the order of a call's arguments is unspecified in C++.
+    const std::vector<std::pair<int, int>> knm = Resample(knm_counts, &rng);
+    const KOfNModel b = FitKOfN(Resample(km_counts, &rng), knm);
     c.replicates.push_back(
         {b.same_source.alpha, b.same_source.beta, b.different_source.alpha, b.different_source.beta});
   }
@@ -516,18 +528,25 @@ Calibration FitCalibration(const std::vector<double>& km_scores, const std::vect
   const std::vector<double> model = FitLog10LrModel(x, gkm.size(), gknm.size());
   const double intercept = model[0], slope = model[1];
   c.parameters = {intercept, slope};
-  c.min_log10_lr = c.max_log10_lr = 0;
   std::vector<double> lkm, lknm;  // unbounded fitted log10 LRs of the fitting set
   for (double g : gkm) lkm.push_back(intercept + slope * g);
   for (double g : gknm) lknm.push_back(intercept + slope * g);
-  const auto [lower, upper] = ElubBounds(lkm, lknm);
-  c.min_log10_lr = std::max(lower, -kMaxAbsLog10Lr);
-  c.max_log10_lr = std::min(upper, kMaxAbsLog10Lr);
+  std::tie(c.min_log10_lr, c.max_log10_lr) = FittedBounds(lkm, lknm);
   provenance.km = km_scores.size();
   provenance.knm = knm_scores.size();
   c.provenance = std::move(provenance);
   return c;
 }
+
+namespace {
+
+std::pair<double, double> FittedBounds(const std::vector<double>& km_log10_lr,
+                                       const std::vector<double>& knm_log10_lr) {
+  const auto [lower, upper] = ElubBounds(km_log10_lr, knm_log10_lr);
+  return {std::max(lower, -kMaxAbsLog10Lr), std::min(upper, kMaxAbsLog10Lr)};
+}
+
+}  // namespace
 
 std::pair<double, double> ElubBounds(const std::vector<double>& km_log10_lr,
                                      const std::vector<double>& knm_log10_lr) {

@@ -17,6 +17,13 @@ std::shared_ptr<const PreparedMark> Comparator::QuickMark(const std::vector<floa
   throw Error("the " + Name() + " comparator has no quick score");
 }
 
+std::optional<double> DetailNamed(const std::vector<std::pair<const char*, double>>& details,
+                                  const std::string& name) {
+  for (const auto& [key, value] : details)
+    if (name == key) return value;
+  return std::nullopt;
+}
+
 std::vector<std::string> ComparatorNames() {
   std::vector<std::string> names;
   for (const ComparatorInfo& c : Comparators()) names.push_back(c.name);

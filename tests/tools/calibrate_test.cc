@@ -204,6 +204,19 @@ TEST(Calibrate, CorruptedOrWrongVersionFilesAreOneLineErrors) {
       {broken("nolevel.json", [](json& j) { j.erase("level"); }), "has no 'level'"},
       {broken("count.json", [](json& j) { j["provenance"]["km"] = -3; }), "'km' is not a count"},
       {broken("noset.json", [](json& j) { j["provenance"]["set"] = ""; }), "no calibration set"},
+      // The features a model reads: only kofn (k and n) and combined name them.
+      {broken("features.json", [](json& j) { j["features"] = {"surface_ccf"}; }), "a logistic one none"},
+      {broken("featuretype.json",
+              [](json& j) {
+                j["features"] = {1, 2};
+              }),
+       "'features' has the wrong type"},
+      {broken("combined.json",
+              [](json& j) {
+                j["method"] = "combined";
+                j["features"] = {"a", "b", "c"};
+              }),
+       "needs 4 parameters"},
   };
   for (const auto& [path, reason] : cases) {
     ExpectOneLineError(RunCli({"eval", "--calibration", path, data}), path + ": ", reason);
@@ -400,7 +413,9 @@ TEST(Calibrate, ACombinedModelOfSeveralScoreColumnsIsCrossValidatedAndGivesCompa
       {{{"--score-column", "surface_ccf,", "--model", "combined"}, "--score-column: an empty column name"},
        {{"--score-column", "surface_ccf,cmc_log_odds", "--model", "kofn"}, "make a combined model"},
        {{"--score-column", "surface_ccf", "--model", "combined"}, "needs several score columns"},
-       {{"--score-column", "surface_ccf,nowhere"}, "no 'nowhere' column (--score-column)"}});
+       {{"--score-column", "surface_ccf,nowhere"}, "no 'nowhere' column (--score-column)"},
+       {{"--score-column", "surface_ccf", "--figures-by", "nowhere"}, "no 'nowhere' column (--figures-by)"},
+       {{"--score-column", "surface_ccf", "--predictions", dir / "no-such-folder/p.csv"}, "p.csv"}});
   // compare reads the features from the comparison, by name, and shows them.
   TOOLMARK_REQUIRE_DATASETS();
   const std::string fadul = DatasetsDir() + "/fadul/";

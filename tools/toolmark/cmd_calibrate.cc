@@ -238,19 +238,6 @@ void PrintTableResult(const CalibrateArgs& a, const ScoreTableColumns& columns, 
   if (!a.out.empty()) std::printf("  written: %s (sha256 %s)\n", a.out.c_str(), hash.c_str());
 }
 
-/// --predictions: every test row's log10 LR (cross-validated with --folds), as CSV.
-void WritePredictions(const TableCalibration& c, const std::string& path) {
-  std::string csv = "line,same_source,by,log10_lr,rank\n";
-  for (const RowPrediction& p : c.predictions) {
-    char buf[128];
-    std::snprintf(buf, sizeof buf, ",%d,", p.same_source ? 1 : 0);
-    std::string by = p.by;
-    std::replace(by.begin(), by.end(), ',', ';');
-    csv += std::to_string(p.line) + buf + by + "," + Num(p.log10_lr) + "," + Num(p.rank) + "\n";
-  }
-  base::WriteFileAtomic(path, csv);
-}
-
 /// The score table's columns from the flags: several score columns (A,B,…)
 /// become a combined model's features; the group columns for --folds.
 ScoreTableColumns TableColumns(const CalibrateArgs& a) {
@@ -307,13 +294,14 @@ int RunScoreTable(const CalibrateArgs& a) {
     if (!value.empty()) provenance.command += flag + value;
   provenance.fitted_at = UtcNow();
   provenance.toolmark_version = Version();
-  const TableCalibration c = CalibrateTable(table, model, a.transform, provenance, a.comparator, a.folds);
-  if (!a.predictions.empty()) WritePredictions(c, a.predictions);
+  // A file's model carries 200 bootstrap refits for its LRs' 5–95% interval.
+  const TableCalibration c =
+      CalibrateTable(table, model, a.transform, provenance, a.comparator, a.folds, a.out.empty() ? 0 : 200);
+  if (!a.predictions.empty()) base::WriteFileAtomic(a.predictions, PredictionsCsv(c));
   std::string hash;
   if (!a.out.empty()) {
-    const Calibration file = FitTableCalibration(table, model, a.transform, provenance, a.comparator);
-    WriteCalibrationFile(file, a.out);
-    hash = CalibrationHash(file);
+    WriteCalibrationFile(c.calibration, a.out);
+    hash = CalibrationHash(c.calibration);
   }
   const std::vector<double>& p = c.calibration.parameters;
   std::string model_text = model == ScoreModel::kKOfN

@@ -96,12 +96,10 @@ void FillLevel(EvalLevel* lv, const Selection& sel, std::vector<Comparison> alig
   for (std::size_t k = 0; k < sel.pairs.size(); ++k) {
     double score = alignments.empty() ? 0 : alignments[k].score;
     if (detail) {
-      const auto& d = alignments[k].details;
-      const auto it =
-          std::find_if(d.begin(), d.end(), [&](const auto& x) { return score_detail == x.first; });
-      Check(it != d.end(), "--score-detail: comparator " + lv->comparator + " has no detail '" +
+      const std::optional<double> v = DetailNamed(alignments[k].details, score_detail);
+      Check(v.has_value(), "--score-detail: comparator " + lv->comparator + " has no detail '" +
                                score_detail + "' (eval --report's pairs CSV lists its details)");
-      score = it->second;
+      score = *v;
     }
     lv->pairs.push_back({sel.pairs[k].a, sel.pairs[k].b, score, sel.pairs[k].known_match});
   }

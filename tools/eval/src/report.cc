@@ -10,6 +10,7 @@
 #include <opencv2/imgproc.hpp>
 #include <sstream>
 
+#include "csv.h"
 #include "toolmark/base/file_io.h"
 #include "toolmark/engine/calibration.h"
 #include "toolmark/engine/check.h"
@@ -37,13 +38,6 @@ std::string Tick(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.3g", std::abs(v) < 1e-12 ? 0.0 : v);
   return buf;
-}
-
-std::string CsvField(const std::string& s) {
-  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
 }
 
 std::string HtmlEscape(const std::string& s) {
@@ -85,17 +79,17 @@ std::string PairsCsv(const EvalLevel& lv) {
       "file_a,file_b,score,known_match,rotation_deg,shift_x_um,shift_y_um,log10_lr,firearm_a,firearm_b,"
       "dataset";
   const std::string dataset =
-      CsvField(fs::path(lv.dataset).lexically_normal().filename().empty()
-                   ? fs::path(lv.dataset).lexically_normal().parent_path().filename().string()
-                   : fs::path(lv.dataset).lexically_normal().filename().string());
+      detail::CsvField(fs::path(lv.dataset).lexically_normal().filename().empty()
+                           ? fs::path(lv.dataset).lexically_normal().parent_path().filename().string()
+                           : fs::path(lv.dataset).lexically_normal().filename().string());
   for (const std::string& d : details) csv += "," + d;
   csv += "\n";
   for (std::size_t k = 0; k < lv.pairs.size(); ++k) {
     const ScoredPair& p = lv.pairs[k];
     char num[128];
     std::snprintf(num, sizeof num, "%.17g,%d", p.score, p.known_match ? 1 : 0);
-    csv += CsvField(lv.names[static_cast<std::size_t>(p.a)]) + "," +
-           CsvField(lv.names[static_cast<std::size_t>(p.b)]) + "," + num;
+    csv += detail::CsvField(lv.names[static_cast<std::size_t>(p.a)]) + "," +
+           detail::CsvField(lv.names[static_cast<std::size_t>(p.b)]) + "," + num;
     if (aligned) {
       const Comparison& c = lv.alignments[k];
       std::snprintf(num, sizeof num, ",%.17g,%.17g,%.17g", c.rotation_deg, c.shift_x_um, c.shift_y_um);
@@ -110,9 +104,9 @@ std::string PairsCsv(const EvalLevel& lv) {
       csv += ",";  // not calibrated
     }
     csv += ',';
-    if (firearms) csv += CsvField(lv.firearms[static_cast<std::size_t>(p.a)]);
+    if (firearms) csv += detail::CsvField(lv.firearms[static_cast<std::size_t>(p.a)]);
     csv += ',';
-    if (firearms) csv += CsvField(lv.firearms[static_cast<std::size_t>(p.b)]);
+    if (firearms) csv += detail::CsvField(lv.firearms[static_cast<std::size_t>(p.b)]);
     csv += "," + dataset;
     for (std::size_t d = 0; d < details.size(); ++d) {
       const auto& have = lv.alignments[k].details;

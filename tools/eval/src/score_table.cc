@@ -228,10 +228,10 @@ TableCalibration FitRows(const ScoreTable& table, ScoreModel model, const std::s
   if (model == ScoreModel::kLogistic)
     c.calibration =
         FitCalibration(km, knm, score_name, "pair", provenance, transform.empty() ? "identity" : transform);
-  else if (model == ScoreModel::kKOfN) {
-    c.calibration = FitKOfNCalibration(km_counts, knm_counts, score_name, "pair", provenance, replicates);
-    c.calibration.features = {table.columns.score, table.columns.trials};  // what k and n are read from
-  } else
+  else if (model == ScoreModel::kKOfN)
+    c.calibration = FitKOfNCalibration(km_counts, knm_counts, score_name, "pair", provenance, replicates,
+                                       {table.columns.score, table.columns.trials});
+  else
     c.calibration = FitCombinedCalibration(km_rows, knm_rows, table.columns.features, score_name, "pair",
                                            provenance, replicates);
   c.bounds = {c.calibration.min_log10_lr, c.calibration.max_log10_lr};
@@ -241,10 +241,9 @@ TableCalibration FitRows(const ScoreTable& table, ScoreModel model, const std::s
 /// The row's rank score: the model's own order (the score, or the unbounded
 /// k-of-n or combined log10 LR).
 double Rank(const TableCalibration& c, const ScoreRow& r) {
-  const std::vector<double>& p = c.calibration.parameters;
   switch (c.model) {
     case ScoreModel::kKOfN:
-      return KOfNModel{{p[0], p[1]}, {p[2], p[3]}}.Log10Lr(static_cast<int>(r.score), r.trials);
+      return c.calibration.UnboundedLog10LrOfCount(static_cast<int>(r.score), r.trials);
     case ScoreModel::kCombined:
       return c.calibration.UnboundedLog10LrOfFeatures(r.features);
     case ScoreModel::kLogistic:
@@ -284,12 +283,13 @@ ScoredBy CrossValidate(const ScoreTable& table, ScoreModel model, const std::str
 }  // namespace
 
 TableCalibration CalibrateTable(const ScoreTable& table, ScoreModel model, const std::string& transform,
-                                CalibrationProvenance provenance, const std::string& score_name, int folds) {
+                                CalibrationProvenance provenance, const std::string& score_name, int folds,
+                                int replicates) {
   Check(folds == 0 || !table.split, table.path + ": cross-validation (--folds) or a split column, not both");
   Check(folds == 0 || table.groups.size() >= 2,
         table.path + ": cross-validation by group needs the group columns (--group-columns) and two groups");
   const auto training = [&](const ScoreRow& r) { return Training(table, r); };
-  TableCalibration c = FitRows(table, model, transform, provenance, score_name, training);
+  TableCalibration c = FitRows(table, model, transform, provenance, score_name, training, replicates);
   c.split = table.split;
   ScoredBy train, test;
   for (const ScoreRow& r : table.rows) {
@@ -310,12 +310,14 @@ TableCalibration CalibrateTable(const ScoreTable& table, ScoreModel model, const
   return c;
 }
 
-Calibration FitTableCalibration(const ScoreTable& table, ScoreModel model, const std::string& transform,
-                                CalibrationProvenance provenance, const std::string& comparator) {
-  return FitRows(
-             table, model, transform, std::move(provenance), comparator,
-             [&](const ScoreRow& r) { return Training(table, r); }, 200)
-      .calibration;
+std::string PredictionsCsv(const TableCalibration& c) {
+  std::string csv = "line,same_source,by,log10_lr,rank\n";
+  for (const RowPrediction& p : c.predictions) {
+    char buf[96];
+    std::snprintf(buf, sizeof buf, ",%.6g,%.6g\n", p.log10_lr, p.rank);
+    csv += std::to_string(p.line) + (p.same_source ? ",1," : ",0,") + detail::CsvField(p.by) + buf;
+  }
+  return csv;
 }
 
 }  // namespace toolmark::eval

@@ -121,6 +121,13 @@ std::string ReadCsvText(const std::string& path) {
 }
 
 /// Splits one CSV record: RFC 4180 quoting, no line breaks inside fields.
+std::string CsvField(const std::string& s) {
+  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
 std::vector<std::string> CsvRecord(const std::string& line) {
   std::vector<std::string> fields(1);
   bool quoted = false;

@@ -70,6 +70,9 @@ struct Calibration {
   /// log10 LR of k of n trials (kofn), within the bounds; a logistic
   /// calibration maps k as its score.
   double Log10LrOfCount(int k, int n) const;
+  /// The k-of-n model's log10 LR before the bounds (for ranking). Throws
+  /// toolmark::Error for another method or a bad count.
+  double UnboundedLog10LrOfCount(int k, int n) const;
   /// The 5% and 95% quantiles of the log10 LR of k of n over the bootstrap
   /// replicates (within the bounds); nullopt without replicates.
   std::optional<std::pair<double, double>> Log10LrIntervalOfCount(int k, int n) const;
@@ -127,11 +130,14 @@ Calibration FitCalibration(const std::vector<double>& km_scores, const std::vect
 /// Fits a k-of-n calibration (method kofn: FitKOfN on the counts, the ELUB
 /// bounds of its LRs on the same counts) and `replicates` bootstrap refits
 /// (each class resampled with replacement; seed fixed, so the same counts
-/// give the same file). Throws as FitCalibration and FitBetaBinomial.
+/// give the same file). `inputs`: the names k and n are read from (the
+/// calibration's features, KOfNInputs), or none. Throws as FitCalibration
+/// and FitBetaBinomial.
 Calibration FitKOfNCalibration(const std::vector<std::pair<int, int>>& km_counts,
                                const std::vector<std::pair<int, int>>& knm_counts,
                                const std::string& comparator, const std::string& level,
-                               CalibrationProvenance provenance, int replicates = 200);
+                               CalibrationProvenance provenance, int replicates = 200,
+                               const std::vector<std::string>& inputs = {});
 
 /// What a calibration gives one comparison: the log10 LR (within the
 /// bounds) and, where the calibration has bootstrap replicates, its 5–95%

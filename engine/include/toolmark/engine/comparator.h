@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -29,6 +30,10 @@ struct Comparison {
   /// in a fixed order, for explanation and reports. Names are static strings.
   std::vector<std::pair<const char*, double>> details;
 };
+
+/// The value of the detail called `name`, or nullopt when there is none.
+std::optional<double> DetailNamed(const std::vector<std::pair<const char*, double>>& details,
+                                  const std::string& name);
 
 class Comparator {
  public:

@@ -103,6 +103,10 @@ struct TableCalibration {
   double Log10Lr(const ScoreRow& row) const;
 };
 
+/// The test rows' predictions as CSV (calibrate --predictions):
+/// line,same_source,by,log10_lr,rank; numbers to 6 significant digits.
+std::string PredictionsCsv(const TableCalibration& c);
+
 /// Fits `model` on the training rows (split 't'; every row when the table has
 /// no split) and measures both sets. With folds > 0 (and the group columns)
 /// the test figures come from cross-validation by group instead: groups are
@@ -110,16 +114,12 @@ struct TableCalibration {
 /// the fold of the lower-numbered fold of its two groups, by a model fitted
 /// on the rows none of whose groups is in that fold; the returned model (and
 /// `bounds`, `train`) is the one fitted on every row. transform: for kLogistic, as
-/// FitCalibration ("" = identity). Throws toolmark::Error for too few rows of
-/// a class (kMinCalibrationScores) or kKOfN without trials.
+/// FitCalibration ("" = identity). `replicates`: bootstrap refits of the
+/// returned model (kKOfN, kCombined: a calibration file's 5–95% interval).
+/// Throws toolmark::Error for too few rows of a class (kMinCalibrationScores)
+/// or kKOfN without trials.
 TableCalibration CalibrateTable(const ScoreTable& table, ScoreModel model, const std::string& transform,
                                 CalibrationProvenance provenance, const std::string& score_name,
-                                int folds = 0);
-
-/// The calibration file's model: fitted on the training rows (split 't';
-/// every row without a split) for `comparator` at pair level; kKOfN with 200
-/// bootstrap replicates for the LR's 5–95% interval (FitKOfNCalibration).
-Calibration FitTableCalibration(const ScoreTable& table, ScoreModel model, const std::string& transform,
-                                CalibrationProvenance provenance, const std::string& comparator);
+                                int folds = 0, int replicates = 0);
 
 }  // namespace toolmark::eval
