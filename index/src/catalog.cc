@@ -9,8 +9,9 @@
 namespace toolmark::index {
 namespace {
 
-// 2: features; 3: correlations, hits; 4: decisions; 5: exchange, access; 6: item quality
-constexpr int kSchemaVersion = 6;
+// 2: features; 3: correlations, hits; 4: decisions; 5: exchange, access; 6: item quality;
+// 7: a pair (A→B and B→A) is reviewed as one (pair_review)
+constexpr int kSchemaVersion = 7;
 
 const char* kSchema = R"SQL(
 CREATE TABLE IF NOT EXISTS items (
@@ -153,6 +154,13 @@ CREATE TABLE IF NOT EXISTS imported_items (
   origin_item INTEGER NOT NULL,
   level TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS pair_review (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  -- decisions up to this id were recorded before schema 7, on one direction
+  -- of a pair alone; later ones were made on the pair (both histories shown)
+  legacy_until INTEGER NOT NULL,
+  at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS item_quality (
   item_id INTEGER PRIMARY KEY REFERENCES items(id),
   quality TEXT NOT NULL  -- JSON: orientation, findings (docs/quality.md)
@@ -257,6 +265,15 @@ void Catalog::Migrate() {
   BeginWrite();
   try {
     Exec(kSchema);
+    // Decisions recorded so far were made on one direction of a pair each
+    // (before schema 7): kept as they are (append-only), and read as such.
+    Statement pairs(db_,
+                    "INSERT OR IGNORE INTO pair_review (id, legacy_until, at) "
+                    "SELECT 1, COALESCE(max(id), 0), ?1 FROM decisions");
+    pairs.Bind(1, NowUtc()).Step();
+    if (version > 0)
+      Audit("migrate", kInvalidItemId,
+            "catalog schema " + std::to_string(version) + " -> " + std::to_string(kSchemaVersion));
     Exec(("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str());
     Commit();
   } catch (...) {

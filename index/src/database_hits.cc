@@ -1,6 +1,7 @@
 // Correlation hits and the examiners' decisions on them.
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <mutex>
@@ -132,6 +133,37 @@ std::optional<HitRecord> DatabaseImpl::Hit(std::int64_t id) {
   if (!q.Step()) return std::nullopt;
   return HitFromRow(q);
 }
+
+namespace {
+
+/// The hits of a hit's pair (itself and the other direction), by id; the
+/// caller holds the mutex.
+std::vector<HitRecord> PairHitsOf(sqlite3* db, std::int64_t id) {
+  const std::string sql =
+      std::string(kHitColumns) +
+      "WHERE id = ?1 OR id IN (SELECT r.id FROM hits h JOIN hits r ON "
+      "r.query_item = h.candidate_item AND r.candidate_item = h.query_item AND "
+      "r.comparator = h.comparator AND r.version = h.version WHERE h.id = ?1) ORDER BY id";
+  Statement q(db, sql.c_str());
+  q.Bind(1, id);
+  std::vector<HitRecord> out;
+  while (q.Step()) out.push_back(HitFromRow(q));
+  return out;
+}
+
+/// "hit_id IN (…)" over a pair's hits (ids are integers: no quoting needed).
+std::string HitIdsIn(const std::vector<HitRecord>& pair) {
+  std::string ids;
+  for (const HitRecord& h : pair) ids += (ids.empty() ? "" : ", ") + std::to_string(h.id);
+  return "hit_id IN (" + ids + ")";
+}
+
+}  // namespace
+
+std::vector<HitRecord> DatabaseImpl::PairHits(std::int64_t id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return PairHitsOf(catalog_.handle(), id);
+}
 namespace {
 
 constexpr std::size_t kMaxExaminer = 200, kMaxNote = 10000;
@@ -149,11 +181,10 @@ DecisionRecord DatabaseImpl::RecordDecision(std::int64_t hit, const std::string&
   std::lock_guard<std::mutex> lock(mutex_);
   catalog_.BeginWrite();  // serialises writers across threads and processes
   try {
-    const std::string sql = std::string(kHitColumns) + "WHERE id = ?";
-    Statement q(catalog_.handle(), sql.c_str());
-    q.Bind(1, hit);
-    if (!q.Step()) Fail("hit " + std::to_string(hit) + ": no such hit");
-    const HitRecord h = HitFromRow(q);
+    const std::vector<HitRecord> pair = PairHitsOf(catalog_.handle(), hit);
+    const auto it = std::find_if(pair.begin(), pair.end(), [&](const HitRecord& p) { return p.id == hit; });
+    if (it == pair.end()) Fail("hit " + std::to_string(hit) + ": no such hit");
+    const HitRecord h = *it;
     DecisionRecord d;
     d.hit = hit;
     d.decision = decision;
@@ -166,8 +197,9 @@ DecisionRecord DatabaseImpl::RecordDecision(std::int64_t hit, const std::string&
     d.score = h.score;
     d.log10_lr = h.log10_lr;
     d.calibration = h.calibration;
-    Statement last(catalog_.handle(), "SELECT max(id) FROM decisions WHERE hit_id = ?");
-    last.Bind(1, hit);
+    // The pair's latest decision, whichever direction it was recorded on.
+    const std::string latest = "SELECT max(id) FROM decisions WHERE " + HitIdsIn(pair);
+    Statement last(catalog_.handle(), latest.c_str());
     if (last.Step() && !last.IsNull(0)) d.supersedes = last.Int(0);
     Statement put(
         catalog_.handle(),
@@ -208,13 +240,20 @@ DecisionRecord DatabaseImpl::RecordDecision(std::int64_t hit, const std::string&
 
 std::vector<DecisionRecord> DatabaseImpl::Decisions(std::optional<std::int64_t> hit) {
   std::lock_guard<std::mutex> lock(mutex_);
+  std::string where;
+  if (hit) {
+    const std::vector<HitRecord> pair = PairHitsOf(catalog_.handle(), *hit);
+    if (pair.empty()) return {};
+    where = "WHERE " + HitIdsIn(pair) + " ";
+  }
   const std::string sql =
-      std::string(
-          "SELECT id, hit_id, decision, examiner, note, at, toolmark_version, comparator, version, "
-          "score, log10_lr, calibration, supersedes FROM decisions ") +
-      (hit ? "WHERE hit_id = ? " : "") + "ORDER BY id";
+      "SELECT id, hit_id, decision, examiner, note, at, toolmark_version, comparator, version, "
+      "score, log10_lr, calibration, supersedes FROM decisions " +
+      where + "ORDER BY id";
   Statement q(catalog_.handle(), sql.c_str());
-  if (hit) q.Bind(1, *hit);
+  std::int64_t legacy_until = 0;
+  Statement legacy(catalog_.handle(), "SELECT legacy_until FROM pair_review WHERE id = 1");
+  if (legacy.Step()) legacy_until = legacy.Int(0);
   std::vector<DecisionRecord> out;
   while (q.Step()) {
     DecisionRecord d;
@@ -231,6 +270,7 @@ std::vector<DecisionRecord> DatabaseImpl::Decisions(std::optional<std::int64_t> 
     if (!q.IsNull(10)) d.log10_lr = q.Real(10);
     d.calibration = q.Text(11);
     if (!q.IsNull(12)) d.supersedes = q.Int(12);
+    d.whole_pair = d.id > legacy_until;
     out.push_back(std::move(d));
   }
   return out;

@@ -57,6 +57,7 @@ class DatabaseImpl final : public Database {
   std::vector<ItemId> CorrelatedItems(const std::string& comparator, const std::string& version) override;
   std::vector<HitRecord> Hits(std::optional<ItemId> query) override;
   std::optional<HitRecord> Hit(std::int64_t id) override;
+  std::vector<HitRecord> PairHits(std::int64_t id) override;
   DecisionRecord RecordDecision(std::int64_t hit, const std::string& decision, const std::string& examiner,
                                 const std::string& note) override;
   std::vector<DecisionRecord> Decisions(std::optional<std::int64_t> hit) override;

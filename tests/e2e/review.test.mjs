@@ -185,6 +185,35 @@ async function main() {
       }
       const status = (await page.locator('[data-testid=status]').textContent()).trim();
       check(status === hit.status, `hit page: status shows '${status}', the API says '${hit.status}'`);
+      // One pair, one review: a pair found from both sides shows the other direction's score.
+      if (hit.reverse) {
+        const other = ((await page.locator('[data-testid=reverse]').textContent()) || '').trim();
+        check(other.includes(`#${hit.reverse.id}`), `hit page: 'Other direction' does not name hit #${hit.reverse.id} (${other})`);
+        console.log(`      other direction: ${other}`);
+      }
+    });
+
+    await step('queue: a pair found from both sides is one row with both scores', async () => {
+      const all = await getJson('/api/hits?status=all&limit=500');
+      const ids = new Set();
+      for (const x of all.hits || []) {
+        for (const id of [x.id, x.reverse && x.reverse.id]) if (id != null) {
+          check(!ids.has(id), `GET /api/hits: hit #${id} is listed twice`);
+          ids.add(id);
+        }
+      }
+      const both = (all.hits || []).find((x) => x.reverse && x.status === 'pending');
+      check(both, 'GET /api/hits: no pending pair was correlated from both sides (the e2e database correlates every item)');
+      await page.goto(`${BASE}/#/queue`, { waitUntil: 'domcontentloaded' });
+      const cell = page.locator(`[data-testid=queue-row][data-hit-id="${both.id}"] [data-testid=pair-score]`);
+      await cell.waitFor({ state: 'visible', timeout: STEP_MS - 2000 });
+      const text = ((await cell.textContent()) || '').trim();
+      check(text.split(' / ').length === 2, `queue: pair #${both.id} shows '${text}', not both directions' scores`);
+      check(await page.locator(`[data-testid=queue-row][data-hit-id="${both.reverse.id}"]`).count() === 0,
+        `queue: the other direction (hit #${both.reverse.id}) has a row of its own`);
+      console.log(`      pair #${both.id} (and #${both.reverse.id}): ${text}; ${all.total} pairs for ${ids.size} hits`);
+      await page.goto(`${BASE}/#/hit/${hitId}`, { waitUntil: 'domcontentloaded' });
+      await page.locator(`[data-testid=hit-page][data-hit-id="${hitId}"]`).waitFor();
     });
 
     const historyBefore = (hit.history || []).length;

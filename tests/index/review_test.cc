@@ -48,23 +48,24 @@ struct Fixture {
   Fixture() {
     items = {AddItem(*db, 1, "A", "NL"), AddItem(*db, 2, "A", "NL"), AddItem(*db, 3, "B", "DE"),
              AddItem(*db, 4, "C", "FR"), AddItem(*db, 5, "C", "FR")};
-    const auto record = [&](int q, std::vector<std::pair<int, double>> candidates) {
-      std::vector<HitRecord> hits;
-      int rank = 1;
-      for (const auto& [c, score] : candidates) {
-        HitRecord h;
-        h.candidate = items[c];
-        h.rank = rank++;
-        h.score = score;
-        h.log10_lr = score / 10;
-        h.calibration = "synthetic";
-        hits.push_back(h);
-      }
-      EXPECT_TRUE(db->RecordHits(items[q], "cmc", "cmc-test", hits));
-    };
-    record(0, {{1, 20}, {2, 9}});
-    record(2, {{3, 15}});
-    record(4, {{3, 12}});
+    Record(0, {{1, 20}, {2, 9}});
+    Record(2, {{3, 15}});
+    Record(4, {{3, 12}});
+  }
+  /// Records item q's hit list (candidates by index, with scores), as correlate would.
+  void Record(int q, const std::vector<std::pair<int, double>>& candidates) {
+    std::vector<HitRecord> hits;
+    int rank = 1;
+    for (const auto& [c, score] : candidates) {
+      HitRecord h;
+      h.candidate = items[c];
+      h.rank = rank++;
+      h.score = score;
+      h.log10_lr = score / 10;
+      h.calibration = "synthetic";
+      hits.push_back(h);
+    }
+    EXPECT_TRUE(db->RecordHits(items[q], "cmc", "cmc-test", hits));
     for (const HitRecord& h : db->Hits()) hit[{h.query, h.candidate}] = h.id;
   }
   std::int64_t Hit(int q, int c) { return hit.at({items[q], items[c]}); }
@@ -233,6 +234,120 @@ TEST(Review, SimultaneousDecisionsAreAllRecordedInOrder) {
     EXPECT_GE(history[i].at, history[i - 1].at);
   }
   EXPECT_EQ(ReviewHitById(*f.db, h)->status, history.back().decision);
+}
+
+TEST(Review, APairFoundFromBothSidesIsOneReview) {
+  Fixture f;
+  f.Record(1, {{0, 18}});           // 2→1: the pair 1–2 again, from its other side
+  f.Record(3, {{2, 16}, {4, 11}});  // 4→3 and 4→5
+  HitFilter all;
+  all.status = "all";
+  const std::vector<ReviewHit> pairs = ReviewHits(*f.db, all);
+  ASSERT_EQ(pairs.size(), 4u);  // 7 hits, 4 pairs
+  // Best pair score first: 1–2 (20 / 18), 3–4 (15 / 16), 5–4 (12 / 11), 1–3 (9).
+  EXPECT_EQ(pairs[0].hit.id, f.Hit(0, 1));  // the first recorded hit names the pair
+  ASSERT_TRUE(pairs[0].reverse.has_value());
+  EXPECT_EQ(pairs[0].reverse->id, f.Hit(1, 0));
+  EXPECT_EQ(pairs[0].reverse->score, 18);
+  EXPECT_EQ(pairs[1].hit.id, f.Hit(2, 3));
+  EXPECT_EQ(PairScore(pairs[1]), 16);  // the better direction
+  EXPECT_EQ(pairs[2].hit.id, f.Hit(4, 3));
+  EXPECT_FALSE(pairs[3].reverse.has_value());
+  HitFilter strong;
+  strong.min_score = 16;
+  EXPECT_EQ(ReviewHits(*f.db, strong).size(), 2u);
+
+  // Either hit's id finds the pair; a decision on either is the pair's.
+  const std::int64_t ab = f.Hit(0, 1), ba = f.Hit(1, 0);
+  EXPECT_EQ(ReviewHitById(*f.db, ba)->hit.id, ab);
+  EXPECT_EQ(ReviewHitById(*f.db, ba)->reverse->id, ba);
+  const DecisionRecord first = f.db->RecordDecision(ba, "identification", "A. Examiner", "");
+  EXPECT_TRUE(first.whole_pair);
+  EXPECT_EQ(first.score, 18);  // what it was made on: the direction it was recorded on
+  EXPECT_EQ(ReviewHitById(*f.db, ab)->status, "identification");
+  EXPECT_EQ(f.db->Decisions(ab).size(), 1u);
+  HitFilter pending;
+  for (const ReviewHit& r : ReviewHits(*f.db, pending)) EXPECT_NE(r.hit.id, ab);
+  // The next decision on the other hit supersedes it: one history, not two.
+  const DecisionRecord second = f.db->RecordDecision(ab, "inconclusive", "B. Verifier", "");
+  EXPECT_EQ(second.supersedes, std::optional<std::int64_t>(first.id));
+  EXPECT_EQ(f.db->Decisions(ba).size(), 2u);
+  EXPECT_EQ(ReviewHitById(*f.db, ba)->status, "inconclusive");
+  EXPECT_EQ(ReviewHitById(*f.db, ba)->decisions, 2u);
+
+  // A link is the pair's, named by its first hit, whichever hit was decided.
+  f.db->RecordDecision(f.Hit(3, 2), "identification", "A. Examiner", "");
+  const std::vector<Cluster> clusters = LinkedClusters(*f.db);
+  ASSERT_EQ(clusters.size(), 1u);
+  ASSERT_EQ(clusters[0].links.size(), 1u);
+  EXPECT_EQ(clusters[0].links[0].hit, f.Hit(2, 3));
+  EXPECT_EQ(clusters[0].items, (std::vector<ItemId>{f.items[2], f.items[3]}));
+}
+
+/// Turns the fixture's database back into a schema 6 one (no pair_review)
+/// holding the given decisions as schema 6 recorded them: each superseding
+/// the latest of its own hit only.
+void MakeSchema6(Fixture& f, const std::vector<std::pair<std::int64_t, std::string>>& decisions) {
+  f.db.reset();
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open((f.dir / "db/catalog.sqlite").c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw, "DROP TABLE pair_review; PRAGMA user_version=6", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  for (const auto& [hit, decision] : decisions) {
+    const std::string sql =
+        "INSERT INTO decisions (hit_id, decision, examiner, at, toolmark_version, comparator, version, "
+        "score, "
+        "supersedes) VALUES (" +
+        std::to_string(hit) + ", '" + decision +
+        "', 'X', '2026-01-01T00:00:00.000Z', '0.1', 'cmc', 'cmc-test', 1, (SELECT max(id) FROM decisions "
+        "WHERE hit_id = " +
+        std::to_string(hit) + "))";
+    ASSERT_EQ(sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sql;
+  }
+  sqlite3_close(raw);
+  f.db = Database::Open(f.dir / "db", false);
+}
+
+TEST(Review, DecisionsFromBeforePairsAreKeptAndTheirConflictsSurface) {
+  Fixture f;
+  f.Record(1, {{0, 18}});
+  f.Record(3, {{2, 16}});
+  // Schema 6 reviewed each direction apart: 1–2 decided differently from its
+  // two sides (a conflict), 3–4 the same way from both.
+  const std::int64_t ab = f.Hit(0, 1), ba = f.Hit(1, 0);
+  MakeSchema6(f, {{ab, "identification"},
+                  {ba, "inconclusive"},
+                  {ba, "elimination"},
+                  {f.Hit(2, 3), "identification"},
+                  {f.Hit(3, 2), "identification"}});
+  // Nothing rewritten: every decision kept, read as one direction's.
+  const std::vector<DecisionRecord> kept = f.db->Decisions(ab);
+  ASSERT_EQ(kept.size(), 3u);
+  for (const DecisionRecord& d : kept) EXPECT_FALSE(d.whole_pair);
+  EXPECT_EQ(ReviewHitById(*f.db, ab)->status, "conflict");
+  EXPECT_EQ(ReviewHitById(*f.db, f.Hit(3, 2))->status, "identification");
+  HitFilter pending, conflict;  // a conflict awaits a decision: in the pending queue
+  conflict.status = "conflict";
+  ASSERT_EQ(ReviewHits(*f.db, conflict).size(), 1u);
+  EXPECT_EQ(ReviewHits(*f.db, conflict)[0].hit.id, ab);
+  std::set<std::int64_t> queued;
+  for (const ReviewHit& r : ReviewHits(*f.db, pending)) queued.insert(r.hit.id);
+  EXPECT_EQ(queued, (std::set<std::int64_t>{ab, f.Hit(0, 2), f.Hit(4, 3)}));
+  // A conflict links nothing; the agreeing pair still does.
+  std::vector<Cluster> clusters = LinkedClusters(*f.db);
+  ASSERT_EQ(clusters.size(), 1u);
+  EXPECT_EQ(clusters[0].items, (std::vector<ItemId>{f.items[2], f.items[3]}));
+  // A decision on the pair settles it, over both histories.
+  const DecisionRecord settled = f.db->RecordDecision(ab, "identification", "C. Reviewer", "both sides seen");
+  EXPECT_TRUE(settled.whole_pair);
+  EXPECT_EQ(settled.supersedes, std::optional<std::int64_t>(kept.back().id));
+  EXPECT_EQ(ReviewHitById(*f.db, ba)->status, "identification");
+  EXPECT_EQ(LinkedClusters(*f.db).size(), 2u);
+  // Opened again: not migrated twice, the new decision still the pair's.
+  f.db = Database::Open(f.dir / "db", false);
+  EXPECT_TRUE(f.db->Decisions(ab).back().whole_pair);
+  EXPECT_FALSE(f.db->Decisions(ab).front().whole_pair);
+  EXPECT_EQ(ReviewHitById(*f.db, ab)->status, "identification");
 }
 
 }  // namespace

@@ -158,8 +158,15 @@ TEST(SearchCli, CorrelateRecordsHitsAndResumesAfterAKill) {
   }
   EXPECT_EQ(ranks.size(), 8u);
   for (const auto& [query, r] : ranks) EXPECT_EQ(r, (std::vector<int>{1, 2, 3})) << query;
+  // Each same-firearm pair was found from both sides: one review each.
+  std::set<std::pair<index::ItemId, index::ItemId>> unordered;
+  for (const auto& [q, c] : pairs) unordered.insert({std::min(q, c), std::max(q, c)});
+  EXPECT_LT(unordered.size(), pairs.size());
   const CliResult again = RunCli({"correlate", "--db", db});
   EXPECT_NE(again.out.find("correlated 0 items"), std::string::npos) << again.out;
+  EXPECT_NE(again.out.find("review queue: " + std::to_string(unordered.size()) + " pairs pending"),
+            std::string::npos)
+      << again.out;
   EXPECT_NE(again.out.find("8 already correlated"), std::string::npos) << again.out;
   EXPECT_TRUE(index::Database::Open(db, false)->Verify(false).ok());
 }

@@ -12,6 +12,7 @@
 
 #include "toolmark/engine/check.h"
 #include "toolmark/ingest/scan.h"
+#include "toolmark/review/json.h"
 
 namespace toolmark::cli {
 
@@ -147,10 +148,6 @@ nlohmann::json ItemJson(const index::ItemRecord& it) {
   return j;
 }
 
-std::string Num(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
-}
+std::string Num(double v) { return review::Num(v); }
 
 }  // namespace toolmark::cli

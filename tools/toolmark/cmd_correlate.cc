@@ -12,6 +12,7 @@
 #include "cli_common.h"
 #include "search_flags.h"
 #include "toolmark/engine/check.h"
+#include "toolmark/index/review.h"
 #include "toolmark/index/search.h"
 
 namespace toolmark::cli {
@@ -116,6 +117,9 @@ int RunCorrelate(CorrelateArgs args) {
       "not "
       "be searched\n",
       total.correlated, total.hits, total.already, total.remaining, total.failed);
+  // A pair found from both sides is one review (docs/review.md).
+  std::printf("review queue: %zu pairs pending (toolmark hits --db %s)\n",
+              index::ReviewHits(*db, index::HitFilter{}).size(), args.db.c_str());
   return total.failed ? 1 : 0;
 }
 

@@ -17,6 +17,7 @@
 #include "toolmark/engine/registry.h"
 #include "toolmark/index/review.h"
 #include "toolmark/ingest/x3p.h"
+#include "toolmark/review/json.h"
 
 namespace toolmark::cli {
 namespace fs = std::filesystem;
@@ -94,7 +95,7 @@ std::size_t RecordDemoDecisions(const std::string& folder) {
   index::HitFilter pending;
   pending.kind = Kind::kCartridgeCase;
   for (const index::ReviewHit& h : index::ReviewHits(*db, pending)) {
-    if (h.hit.comparator != cmc.name || h.hit.score < threshold) continue;
+    if (h.hit.comparator != cmc.name || index::PairScore(h) < threshold) continue;
     db->RecordDecision(
         h.hit.id, "identification", "toolmark demo (automatic, not an examiner)",
         "Demo database only: recorded by `toolmark demo` because the CMC score reached the decision "
@@ -110,13 +111,13 @@ void PrintDemoReview(const std::string& folder) {
   index::HitFilter all;
   all.status = "all";
   const auto hits = index::ReviewHits(*db, all);
-  std::printf("== hit lists: %zu hits recorded; the best 15 (toolmark hits --db %s --status all)\n",
+  std::printf("== hit lists: %zu pairs to review; the best 15 (toolmark hits --db %s --status all)\n",
               hits.size(), folder.c_str());
-  std::printf("%-6s %-15s %8s  %-40s %-40s\n", "hit", "status", "score", "query", "candidate");
+  std::printf("%-6s %-15s %13s  %-40s %-40s\n", "hit", "status", "score", "query", "candidate");
   for (std::size_t i = 0; i < hits.size() && i < 15; ++i) {
     const auto& h = hits[i];
-    std::printf("%-6lld %-15s %8s  %-40s %-40s\n", static_cast<long long>(h.hit.id), h.status.c_str(),
-                Num(h.hit.score).c_str(), (h.query.case_id + "/" + h.query.item_label).c_str(),
+    std::printf("%-6lld %-15s %13s  %-40s %-40s\n", static_cast<long long>(h.hit.id), h.status.c_str(),
+                review::PairScoreText(h).c_str(), (h.query.case_id + "/" + h.query.item_label).c_str(),
                 (h.candidate.case_id + "/" + h.candidate.item_label).c_str());
   }
   std::map<index::ItemId, index::ItemRecord> items;

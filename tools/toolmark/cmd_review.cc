@@ -35,15 +35,21 @@ int RunHits(HitsArgs args) {
     std::cout << out.dump(2) << "\n";
     return 0;
   }
-  std::printf("%-6s %-15s %8s %-15s %-32s %-32s\n", "hit", "status", "score", "LR", "query", "candidate");
+  std::printf("%-6s %-15s %13s %-15s %-32s %-32s\n", "hit", "status", "score", "LR", "query", "candidate");
   for (const auto& h : hits)
-    std::printf("%-6lld %-15s %8s %-15s %-32s %-32s\n", static_cast<long long>(h.hit.id), h.status.c_str(),
-                Num(h.hit.score).c_str(), LrText(h.hit.log10_lr).c_str(), ItemText(h.query).c_str(),
+    std::printf("%-6lld %-15s %13s %-15s %-32s %-32s\n", static_cast<long long>(h.hit.id), h.status.c_str(),
+                PairScoreText(h).c_str(), LrText(h.hit.log10_lr).c_str(), ItemText(h.query).c_str(),
                 ItemText(h.candidate).c_str());
-  std::size_t cross = 0;
-  for (const auto& h : hits) cross += h.query.jurisdiction != h.candidate.jurisdiction;
-  std::printf("%zu hits (%s)%s\n", hits.size(), args.filter.status.c_str(),
-              cross ? (", " + std::to_string(cross) + " cross-border").c_str() : "");
+  std::size_t cross = 0, both = 0;
+  for (const auto& h : hits) {
+    cross += h.query.jurisdiction != h.candidate.jurisdiction;
+    both += h.reverse.has_value();
+  }
+  std::printf(
+      "%zu pairs (%s)%s%s\n", hits.size(), args.filter.status.c_str(),
+      both ? (", " + std::to_string(both) + " scored both ways (score: query / candidate as query)").c_str()
+           : "",
+      cross ? (", " + std::to_string(cross) + " cross-border").c_str() : "");
   return 0;
 }
 
@@ -81,6 +87,10 @@ int RunReview(const ReviewArgs& args) {
                 Num(d.score).c_str(), d.note.c_str(),
                 &d == &history.back() ? "  (current)" : "  (superseded)");
   if (history.empty()) std::printf("hit %lld: pending, no decision yet\n", static_cast<long long>(args.hit));
+  if (const auto pair = index::ReviewHitById(*db, args.hit); pair && pair->status == "conflict")
+    std::printf(
+        "hit %lld: in conflict (the two directions were decided apart, differently): decide it again\n",
+        static_cast<long long>(args.hit));
   return 0;
 }
 

@@ -85,6 +85,14 @@ nlohmann::json HitSummaryJson(const index::ReviewHit& r) {
       {"query", ItemRefJson(r.query)},
       {"candidate", ItemRefJson(r.candidate)},
       {"decisions", r.decisions},
+      // The pair's other direction (the candidate searched as the query), when it was correlated too.
+      {"reverse", r.reverse ? nlohmann::json{{"id", r.reverse->id},
+                                             {"score", r.reverse->score},
+                                             {"log10_lr", Optional(r.reverse->log10_lr)},
+                                             {"rank", r.reverse->rank},
+                                             {"similarity", r.reverse->similarity}}
+                            : nlohmann::json()},
+      {"pair_score", index::PairScore(r)},
       // Items of two jurisdictions (e.g. evidence imported from a partner).
       {"cross_border", r.query.jurisdiction != r.candidate.jurisdiction},
       // Either scan has quality warnings (weak data, an assumed orientation): a weak comparison.
@@ -108,6 +116,16 @@ nlohmann::json ClustersJson(const std::vector<index::Cluster>& clusters,
                    {"edges", edges}});
   }
   return {{"clusters", out}};
+}
+
+std::string Num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+std::string PairScoreText(const index::ReviewHit& h) {
+  return Num(h.hit.score) + (h.reverse ? " / " + Num(h.reverse->score) : std::string());
 }
 
 std::string LrText(const std::optional<double>& log10_lr) {

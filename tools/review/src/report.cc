@@ -27,13 +27,6 @@ namespace toolmark::review {
 namespace {
 namespace fs = std::filesystem;
 
-/// Short number formatting ("%.6g").
-std::string Num(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
-}
-
 constexpr std::size_t kMaxCaseHitsShown = 50;  ///< hits of a case with their images
 
 std::string Html(const std::string& s) {
@@ -146,6 +139,17 @@ std::string History(const std::vector<index::DecisionRecord>& history) {
   return s + "</table>";
 }
 
+/// The pair's other direction, when the candidate was correlated too.
+std::string ReverseRow(const index::ReviewHit& h) {
+  if (!h.reverse) return "";
+  const index::HitRecord& b = *h.reverse;
+  return "<tr><th>other direction</th><td>score " + Num(b.score) + ", " + Html(LrText(b.log10_lr)) +
+         " (hit " + std::to_string(b.id) + ": the candidate searched as the query; rank " +
+         std::to_string(b.rank) +
+         " of its hit list). One pair, one review: a decision on either hit is the "
+         "pair's.</td></tr>";
+}
+
 std::string HitSection(index::Database& db, const index::ReviewHit& h, bool images) {
   std::ostringstream s;
   const index::HitRecord& r = h.hit;
@@ -156,7 +160,7 @@ std::string HitSection(index::Database& db, const index::ReviewHit& h, bool imag
     << "<tr><th>status</th><td><b>" << Html(h.status) << "</b> (" << h.decisions << " decision"
     << (h.decisions == 1 ? "" : "s") << ")</td></tr>"
     << "<tr><th>score</th><td>" << Num(r.score) << " (" << Html(r.comparator) << ", features "
-    << Html(r.version) << "; rank " << r.rank << " of the query's hit list)</td></tr>"
+    << Html(r.version) << "; rank " << r.rank << " of the query's hit list)</td></tr>" << ReverseRow(h)
     << "<tr><th>likelihood ratio</th><td>" << Html(LrText(r.log10_lr))
     << (r.calibration.empty() ? "" : " (calibration set: " + Html(r.calibration) + ")") << "</td></tr>"
     << "<tr><th>registration</th><td>rotation " << Num(r.rotation_deg) << "°, translation ("
@@ -242,7 +246,7 @@ std::string CaseReport(index::Database& db, const std::string& case_id, const st
           "<th>LR</th><th>query</th><th>candidate</th></tr>";
   for (const auto& h : hits)
     body += "<tr><td>" + std::to_string(h.hit.id) + "</td><td>" + Html(h.status) + "</td><td>" +
-            Num(h.hit.score) + "</td><td>" + Html(LrText(h.hit.log10_lr)) + "</td><td>" +
+            Html(PairScoreText(h)) + "</td><td>" + Html(LrText(h.hit.log10_lr)) + "</td><td>" +
             Html(h.query.case_id + " / " + h.query.item_label) + " (" + Html(h.query.jurisdiction) +
             ")</td><td>" + Html(h.candidate.case_id + " / " + h.candidate.item_label) + " (" +
             Html(h.candidate.jurisdiction) + ")</td></tr>";

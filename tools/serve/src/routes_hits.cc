@@ -51,11 +51,13 @@ void Server::GetHit(const httplib::Request& req, httplib::Response& res) {
   index::HitFilter pending;
   j["previous"] = nullptr;
   j["next"] = nullptr;
+  const double score = index::PairScore(h);
   const auto better = [&](const index::ReviewHit& q) {
-    return q.hit.score != h.hit.score ? q.hit.score > h.hit.score : q.hit.id < h.hit.id;
+    const double s = index::PairScore(q);
+    return s != score ? s > score : q.hit.id < h.hit.id;
   };
   for (const auto& q : index::ReviewHits(*db_, pending)) {
-    if (q.hit.id == id || !view.Visible(q)) continue;
+    if (q.hit.id == h.hit.id || !view.Visible(q)) continue;
     if (better(q))
       j["previous"] = q.hit.id;
     else if (j["next"].is_null())

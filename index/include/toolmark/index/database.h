@@ -112,6 +112,9 @@ struct DecisionRecord {
   std::optional<double> log10_lr;
   std::string calibration;
   std::optional<std::int64_t> supersedes;  ///< the decision it replaces, if any
+  /// Made on the pair, with both directions' history in view; false for a
+  /// decision recorded before schema 7, when each direction was reviewed apart.
+  bool whole_pair = true;
 };
 
 /// Roles of users of the HTTP API (docs/exchange.md).
@@ -207,13 +210,20 @@ class Database {
   virtual std::vector<HitRecord> Hits(std::optional<ItemId> query = std::nullopt) = 0;
   /// One recorded hit, or none.
   virtual std::optional<HitRecord> Hit(std::int64_t id) = 0;
+  /// The hits of one hit's pair, by id: the hit itself and, when both items
+  /// were correlated, the hit of the other direction (same comparator and
+  /// version, query and candidate swapped). A pair is one thing to review:
+  /// its decisions are those recorded on either of its hits. Empty for an
+  /// unknown hit.
+  virtual std::vector<HitRecord> PairHits(std::int64_t id) = 0;
   /// Appends a decision on a hit in one durable transaction (with an audit
-  /// row): it supersedes the hit's latest decision, if any. Throws
+  /// row): it supersedes the latest decision of the hit's pair (either
+  /// direction), if any. Throws
   /// toolmark::Error for an unknown hit, a conclusion not in kConclusions, an
   /// empty examiner, or a note or name that is too long.
   virtual DecisionRecord RecordDecision(std::int64_t hit, const std::string& decision,
                                         const std::string& examiner, const std::string& note) = 0;
-  /// Decisions, oldest first; of one hit when given.
+  /// Decisions, oldest first; of one hit's pair (PairHits) when given.
   virtual std::vector<DecisionRecord> Decisions(std::optional<std::int64_t> hit = std::nullopt) = 0;
   // --- Access control and exchange (docs/exchange.md) ---
   /// A database setting ("" when unset), e.g. "jurisdiction" (its home).

@@ -15,34 +15,54 @@
 
 namespace toolmark::index {
 
-/// A hit as a reviewer sees it.
+/// A pair of items as a reviewer sees it: one thing to review, whichever
+/// item was the query. `hit` is the pair's first recorded hit (its id is the
+/// pair's id; any of its hits' ids finds it), `reverse` the hit of the other
+/// direction when both items were correlated (its score kept for the
+/// explanation). Decisions on either hit are the pair's.
 struct ReviewHit {
   HitRecord hit;
-  ItemRecord query, candidate;
-  std::string status = "pending";  ///< "pending" or the latest decision's conclusion
-  std::size_t decisions = 0;       ///< how many were recorded on it
+  std::optional<HitRecord> reverse;
+  ItemRecord query, candidate;     ///< of `hit`
+  std::string status = "pending";  ///< "pending", the latest decision's conclusion, or "conflict"
+  std::size_t decisions = 0;       ///< how many were recorded on the pair
 };
+
+/// The score a pair is ranked and filtered by: the better of its two
+/// directions' scores.
+double PairScore(const ReviewHit& r);
+
+/// A pair's status from its decisions (both directions', oldest first):
+/// "pending" when there is none, else the latest one's conclusion, made over
+/// the pair's whole history. Decisions recorded before pairs were reviewed
+/// as one (DecisionRecord::whole_pair false) were made on one direction
+/// alone: when the two directions' latest ones disagree and no decision was
+/// made on the pair since, the status is "conflict", which links nothing
+/// until someone decides the pair.
+std::string PairStatus(const std::vector<DecisionRecord>& decisions);
 
 /// Which hits a queue lists. Empty strings match everything.
 struct HitFilter {
-  std::string status = "pending";  ///< "pending", a conclusion, or "all"
-  std::string case_id;             ///< either side's case
-  std::string jurisdiction;        ///< either side's jurisdiction
-  std::optional<Kind> kind;        ///< the query's kind; none: both
-  std::optional<double> min_score;
-  std::optional<ItemId> item;  ///< either side is this item
+  /// "pending" (pairs awaiting a decision: undecided or in conflict), a
+  /// conclusion, "conflict", or "all"
+  std::string status = "pending";
+  std::string case_id;              ///< either side's case
+  std::string jurisdiction;         ///< either side's jurisdiction
+  std::optional<Kind> kind;         ///< the query's kind; none: both
+  std::optional<double> min_score;  ///< on PairScore
+  std::optional<ItemId> item;       ///< either side is this item
 };
 
 /// Checks a filter's status and kind; throws toolmark::Error.
 void CheckFilter(const HitFilter& filter);
 
-/// The hits the filter selects, best score first, then by hit id.
+/// The pairs the filter selects, best PairScore first, then by hit id.
 std::vector<ReviewHit> ReviewHits(Database& db, const HitFilter& filter);
 
-/// One hit with its items and status, or none.
+/// The pair of one hit (either direction's id) with its items and status, or none.
 std::optional<ReviewHit> ReviewHitById(Database& db, std::int64_t id);
 
-/// An identification link: a hit whose status is identification.
+/// An identification link: a pair whose status is identification.
 struct Link {
   std::int64_t hit = 0;
   ItemId a = kInvalidItemId, b = kInvalidItemId;  ///< query, candidate

@@ -329,11 +329,19 @@ document.addEventListener('keydown', (ev) => {
 
 // ---------------------------------------------------------------- queue
 
+// A pair's score: this direction's, and the other direction's when the
+// candidate was searched as the query too (one pair, one review).
+function pairScore(hit) {
+  if (!hit.reverse) return fmtScore(hit.score);
+  return h('span', { 'data-testid': 'pair-score', title: `query → candidate ${fmtScore(hit.score)} · candidate → query ${fmtScore(hit.reverse.score)} (hit #${hit.reverse.id})` },
+    `${fmtScore(hit.score)} / ${fmtScore(hit.reverse.score)}`);
+}
+
 function hitRow(hit, { onOpen } = {}) {
   const q = hit.query || {}, c = hit.candidate || {};
   const tr = h('tr', { 'data-testid': 'queue-row', 'data-hit-id': hit.id, class: 'row' },
     h('td', { class: 'num' }, h('a', { href: hitHref(hit.id), onclick: (e) => e.stopPropagation() }, `#${hit.id}`)),
-    h('td', { class: 'num strong' }, quickBadge(hit), quickBadge(hit) ? ' ' : null, weakBadge(hit), hit.weak ? ' ' : null, fmtScore(hit.score)),
+    h('td', { class: 'num strong' }, quickBadge(hit), quickBadge(hit) ? ' ' : null, weakBadge(hit), hit.weak ? ' ' : null, pairScore(hit)),
     h('td', { class: hit.log10_lr == null ? 'muted' : '' }, fmtLR(hit.log10_lr)),
     h('td', { title: q.file || '' }, q.label ?? q.id),
     h('td', {}, q.case != null ? caseLink(q.case) : '–'),
@@ -390,7 +398,7 @@ async function renderQueue(params, ctx) {
 
   const filters = h('form', { class: 'filters', onsubmit: (e) => e.preventDefault() },
     h('label', {}, 'Status', h('select', { name: 'status', onchange: (e) => apply({ status: e.target.value }) },
-      ['pending', ...DECISIONS, 'all'].map((v) => h('option', { value: v, selected: v === f.status }, v)))),
+      ['pending', ...DECISIONS, 'conflict', 'all'].map((v) => h('option', { value: v, selected: v === f.status }, v)))),
     textFilter('case', 'Case', 'any'),
     textFilter('jurisdiction', 'Jurisdiction', 'any'),
     h('label', {}, 'Kind', h('select', { name: 'kind', onchange: (e) => apply({ kind: e.target.value }) },
@@ -613,6 +621,8 @@ async function renderHit(idStr, ctx, keepNote = '', navFallback = null) {
     kv('Score', [h('strong', {}, fmtScore(hit.score)), quick ? h('span', { class: 'muted' }, ` · ${QUICK_NOTE}`) : null]),
     kv('Likelihood ratio', fmtLR(hit.log10_lr), { class: hit.log10_lr == null ? 'muted' : 'strong', title: hit.log10_lr == null ? '' : `log10 LR = ${hit.log10_lr}` }),
     kv('Calibration', hit.calibration || 'none', { class: hit.calibration ? '' : 'muted' }),
+    hit.reverse ? kv('Other direction', `score ${fmtScore(hit.reverse.score)} · ${fmtLR(hit.reverse.log10_lr)} · rank ${hit.reverse.rank ?? '–'} (hit #${hit.reverse.id}, candidate as the query)`,
+      { 'data-testid': 'reverse', title: 'both items were correlated: the pair is one review, its decisions are shared' }) : [],
     kv('Rank', hit.rank ?? '–'),
     kv('Similarity', fmtNum(hit.similarity, 3)),
     !isBullet ? kv('Registration', `rotation ${fmtNum(hit.rotation_deg, 2)}° · shift ${fmtNum(tr[0], 1)}, ${fmtNum(tr[1], 1)} µm`) : [],

@@ -25,6 +25,11 @@ nlohmann::json HitSummaryJson(const index::ReviewHit& h);
 /// `{"clusters": [...]}`; `items` must hold every clustered item.
 nlohmann::json ClustersJson(const std::vector<index::Cluster>& clusters,
                             const std::map<index::ItemId, index::ItemRecord>& items);
+/// Short number formatting ("%.6g").
+std::string Num(double v);
+/// A pair's score as lists show it: "20", or "20 / 18" when the other
+/// direction (candidate as the query) was scored too.
+std::string PairScoreText(const index::ReviewHit& h);
 /// "10^2.30" or "not calibrated".
 std::string LrText(const std::optional<double>& log10_lr);
 /// Every item of the database by id.
