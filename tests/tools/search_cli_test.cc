@@ -243,12 +243,58 @@ TEST(SearchCli, BenchReusesItsOwnDatabaseOnly) {
   other[2] = "10";
   const CliResult mismatch = RunCli(other);
   EXPECT_NE(mismatch.status, 0);
-  EXPECT_NE(mismatch.err.find("holds 8 items"), std::string::npos) << mismatch.err;
+  EXPECT_NE(mismatch.err.find("holds 8 synthetic items"), std::string::npos) << mismatch.err;
   std::vector<std::string> seed = again;
   seed.insert(seed.end(), {"--seed", "5"});
   const CliResult wrong_seed = RunCli(seed);
   EXPECT_NE(wrong_seed.status, 0);
   EXPECT_NE(wrong_seed.err.find("same --items"), std::string::npos) << wrong_seed.err;
+}
+
+TEST(SearchCli, BenchSearchesRealScansAmongItsSyntheticOnes) {
+  testing::TempDir dir;
+  // The "real" set: another generator seed, 3 firearms × 2, with its truth in the manifest.
+  const std::string set = dir / "lab-set", db = dir / "bench";
+  ASSERT_EQ(RunCli({"synth", set, "--firearms", "3", "--per-firearm", "2", "--size", "64", "--seed", "21"}).status,
+            0);
+  const std::vector<std::string> base = {"bench", "--items", "12", "--queries", "1", "--recall-queries", "0",
+                                         "--size",  "64", "--shortlist", "6", "--top", "3", "--db", db,
+                                         "--real", set + "/truth.csv", "--json"};
+  std::vector<std::string> build = base;
+  build.push_back("--keep");
+  const CliResult first = RunCli(build);
+  ASSERT_EQ(first.status, 0) << first.err;
+  const json a = json::parse(first.out);
+  ASSERT_TRUE(a.contains("real")) << first.out;
+  const json& all = a["real"]["all"];
+  EXPECT_EQ(a["real"]["sets"][0]["set"], "lab-set");
+  EXPECT_EQ(a["real"]["sets"][0]["items"], 6);
+  EXPECT_EQ(all["queries"], 6);   // each scan has one partner
+  EXPECT_EQ(all["partners"], 6);  // counted from each side
+  EXPECT_EQ(all["top"], 3);
+  // The hits come from the shortlist (the shortlist path is forced).
+  EXPECT_LE(all["partners_in_hits"].get<int>(), all["partners_in_shortlist"].get<int>());
+  EXPECT_EQ(all["partners_missed"].get<int>(), 6 - all["partners_in_hits"].get<int>());
+  EXPECT_EQ(all["missed"].size(), all["partners_missed"].get<std::size_t>());
+  EXPECT_LE(all["every_partner_in_top"].get<int>(), all["queries"].get<int>());
+  EXPECT_GE(all["rank1_partner"].get<int>(), 5);  // a synthetic partner is found first (evaluation wired right)
+  EXPECT_GT(a["catalog_bytes_per_item"].get<double>(), 0);
+  // Reused with the same set: its scans are already there, the same figures come back.
+  std::vector<std::string> again = base;
+  again.push_back("--reuse");
+  const CliResult second = RunCli(again);
+  ASSERT_EQ(second.status, 0) << second.err;
+  const json b = json::parse(second.out);
+  EXPECT_EQ(b["reused_database"], true);
+  for (const char* k : {"queries", "partners", "partners_in_shortlist", "partners_in_hits", "rank1_partner"})
+    EXPECT_EQ(b["real"]["all"][k], all[k]) << k;
+  EXPECT_EQ(index::Database::Open(db, false)->List().size(), 18u);  // 12 synthetic + 6 real, none twice
+  // A manifest that is not there: refused, one line.
+  std::vector<std::string> missing = again;
+  missing[16] = dir / "nothing.csv";
+  const CliResult bad = RunCli(missing);
+  EXPECT_NE(bad.status, 0);
+  EXPECT_EQ(LineCount(bad.err), 1) << bad.err;
 }
 
 }  // namespace

@@ -63,6 +63,11 @@ void RegisterBench(CLI::App& app, Action* action) {
       "--reuse", args->reuse,
       "If --db exists, search it instead of building it (a database an earlier bench built with the same "
       "--items, --per-firearm, --size and --seed; ingest is then not measured, and it is kept)");
+  cmd->add_option("--real", args->real,
+                  "A manifest of real scans (repeatable) to ingest into the bench database and search among "
+                  "the synthetic items, as stored items with the shortlist path forced; its firearm column "
+                  "gives the partners for the measures only")
+      ->check(CLI::ExistingFile);
   cmd->add_flag("--json", args->json, "Print JSON (ARCHITECTURE.md fields)");
   cmd->callback([args, action] { *action = [args] { return RunBench(*args); }; });
 }

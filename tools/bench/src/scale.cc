@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "real_queries.h"
+#include "stats.h"
 #include "toolmark/base/hash.h"
 #include "toolmark/base/terminal.h"
 #include "toolmark/engine/check.h"
@@ -28,19 +30,7 @@
 namespace toolmark::bench {
 namespace {
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
 using base::Progress;
-
-double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
-
-double Percentile(std::vector<double> v, double q) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const double at = q * static_cast<double>(v.size() - 1);
-  const auto lo = static_cast<std::size_t>(std::floor(at));
-  const auto hi = std::min(v.size() - 1, lo + 1);
-  return v[lo] + (at - static_cast<double>(lo)) * (v[hi] - v[lo]);
-}
 
 /// Peak resident memory of this process (VmHWM), bytes; 0 when unknown.
 std::size_t PeakRss() {
@@ -74,9 +64,16 @@ void Reuse(const ScaleOptions& args, const std::string& folder, Database& b) {
   const SynthOptions& o = b.o;
   auto& db = b.db;
   const std::vector<index::ItemRecord> stored = db->List();
-  Check(stored.size() == args.items, folder + ": holds " + std::to_string(stored.size()) +
-                                         " items, not --items " + std::to_string(args.items) +
-                                         " (--reuse needs the bench's own database)");
+  // The bench's synthetic items (their hash names the bench's seed) first, then any real scans --real added.
+  const std::size_t synthetic =
+      static_cast<std::size_t>(std::count_if(stored.begin(), stored.end(), [&](const index::ItemRecord& it) {
+        return it.sha256 == base::Sha256Hex("bench " + std::to_string(args.seed) + " " + it.file);
+      }));
+  Check(synthetic == args.items && stored.size() >= args.items,
+        folder + ": holds " + std::to_string(synthetic) + " synthetic items, not --items " +
+            std::to_string(args.items) +
+            " of this seed (--reuse needs the bench's own database, built with the same --items, "
+            "--per-firearm, --size and --seed)");
   for (std::size_t i = 0; i < args.items; ++i) {
     ids[i] = stored[i].id;
     firearm[i] = static_cast<int>(i) / args.per_firearm;
@@ -364,6 +361,17 @@ nlohmann::json VectorLevel(const ScaleOptions& args, index::Database& database,
           {"recall_vs_exact", s.total ? static_cast<double>(s.agree) / static_cast<double>(s.total) : 0.0}};
 }
 
+/// Bytes of the catalog on disk (the SQLite file and its write-ahead log).
+std::size_t CatalogBytes(const std::string& folder) {
+  std::size_t bytes = 0;
+  for (const char* name : {"catalog.sqlite", "catalog.sqlite-wal"}) {
+    std::error_code ec;
+    const auto n = fs::file_size(fs::path(folder) / name, ec);
+    if (!ec) bytes += static_cast<std::size_t>(n);
+  }
+  return bytes;
+}
+
 /// Removes the bench's database folder when it goes out of scope, unless it is kept.
 struct RemoveFolderUnlessKept {
   std::string folder;
@@ -469,6 +477,8 @@ nlohmann::json RunScale(const ScaleOptions& args, std::vector<std::string>* warn
 
   Database b = OpenBenchDatabase(args, folder, reuse);
   const double ingest_s = b.ingest_s, features_s = b.features_s;
+  const std::vector<RealSet> real = IngestRealSets(args, folder, warnings);
+  if (!real.empty()) b.db = index::Database::Open(folder, false);  // the items ingest added
   index::Database* db = b.db.get();
 
   // 2. Embeddings and the vector index.
@@ -481,6 +491,9 @@ nlohmann::json RunScale(const ScaleOptions& args, std::vector<std::string>* warn
   const QueryStats s = Query(args, b, engine);
   nlohmann::json out = ScaleJson(args, engine, s, build_s, ingest_s, reuse);
 
+  out["catalog_bytes_per_item"] = static_cast<double>(CatalogBytes(folder)) /
+                                  static_cast<double>(std::max<std::size_t>(1, db->List().size()));
+  if (!real.empty()) out["real"] = QueryRealSets(args, real, *db, engine);
   if (args.vectors > engine.indexed()) out["vector_level"] = VectorLevel(args, *db, engine);
   return out;
 }

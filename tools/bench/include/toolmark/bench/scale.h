@@ -30,6 +30,9 @@ struct ScaleOptions {
   std::string db;      ///< where the database is built ("" : a temporary folder)
   bool keep = false;   ///< keep the database afterwards
   bool reuse = false;  ///< search an existing database an earlier bench built (same options)
+  /// Manifests of real scans to search among the synthetic items (their
+  /// firearm column: evaluation only); see docs/search.md.
+  std::vector<std::string> real;
 };
 
 /// Builds (or reuses) the database, measures, and returns the result object

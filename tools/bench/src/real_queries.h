@@ -1,0 +1,40 @@
+// Real scans searched among the bench's synthetic distractors (bench --real):
+// each manifest's scans are ingested into the bench database (once: a
+// reused database keeps them), then every real scan with a known partner in
+// its set is searched as a stored item, the shortlist path forced, and the
+// ranks of its partners are reported. The manifests' firearm column is read
+// for these measures only (evaluation), never by the search.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "toolmark/bench/scale.h"
+#include "toolmark/index/search.h"
+
+namespace toolmark::bench {
+
+/// One manifest's items in the bench database, with their truth.
+struct RealSet {
+  std::string name;  ///< the manifest's folder name
+  std::vector<index::ItemId> ids;
+  std::vector<std::string> firearm;  ///< ground truth, evaluation only ("" = unknown)
+  std::vector<std::string> file;
+};
+
+/// Ingests each of args.real into the database at `folder` (a scan already
+/// there is taken as it is); throws toolmark::Error when a manifest cannot
+/// be read or none of its scans is accepted. Rejected scans become warnings.
+std::vector<RealSet> IngestRealSets(const ScaleOptions& args, const std::string& folder,
+                                    std::vector<std::string>* warnings);
+
+/// Searches every real item with a partner (SearchItem: as correlate does)
+/// and its shortlist; `{"sets": [...], "all": {...}}` with, per set and over
+/// all: queries, every partner in the hits, rank 1 a partner, partners,
+/// partners in the shortlist and in the hits, latency p50 / p95, and the
+/// missed partners.
+nlohmann::json QueryRealSets(const ScaleOptions& args, const std::vector<RealSet>& sets, index::Database& db,
+                             const index::SearchEngine& engine);
+
+}  // namespace toolmark::bench
