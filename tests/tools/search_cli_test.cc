@@ -255,11 +255,27 @@ TEST(SearchCli, BenchSearchesRealScansAmongItsSyntheticOnes) {
   testing::TempDir dir;
   // The "real" set: another generator seed, 3 firearms × 2, with its truth in the manifest.
   const std::string set = dir / "lab-set", db = dir / "bench";
-  ASSERT_EQ(RunCli({"synth", set, "--firearms", "3", "--per-firearm", "2", "--size", "64", "--seed", "21"}).status,
-            0);
-  const std::vector<std::string> base = {"bench", "--items", "12", "--queries", "1", "--recall-queries", "0",
-                                         "--size",  "64", "--shortlist", "6", "--top", "3", "--db", db,
-                                         "--real", set + "/truth.csv", "--json"};
+  ASSERT_EQ(
+      RunCli({"synth", set, "--firearms", "3", "--per-firearm", "2", "--size", "64", "--seed", "21"}).status,
+      0);
+  const std::vector<std::string> base = {"bench",
+                                         "--items",
+                                         "12",
+                                         "--queries",
+                                         "1",
+                                         "--recall-queries",
+                                         "0",
+                                         "--size",
+                                         "64",
+                                         "--shortlist",
+                                         "6",
+                                         "--top",
+                                         "3",
+                                         "--db",
+                                         db,
+                                         "--real",
+                                         set + "/truth.csv",
+                                         "--json"};
   std::vector<std::string> build = base;
   build.push_back("--keep");
   const CliResult first = RunCli(build);
@@ -277,7 +293,8 @@ TEST(SearchCli, BenchSearchesRealScansAmongItsSyntheticOnes) {
   EXPECT_EQ(all["partners_missed"].get<int>(), 6 - all["partners_in_hits"].get<int>());
   EXPECT_EQ(all["missed"].size(), all["partners_missed"].get<std::size_t>());
   EXPECT_LE(all["every_partner_in_top"].get<int>(), all["queries"].get<int>());
-  EXPECT_GE(all["rank1_partner"].get<int>(), 5);  // a synthetic partner is found first (evaluation wired right)
+  EXPECT_GE(all["rank1_partner"].get<int>(),
+            5);  // a synthetic partner is found first (evaluation wired right)
   EXPECT_GT(a["catalog_bytes_per_item"].get<double>(), 0);
   // Reused with the same set: its scans are already there, the same figures come back.
   std::vector<std::string> again = base;
@@ -294,7 +311,7 @@ TEST(SearchCli, BenchSearchesRealScansAmongItsSyntheticOnes) {
   missing[16] = dir / "nothing.csv";
   const CliResult bad = RunCli(missing);
   EXPECT_NE(bad.status, 0);
-  EXPECT_EQ(LineCount(bad.err), 1) << bad.err;
+  EXPECT_EQ(testing::LineCount(bad.err), 1) << bad.err;
 }
 
 }  // namespace
