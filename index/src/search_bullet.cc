@@ -24,6 +24,43 @@ int LandPosition(const ItemRecord& item) {
   return -1;
 }
 
+namespace {
+
+/// A candidate bullet's support at one phase: how many query lands
+/// shortlisted one of its lands at that phase, and their similarities' sum.
+struct Vote {
+  int lands = 0;
+  double similarity = 0;
+  bool operator<(const Vote& o) const {
+    return lands != o.lands ? lands < o.lands : similarity < o.similarity;
+  }
+};
+
+/// The candidate bullets in order of their best phase's vote (then key), at
+/// most max(fine, top) of them (fine 0: all). The vote only chooses which
+/// bullets are compared; CompareBullets finds the phase itself.
+template <typename Key>
+std::vector<Key> BestVoted(const std::map<Key, std::map<int, Vote>>& votes, std::size_t fine,
+                           std::size_t top) {
+  std::vector<std::pair<Vote, Key>> ranked;
+  for (const auto& [key, phases] : votes) {
+    Vote best;
+    for (const auto& [phase, v] : phases) best = std::max(best, v);
+    ranked.emplace_back(best, key);
+  }
+  std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
+    if (b.first < a.first) return true;
+    if (a.first < b.first) return false;
+    return a.second < b.second;
+  });
+  const std::size_t keep = fine == 0 ? ranked.size() : std::min(ranked.size(), std::max(fine, top));
+  std::vector<Key> out;
+  for (std::size_t i = 0; i < keep; ++i) out.push_back(ranked[i].second);
+  return out;
+}
+
+}  // namespace
+
 std::vector<BulletHit> SearchEngine::SearchBullet(const std::vector<BulletLandQuery>& lands,
                                                   const std::string& exclude_case,
                                                   const std::string& exclude_item) const {
@@ -38,7 +75,23 @@ std::vector<BulletHit> SearchEngine::SearchBullet(const std::vector<BulletLandQu
   using Key = std::pair<std::string, std::string>;  // (case, item label)
   std::map<Key, std::vector<ItemId>> members;
   for (const auto& [id, it] : m.items) members[{it.case_id, it.item_label}].push_back(id);
-  std::set<Key> candidates;
+  // Each shortlisted land votes for its bullet at the phase it implies (its
+  // position minus the query land's): a bullet whose lands line up with the
+  // query's at one phase gathers several votes there.
+  std::map<Key, std::map<int, Vote>> votes;
+  int query_last = 0;
+  for (const BulletLandQuery& l : lands) query_last = std::max(query_last, l.position);
+  std::map<Key, int> counts;  // land positions of the query and a candidate together (as CompareBullets)
+  const auto count_of = [&](const Key& key) {
+    if (const auto c = counts.find(key); c != counts.end()) return c->second;
+    int last = query_last;
+    const std::vector<ItemId>& ids = members.at(key);
+    for (std::size_t k = 0; k < ids.size(); ++k) {
+      const int p = LandPosition(m.items.at(ids[k]));
+      last = std::max(last, p >= 0 ? p : static_cast<int>(k));
+    }
+    return counts[key] = last + 1;
+  };
   for (std::size_t i = 0; i < lands.size(); ++i) {
     SearchQuery q;
     q.kind = m.kind;
@@ -46,11 +99,16 @@ std::vector<BulletHit> SearchEngine::SearchBullet(const std::vector<BulletLandQu
     for (const VectorHit& h : m.ShortlistOf(*query[i], q)) {
       const ItemRecord& it = m.items.at(h.id);
       if (it.case_id == exclude_case && it.item_label == exclude_item) continue;
-      candidates.insert({it.case_id, it.item_label});
+      const Key key{it.case_id, it.item_label};
+      const int p = LandPosition(it), n = count_of(key);
+      Vote& v = votes[key][p < 0 ? -1 : ((p - lands[i].position) % n + n) % n];
+      ++v.lands;
+      v.similarity += h.similarity;
     }
   }
-  // 2. Each candidate bullet compared whole, in parallel.
-  const std::vector<Key> keys(candidates.begin(), candidates.end());
+  // 2. The best-voted candidate bullets (options.fine, at least top; 0: all)
+  // compared whole, in parallel.
+  const std::vector<Key> keys = BestVoted(votes, m.options.fine, m.options.top);
   std::vector<BulletHit> hits(keys.size());
   std::vector<int> query_positions;
   for (const BulletLandQuery& l : lands) query_positions.push_back(l.position);

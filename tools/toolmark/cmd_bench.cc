@@ -36,10 +36,14 @@ void RegisterBench(CLI::App& app, Action* action) {
   cmd->add_option("--items", args->items, "Items in the synthetic database")->check(CLI::Range(4, 10000000));
   cmd->add_option_function<std::string>(
          "--kind", [args](const std::string& v) { args->kind = KindOf(v); },
-         "cartridge_case (bullets: not yet)")
-      ->check(CLI::IsMember({KindName(Kind::kCartridgeCase)}));
+         "cartridge_case, or bullet (items are bullets of --lands land scans; bullet-level search)")
+      ->check(CLI::IsMember({KindName(Kind::kCartridgeCase), KindName(Kind::kBullet)}));
+  cmd->add_option("--lands", args->lands, "Bullets: lands of each bullet")->check(CLI::Range(3, 16));
   cmd->add_option("--per-firearm", args->per_firearm, "Items per firearm")->check(CLI::Range(1, 100));
-  cmd->add_option("--size", args->size, "Points a side of each synthetic scan")->check(CLI::Range(32, 4096));
+  cmd->add_option("--size", args->size,
+                  "Points a side of each synthetic scan (bullets: along the land; default 128, bullets the "
+                  "generator's)")
+      ->check(CLI::Range(32, 4096));
   cmd->add_option("--seed", args->seed, "Seed of the synthetic data");
   cmd->add_option("--queries", args->queries, "Queries timed")->check(CLI::Range(1, 100000));
   cmd->add_option("--recall-queries", args->recall_queries,

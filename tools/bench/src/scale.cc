@@ -26,23 +26,12 @@
 #include "toolmark/engine/synth.h"
 #include "toolmark/engine/version.h"
 #include "toolmark/index/search.h"
+#include "vector_level.h"
 
 namespace toolmark::bench {
 namespace {
 namespace fs = std::filesystem;
 using base::Progress;
-
-/// Peak resident memory of this process (VmHWM), bytes; 0 when unknown.
-std::size_t PeakRss() {
-  FILE* f = std::fopen("/proc/self/status", "r");
-  if (!f) return 0;
-  char line[256];
-  std::size_t kb = 0;
-  while (std::fgets(line, sizeof line, f))
-    if (std::sscanf(line, "VmHWM: %zu kB", &kb) == 1) break;
-  std::fclose(f);
-  return kb * 1024;
-}
 
 /// The database a bench searches: its items in generation order and the
 /// firearm of each (the bench's own truth).
@@ -54,6 +43,17 @@ struct Database {
   double ingest_s = 0, features_s = 0;
   bool reuse = false;
 };
+
+/// Land items a stored item is made of: bullets their lands, cartridge cases 1.
+std::size_t ScansPerItem(const ScaleOptions& args) {
+  return static_cast<std::size_t>(args.kind == Kind::kBullet ? args.lands : 1);
+}
+/// Scans the bench stores: an item each, bullets a land item each.
+std::size_t ScanCount(const ScaleOptions& args) { return args.items * ScansPerItem(args); }
+/// The firearm (0, 1, …) of generated scan i (the generator's order: firearm, shot, land).
+int FirearmOf(const ScaleOptions& args, std::size_t i) {
+  return static_cast<int>(i / (static_cast<std::size_t>(args.per_firearm) * ScansPerItem(args)));
+}
 
 /// A database an earlier bench built with the same --items, --per-firearm,
 /// --size and --seed: its items in id order are the generated scans in
@@ -69,16 +69,17 @@ void Reuse(const ScaleOptions& args, const std::string& folder, Database& b) {
       static_cast<std::size_t>(std::count_if(stored.begin(), stored.end(), [&](const index::ItemRecord& it) {
         return it.sha256 == base::Sha256Hex("bench " + std::to_string(args.seed) + " " + it.file);
       }));
-  Check(synthetic == args.items && stored.size() >= args.items,
-        folder + ": holds " + std::to_string(synthetic) + " synthetic items, not --items " +
-            std::to_string(args.items) +
-            " of this seed (--reuse needs the bench's own database, built with the same --items, "
+  const std::size_t scans = ScanCount(args);
+  Check(synthetic == scans && stored.size() >= scans,
+        folder + ": holds " + std::to_string(synthetic) + " scans of this bench's seed, not the " +
+            std::to_string(scans) + " that --items " + std::to_string(args.items) +
+            " makes (--reuse needs the bench's own database, built with the same --kind, --items, --lands, "
             "--per-firearm, --size and --seed)");
-  for (std::size_t i = 0; i < args.items; ++i) {
+  for (std::size_t i = 0; i < scans; ++i) {
     ids[i] = stored[i].id;
-    firearm[i] = static_cast<int>(i) / args.per_firearm;
+    firearm[i] = FirearmOf(args, i);
   }
-  for (const std::size_t i : {std::size_t{0}, args.items - 1}) {
+  for (const std::size_t i : {std::size_t{0}, scans - 1}) {
     const SynthScan scan = GenerateSynthScan(o, static_cast<int>(i));
     const bool same =
         stored[i].file == scan.file &&
@@ -100,7 +101,8 @@ void Build(const ScaleOptions& args, Database& b) {
   auto& db = b.db;
   double& ingest_s = b.ingest_s;
   double& features_s = b.features_s;
-  Progress bar(args.items, "ingesting synthetic items");
+  const std::size_t count = ScanCount(args);
+  Progress bar(count, "ingesting synthetic items");
   // Generated in parallel with their derived features (embedding, quick
   // features: as a lab's ingest would extract them while it holds the
   // scan, so that nothing is read back), then stored in order.
@@ -109,13 +111,13 @@ void Build(const ScaleOptions& args, Database& b) {
   std::vector<std::vector<index::FeatureRecord>> derived;
   std::vector<index::FeatureRecord> pending;
   const Kind kind = args.kind;
-  for (std::size_t i = 0; i < args.items; ++i) {
+  for (std::size_t i = 0; i < count; ++i) {
     if (i % kGenerated == 0) {
       const auto p0 = Clock::now();
       if (!pending.empty()) db->PutFeatures(pending);
       features_s += std::chrono::duration<double>(Clock::now() - p0).count();
       pending.clear();
-      scans.assign(std::min(kGenerated, args.items - i), SynthScan{});
+      scans.assign(std::min(kGenerated, count - i), SynthScan{});
       derived.assign(scans.size(), {});
       tbb::parallel_for(std::size_t{0}, scans.size(),
                         [&](std::size_t k) { scans[k] = GenerateSynthScan(o, static_cast<int>(i + k)); });
@@ -131,11 +133,11 @@ void Build(const ScaleOptions& args, Database& b) {
     it.sha256 = base::Sha256Hex("bench " + std::to_string(args.seed) + " " + scan.file);
     it.format = "x3p";
     it.case_id = "bench-" + scan.firearm;
-    it.item_label = scan.file;
+    it.item_label = kind == Kind::kBullet ? scan.bullet : scan.file;  // a bullet: its lands share a label
     it.jurisdiction = i % 3 == 0 ? "NL" : i % 3 == 1 ? "DE" : "FR";
     it.kind = kind;
     it.role = "reference";
-    it.marks = {kind == Kind::kBullet ? Mark{MarkType::kLand, 1} : Mark{MarkType::kBreechFace, 0}};
+    it.marks = {kind == Kind::kBullet ? Mark{MarkType::kLand, scan.land} : Mark{MarkType::kBreechFace, 0}};
     const auto t0 = Clock::now();
     ids[i] = db->Add(it, scan.surface).id;
     ingest_s += std::chrono::duration<double>(Clock::now() - t0).count();
@@ -143,7 +145,7 @@ void Build(const ScaleOptions& args, Database& b) {
       f.item = ids[i];
       pending.push_back(std::move(f));
     }
-    firearm[i] = static_cast<int>(i) / args.per_firearm;
+    firearm[i] = FirearmOf(args, i);
     bar.Tick(scan.file);
   }
   const auto f0 = Clock::now();
@@ -157,6 +159,7 @@ struct QueryStats {
   std::vector<double> shortlist_ms, search_ms, rerank_ms, fine_ms;
   std::size_t km_total = 0, km_found = 0, km_in_hits = 0, top_is_km = 0, recall_hits = 0, recall_n = 0;
   std::size_t best_km_n = 0, best_km_listed = 0;
+  bool bullets = false;  ///< bullet queries: no shortlist-level or exhaustive measures
 };
 
 /// Queries: a fresh shot of a firearm in the database (generated with the
@@ -237,130 +240,6 @@ QueryStats Query(const ScaleOptions& args, const Database& b, const index::Searc
   return s;
 }
 
-/// The vectors the vector index is measured with, row after row (dims floats each), and their ids.
-struct BenchVectors {
-  std::vector<float> all;
-  std::vector<index::VectorId> vid;
-};
-
-/// The database's embeddings, then distractors made from them up to args.vectors (see VectorLevel).
-BenchVectors WithDistractors(const ScaleOptions& args, const std::vector<index::FeatureRecord>& features,
-                             std::size_t dims) {
-  BenchVectors out;
-  std::vector<float>& all = out.all;
-  std::vector<index::VectorId>& vid = out.vid;
-  all.reserve(args.vectors * dims);
-  for (const auto& f : features) {
-    all.insert(all.end(), f.vector.begin(), f.vector.end());
-    vid.push_back(f.item);
-  }
-  std::mt19937_64 rng(args.seed);
-  std::normal_distribution<float> noise(0.0f, 1.0f / std::sqrt(static_cast<float>(dims)));
-  std::uniform_int_distribution<std::size_t> pick(0, features.size() - 1);
-  std::vector<float> row(dims);
-  for (std::size_t n = features.size(); n < args.vectors; ++n) {
-    const auto& a = features[pick(rng)].vector;
-    const auto& b = features[pick(rng)].vector;
-    double norm = 0;
-    for (std::size_t d = 0; d < dims; ++d) {
-      row[d] = 0.5f * a[d] + 0.5f * b[d] + noise(rng);
-      norm += static_cast<double>(row[d]) * row[d];
-    }
-    for (float& v : row) v = static_cast<float>(v / std::sqrt(norm));
-    all.insert(all.end(), row.begin(), row.end());
-    vid.push_back(static_cast<index::VectorId>(1'000'000'000 + n));
-  }
-  return out;
-}
-
-/// Adds the vectors in batches, as a database grows: an IVF index trains when its flat one outgrows it.
-void AddInBatches(const BenchVectors& v, std::size_t dims, index::VectorIndex* vi) {
-  const std::vector<float>& all = v.all;
-  const std::vector<index::VectorId>& vid = v.vid;
-  constexpr std::size_t kBatch = 10000;
-  for (std::size_t start = 0; start < vid.size(); start += kBatch) {
-    const std::size_t end = std::min(vid.size(), start + kBatch);
-    vi->Add(
-        {vid.begin() + static_cast<std::ptrdiff_t>(start), vid.begin() + static_cast<std::ptrdiff_t>(end)},
-        {all.begin() + static_cast<std::ptrdiff_t>(start * dims),
-         all.begin() + static_cast<std::ptrdiff_t>(end * dims)});
-  }
-}
-
-/// What searching the vector index alone measured.
-struct VectorQueryStats {
-  std::vector<double> lat;           ///< shortlist latency of each query, ms
-  std::size_t agree = 0, total = 0;  ///< of the exact top-k, how many the index found, of how many
-};
-
-/// Times a search with each of the first 100 embeddings; checks the first 20 against the exact top-k.
-VectorQueryStats QueryVectorIndex(const ScaleOptions& args, const index::VectorIndex& vi,
-                                  const BenchVectors& v, std::size_t dims, std::size_t embeddings) {
-  const std::vector<float>& all = v.all;
-  const std::vector<index::VectorId>& vid = v.vid;
-  VectorQueryStats s;
-  std::vector<double>& lat = s.lat;
-  std::size_t &agree = s.agree, &total = s.total;
-  for (std::size_t q = 0; q < std::min<std::size_t>(100, embeddings); ++q) {
-    const float* query = all.data() + q * dims;
-    const auto t1 = Clock::now();
-    const std::vector<index::VectorHit> got = vi.Search(query, args.shortlist);
-    lat.push_back(Ms(Clock::now() - t1));
-    if (q < 20) {  // exact top-k by brute force
-      std::vector<std::pair<float, index::VectorId>> exact;
-      exact.reserve(vid.size());
-      for (std::size_t i = 0; i < vid.size(); ++i) {
-        float dot = 0;
-        for (std::size_t d = 0; d < dims; ++d) dot += all[i * dims + d] * query[d];
-        exact.emplace_back(-dot, vid[i]);
-      }
-      std::partial_sort(exact.begin(), exact.begin() + static_cast<std::ptrdiff_t>(args.shortlist),
-                        exact.end());
-      std::set<index::VectorId> g;
-      for (const index::VectorHit& h : got) g.insert(h.id);
-      for (std::size_t i = 0; i < args.shortlist; ++i) agree += g.count(exact[i].second);
-      total += args.shortlist;
-    }
-  }
-  return s;
-}
-
-/// The vector index alone: the database's embeddings plus distractors (each
-/// a normalised mix of two random database embeddings and noise, so that
-/// they look like embeddings, not like random directions), searched with
-/// the queries' embeddings; recall of the exact top-k in the index's top-k.
-nlohmann::json VectorLevel(const ScaleOptions& args, index::Database& database,
-                           const index::SearchEngine& engine) {
-  index::Database* db = &database;
-  std::vector<index::FeatureRecord> features =
-      db->Features(engine.comparator(), index::FeatureVersion(engine.comparator()));
-  Check(!features.empty(), "bench: no embeddings to build distractors from");
-  const std::size_t dims = features[0].vector.size();
-  const BenchVectors v = WithDistractors(args, features, dims);
-  const std::size_t before = PeakRss();
-  const auto t0 = Clock::now();
-  index::VectorIndexOptions vo;
-  vo.kind = index::ParseVectorIndexKind(args.index_kind);
-  vo.ivf_dims = args.ivf_dims;
-  vo.ivf_probe = args.ivf_probe;
-  index::VectorIndex vi(static_cast<int>(dims), vo);
-  AddInBatches(v, dims, &vi);
-  const double vbuild = std::chrono::duration<double>(Clock::now() - t0).count();
-  const VectorQueryStats s = QueryVectorIndex(args, vi, v, dims, features.size());
-  return {{"vectors", args.vectors},
-          {"dims", dims},
-          {"index_kind", index::VectorIndexKindName(vi.kind())},
-          {"ivf_dims", args.ivf_dims},
-          {"ivf_probe", args.ivf_probe},
-          {"build_s", vbuild},
-          {"index_bytes", vi.MemoryBytes()},
-          {"index_bytes_per_item", static_cast<double>(vi.MemoryBytes()) / static_cast<double>(args.vectors)},
-          {"peak_rss_growth_bytes", PeakRss() - before},
-          {"shortlist_p50_ms", Percentile(s.lat, 0.5)},
-          {"shortlist_p95_ms", Percentile(s.lat, 0.95)},
-          {"recall_vs_exact", s.total ? static_cast<double>(s.agree) / static_cast<double>(s.total) : 0.0}};
-}
-
 /// Bytes of the catalog on disk (the SQLite file and its write-ahead log).
 std::size_t CatalogBytes(const std::string& folder) {
   std::size_t bytes = 0;
@@ -382,6 +261,47 @@ struct RemoveFolderUnlessKept {
   }
 };
 
+/// Bullet queries: a fresh bullet of a firearm in the database (shot index
+/// per_firearm: not ingested) with two of its lands missing (damaged, not
+/// scanned), searched bullet-level (SearchBullet: its lands shortlisted, the
+/// candidate bullets compared whole at the best phase). Its known matches
+/// are the firearm's stored bullets (the bench's truth: evaluation only).
+QueryStats QueryBullets(const ScaleOptions& args, const Database& b, const index::SearchEngine& engine) {
+  QueryStats s;
+  s.bullets = true;
+  SynthOptions qo = b.o;
+  qo.per_firearm = args.per_firearm + 1;
+  s.nq = std::min<std::size_t>(args.queries, static_cast<std::size_t>(qo.firearms));
+  Progress bar(s.nq, "querying bullets");
+  for (std::size_t q = 0; q < s.nq; ++q) {
+    const int f = static_cast<int>(q * static_cast<std::size_t>(qo.firearms) / s.nq);
+    std::vector<index::BulletLandQuery> lands;
+    std::string case_id;
+    for (int l = 0; l < args.lands; ++l) {
+      const bool missing = args.lands > 2 && (l == static_cast<int>(q) % args.lands ||
+                                              l == (static_cast<int>(q) + 3) % args.lands);
+      if (missing) continue;
+      SynthScan scan = GenerateSynthScan(qo, (f * qo.per_firearm + args.per_firearm) * args.lands + l);
+      case_id = "bench-" + scan.firearm;
+      lands.push_back({scan.land - 1, std::move(scan.surface)});
+    }
+    index::SearchQuery one;  // the first land's shortlist alone, timed
+    one.surface = lands.front().surface;
+    one.kind = Kind::kBullet;
+    const auto t0 = Clock::now();
+    engine.Shortlist(one);
+    s.shortlist_ms.push_back(Ms(Clock::now() - t0));
+    const auto t1 = Clock::now();
+    const std::vector<index::BulletHit> hits = engine.SearchBullet(lands);
+    s.search_ms.push_back(Ms(Clock::now() - t1));
+    s.km_total += static_cast<std::size_t>(args.per_firearm);
+    for (const index::BulletHit& h : hits) s.km_in_hits += h.case_id == case_id;
+    s.top_is_km += !hits.empty() && hits.front().case_id == case_id;
+    bar.Tick("query " + std::to_string(q + 1));
+  }
+  return s;
+}
+
 /// The synthetic data's options: args.items scans, args.per_firearm a firearm; throws when out of range.
 SynthOptions SynthOptionsFor(const ScaleOptions& args) {
   SynthOptions o;
@@ -389,7 +309,8 @@ SynthOptions SynthOptionsFor(const ScaleOptions& args) {
   o.per_firearm = args.per_firearm;
   o.firearms = static_cast<int>((args.items + static_cast<std::size_t>(args.per_firearm) - 1) /
                                 static_cast<std::size_t>(args.per_firearm));
-  o.size = args.size;
+  o.size = args.size != 0 ? args.size : args.kind == Kind::kBullet ? 0 : 128;
+  o.lands = args.lands;
   o.seed = args.seed;
   o.Check();
   return o;
@@ -402,8 +323,8 @@ Database OpenBenchDatabase(const ScaleOptions& args, const std::string& folder, 
   b.o = SynthOptionsFor(args);
   b.db = index::Database::Open(folder, !reuse);
 
-  b.ids.resize(args.items);
-  b.firearm.resize(args.items);
+  b.ids.resize(ScanCount(args));
+  b.firearm.resize(ScanCount(args));
   if (reuse)
     Reuse(args, folder, b);
   else
@@ -429,7 +350,11 @@ nlohmann::json ScaleJson(const ScaleOptions& args, const index::SearchEngine& en
   return {{"items", args.items},
           {"kind", KindName(args.kind)},
           {"comparator", engine.comparator()},
-          {"scan_size", args.size},
+          {"scan_size", args.size != 0               ? nlohmann::json(args.size)
+                        : args.kind == Kind::kBullet ? nlohmann::json(nullptr)
+                                                     : nlohmann::json(128)},
+          {"lands", args.kind == Kind::kBullet ? nlohmann::json(args.lands) : nlohmann::json(nullptr)},
+          {"stored_scans", ScanCount(args)},
           {"shortlist", args.shortlist},
           {"fine", args.fine},
           {"top", args.top},
@@ -439,9 +364,15 @@ nlohmann::json ScaleJson(const ScaleOptions& args, const index::SearchEngine& en
                       : nlohmann::json(nullptr)},
           {"shortlist_recall_queries", s.recall_n},
           {"known_match_in_shortlist",
-           s.km_total ? static_cast<double>(s.km_found) / static_cast<double>(s.km_total) : 0.0},
+           s.bullets
+               ? nlohmann::json(nullptr)
+               : nlohmann::json(s.km_total ? static_cast<double>(s.km_found) / static_cast<double>(s.km_total)
+                                           : 0.0)},
           {"best_known_match_in_shortlist",
-           s.best_km_n ? static_cast<double>(s.best_km_listed) / static_cast<double>(s.best_km_n) : 0.0},
+           s.bullets ? nlohmann::json(nullptr)
+                     : nlohmann::json(s.best_km_n ? static_cast<double>(s.best_km_listed) /
+                                                        static_cast<double>(s.best_km_n)
+                                                  : 0.0)},
           {"known_match_in_hits",
            s.km_total ? static_cast<double>(s.km_in_hits) / static_cast<double>(s.km_total) : 0.0},
           {"top_hit_known_match", nq ? static_cast<double>(s.top_is_km) / static_cast<double>(nq) : 0.0},
@@ -456,7 +387,7 @@ nlohmann::json ScaleJson(const ScaleOptions& args, const index::SearchEngine& en
                                        static_cast<double>(std::max<std::size_t>(1, engine.indexed()))},
           {"ingest_items_per_s",
            reuse ? nlohmann::json(nullptr)
-                 : nlohmann::json(static_cast<double>(args.items) / std::max(ingest_s, 1e-9))},
+                 : nlohmann::json(static_cast<double>(ScanCount(args)) / std::max(ingest_s, 1e-9))},
           {"reused_database", reuse},
           {"peak_rss_bytes", PeakRss()},
           {"version", Version()}};
@@ -488,7 +419,7 @@ nlohmann::json RunScale(const ScaleOptions& args, std::vector<std::string>* warn
   engine.Update(warnings);
   const double build_s = features_s + std::chrono::duration<double>(Clock::now() - b0).count();
 
-  const QueryStats s = Query(args, b, engine);
+  const QueryStats s = args.kind == Kind::kBullet ? QueryBullets(args, b, engine) : Query(args, b, engine);
   nlohmann::json out = ScaleJson(args, engine, s, build_s, ingest_s, reuse);
 
   out["catalog_bytes_per_item"] = static_cast<double>(CatalogBytes(folder)) /

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <vector>
 
 namespace toolmark::bench {
@@ -21,6 +22,18 @@ inline double Percentile(std::vector<double> v, double q) {
   const auto lo = static_cast<std::size_t>(std::floor(at));
   const auto hi = std::min(v.size() - 1, lo + 1);
   return v[lo] + (at - static_cast<double>(lo)) * (v[hi] - v[lo]);
+}
+
+/// Peak resident memory of this process (VmHWM), bytes; 0 when unknown.
+inline std::size_t PeakRss() {
+  FILE* f = std::fopen("/proc/self/status", "r");
+  if (!f) return 0;
+  char line[256];
+  std::size_t kb = 0;
+  while (std::fgets(line, sizeof line, f))
+    if (std::sscanf(line, "VmHWM: %zu kB", &kb) == 1) break;
+  std::fclose(f);
+  return kb * 1024;
 }
 
 }  // namespace toolmark::bench

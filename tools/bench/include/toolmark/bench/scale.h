@@ -18,7 +18,9 @@ struct ScaleOptions {
   std::size_t items = 1000;
   Kind kind = Kind::kCartridgeCase;
   int per_firearm = 2;
-  int size = 128;  ///< points a side of each synthetic scan
+  int size =
+      0;  ///< points a side of each synthetic scan (bullets: along the land); 0: 128, bullets the generator's
+  int lands = 6;  ///< bullets: lands of each bullet (items are bullets, each stored as this many land items)
   std::uint64_t seed = 1;
   std::size_t queries = 20;        ///< queries timed
   std::size_t recall_queries = 5;  ///< of which also compared exhaustively with the whole database
