@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <limits>
 #include <map>
 #include <memory>
 #include <set>
@@ -26,32 +27,37 @@ int LandPosition(const ItemRecord& item) {
 
 namespace {
 
-/// A candidate bullet's support at one phase: how many query lands
-/// shortlisted one of its lands at that phase, and their similarities' sum.
-struct Vote {
-  int lands = 0;
-  double similarity = 0;
-  bool operator<(const Vote& o) const {
-    return lands != o.lands ? lands < o.lands : similarity < o.similarity;
-  }
-};
+/// The land pairs that voted for a candidate bullet at one phase: (query
+/// land index, candidate land item).
+using Votes = std::vector<std::pair<std::size_t, ItemId>>;
 
-/// The candidate bullets in order of their best phase's vote (then key), at
-/// most max(fine, top) of them (fine 0: all). The vote only chooses which
-/// bullets are compared; CompareBullets finds the phase itself.
-template <typename Key>
-std::vector<Key> BestVoted(const std::map<Key, std::map<int, Vote>>& votes, std::size_t fine,
-                           std::size_t top) {
-  std::vector<std::pair<Vote, Key>> ranked;
-  for (const auto& [key, phases] : votes) {
-    Vote best;
-    for (const auto& [phase, v] : phases) best = std::max(best, v);
+/// The candidate bullets in order of their screening score (then key), at
+/// most max(fine, top) of them (fine 0: all): every voting land pair is
+/// compared with the land comparator (at most lands × shortlist
+/// comparisons), and a bullet's screening score is its best phase's sum of
+/// those land scores. The vote only chooses which bullets are compared
+/// whole; CompareBullets finds the phase itself.
+template <typename Key, typename Score>
+std::vector<Key> BestScreened(const std::map<Key, std::map<int, Votes>>& votes, std::size_t fine,
+                              std::size_t top, const Score& score) {
+  std::vector<std::tuple<Key, int, std::size_t, ItemId>> pairs;
+  for (const auto& [key, phases] : votes)
+    for (const auto& [phase, v] : phases)
+      for (const auto& [land, item] : v) pairs.emplace_back(key, phase, land, item);
+  std::vector<double> scores(pairs.size());
+  tbb::parallel_for(std::size_t{0}, pairs.size(),
+                    [&](std::size_t k) { scores[k] = score(std::get<2>(pairs[k]), std::get<3>(pairs[k])); });
+  std::map<Key, std::map<int, double>> sums;  // summed in pair order: the same sums whatever the threads
+  for (std::size_t k = 0; k < pairs.size(); ++k)
+    sums[std::get<0>(pairs[k])][std::get<1>(pairs[k])] += scores[k];
+  std::vector<std::pair<double, Key>> ranked;
+  for (const auto& [key, phases] : sums) {
+    double best = -std::numeric_limits<double>::infinity();
+    for (const auto& [phase, sum] : phases) best = std::max(best, sum);
     ranked.emplace_back(best, key);
   }
   std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
-    if (b.first < a.first) return true;
-    if (a.first < b.first) return false;
-    return a.second < b.second;
+    return a.first != b.first ? a.first > b.first : a.second < b.second;
   });
   const std::size_t keep = fine == 0 ? ranked.size() : std::min(ranked.size(), std::max(fine, top));
   std::vector<Key> out;
@@ -78,7 +84,7 @@ std::vector<BulletHit> SearchEngine::SearchBullet(const std::vector<BulletLandQu
   // Each shortlisted land votes for its bullet at the phase it implies (its
   // position minus the query land's): a bullet whose lands line up with the
   // query's at one phase gathers several votes there.
-  std::map<Key, std::map<int, Vote>> votes;
+  std::map<Key, std::map<int, Votes>> votes;
   int query_last = 0;
   for (const BulletLandQuery& l : lands) query_last = std::max(query_last, l.position);
   std::map<Key, int> counts;  // land positions of the query and a candidate together (as CompareBullets)
@@ -101,14 +107,20 @@ std::vector<BulletHit> SearchEngine::SearchBullet(const std::vector<BulletLandQu
       if (it.case_id == exclude_case && it.item_label == exclude_item) continue;
       const Key key{it.case_id, it.item_label};
       const int p = LandPosition(it), n = count_of(key);
-      Vote& v = votes[key][p < 0 ? -1 : ((p - lands[i].position) % n + n) % n];
-      ++v.lands;
-      v.similarity += h.similarity;
+      votes[key][p < 0 ? -1 : ((p - lands[i].position) % n + n) % n].emplace_back(i, h.id);
     }
   }
-  // 2. The best-voted candidate bullets (options.fine, at least top; 0: all)
-  // compared whole, in parallel.
-  const std::vector<Key> keys = BestVoted(votes, m.options.fine, m.options.top);
+  // 2. The best candidate bullets by their voting lands' scores (options.fine,
+  // at least top; 0: all) compared whole, in parallel.
+  const std::vector<Key> keys =
+      m.options.fine == 0 ? [&] {
+        std::vector<Key> all;
+        for (const auto& [key, unused] : votes) all.push_back(key);
+        return all;
+      }()
+                          : BestScreened(votes, m.options.fine, m.options.top, [&](std::size_t land, ItemId item) {
+                              return m.comparator->Compare(*query[land], *m.PreparedItem(item)).score;
+                            });
   std::vector<BulletHit> hits(keys.size());
   std::vector<int> query_positions;
   for (const BulletLandQuery& l : lands) query_positions.push_back(l.position);
