@@ -40,6 +40,11 @@ using Votes = std::vector<std::pair<std::size_t, ItemId>>;
 template <typename Key, typename Score>
 std::vector<Key> BestScreened(const std::map<Key, std::map<int, Votes>>& votes, std::size_t fine,
                               std::size_t top, const Score& score) {
+  if (fine == 0) {  // every candidate, unscreened
+    std::vector<Key> all;
+    for (const auto& [key, unused] : votes) all.push_back(key);
+    return all;
+  }
   std::vector<std::tuple<Key, int, std::size_t, ItemId>> pairs;
   for (const auto& [key, phases] : votes)
     for (const auto& [phase, v] : phases)
@@ -59,10 +64,47 @@ std::vector<Key> BestScreened(const std::map<Key, std::map<int, Votes>>& votes, 
   std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
     return a.first != b.first ? a.first > b.first : a.second < b.second;
   });
-  const std::size_t keep = fine == 0 ? ranked.size() : std::min(ranked.size(), std::max(fine, top));
+  const std::size_t keep = std::min(ranked.size(), std::max(fine, top));
   std::vector<Key> out;
   for (std::size_t i = 0; i < keep; ++i) out.push_back(ranked[i].second);
   return out;
+}
+
+using BulletKey = std::pair<std::string, std::string>;  // (case, item label)
+
+/// Each shortlisted land (`shortlists[i]`: query land i's) votes for its
+/// bullet at the phase it implies: its position minus the query land's,
+/// modulo the land count of the query and that bullet together (as
+/// CompareBullets counts). A bullet whose lands line up with the query's at
+/// one phase gathers several votes there. The query's own bullet is left out.
+std::map<BulletKey, std::map<int, Votes>> VoteByPhase(const std::vector<BulletLandQuery>& lands,
+                                                      const std::vector<std::vector<VectorHit>>& shortlists,
+                                                      const std::map<ItemId, ItemRecord>& items,
+                                                      const std::map<BulletKey, std::vector<ItemId>>& members,
+                                                      const BulletKey& exclude) {
+  int query_last = 0;
+  for (const BulletLandQuery& l : lands) query_last = std::max(query_last, l.position);
+  std::map<BulletKey, int> counts;
+  const auto count_of = [&](const BulletKey& key) {
+    if (const auto c = counts.find(key); c != counts.end()) return c->second;
+    int last = query_last;
+    const std::vector<ItemId>& ids = members.at(key);
+    for (std::size_t k = 0; k < ids.size(); ++k) {
+      const int p = LandPosition(items.at(ids[k]));
+      last = std::max(last, p >= 0 ? p : static_cast<int>(k));
+    }
+    return counts[key] = last + 1;
+  };
+  std::map<BulletKey, std::map<int, Votes>> votes;
+  for (std::size_t i = 0; i < lands.size(); ++i)
+    for (const VectorHit& h : shortlists[i]) {
+      const ItemRecord& it = items.at(h.id);
+      const BulletKey key{it.case_id, it.item_label};
+      if (key == exclude) continue;
+      const int p = LandPosition(it), n = count_of(key);
+      votes[key][p < 0 ? -1 : ((p - lands[i].position) % n + n) % n].emplace_back(i, h.id);
+    }
+  return votes;
 }
 
 }  // namespace
@@ -78,49 +120,23 @@ std::vector<BulletHit> SearchEngine::SearchBullet(const std::vector<BulletLandQu
   std::vector<std::shared_ptr<const PreparedMark>> query(lands.size());
   tbb::parallel_for(std::size_t{0}, lands.size(),
                     [&](std::size_t i) { query[i] = m.comparator->Prepare(lands[i].surface); });
-  using Key = std::pair<std::string, std::string>;  // (case, item label)
+  using Key = BulletKey;
   std::map<Key, std::vector<ItemId>> members;
   for (const auto& [id, it] : m.items) members[{it.case_id, it.item_label}].push_back(id);
-  // Each shortlisted land votes for its bullet at the phase it implies (its
-  // position minus the query land's): a bullet whose lands line up with the
-  // query's at one phase gathers several votes there.
-  std::map<Key, std::map<int, Votes>> votes;
-  int query_last = 0;
-  for (const BulletLandQuery& l : lands) query_last = std::max(query_last, l.position);
-  std::map<Key, int> counts;  // land positions of the query and a candidate together (as CompareBullets)
-  const auto count_of = [&](const Key& key) {
-    if (const auto c = counts.find(key); c != counts.end()) return c->second;
-    int last = query_last;
-    const std::vector<ItemId>& ids = members.at(key);
-    for (std::size_t k = 0; k < ids.size(); ++k) {
-      const int p = LandPosition(m.items.at(ids[k]));
-      last = std::max(last, p >= 0 ? p : static_cast<int>(k));
-    }
-    return counts[key] = last + 1;
-  };
+  std::vector<std::vector<VectorHit>> shortlists(lands.size());
   for (std::size_t i = 0; i < lands.size(); ++i) {
     SearchQuery q;
     q.kind = m.kind;
     q.surface_kind = lands[i].surface.kind;
-    for (const VectorHit& h : m.ShortlistOf(*query[i], q)) {
-      const ItemRecord& it = m.items.at(h.id);
-      if (it.case_id == exclude_case && it.item_label == exclude_item) continue;
-      const Key key{it.case_id, it.item_label};
-      const int p = LandPosition(it), n = count_of(key);
-      votes[key][p < 0 ? -1 : ((p - lands[i].position) % n + n) % n].emplace_back(i, h.id);
-    }
+    shortlists[i] = m.ShortlistOf(*query[i], q);
   }
+  const auto votes = VoteByPhase(lands, shortlists, m.items, members, {exclude_case, exclude_item});
   // 2. The best candidate bullets by their voting lands' scores (options.fine,
-  // at least top; 0: all) compared whole, in parallel.
+  // at least top; 0: all, unscreened) compared whole, in parallel.
   const std::vector<Key> keys =
-      m.options.fine == 0 ? [&] {
-        std::vector<Key> all;
-        for (const auto& [key, unused] : votes) all.push_back(key);
-        return all;
-      }()
-                          : BestScreened(votes, m.options.fine, m.options.top, [&](std::size_t land, ItemId item) {
-                              return m.comparator->Compare(*query[land], *m.PreparedItem(item)).score;
-                            });
+      BestScreened(votes, m.options.fine, m.options.top, [&](std::size_t land, ItemId item) {
+        return m.comparator->Compare(*query[land], *m.PreparedItem(item)).score;
+      });
   std::vector<BulletHit> hits(keys.size());
   std::vector<int> query_positions;
   for (const BulletLandQuery& l : lands) query_positions.push_back(l.position);

@@ -40,6 +40,17 @@ std::vector<Kind> KindsToCorrelate(index::Database& db, std::optional<Kind> only
   return kinds;
 }
 
+/// The run's totals, and the pairs now waiting for review (a pair found
+/// from both sides is one review: docs/review.md).
+void PrintSummary(const index::CorrelateSummary& total, index::Database& db, const std::string& folder) {
+  std::printf(
+      "correlated %zu items (%zu hits recorded); %zu already correlated; %zu left for a later run; %zu could "
+      "not be searched\n",
+      total.correlated, total.hits, total.already, total.remaining, total.failed);
+  std::printf("review queue: %zu pairs pending (toolmark hits --db %s)\n",
+              index::ReviewHits(db, index::HitFilter{}).size(), folder.c_str());
+}
+
 int RunCorrelate(CorrelateArgs args) {
   args.flags.Read();
   Check(index::Database::Exists(args.db),
@@ -112,14 +123,7 @@ int RunCorrelate(CorrelateArgs args) {
     std::cout << out.dump(2) << "\n";
     return total.failed ? 1 : 0;
   }
-  std::printf(
-      "correlated %zu items (%zu hits recorded); %zu already correlated; %zu left for a later run; %zu could "
-      "not "
-      "be searched\n",
-      total.correlated, total.hits, total.already, total.remaining, total.failed);
-  // A pair found from both sides is one review (docs/review.md).
-  std::printf("review queue: %zu pairs pending (toolmark hits --db %s)\n",
-              index::ReviewHits(*db, index::HitFilter{}).size(), args.db.c_str());
+  PrintSummary(total, *db, args.db);
   return total.failed ? 1 : 0;
 }
 
