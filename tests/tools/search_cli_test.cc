@@ -332,6 +332,17 @@ TEST(SearchCli, BenchSearchesRealScansAmongItsSyntheticOnes) {
   const CliResult bad = RunCli(missing);
   EXPECT_NE(bad.status, 0);
   EXPECT_EQ(testing::LineCount(bad.err), 1) << bad.err;
+  // A manifest with no scan of the bench's kind (bullet lands for a cartridge-case bench): refused, one line.
+  const std::string lands = dir / "lands";
+  ASSERT_EQ(RunCli({"synth", lands, "--kind", "bullet", "--firearms", "1", "--per-firearm", "1", "--lands",
+                    "3", "--seed", "2"})
+                .status,
+            0);
+  missing[16] = lands + "/truth.csv";
+  const CliResult wrong_kind = RunCli(missing);
+  EXPECT_NE(wrong_kind.status, 0);
+  EXPECT_EQ(testing::LineCount(wrong_kind.err), 1) << wrong_kind.err;
+  EXPECT_NE(wrong_kind.err.find("no cartridge_case scan was stored"), std::string::npos) << wrong_kind.err;
 }
 
 }  // namespace

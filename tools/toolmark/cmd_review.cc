@@ -87,7 +87,7 @@ int RunReview(const ReviewArgs& args) {
                 Num(d.score).c_str(), d.note.c_str(),
                 &d == &history.back() ? "  (current)" : "  (superseded)");
   if (history.empty()) std::printf("hit %lld: pending, no decision yet\n", static_cast<long long>(args.hit));
-  if (const auto pair = index::ReviewHitById(*db, args.hit); pair && pair->status == "conflict")
+  if (index::PairStatus(history) == "conflict")  // the history is the pair's
     std::printf(
         "hit %lld: in conflict (the two directions were decided apart, differently): decide it again\n",
         static_cast<long long>(args.hit));

@@ -69,13 +69,12 @@ index::SearchQuery StoredQuery(index::Database& db, index::ItemId id, Kind kind)
 RealStats QuerySet(const ScaleOptions& args, const RealSet& set, index::Database& db,
                    const index::SearchEngine& engine, base::Progress* bar) {
   RealStats s;
+  std::map<index::ItemId, std::string> file;
+  for (std::size_t p = 0; p < set.ids.size(); ++p) file[set.ids[p]] = set.file[p];
   for (std::size_t q = 0; q < set.ids.size(); ++q) {
     std::set<index::ItemId> partners;  // evaluation only
-    std::map<index::ItemId, std::string> file;
-    for (std::size_t p = 0; p < set.ids.size(); ++p) {
-      file[set.ids[p]] = set.file[p];
+    for (std::size_t p = 0; p < set.ids.size(); ++p)
       if (p != q && !set.firearm[q].empty() && set.firearm[p] == set.firearm[q]) partners.insert(set.ids[p]);
-    }
     if (partners.empty()) {
       bar->Tick(set.name + " " + set.file[q]);
       continue;
