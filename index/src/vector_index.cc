@@ -10,11 +10,18 @@
 // builds (HNSW graphs, PCA, k-means) run with one OpenMP thread so that the
 // same adds give the same index.
 //
+// Whitening (vector_whitening.h): once the index holds whiten_at vectors it
+// fits a centring and partial whitening on the first whiten_at of them (in
+// position order, so a database grown one item at a time and one rebuilt
+// from its stored features in one go get the same map), and from then on
+// FAISS holds the mapped vectors; queries are mapped the same way.
+//
 // File format (Save/Load), host byte order (little-endian on every platform
 // Toolmark builds on):
-//   8 bytes  "TMVIDX1\n"
-//   u32 dims, u32 kind (1 flat, 2 hnsw, 3 ivf), u64 positions n, u64 blob bytes b
-//   i64 ids[n], u8 live[n], b bytes of faiss::write_index
+//   8 bytes  "TMVIDX2\n"
+//   u32 dims, u32 kind (1 flat, 2 hnsw, 3 ivf), u64 positions n, u64 blob bytes b,
+//   u64 whitening bytes w (0: none)
+//   i64 ids[n], u8 live[n], b bytes of faiss::write_index, w bytes of the whitening
 //   32 bytes SHA-256 of everything before it
 // Load checks the size, the magic, the counts and the SHA-256 before FAISS
 // parses a byte.
@@ -37,16 +44,19 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <unordered_map>
 
 #include "toolmark/base/file_io.h"
 #include "toolmark/engine/check.h"
+#include "vector_whitening.h"
 
 namespace toolmark::index {
 namespace {
 
-constexpr char kMagic[8] = {'T', 'M', 'V', 'I', 'D', 'X', '1', '\n'};
-constexpr std::size_t kHeaderBytes = 8 + 4 + 4 + 8 + 8;
+constexpr char kMagic[8] = {'T', 'M', 'V', 'I', 'D', 'X', '2', '\n'};
+constexpr char kMagicBeforeWhitening[8] = {'T', 'M', 'V', 'I', 'D', 'X', '1', '\n'};
+constexpr std::size_t kHeaderBytes = 8 + 4 + 4 + 8 + 8 + 8;
 constexpr std::size_t kMaxFileBytes = std::size_t{1} << 40;  ///< 1 TiB: far above any real index
 constexpr std::size_t kMinCompactDead = 1024;                ///< compact when this many are dead …
 constexpr double kCompactDeadShare = 0.25;                   ///< … and this share of positions
@@ -59,18 +69,7 @@ constexpr std::size_t kIvfTrainMax = 65536;  ///< IVF: vectors its PCA and lists
 /// core. The hits are re-sorted by (similarity, id) afterwards.
 constexpr int kIvfParallelMode = 1;
 
-/// Runs FAISS calls with one OpenMP thread in this thread (deterministic
-/// graph construction), restoring the previous setting.
-class SingleOmpThread {
- public:
-  SingleOmpThread() : previous_(omp_get_max_threads()) { omp_set_num_threads(1); }
-  ~SingleOmpThread() { omp_set_num_threads(previous_); }
-  SingleOmpThread(const SingleOmpThread&) = delete;
-  SingleOmpThread& operator=(const SingleOmpThread&) = delete;
-
- private:
-  int previous_;
-};
+using detail::SingleOmpThread;
 
 template <typename T>
 void Put(std::string* out, const T& value) {
@@ -122,6 +121,22 @@ struct VectorIndex::Impl {
   std::vector<VectorId> ids;                           ///< by position
   std::vector<char> live;                              ///< by position
   std::unordered_map<VectorId, std::size_t> position;  ///< live ids only
+  std::optional<detail::Whitening> whitening;          ///< fitted at options.whiten_at vectors
+
+  /// Dimensions of the vectors FAISS holds (the whitening's output, once fitted).
+  int Stored() const { return whitening ? whitening->out_dims() : dims; }
+  /// Rows as FAISS holds them: whitened (and of unit length) once fitted.
+  std::vector<float> ToStored(const float* rows, std::size_t n) const {
+    if (whitening) return whitening->Apply(rows, n);
+    return std::vector<float>(rows, rows + n * static_cast<std::size_t>(dims));
+  }
+  /// Whether the whitening is due: enabled, not fitted yet, the index not
+  /// IVF already (its lists hold no full vectors to map), and `live`
+  /// reaching whiten_at or about to be made IVF.
+  bool WhiteningDue(std::size_t live_count) const {
+    return !whitening && options.whiten_at > 0 && kind != VectorIndexKind::kIvf &&
+           (live_count >= options.whiten_at || Wanted(live_count) == VectorIndexKind::kIvf);
+  }
 
   /// Dead positions FAISS still holds.
   std::size_t Dead() const { return static_cast<std::size_t>(faiss->ntotal) - position.size(); }
@@ -146,6 +161,7 @@ struct VectorIndex::Impl {
   /// get the same index.
   std::unique_ptr<faiss::Index> TrainIvf(const float* all, std::size_t n) const {
     SingleOmpThread single;
+    const int stored = Stored();
     const std::size_t first = std::min(n, IvfThreshold());
     const std::size_t step = (first + kIvfTrainMax - 1) / kIvfTrainMax;
     // Each vector and its negative: the PCA's mean is then 0, so the
@@ -153,16 +169,16 @@ struct VectorIndex::Impl {
     // most energy, not of most variance about the mean).
     std::vector<float> sample, both;
     for (std::size_t i = 0; i < first; i += step) {
-      const float* row = all + i * static_cast<std::size_t>(dims);
-      sample.insert(sample.end(), row, row + dims);
-      both.insert(both.end(), row, row + dims);
-      for (int d = 0; d < dims; ++d) both.push_back(-row[d]);
+      const float* row = all + i * static_cast<std::size_t>(stored);
+      sample.insert(sample.end(), row, row + stored);
+      both.insert(both.end(), row, row + stored);
+      for (int d = 0; d < stored; ++d) both.push_back(-row[d]);
     }
-    const std::size_t m = sample.size() / static_cast<std::size_t>(dims);
-    const int reduced = std::min(dims, options.ivf_dims);
-    auto pca = std::make_unique<faiss::PCAMatrix>(dims, reduced, 0.0f, false);
+    const std::size_t m = sample.size() / static_cast<std::size_t>(stored);
+    const int reduced = std::min(stored, options.ivf_dims);
+    auto pca = std::make_unique<faiss::PCAMatrix>(stored, reduced, 0.0f, false);
     pca->max_points_per_d =
-        std::max<std::size_t>(pca->max_points_per_d, 2 * m / static_cast<std::size_t>(dims) + 1);
+        std::max<std::size_t>(pca->max_points_per_d, 2 * m / static_cast<std::size_t>(stored) + 1);
     pca->train(static_cast<faiss::Index::idx_t>(2 * m), both.data());
     std::fill(pca->mean.begin(), pca->mean.end(), 0.0f);  // exactly 0, not rounding noise
     pca->prepare_Ab();
@@ -186,13 +202,13 @@ struct VectorIndex::Impl {
 
   std::unique_ptr<faiss::Index> NewIndex(VectorIndexKind k) const {
     if (k == VectorIndexKind::kHnsw) {
-      auto h =
-          std::make_unique<faiss::IndexHNSWFlat>(dims, options.hnsw_neighbours, faiss::METRIC_INNER_PRODUCT);
+      auto h = std::make_unique<faiss::IndexHNSWFlat>(Stored(), options.hnsw_neighbours,
+                                                      faiss::METRIC_INNER_PRODUCT);
       h->hnsw.efConstruction = options.hnsw_build_depth;
       h->hnsw.efSearch = options.hnsw_search_depth;
       return h;
     }
-    return std::make_unique<faiss::IndexFlatIP>(dims);
+    return std::make_unique<faiss::IndexFlatIP>(Stored());
   }
 
   VectorIndexKind Wanted(std::size_t live_count) const {
@@ -219,17 +235,25 @@ struct VectorIndex::Impl {
     }
   }
 
-  /// Rebuilds FAISS from the live vectors in position order, as `k`.
+  /// Rebuilds FAISS from the live vectors in position order, as `k`;
+  /// fits the whitening first when it is due (FAISS then holds the raw
+  /// vectors: flat or HNSW, never IVF).
   void Rebuild(VectorIndexKind k) {
     std::vector<float> vectors;
     std::vector<VectorId> kept;
-    vectors.reserve(position.size() * static_cast<std::size_t>(dims));
-    std::vector<float> row(static_cast<std::size_t>(dims));
+    vectors.reserve(position.size() * static_cast<std::size_t>(Stored()));
+    std::vector<float> row(static_cast<std::size_t>(Stored()));
     for (std::size_t p = 0; p < ids.size(); ++p) {
       if (!live[p]) continue;
       faiss->reconstruct(static_cast<faiss::Index::idx_t>(p), row.data());
       vectors.insert(vectors.end(), row.begin(), row.end());
       kept.push_back(ids[p]);
+    }
+    if (WhiteningDue(kept.size())) {
+      const std::size_t first =
+          std::min(kept.size(), options.whiten_at > 0 ? options.whiten_at : kept.size());
+      whitening = detail::Whitening::Fit(vectors.data(), first, dims, options.whiten_dims);
+      vectors = whitening->Apply(vectors.data(), kept.size());
     }
     auto fresh = k == VectorIndexKind::kIvf ? TrainIvf(vectors.data(), kept.size()) : NewIndex(k);
     AppendToFaiss(fresh.get(), vectors.data(), kept.size(), 0);
@@ -297,7 +321,7 @@ struct VectorIndex::Impl {
       Pre()->remove_ids(selector);
       return;
     }
-    if (wanted != kind || compact) Rebuild(wanted);
+    if (wanted != kind || compact || WhiteningDue(position.size())) Rebuild(wanted);
   }
 };
 
@@ -327,6 +351,7 @@ VectorIndex::VectorIndex(int dims, const VectorIndexOptions& options) : impl_(st
   Check(options.hnsw_neighbours >= 2 && options.hnsw_neighbours <= 256 && options.hnsw_build_depth >= 1 &&
             options.hnsw_search_depth >= 1,
         "vector index: invalid HNSW options");
+  Check(options.whiten_dims >= 1, "vector index: whitening dimensions must be at least 1");
   impl_->dims = dims;
   impl_->options = options;
   impl_->kind = impl_->Wanted(0);
@@ -370,6 +395,7 @@ void VectorIndex::Add(const std::vector<VectorId>& ids, const std::vector<float>
                 vectors.begin() + static_cast<std::ptrdiff_t>((i + 1) * static_cast<std::size_t>(m.dims)));
   }
   const std::size_t added = rows.size() / static_cast<std::size_t>(m.dims);
+  if (m.whitening) rows = m.whitening->Apply(rows.data(), added);
   m.AppendToFaiss(m.faiss.get(), rows.data(), added, m.ids.size() - added);
   m.Maintain();
 }
@@ -384,14 +410,17 @@ bool VectorIndex::Remove(VectorId id) {
   return true;
 }
 
-std::vector<VectorHit> VectorIndex::Search(const float* query, std::size_t k,
+std::vector<VectorHit> VectorIndex::Search(const float* raw_query, std::size_t k,
                                            const VectorFilter* filter) const {
   const Impl& m = *impl_;
   std::vector<VectorHit> hits;
   k = std::min(k, m.position.size());
   if (k == 0) return hits;
   for (int i = 0; i < m.dims; ++i)
-    Check(std::isfinite(query[i]), "vector index: the query has a non-finite value");
+    Check(std::isfinite(raw_query[i]), "vector index: the query has a non-finite value");
+  const std::vector<float> mapped = m.ToStored(raw_query, 1);
+  const float* query = mapped.data();
+  const auto stored = static_cast<std::size_t>(m.Stored());
   const PositionSelector selector(m.ids, m.live, filter);
   std::vector<float> similarity(k);
   std::vector<faiss::Index::idx_t> label(k, -1);
@@ -442,8 +471,7 @@ std::vector<VectorHit> VectorIndex::Search(const float* query, std::size_t k,
     hits.clear();
     for (std::size_t p = 0; p < m.ids.size(); ++p) {
       if (!selector.is_member(static_cast<faiss::Index::idx_t>(p))) continue;
-      hits.push_back({m.ids[p], faiss::fvec_inner_product(query, xb + p * static_cast<std::size_t>(m.dims),
-                                                          static_cast<std::size_t>(m.dims))});
+      hits.push_back({m.ids[p], faiss::fvec_inner_product(query, xb + p * stored, stored)});
     }
     const auto better = [](const VectorHit& a, const VectorHit& b) {
       return a.similarity != b.similarity ? a.similarity > b.similarity : a.id < b.id;
@@ -463,14 +491,16 @@ std::size_t VectorIndex::MemoryBytes() const {
   const Impl& m = *impl_;
   std::size_t bytes =
       m.ids.size() * (sizeof(VectorId) + 1) + m.position.size() * (sizeof(VectorId) + 3 * sizeof(void*));
+  if (m.whitening) bytes += m.whitening->MemoryBytes();
   if (const faiss::IndexIVF* ivf = m.Ivf()) {
     for (std::size_t l = 0; l < ivf->nlist; ++l)
       bytes += ivf->invlists->list_size(l) * (ivf->code_size + sizeof(faiss::Index::idx_t));
     bytes += ivf->nlist * static_cast<std::size_t>(ivf->d) * sizeof(float);  // centroids
-    bytes += static_cast<std::size_t>(m.dims) * static_cast<std::size_t>(ivf->d + 1) * sizeof(float);  // PCA
+    bytes +=
+        static_cast<std::size_t>(m.Stored()) * static_cast<std::size_t>(ivf->d + 1) * sizeof(float);  // PCA
     return bytes;
   }
-  bytes += static_cast<std::size_t>(m.faiss->ntotal) * static_cast<std::size_t>(m.dims) * sizeof(float);
+  bytes += static_cast<std::size_t>(m.faiss->ntotal) * static_cast<std::size_t>(m.Stored()) * sizeof(float);
   if (const auto* h = dynamic_cast<const faiss::IndexHNSW*>(m.faiss.get())) {
     bytes += h->hnsw.neighbors.size() * sizeof(faiss::HNSW::storage_idx_t) +
              h->hnsw.offsets.size() * sizeof(std::size_t) + h->hnsw.levels.size() * sizeof(int) +
@@ -484,6 +514,7 @@ void VectorIndex::Save(const std::string& path) const {
   const Impl& m = *impl_;
   faiss::VectorIOWriter writer;
   faiss::write_index(m.faiss.get(), &writer);
+  const std::string whitening = m.whitening ? m.whitening->Serialize() : std::string();
   std::string out;
   out.reserve(kHeaderBytes + m.ids.size() * 9 + writer.data.size() + SHA256_DIGEST_LENGTH);
   out.append(kMagic, sizeof kMagic);
@@ -493,9 +524,11 @@ void VectorIndex::Save(const std::string& path) const {
                                                                           : 1));
   Put(&out, static_cast<std::uint64_t>(m.ids.size()));
   Put(&out, static_cast<std::uint64_t>(writer.data.size()));
+  Put(&out, static_cast<std::uint64_t>(whitening.size()));
   for (VectorId id : m.ids) Put(&out, static_cast<std::int64_t>(id));
   out.append(m.live.data(), m.live.size());
   out.append(reinterpret_cast<const char*>(writer.data.data()), writer.data.size());
+  out += whitening;
   out += Sha256Raw(out.data(), out.size());
   base::WriteFileAtomic(path, out);
 }
@@ -505,15 +538,19 @@ VectorIndex VectorIndex::Load(const std::string& path, const VectorIndexOptions&
   const auto fail = [&](const std::string& why) { throw Error("vector index: " + path + ": " + why); };
   if (bytes.size() < kHeaderBytes + SHA256_DIGEST_LENGTH)
     fail("truncated (" + std::to_string(bytes.size()) + " bytes)");
+  if (std::memcmp(bytes.data(), kMagicBeforeWhitening, sizeof kMagic) == 0)
+    fail("written by an earlier version (no whitening)");
   if (std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0) fail("not a Toolmark vector index");
   std::size_t at = sizeof kMagic;
   const auto dims = Get<std::uint32_t>(bytes, &at);
   const auto kind = Get<std::uint32_t>(bytes, &at);
   const auto n = Get<std::uint64_t>(bytes, &at);
   const auto blob = Get<std::uint64_t>(bytes, &at);
+  const auto white = Get<std::uint64_t>(bytes, &at);
   if (dims < 1 || dims > 65536 || kind < 1 || kind > 3) fail("bad header");
   const std::uint64_t rest = bytes.size() - kHeaderBytes - SHA256_DIGEST_LENGTH;
-  if (n > rest / 9 || blob != rest - 9 * n) fail("sizes do not add up (truncated or corrupted)");
+  if (n > rest / 9 || blob > rest - 9 * n || white != rest - 9 * n - blob)
+    fail("sizes do not add up (truncated or corrupted)");
   const std::size_t body = bytes.size() - SHA256_DIGEST_LENGTH;
   if (Sha256Raw(bytes.data(), body) != bytes.substr(body)) fail("checksum mismatch (corrupted)");
 
@@ -532,6 +569,14 @@ VectorIndex VectorIndex::Load(const std::string& path, const VectorIndexOptions&
   } catch (const std::exception& e) {
     fail(std::string("FAISS could not read it: ") + e.what());
   }
+  at += blob;
+  if (white > 0) {
+    try {
+      m.whitening = detail::Whitening::Deserialize(bytes.substr(at, white), static_cast<int>(dims));
+    } catch (const Error& e) {
+      fail(e.what());
+    }
+  }
   const bool hnsw = dynamic_cast<faiss::IndexHNSWFlat*>(m.faiss.get()) != nullptr;
   const bool flat = dynamic_cast<faiss::IndexFlatIP*>(m.faiss.get()) != nullptr;
   const faiss::IndexPreTransform* pre = m.Pre();
@@ -542,7 +587,8 @@ VectorIndex VectorIndex::Load(const std::string& path, const VectorIndexOptions&
   // IVF: the lists may have dropped dead positions, so they hold at most n.
   const bool count_ok = kind == 3 ? m.faiss->ntotal <= static_cast<faiss::Index::idx_t>(n)
                                   : m.faiss->ntotal == static_cast<faiss::Index::idx_t>(n);
-  if (!(kind == 3 ? ivf : kind == 2 ? hnsw : flat) || m.faiss->d != static_cast<int>(dims) || !count_ok)
+  const int stored = m.Stored();
+  if (!(kind == 3 ? ivf : kind == 2 ? hnsw : flat) || m.faiss->d != stored || !count_ok)
     fail("the FAISS index does not match the header");
   if (hnsw) dynamic_cast<faiss::IndexHNSWFlat*>(m.faiss.get())->hnsw.efSearch = options.hnsw_search_depth;
   if (ivf) m.Ivf()->parallel_mode = kIvfParallelMode;  // not in FAISS's file

@@ -86,6 +86,7 @@ TEST(VectorIndex, FlatIsExact) {
   const std::vector<VectorId> ids = Ids(3000);
   VectorIndexOptions o;
   o.kind = VectorIndexKind::kFlat;
+  o.whiten_at = 0;  // raw inner products (whitening: its own tests)
   VectorIndex index(kDims, o);
   index.Add(ids, v);
   EXPECT_EQ(index.size(), 3000u);
@@ -110,6 +111,7 @@ TEST(VectorIndex, HnswRecallAgainstExactSearch) {
   const std::vector<VectorId> ids = Ids(20000);
   VectorIndexOptions o;
   o.kind = VectorIndexKind::kHnsw;
+  o.whiten_at = 0;
   VectorIndex index(kDims, o);
   index.Add(ids, v);
   EXPECT_EQ(index.kind(), VectorIndexKind::kHnsw);
@@ -132,6 +134,7 @@ VectorIndexOptions IvfOptions(int dims, int reduced = 0) {
   o.kind = VectorIndexKind::kIvf;
   o.ivf_min_train = 256;
   o.ivf_dims = reduced > 0 ? reduced : dims;
+  o.whiten_at = 0;
   return o;
 }
 
@@ -162,10 +165,11 @@ std::vector<float> LowRankVectors(std::size_t n, int dims, int rank, int cluster
   return out;
 }
 
-VectorIndexOptions OptionsFor(VectorIndexKind kind, int dims) {
-  if (kind == VectorIndexKind::kIvf) return IvfOptions(dims);
-  VectorIndexOptions o;
+/// Options for `kind` on small test sets; whitened from `whiten_at` vectors (0: never).
+VectorIndexOptions OptionsFor(VectorIndexKind kind, int dims, std::size_t whiten_at = 0) {
+  VectorIndexOptions o = kind == VectorIndexKind::kIvf ? IvfOptions(dims) : VectorIndexOptions();
   o.kind = kind;
+  o.whiten_at = whiten_at;
   return o;
 }
 
@@ -321,87 +325,93 @@ TEST(VectorIndex, SaveLoadGivesIdenticalResults) {
   const std::vector<float> v = Vectors(4000, kDims, 60, 10);
   const std::vector<VectorId> ids = Ids(4000);
   const std::vector<float> queries = Vectors(10, kDims, 60, 11);
-  for (VectorIndexKind kind : kKinds) {
-    SCOPED_TRACE(VectorIndexKindName(kind));
-    const VectorIndexOptions o = OptionsFor(kind, kDims);
-    VectorIndex index(kDims, o);
-    index.Add(ids, v);
-    index.Remove(ids[3]);
-    const std::string path = dir + "/index-" + VectorIndexKindName(kind) + ".tmvi";
-    index.Save(path);
-    const VectorIndex loaded = VectorIndex::Load(path, o);
-    EXPECT_EQ(loaded.kind(), kind);
-    EXPECT_EQ(loaded.size(), index.size());
-    EXPECT_FALSE(loaded.Contains(ids[3]));
-    for (std::size_t q = 0; q < 10; ++q) {
-      const std::vector<VectorHit> a = index.Search(Row(queries, q, kDims), 15);
-      const std::vector<VectorHit> b = loaded.Search(Row(queries, q, kDims), 15);
-      ASSERT_EQ(a.size(), b.size());
-      for (std::size_t i = 0; i < a.size(); ++i) {
-        EXPECT_EQ(a[i].id, b[i].id);
-        EXPECT_EQ(a[i].similarity, b[i].similarity);
+  for (const std::size_t whiten_at : {std::size_t{0}, std::size_t{1500}})
+    for (VectorIndexKind kind : kKinds) {
+      SCOPED_TRACE(std::string(VectorIndexKindName(kind)) + (whiten_at > 0 ? ", whitened" : ""));
+      const VectorIndexOptions o = OptionsFor(kind, kDims, whiten_at);
+      VectorIndex index(kDims, o);
+      index.Add(ids, v);
+      index.Remove(ids[3]);
+      const std::string path = dir + "/index-" + VectorIndexKindName(kind) + ".tmvi";
+      index.Save(path);
+      const VectorIndex loaded = VectorIndex::Load(path, o);
+      EXPECT_EQ(loaded.kind(), kind);
+      EXPECT_EQ(loaded.size(), index.size());
+      EXPECT_FALSE(loaded.Contains(ids[3]));
+      for (std::size_t q = 0; q < 10; ++q) {
+        const std::vector<VectorHit> a = index.Search(Row(queries, q, kDims), 15);
+        const std::vector<VectorHit> b = loaded.Search(Row(queries, q, kDims), 15);
+        ASSERT_EQ(a.size(), b.size());
+        for (std::size_t i = 0; i < a.size(); ++i) {
+          EXPECT_EQ(a[i].id, b[i].id);
+          EXPECT_EQ(a[i].similarity, b[i].similarity);
+        }
       }
+      // Rebuilt from the same vectors in the same order: the same results.
+      // (IVF and the whitening are fitted on the first vectors the index
+      // holds, so their rebuild repeats the same adds and removals; flat and
+      // HNSW are rebuilt from the live vectors alone.)
+      VectorIndex rebuilt(kDims, o);
+      std::vector<VectorId> live_ids(ids.begin(), ids.end());
+      std::vector<float> live(v.begin(), v.end());
+      if (kind == VectorIndexKind::kIvf || whiten_at > 0) {
+        rebuilt.Add(live_ids, live);
+        rebuilt.Remove(ids[3]);
+      } else {
+        live_ids.erase(live_ids.begin() + 3);
+        live.erase(live.begin() + 3 * kDims, live.begin() + 4 * kDims);
+        rebuilt.Add(live_ids, live);
+      }
+      for (std::size_t q = 0; q < 10; ++q)
+        EXPECT_EQ(HitIds(rebuilt.Search(Row(queries, q, kDims), 15)),
+                  HitIds(loaded.Search(Row(queries, q, kDims), 15)));
     }
-    // Rebuilt from the same vectors in the same order: the same results.
-    // (IVF is trained on the first vectors it holds, so its rebuild repeats
-    // the same adds and removals; flat and HNSW are rebuilt from the live
-    // vectors alone.)
-    VectorIndex rebuilt(kDims, o);
-    std::vector<VectorId> live_ids(ids.begin(), ids.end());
-    std::vector<float> live(v.begin(), v.end());
-    if (kind == VectorIndexKind::kIvf) {
-      rebuilt.Add(live_ids, live);
-      rebuilt.Remove(ids[3]);
-    } else {
-      live_ids.erase(live_ids.begin() + 3);
-      live.erase(live.begin() + 3 * kDims, live.begin() + 4 * kDims);
-      rebuilt.Add(live_ids, live);
-    }
-    for (std::size_t q = 0; q < 10; ++q)
-      EXPECT_EQ(HitIds(rebuilt.Search(Row(queries, q, kDims), 15)),
-                HitIds(loaded.Search(Row(queries, q, kDims), 15)));
-  }
 }
 
 TEST(VectorIndex, CorruptedTruncatedOrMissingFilesAreRefused) {
   constexpr int kDims = 16;
   const testing::TempDir temp;
   const std::string dir = temp.path().string();
-  for (VectorIndexKind kind : {VectorIndexKind::kFlat, VectorIndexKind::kIvf}) {
-    SCOPED_TRACE(VectorIndexKindName(kind));
-    VectorIndex index(kDims, OptionsFor(kind, kDims));
-    index.Add(Ids(500), Vectors(500, kDims, 10, 12));
-    ASSERT_EQ(index.kind(), kind);
-    const std::string path = dir + "/index.tmvi";
-    index.Save(path);
-    const std::string bytes = testing::ReadFile(path);
-    const auto write = [&](const std::string& name, const std::string& content) {
-      testing::WriteFile(dir + "/" + name, content);
-      return dir + "/" + name;
-    };
-    const auto refused = [&](const std::string& p) {
-      try {
-        VectorIndex::Load(p, OptionsFor(kind, kDims));
-        return std::string("loaded");
-      } catch (const Error& e) {
-        return std::string(e.what());
+  for (const std::size_t whiten_at : {std::size_t{0}, std::size_t{200}})
+    for (VectorIndexKind kind : {VectorIndexKind::kFlat, VectorIndexKind::kIvf}) {
+      SCOPED_TRACE(std::string(VectorIndexKindName(kind)) + (whiten_at > 0 ? ", whitened" : ""));
+      VectorIndex index(kDims, OptionsFor(kind, kDims, whiten_at));
+      index.Add(Ids(500), Vectors(500, kDims, 10, 12));
+      ASSERT_EQ(index.kind(), kind);
+      const std::string path = dir + "/index.tmvi";
+      index.Save(path);
+      const std::string bytes = testing::ReadFile(path);
+      const auto write = [&](const std::string& name, const std::string& content) {
+        testing::WriteFile(dir + "/" + name, content);
+        return dir + "/" + name;
+      };
+      const auto refused = [&](const std::string& p) {
+        try {
+          VectorIndex::Load(p, OptionsFor(kind, kDims, whiten_at));
+          return std::string("loaded");
+        } catch (const Error& e) {
+          return std::string(e.what());
+        }
+      };
+      // Every single flipped byte (a sample across the whole file) is caught.
+      for (std::size_t at = 0; at < bytes.size(); at += std::max<std::size_t>(1, bytes.size() / 97)) {
+        std::string bad = bytes;
+        bad[at] = static_cast<char>(bad[at] ^ 0x5a);
+        const std::string why = refused(write("flipped.tmvi", bad));
+        EXPECT_NE(why, "loaded") << "byte " << at;
+        EXPECT_EQ(why.find('\n'), std::string::npos);
       }
-    };
-    // Every single flipped byte (a sample across the whole file) is caught.
-    for (std::size_t at = 0; at < bytes.size(); at += std::max<std::size_t>(1, bytes.size() / 97)) {
-      std::string bad = bytes;
-      bad[at] = static_cast<char>(bad[at] ^ 0x5a);
-      const std::string why = refused(write("flipped.tmvi", bad));
-      EXPECT_NE(why, "loaded") << "byte " << at;
-      EXPECT_EQ(why.find('\n'), std::string::npos);
+      for (std::size_t keep :
+           {std::size_t{0}, std::size_t{7}, std::size_t{40}, bytes.size() / 2, bytes.size() - 1})
+        EXPECT_NE(refused(write("short.tmvi", bytes.substr(0, keep))), "loaded") << keep;
+      EXPECT_NE(refused(write("long.tmvi", bytes + "x")), "loaded");
+      EXPECT_NE(refused(dir + "/missing.tmvi"), "loaded");
+      // A file of the format before whitening: refused (the caller rebuilds).
+      std::string old = bytes;
+      old[6] = '1';
+      EXPECT_NE(refused(write("old.tmvi", old)).find("earlier version"), std::string::npos);
+      EXPECT_EQ(refused(path), "loaded");
     }
-    for (std::size_t keep :
-         {std::size_t{0}, std::size_t{7}, std::size_t{40}, bytes.size() / 2, bytes.size() - 1})
-      EXPECT_NE(refused(write("short.tmvi", bytes.substr(0, keep))), "loaded") << keep;
-    EXPECT_NE(refused(write("long.tmvi", bytes + "x")), "loaded");
-    EXPECT_NE(refused(dir + "/missing.tmvi"), "loaded");
-    EXPECT_EQ(refused(path), "loaded");
-  }
 }
 
 TEST(VectorIndex, BadInputThrowsOneLineErrors) {
@@ -425,26 +435,120 @@ TEST(VectorIndex, DeterministicWithAnyThreadCount) {
   const std::vector<VectorId> ids = Ids(6000);
   const std::vector<float> queries = Vectors(20, kDims, 80, 14);
   std::vector<std::vector<VectorHit>> first;
-  for (VectorIndexKind kind : {VectorIndexKind::kHnsw, VectorIndexKind::kIvf})
-    for (int threads : {1, 2}) {
-      SCOPED_TRACE(VectorIndexKindName(kind));
-      omp_set_num_threads(threads);
-      VectorIndex index(kDims, OptionsFor(kind, kDims));
-      index.Add(ids, v);
-      if (threads == 1) first.clear();
-      for (std::size_t q = 0; q < 20; ++q) {
-        const std::vector<VectorHit> hits = index.Search(Row(queries, q, kDims), 10);
-        if (threads == 1) {
-          first.push_back(hits);
-          continue;
-        }
-        ASSERT_EQ(hits.size(), first[q].size());
-        for (std::size_t i = 0; i < hits.size(); ++i) {
-          EXPECT_EQ(hits[i].id, first[q][i].id);
-          EXPECT_EQ(hits[i].similarity, first[q][i].similarity);
+  for (const std::size_t whiten_at : {std::size_t{0}, std::size_t{3000}})
+    for (VectorIndexKind kind : kKinds)
+      for (int threads : {1, 2}) {
+        SCOPED_TRACE(std::string(VectorIndexKindName(kind)) + (whiten_at > 0 ? ", whitened" : ""));
+        omp_set_num_threads(threads);
+        VectorIndex index(kDims, OptionsFor(kind, kDims, whiten_at));
+        index.Add(ids, v);
+        if (threads == 1) first.clear();
+        for (std::size_t q = 0; q < 20; ++q) {
+          const std::vector<VectorHit> hits = index.Search(Row(queries, q, kDims), 10);
+          if (threads == 1) {
+            first.push_back(hits);
+            continue;
+          }
+          ASSERT_EQ(hits.size(), first[q].size());
+          for (std::size_t i = 0; i < hits.size(); ++i) {
+            EXPECT_EQ(hits[i].id, first[q][i].id);
+            EXPECT_EQ(hits[i].similarity, first[q][i].similarity);
+          }
         }
       }
+}
+
+/// The situation whitening is for: every vector carries large components
+/// along a few shared "nuisance" directions (an offset common to all, and
+/// amplitudes that vary from item to item, as the rings' power spectrum does
+/// in the cartridge-case embedding), and a pair of items shares a weaker
+/// signature of its own. By raw cosine the nuisance decides and the partner
+/// is lost among distractors; centred and whitened, the signature decides.
+TEST(VectorIndex, WhiteningFindsPartnersThatSharedComponentsHide) {
+  constexpr int kDims = 64, kNuisance = 4, kPairs = 40, kDistractors = 4000;
+  std::mt19937 rng(21);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> directions(static_cast<std::size_t>(kNuisance * kDims));
+  for (float& d : directions) d = normal(rng) / std::sqrt(static_cast<float>(kDims));
+  const auto item = [&](const std::vector<float>* signature) {
+    std::vector<float> x(kDims, 0.0f);
+    for (int k = 0; k < kNuisance; ++k) {
+      const float a = (k == 0 ? 3.0f : 0.0f) + 1.5f * normal(rng);
+      for (int d = 0; d < kDims; ++d) x[d] += a * directions[static_cast<std::size_t>(k * kDims + d)];
     }
+    for (int d = 0; d < kDims; ++d) x[d] += 0.12f * normal(rng) + (signature ? (*signature)[d] : 0.0f);
+    return x;
+  };
+  std::vector<VectorId> ids;
+  std::vector<float> all;
+  for (int i = 0; i < kDistractors; ++i) {
+    const std::vector<float> x = item(nullptr);
+    ids.push_back(static_cast<VectorId>(ids.size()));
+    all.insert(all.end(), x.begin(), x.end());
+  }
+  std::vector<std::vector<float>> queries;
+  std::vector<VectorId> partners;
+  for (int p = 0; p < kPairs; ++p) {
+    std::vector<float> signature(kDims);
+    for (float& s : signature) s = 0.35f * normal(rng);
+    const std::vector<float> stored = item(&signature);
+    partners.push_back(static_cast<VectorId>(ids.size()));
+    ids.push_back(partners.back());
+    all.insert(all.end(), stored.begin(), stored.end());
+    queries.push_back(item(&signature));
+  }
+  const auto found = [&](std::size_t whiten_at) {
+    VectorIndex index(kDims, OptionsFor(VectorIndexKind::kFlat, kDims, whiten_at));
+    index.Add(ids, all);
+    int in_top = 0;
+    for (int p = 0; p < kPairs; ++p)
+      for (const VectorHit& h : index.Search(queries[static_cast<std::size_t>(p)].data(), 10))
+        in_top += h.id == partners[static_cast<std::size_t>(p)];
+    return in_top;
+  };
+  const int raw = found(0), whitened = found(2000);
+  std::printf("partners in the top 10 of %d items: raw %d of %d, whitened %d of %d\n", kDistractors + kPairs,
+              raw, kPairs, whitened, kPairs);
+  EXPECT_LE(raw, kPairs / 2);            // the data shows the problem …
+  EXPECT_GE(whitened, kPairs * 9 / 10);  // … and the whitening solves it
+}
+
+/// The whitening is fitted once, on the first whiten_at vectors: an index
+/// grown one vector at a time and one given everything at once (a database
+/// rebuilt from its stored features) are the same; it maps to whiten_dims.
+TEST(VectorIndex, WhiteningIsFittedOnceOnTheFirstVectors) {
+  constexpr int kDims = 32;
+  const std::vector<float> v = Vectors(1200, kDims, 40, 15);
+  const std::vector<VectorId> ids = Ids(1200);
+  const std::vector<float> queries = Vectors(10, kDims, 40, 16);
+  VectorIndexOptions o = OptionsFor(VectorIndexKind::kFlat, kDims, 500);
+  o.whiten_dims = 16;
+  VectorIndex once(kDims, o), grown(kDims, o), unfitted(kDims, o);
+  once.Add(ids, v);
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    grown.Add({ids[i]}, std::vector<float>(Row(v, i, kDims), Row(v, i, kDims) + kDims));
+  unfitted.Add(std::vector<VectorId>(ids.begin(), ids.begin() + 499),
+               std::vector<float>(v.begin(), v.begin() + 499 * kDims));
+  EXPECT_LT(once.MemoryBytes() - 1200 * 16 * sizeof(float), 1200 * kDims * sizeof(float));  // 16 of 32 kept
+  for (std::size_t q = 0; q < 10; ++q) {
+    const std::vector<VectorHit> a = once.Search(Row(queries, q, kDims), 10);
+    const std::vector<VectorHit> b = grown.Search(Row(queries, q, kDims), 10);
+    ASSERT_EQ(a.size(), b.size());
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      EXPECT_EQ(a[i].id, b[i].id);
+      EXPECT_EQ(a[i].similarity, b[i].similarity);
+    }
+    // Below whiten_at: raw inner products, exactly.
+    const std::vector<float> first(v.begin(), v.begin() + 499 * kDims);
+    EXPECT_EQ(HitIds(unfitted.Search(Row(queries, q, kDims), 10)),
+              BruteForce(std::vector<VectorId>(ids.begin(), ids.begin() + 499), first, kDims,
+                         Row(queries, q, kDims), 10));
+  }
+  // A stored vector still finds itself first, at similarity 1 (unit length after the map).
+  const std::vector<VectorHit> self = once.Search(Row(v, 700, kDims), 1);
+  ASSERT_EQ(self.size(), 1u);
+  EXPECT_EQ(self[0].id, ids[700]);
+  EXPECT_NEAR(self[0].similarity, 1.0f, 1e-5);
 }
 
 }  // namespace

@@ -2,7 +2,9 @@
 // work behind this small interface; no FAISS type appears here. Vectors are
 // compared by inner product (cosine similarity for the unit-length embeddings
 // the comparators produce). Exact (flat) search for small indexes, HNSW above
-// a size threshold, chosen automatically and overridable. Filters (class
+// a size threshold, chosen automatically and overridable. Above a size
+// (VectorIndexOptions::whiten_at) vectors and queries are centred and
+// whitened by a map fitted on the index's own vectors. Filters (class
 // characteristics, jurisdiction scope) run inside the search. The index is
 // derived data: it can be saved atomically, is checked on load, and can
 // always be rebuilt from the stored embeddings. See docs/search.md.
@@ -44,6 +46,13 @@ struct VectorIndexOptions {
   std::size_t ivf_lists = 0;               ///< IVF: inverted lists (0: 4·√n of the training vectors)
   std::size_t ivf_probe = 96;              ///< IVF: lists visited per search (widened for filters)
   std::size_t ivf_min_train = 4096;        ///< IVF: flat below this many vectors
+  /// Whitening: once the index holds this many vectors (or is made IVF
+  /// before), a centring and partial whitening to whiten_dims dimensions is
+  /// fitted on the first whiten_at of them and applied to every stored vector
+  /// and every query (similarities are then those of the mapped vectors).
+  /// 0: never. Fitted once, like the IVF lists; rebuilt with the index.
+  std::size_t whiten_at = 2000;
+  int whiten_dims = 256;  ///< whitening's output dimensions (at most the input's)
 };
 
 struct VectorHit {
