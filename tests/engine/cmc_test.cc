@@ -423,6 +423,66 @@ TEST_F(CmcSynthetic, QuickFeaturesRoundTripAndBadOnesAreRefused) {
   bad.assign(f.begin(), f.begin() + 12);  // a header alone
   EXPECT_NE(refused(bad), "accepted");
   EXPECT_EQ(refused(bad).find('\n'), std::string::npos);
+  // Format 2's packed bytes: three to a float, exact integers below 2^24.
+  ASSERT_GT(f.size(), 20u);
+  for (const float wrong : {16777216.0f, 1.5f, -1.0f}) {
+    bad = f;
+    bad[18] = wrong;
+    EXPECT_NE(refused(bad), "accepted") << wrong;
+  }
+  bad = f;
+  bad[14] += 1;  // the mask's length no longer matches the data
+  EXPECT_NE(refused(bad), "accepted");
+  bad = f;
+  bad[16] = 255 + 256 * 255 + 65536 * 255;  // mask runs beyond the face
+  EXPECT_NE(refused(bad), "accepted");
+  bad = f;
+  bad[13] -= 1;  // one valid cell fewer than the mask holds
+  EXPECT_NE(refused(bad), "accepted");
+  bad = f;
+  bad.push_back(0);  // a float too many
+  EXPECT_NE(refused(bad), "accepted");
+}
+
+TEST_F(CmcSynthetic, QuickFeaturesAreCompactAndOlderRecordsStillScore) {
+  // Format 2 keeps the face at the quick score's 50 µm, 6 bits a valid cell;
+  // format 1 (databases written before it) kept the face at the CMC's 25 µm
+  // as float32, 4 bytes a cell: it is still read, and scores alike.
+  const BreechFace& face = Get("A").face;
+  ASSERT_EQ(face.surface.spacing_x_um, CmcOptions{}.spacing_um);
+  std::vector<float> old = {1,
+                            static_cast<float>(face.surface.values.rows),
+                            static_cast<float>(face.surface.values.cols),
+                            static_cast<float>(face.surface.spacing_x_um),
+                            face.firing_pin_found ? 1.0f : 0.0f,
+                            static_cast<float>(face.firing_pin_centre_x_um),
+                            static_cast<float>(face.firing_pin_centre_y_um),
+                            static_cast<float>(face.firing_pin_radius_um),
+                            face.outer_found ? 1.0f : 0.0f,
+                            static_cast<float>(face.centre_um.x),
+                            static_cast<float>(face.centre_um.y),
+                            static_cast<float>(face.outer_radius_um)};
+  std::size_t valid = 0;
+  for (int y = 0; y < face.surface.values.rows; ++y)
+    for (int x = 0; x < face.surface.values.cols; ++x) {
+      const double z = face.surface.values.at<double>(y, x);
+      valid += std::isfinite(z);
+      old.push_back(std::isfinite(z) ? static_cast<float>(z) : std::numeric_limits<float>::max());
+    }
+  const std::vector<float> now = comparator_->QuickFeatures(*Get("A").mark);
+  std::printf("quick features: %zu bytes (format 1: %zu bytes; %zu valid cells at 25 um)\n",
+              now.size() * sizeof(float), old.size() * sizeof(float), valid);
+  // 6 bits for each of the ~valid/4 cells at 50 µm, 4/3 for the packing, plus mask and header.
+  EXPECT_LT(now.size() * sizeof(float), valid / 4 * 6 / 8 * 4 / 3 + 400);
+  EXPECT_LT(now.size() * 8, old.size());
+  const auto other = comparator_->QuickMark(comparator_->QuickFeatures(*Get("B37").mark));
+  const double from_old = comparator_->QuickScore(*comparator_->QuickMark(old), *other);
+  const double from_now = comparator_->QuickScore(*comparator_->QuickMark(now), *other);
+  std::printf("quick score A vs B37: %.0f from format 1, %.0f from format 2\n", from_old, from_now);
+  EXPECT_GE(from_old, 20);
+  EXPECT_GE(from_now, 20);
+  const auto independent = comparator_->QuickMark(comparator_->QuickFeatures(*Get("C").mark));
+  EXPECT_LE(comparator_->QuickScore(*comparator_->QuickMark(old), *independent), 3);
 }
 
 TEST_F(CmcSynthetic, CompareCmcAgreesWithTheComparator) {

@@ -12,6 +12,7 @@
 
 #include "areal_registration.h"
 #include "cartridge/cmc_internal.h"
+#include "cartridge/quick_face.h"
 #include "profile.h"
 #include "toolmark/engine/check.h"
 #include "toolmark/engine/cmc.h"
@@ -19,101 +20,9 @@
 namespace toolmark::detail {
 namespace {
 
-// Quick features: a processed breech face as float32 numbers, all finite.
-// {format 1, rows, cols, spacing µm, firing_pin_found, its centre x, y and
-// radius (µm), outer_found, primer centre x, y and radius (µm)}, then the
-// values row by row, kQuickMissing where missing.
-constexpr float kQuickFormat = 1;
-constexpr std::size_t kQuickHeader = 12;
-constexpr float kQuickMissing = std::numeric_limits<float>::max();
-constexpr int kQuickMaxSide = 8192;
-
 /// The quick score's working spacing: cells of a quarter of the points of the
 /// CMC's (25 µm), so its screening costs a fraction of the comparison's.
 constexpr double kQuickSpacingUm = 50.0;
-
-/// `face` resampled to `spacing_um` (a coarser grid): values and mask
-/// averaged over each new cell (cv::resize INTER_AREA), the cell valid where
-/// at least half of it was. Positions in µm keep their meaning.
-BreechFace Coarser(const BreechFace& face, double spacing_um) {
-  BreechFace out = face;
-  const cv::Mat& v = face.surface.values;
-  const double factor = face.surface.spacing_x_um / spacing_um;
-  const cv::Size size(std::max(1, static_cast<int>(std::lround(v.cols * factor))),
-                      std::max(1, static_cast<int>(std::lround(v.rows * factor))));
-  cv::Mat filled(v.size(), CV_64F), mask(v.size(), CV_64F);
-  for (int y = 0; y < v.rows; ++y)
-    for (int x = 0; x < v.cols; ++x) {
-      const double z = v.at<double>(y, x);
-      filled.at<double>(y, x) = std::isfinite(z) ? z : 0.0;
-      mask.at<double>(y, x) = std::isfinite(z) ? 1.0 : 0.0;
-    }
-  cv::Mat fs, ms;
-  cv::resize(filled, fs, size, 0, 0, cv::INTER_AREA);
-  cv::resize(mask, ms, size, 0, 0, cv::INTER_AREA);
-  out.surface.values.create(size, CV_64F);
-  for (int y = 0; y < size.height; ++y)
-    for (int x = 0; x < size.width; ++x) {
-      const double m = ms.at<double>(y, x);
-      out.surface.values.at<double>(y, x) =
-          m >= 0.5 ? fs.at<double>(y, x) / m : std::numeric_limits<double>::quiet_NaN();
-    }
-  out.surface.spacing_x_um = out.surface.spacing_y_um = spacing_um;
-  out.roi.release();
-  return out;
-}
-
-std::vector<float> EncodeQuickFace(const BreechFace& face) {
-  const cv::Mat& v = face.surface.values;
-  std::vector<float> out = {kQuickFormat,
-                            static_cast<float>(v.rows),
-                            static_cast<float>(v.cols),
-                            static_cast<float>(face.surface.spacing_x_um),
-                            face.firing_pin_found ? 1.0f : 0.0f,
-                            static_cast<float>(face.firing_pin_centre_x_um),
-                            static_cast<float>(face.firing_pin_centre_y_um),
-                            static_cast<float>(face.firing_pin_radius_um),
-                            face.outer_found ? 1.0f : 0.0f,
-                            static_cast<float>(face.centre_um.x),
-                            static_cast<float>(face.centre_um.y),
-                            static_cast<float>(face.outer_radius_um)};
-  out.reserve(kQuickHeader + v.total());
-  for (int y = 0; y < v.rows; ++y)
-    for (int x = 0; x < v.cols; ++x) {
-      const double z = v.at<double>(y, x);
-      out.push_back(std::isfinite(z) ? static_cast<float>(z) : kQuickMissing);
-    }
-  return out;
-}
-
-/// Throws toolmark::Error for anything that is not EncodeQuickFace's output
-/// at `spacing_um` (stored data is checked, not trusted).
-BreechFace DecodeQuickFace(const std::vector<float>& f, double spacing_um) {
-  Check(f.size() >= kQuickHeader && f[0] == kQuickFormat, "cmc quick features: unknown format");
-  const double rows = f[1], cols = f[2];
-  Check(rows >= 1 && cols >= 1 && rows <= kQuickMaxSide && cols <= kQuickMaxSide &&
-            rows == std::floor(rows) && cols == std::floor(cols) &&
-            f.size() == kQuickHeader + static_cast<std::size_t>(rows * cols),
-        "cmc quick features: bad size");
-  Check(std::abs(f[3] - spacing_um) < 1e-3, "cmc quick features: not at the CMC working spacing");
-  for (std::size_t i = 4; i < kQuickHeader; ++i) Check(std::isfinite(f[i]), "cmc quick features: bad header");
-  BreechFace face;
-  face.surface.spacing_x_um = face.surface.spacing_y_um = spacing_um;
-  face.firing_pin_found = f[4] != 0;
-  face.firing_pin_centre_x_um = f[5];
-  face.firing_pin_centre_y_um = f[6];
-  face.firing_pin_radius_um = f[7];
-  face.outer_found = f[8] != 0;
-  face.centre_um = {f[9], f[10]};
-  face.outer_radius_um = f[11];
-  face.surface.values.create(static_cast<int>(rows), static_cast<int>(cols), CV_64F);
-  std::size_t at = kQuickHeader;
-  for (int y = 0; y < face.surface.values.rows; ++y)
-    for (int x = 0; x < face.surface.values.cols; ++x, ++at)
-      face.surface.values.at<double>(y, x) =
-          f[at] == kQuickMissing ? std::numeric_limits<double>::quiet_NaN() : double{f[at]};
-  return face;
-}
 
 class CmcMark : public PreparedMark {
  public:
@@ -155,17 +64,22 @@ class CmcComparator : public Comparator {
   std::vector<float> QuickFeatures(const PreparedMark& mark) const override {
     const auto* p = dynamic_cast<const CmcMark*>(&mark);
     Check(p != nullptr, "cmc comparator: mark was not prepared by this comparator");
-    return EncodeQuickFace(p->prepared.face);
+    return EncodeQuickFace(Coarser(p->prepared.face, kQuickSpacingUm));
   }
 
   std::shared_ptr<const PreparedMark> QuickMark(const std::vector<float>& features) const override {
     auto mark = std::make_shared<CmcMark>();
-    // The rotations from the polar signature at the CMC spacing (coarser
-    // rings place them less well), the cells at the quick spacing.
-    const BreechFace full = DecodeQuickFace(features, options_.spacing_um);
-    mark->prepared.polar = MakePolarSignature(full);
-    mark->prepared.polar.centre_px *= options_.spacing_um / kQuickSpacingUm;
-    mark->prepared.face = Coarser(full, kQuickSpacingUm);
+    // The cells and the polar signature (the rotations) at the quick
+    // spacing; records of format 1 hold the face at the CMC spacing, whose
+    // polar signature is kept.
+    const QuickFace decoded = DecodeQuickFace(features, options_.spacing_um, kQuickSpacingUm);
+    mark->prepared.polar = MakePolarSignature(decoded.face);
+    if (decoded.at_cmc_spacing) {
+      mark->prepared.polar.centre_px *= options_.spacing_um / kQuickSpacingUm;
+      mark->prepared.face = Coarser(decoded.face, kQuickSpacingUm);
+    } else {
+      mark->prepared.face = decoded.face;
+    }
     if (mark->prepared.polar.spectra.empty())  // the areal fallback of the coarse registration needs it
       mark->prepared.registration =
           MakeArealComparator(quick_options_.registration_spacing_um)->Prepare(mark->prepared.face.surface);
