@@ -345,5 +345,24 @@ TEST(SearchCli, BenchSearchesRealScansAmongItsSyntheticOnes) {
   EXPECT_NE(wrong_kind.err.find("no cartridge_case scan was stored"), std::string::npos) << wrong_kind.err;
 }
 
+TEST(SearchCli, BenchPartnersRealBulletLandsByLand) {
+  // Lands of one barrel match only the same land of its other bullets: with
+  // a land_id column, a land's partners are those lands, not the barrel's
+  // every land (2 barrels × 2 bullets × 4 lands: one partner a land, 16 in all).
+  testing::TempDir dir;
+  const std::string set = dir / "lands", db = dir / "bench";
+  ASSERT_EQ(RunCli({"synth", set, "--kind", "bullet", "--firearms", "2", "--per-firearm", "2", "--lands", "4",
+                    "--seed", "3"})
+                .status,
+            0);
+  const CliResult r = RunCli({"bench", "--kind", "bullet", "--items", "6", "--lands", "4", "--queries", "1",
+                              "--recall-queries", "0", "--db", db, "--real", set + "/truth.csv", "--json"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const json all = json::parse(r.out)["real"]["all"];
+  EXPECT_EQ(all["queries"], 16);
+  EXPECT_EQ(all["partners"], 16);
+  EXPECT_GE(all["rank1_partner"].get<int>(), 12);  // the same land of the other bullet, found first
+}
+
 }  // namespace
 }  // namespace toolmark

@@ -9,6 +9,7 @@
 #include "stats.h"
 #include "toolmark/base/terminal.h"
 #include "toolmark/engine/check.h"
+#include "toolmark/ingest/manifest.h"
 #include "toolmark/ingest/pipeline.h"
 
 namespace toolmark::bench {
@@ -65,7 +66,8 @@ index::SearchQuery StoredQuery(index::Database& db, index::ItemId id, Kind kind)
   return q;
 }
 
-/// One set's queries: every item with at least one partner (same firearm in the set).
+/// One set's queries: every item with at least one partner (same firearm in
+/// the set, and the same land_id where the manifest has one).
 RealStats QuerySet(const ScaleOptions& args, const RealSet& set, index::Database& db,
                    const index::SearchEngine& engine, base::Progress* bar) {
   RealStats s;
@@ -74,7 +76,9 @@ RealStats QuerySet(const ScaleOptions& args, const RealSet& set, index::Database
   for (std::size_t q = 0; q < set.ids.size(); ++q) {
     std::set<index::ItemId> partners;  // evaluation only
     for (std::size_t p = 0; p < set.ids.size(); ++p)
-      if (p != q && !set.firearm[q].empty() && set.firearm[p] == set.firearm[q]) partners.insert(set.ids[p]);
+      if (p != q && !set.firearm[q].empty() && set.firearm[p] == set.firearm[q] &&
+          set.land_id[p] == set.land_id[q])
+        partners.insert(set.ids[p]);
     if (partners.empty()) {
       bar->Tick(set.name + " " + set.file[q]);
       continue;
@@ -129,12 +133,15 @@ std::vector<RealSet> IngestRealSets(const ScaleOptions& args, const std::string&
       else
         ids.push_back(e.id);
     });
+    const ingest::Manifest rows = ingest::ReadManifest(manifest);  // land_id: evaluation only
     auto db = index::Database::Open(folder, false);
     for (const index::ItemId id : ids) {
       const std::optional<index::ItemRecord> it = db->Get(id);
       if (!it || it->kind != args.kind) continue;  // another kind's scans are not searched here
+      const auto* row = rows.Find(fs::path(it->file).filename().string());
       set.ids.push_back(id);
       set.firearm.push_back(it->firearm.truth_label);
+      set.land_id.push_back(row && row->count("land_id") ? row->at("land_id") : std::string());
       set.file.push_back(it->file);
     }
     Check(!set.ids.empty(), "bench --real " + manifest + ": no " + KindName(args.kind) + " scan was stored");

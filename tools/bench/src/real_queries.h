@@ -2,8 +2,9 @@
 // each manifest's scans are ingested into the bench database (once: a
 // reused database keeps them), then every real scan with a known partner in
 // its set is searched as a stored item, the shortlist path forced, and the
-// ranks of its partners are reported. The manifests' firearm column is read
-// for these measures only (evaluation), never by the search.
+// ranks of its partners are reported. The manifests' firearm and land_id
+// columns are read for these measures only (evaluation), never by the
+// search: partners share a firearm, and for bullet lands the land_id too.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -20,6 +21,9 @@ struct RealSet {
   std::string name;  ///< the manifest's folder name
   std::vector<index::ItemId> ids;
   std::vector<std::string> firearm;  ///< ground truth, evaluation only ("" = unknown)
+  /// Ground truth too: the manifest's `land_id` ("" where it has none). Two
+  /// land scans are partners only when they are the same land of a barrel.
+  std::vector<std::string> land_id;
   std::vector<std::string> file;
 };
 
