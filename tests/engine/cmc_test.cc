@@ -445,7 +445,7 @@ TEST_F(CmcSynthetic, QuickFeaturesRoundTripAndBadOnesAreRefused) {
 }
 
 TEST_F(CmcSynthetic, QuickFeaturesAreCompactAndOlderRecordsStillScore) {
-  // Format 2 keeps the face at the quick score's 50 µm, 6 bits a valid cell;
+  // Format 2 keeps the face at the quick score's 50 µm, 5 bits a valid cell;
   // format 1 (databases written before it) kept the face at the CMC's 25 µm
   // as float32, 4 bytes a cell: it is still read, and scores alike.
   const BreechFace& face = Get("A").face;
@@ -472,8 +472,8 @@ TEST_F(CmcSynthetic, QuickFeaturesAreCompactAndOlderRecordsStillScore) {
   const std::vector<float> now = comparator_->QuickFeatures(*Get("A").mark);
   std::printf("quick features: %zu bytes (format 1: %zu bytes; %zu valid cells at 25 um)\n",
               now.size() * sizeof(float), old.size() * sizeof(float), valid);
-  // 6 bits for each of the ~valid/4 cells at 50 µm, 4/3 for the packing, plus mask and header.
-  EXPECT_LT(now.size() * sizeof(float), valid / 4 * 6 / 8 * 4 / 3 + 400);
+  // 5 bits for each of the ~valid/4 cells at 50 µm, 4/3 for the packing, plus mask and header.
+  EXPECT_LT(now.size() * sizeof(float), valid / 4 * 5 / 8 * 4 / 3 + 400);
   EXPECT_LT(now.size() * 8, old.size());
   const auto other = comparator_->QuickMark(comparator_->QuickFeatures(*Get("B37").mark));
   const double from_old = comparator_->QuickScore(*comparator_->QuickMark(old), *other);

@@ -38,7 +38,7 @@ VectorIndexKind ParseVectorIndexKind(const std::string& name);
 
 struct VectorIndexOptions {
   VectorIndexKind kind = VectorIndexKind::kAuto;
-  std::size_t approximate_above = 100000;  ///< kAuto: exact up to this many vectors
+  std::size_t approximate_above = 500000;  ///< kAuto: exact up to this many vectors
   int hnsw_neighbours = 32;                ///< HNSW M: graph links per vector (level 0 has 2M)
   int hnsw_build_depth = 80;               ///< HNSW efConstruction
   int hnsw_search_depth = 256;             ///< HNSW efSearch (raised to k when k is larger)
