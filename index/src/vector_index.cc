@@ -7,14 +7,10 @@
 // the index is compacted (flat and HNSW: rebuilt from the live vectors, in
 // position order, so the result does not depend on when it happens; IVF:
 // removed from the inverted lists, whose labels are the positions). FAISS
-// builds (HNSW graphs, PCA, k-means) run with one OpenMP thread so that the
-// same adds give the same index.
+// builds run with one OpenMP thread: the same adds give the same index.
 //
-// Whitening (vector_whitening.h): once the index holds whiten_at vectors it
-// fits a centring and partial whitening on the first whiten_at of them (in
-// position order, so a database grown one item at a time and one rebuilt
-// from its stored features in one go get the same map), and from then on
-// FAISS holds the mapped vectors; queries are mapped the same way.
+// Whitening (vector_whitening.h): fitted on the first whiten_at vectors in
+// position order; FAISS then holds mapped vectors, and queries are mapped.
 //
 // File format (Save/Load), host byte order (little-endian on every platform
 // Toolmark builds on):
@@ -23,8 +19,7 @@
 //   u64 whitening bytes w (0: none)
 //   i64 ids[n], u8 live[n], b bytes of faiss::write_index, w bytes of the whitening
 //   32 bytes SHA-256 of everything before it
-// Load checks the size, the magic, the counts and the SHA-256 before FAISS
-// parses a byte.
+// Load checks the size, magic, counts and SHA-256 before FAISS parses a byte.
 #include "toolmark/index/vector_index.h"
 
 #include <faiss/IndexFlat.h>
@@ -130,9 +125,8 @@ struct VectorIndex::Impl {
     if (whitening) return whitening->Apply(rows, n);
     return std::vector<float>(rows, rows + n * static_cast<std::size_t>(dims));
   }
-  /// Whether the whitening is due: enabled, not fitted yet, the index not
-  /// IVF already (its lists hold no full vectors to map), and `live`
-  /// reaching whiten_at or about to be made IVF.
+  /// Whether the whitening is due: enabled, not fitted, not IVF already (no
+  /// full vectors to map), at whiten_at vectors or about to be made IVF.
   bool WhiteningDue(std::size_t live_count) const {
     return !whitening && options.whiten_at > 0 && kind != VectorIndexKind::kIvf &&
            (live_count >= options.whiten_at || Wanted(live_count) == VectorIndexKind::kIvf);
