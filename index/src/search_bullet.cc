@@ -120,8 +120,7 @@ std::vector<BulletHit> SearchEngine::SearchBullet(const std::vector<BulletLandQu
   std::vector<std::shared_ptr<const PreparedMark>> query(lands.size());
   tbb::parallel_for(std::size_t{0}, lands.size(),
                     [&](std::size_t i) { query[i] = m.comparator->Prepare(lands[i].surface); });
-  using Key = BulletKey;
-  std::map<Key, std::vector<ItemId>> members;
+  std::map<BulletKey, std::vector<ItemId>> members;
   for (const auto& [id, it] : m.items) members[{it.case_id, it.item_label}].push_back(id);
   std::vector<std::vector<VectorHit>> shortlists(lands.size());
   for (std::size_t i = 0; i < lands.size(); ++i) {
@@ -133,7 +132,7 @@ std::vector<BulletHit> SearchEngine::SearchBullet(const std::vector<BulletLandQu
   const auto votes = VoteByPhase(lands, shortlists, m.items, members, {exclude_case, exclude_item});
   // 2. The best candidate bullets by their voting lands' scores (options.fine,
   // at least top; 0: all, unscreened) compared whole, in parallel.
-  const std::vector<Key> keys =
+  const std::vector<BulletKey> keys =
       BestScreened(votes, m.options.fine, m.options.top, [&](std::size_t land, ItemId item) {
         return m.comparator->Compare(*query[land], *m.PreparedItem(item)).score;
       });

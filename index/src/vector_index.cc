@@ -42,6 +42,7 @@
 #include <optional>
 #include <unordered_map>
 
+#include "single_omp_thread.h"
 #include "toolmark/base/file_io.h"
 #include "toolmark/engine/check.h"
 #include "vector_whitening.h"
@@ -244,9 +245,8 @@ struct VectorIndex::Impl {
       kept.push_back(ids[p]);
     }
     if (WhiteningDue(kept.size())) {
-      const std::size_t first =
-          std::min(kept.size(), options.whiten_at > 0 ? options.whiten_at : kept.size());
-      whitening = detail::Whitening::Fit(vectors.data(), first, dims, options.whiten_dims);
+      whitening = detail::Whitening::Fit(vectors.data(), std::min(kept.size(), options.whiten_at), dims,
+                                         options.whiten_dims);
       vectors = whitening->Apply(vectors.data(), kept.size());
     }
     auto fresh = k == VectorIndexKind::kIvf ? TrainIvf(vectors.data(), kept.size()) : NewIndex(k);

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "single_omp_thread.h"
 #include "toolmark/engine/check.h"
 
 namespace toolmark::index::detail {
@@ -38,7 +39,6 @@ Whitening Whitening::Fit(const float* rows, std::size_t n, int dims, int out) {
   return w;
 }
 
-int Whitening::in_dims() const { return pca_ ? pca_->d_in : 0; }
 int Whitening::out_dims() const { return pca_ ? pca_->d_out : 0; }
 
 std::vector<float> Whitening::Apply(const float* rows, std::size_t n) const {

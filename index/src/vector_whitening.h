@@ -4,8 +4,6 @@
 // toolmark::index.
 #pragma once
 
-#include <omp.h>
-
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -16,19 +14,6 @@ struct PCAMatrix;
 }
 
 namespace toolmark::index::detail {
-
-/// Runs FAISS calls with one OpenMP thread in this thread (deterministic
-/// builds: graphs, PCA, k-means), restoring the previous setting.
-class SingleOmpThread {
- public:
-  SingleOmpThread() : previous_(omp_get_max_threads()) { omp_set_num_threads(1); }
-  ~SingleOmpThread() { omp_set_num_threads(previous_); }
-  SingleOmpThread(const SingleOmpThread&) = delete;
-  SingleOmpThread& operator=(const SingleOmpThread&) = delete;
-
- private:
-  int previous_;
-};
 
 /// Centring, principal axes and partial whitening, then unit length:
 /// y = normalise(Λ_k^(-1/4) U_kᵀ (x − μ)) with μ the mean and U_k, Λ_k the
@@ -53,9 +38,8 @@ class Whitening {
   /// OpenMP thread). Throws toolmark::Error when n < 2.
   static Whitening Fit(const float* rows, std::size_t n, int dims, int out);
 
-  int in_dims() const;
   int out_dims() const;
-  /// n rows of in_dims() → n rows of out_dims(), each of unit length (all
+  /// n rows of the fitted dimensions → n rows of out_dims(), each of unit length (all
   /// zeros when the transformed vector is 0).
   std::vector<float> Apply(const float* rows, std::size_t n) const;
   /// Bytes held in memory.

@@ -1,4 +1,4 @@
-// Fuzz target: vector index files (TMVIDX1) through VectorIndex::Load. The
+// Fuzz target: vector index files (TMVIDX2) through VectorIndex::Load. The
 // loader reads a path, so each input is written to a per-process temporary
 // file. A loaded index is searched once. Any exception other than
 // toolmark::Error escapes and counts as a finding.
@@ -41,12 +41,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   return 0;
 }
 
-/// Saved indexes: flat and IVF, a few removed ids.
+/// Saved indexes: flat, flat whitened and IVF (whitened before its lists are
+/// trained), a few removed ids.
 std::vector<std::string> ToolmarkFuzzSeeds() {
   std::vector<std::string> seeds;
-  for (const auto kind : {toolmark::index::VectorIndexKind::kFlat, toolmark::index::VectorIndexKind::kIvf}) {
+  using Kind = toolmark::index::VectorIndexKind;
+  for (const auto& [kind, whiten_at] :
+       {std::pair{Kind::kFlat, 0}, std::pair{Kind::kFlat, 48}, std::pair{Kind::kIvf, 0}}) {
     toolmark::index::VectorIndexOptions o;
     o.kind = kind;
+    o.whiten_at = static_cast<std::size_t>(whiten_at);
     o.ivf_min_train = 64;
     o.ivf_dims = 4;
     constexpr int kDims = 8, kCount = 96;
