@@ -10,8 +10,9 @@ namespace toolmark::index {
 namespace {
 
 // 2: features; 3: correlations, hits; 4: decisions; 5: exchange, access; 6: item quality;
-// 7: a pair (A→B and B→A) is reviewed as one (pair_review)
-constexpr int kSchemaVersion = 7;
+// 7: a pair (A→B and B→A) is reviewed as one (pair_review); 8: a feature vector of
+// halves is stored in two bytes a value (an earlier Toolmark would misread it)
+constexpr int kSchemaVersion = 8;
 
 const char* kSchema = R"SQL(
 CREATE TABLE IF NOT EXISTS items (
@@ -64,7 +65,7 @@ CREATE TABLE IF NOT EXISTS features (
   comparator TEXT NOT NULL,
   version TEXT NOT NULL,
   dims INTEGER NOT NULL CHECK (dims > 0),
-  vector BLOB NOT NULL,  -- dims float32, host (little-endian) order
+  vector BLOB NOT NULL,  -- dims float32 (host, little-endian order), or dims halves (2 bytes, little-endian)
   sha256 TEXT NOT NULL,  -- of vector
   PRIMARY KEY (item_id, mark, comparator, version)
 );

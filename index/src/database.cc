@@ -20,6 +20,7 @@
 #include "toolmark/base/file_io.h"
 #include "toolmark/base/hash.h"
 #include "toolmark/engine/check.h"
+#include "toolmark/engine/half_float.h"
 #include "toolmark/engine/version.h"
 
 namespace toolmark::index {
@@ -114,8 +115,10 @@ void DatabaseImpl::InsertFeature(const FeatureRecord& f) {
   Statement known(catalog_.handle(), "SELECT 1 FROM items WHERE id = ?");
   known.Bind(1, static_cast<std::int64_t>(f.item));
   Check(known.Step(), "item " + std::to_string(f.item) + ": no such item");
-  const std::size_t bytes = f.vector.size() * sizeof(float);
-  const std::string blob(reinterpret_cast<const char*>(f.vector.data()), bytes);
+  // Two bytes a value when every value is a half (embeddings are made so), else float32.
+  const std::string blob = AllHalves(f.vector) ? PackHalves(f.vector)
+                                               : std::string(reinterpret_cast<const char*>(f.vector.data()),
+                                                             f.vector.size() * sizeof(float));
   Statement put(catalog_.handle(),
                 "INSERT OR REPLACE INTO features (item_id, mark, comparator, version, dims, vector, sha256) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)");
@@ -155,11 +158,16 @@ FeatureRecord ReadFeatureRow(Statement& q, const std::string& comparator, const 
   const std::string blob = q.Blob(3);
   const std::string who =
       "item " + std::to_string(f.item) + " " + MarkName(f.mark) + " (" + comparator + "): ";
-  Check(dims > 0 && blob.size() == static_cast<std::size_t>(dims) * sizeof(float),
+  const bool halves = dims > 0 && blob.size() == static_cast<std::size_t>(dims) * 2;
+  Check(halves || (dims > 0 && blob.size() == static_cast<std::size_t>(dims) * sizeof(float)),
         who + "stored feature vector has the wrong size");
   Check(base::Sha256Hex(blob) == q.Text(4), who + "stored feature vector does not match its checksum");
-  f.vector.resize(static_cast<std::size_t>(dims));
-  std::memcpy(f.vector.data(), blob.data(), blob.size());
+  if (halves) {
+    f.vector = UnpackHalves(blob);
+  } else {
+    f.vector.resize(static_cast<std::size_t>(dims));
+    std::memcpy(f.vector.data(), blob.data(), blob.size());
+  }
   return f;
 }
 

@@ -17,6 +17,7 @@
 
 #include "test_util.h"
 #include "toolmark/engine/check.h"
+#include "toolmark/engine/half_float.h"
 
 // The real-scan tests need the ingest library's reader: they compile only when
 // this target links toolmark::ingest (tests/CMakeLists.txt).
@@ -100,6 +101,36 @@ TEST(MakeComparator, UnknownNameThrows) {
     EXPECT_STREQ(e.what(),
                  "unknown comparator 'cmcx' (known: cmc, baseline, land, land_smoother, baseline_land)");
   }
+}
+
+// -------------------------------------------------------- half precision
+
+TEST(HalfFloat, RoundsToNearestEvenAndPacksWithoutLoss) {
+  std::vector<float> v = {0.1f, -0.3f, 1.0f, 0.0f, 1.0f + 0x1p-11f, 1.0f + 3 * 0x1p-11f, 65504.0f, 1e-8f};
+  EXPECT_FALSE(AllHalves(v));
+  RoundToHalf(&v);
+  EXPECT_TRUE(AllHalves(v));
+  EXPECT_EQ(v[1], -0.300048828125f);
+  EXPECT_EQ(v[2], 1.0f);
+  EXPECT_EQ(v[4], 1.0f);                 // a tie: to the even neighbour
+  EXPECT_EQ(v[5], 1.0f + 4 * 0x1p-11f);  // a tie: to the even neighbour
+  EXPECT_EQ(v[6], 65504.0f);             // the largest half
+  EXPECT_EQ(v[7], 0.0f);                 // below the smallest subnormal half
+  const std::string packed = PackHalves(v);
+  ASSERT_EQ(packed.size(), 2 * v.size());
+  EXPECT_EQ(static_cast<unsigned char>(packed[4]), 0x00);  // 1.0 = 0x3c00, little-endian
+  EXPECT_EQ(static_cast<unsigned char>(packed[5]), 0x3c);
+  EXPECT_EQ(UnpackHalves(packed), v);
+}
+
+TEST(HalfFloat, RefusesWhatIsNotAHalf) {
+  EXPECT_FALSE(AllHalves({0.1f}));
+  EXPECT_FALSE(AllHalves({70000.0f}));  // beyond the largest half
+  EXPECT_FALSE(AllHalves({NAN}));
+  EXPECT_THROW(PackHalves({0.1f}), Error);
+  EXPECT_THROW(UnpackHalves(std::string("\x00\x3c\x00", 3)), Error);  // odd length
+  EXPECT_THROW(UnpackHalves(std::string("\x00\x7c", 2)), Error);      // infinity
+  EXPECT_THROW(UnpackHalves(std::string("\x01\x7e", 2)), Error);      // NaN
 }
 
 // ------------------------------------------------------------------ baseline

@@ -26,6 +26,7 @@
 #include "test_util.h"
 #include "toolmark/engine/check.h"
 #include "toolmark/engine/comparator.h"
+#include "toolmark/engine/half_float.h"
 
 // The real-scan tests need the ingest library's reader: they compile only when
 // this target links toolmark::ingest (tests/CMakeLists.txt).
@@ -579,15 +580,18 @@ TEST(LandEmbedding, UnitLengthAndShiftInvariant) {
   const LandSignature sig = ExtractLandSignature(LandScan(striae));
   const std::vector<float> e = LandEmbedding(sig);
   ASSERT_EQ(e.size(), static_cast<std::size_t>(kLandEmbeddingDim));
-  EXPECT_NEAR(Dot(e, e), 1.0, 1e-5);
+  EXPECT_NEAR(Dot(e, e), 1.0, 1e-3);  // unit length before rounding to halves
+  EXPECT_TRUE(AllHalves(e));
 
-  // The same signature moved by 37 samples (NaN in front): the same embedding.
+  // The same signature moved by 37 samples (NaN in front): the same embedding
+  // (to within one step of a half: a value near a rounding boundary may tip).
   LandSignature moved = sig;
   moved.values.insert(moved.values.begin(), 37, kNaN);
   moved.start_um -= 37 * moved.spacing_um;
   const std::vector<float> e_moved = LandEmbedding(moved);
   ASSERT_EQ(e_moved.size(), e.size());
-  for (std::size_t i = 0; i < e.size(); ++i) EXPECT_NEAR(e_moved[i], e[i], 1e-6) << i;
+  for (std::size_t i = 0; i < e.size(); ++i)
+    EXPECT_NEAR(e_moved[i], e[i], 1e-3 * std::fabs(e[i]) + 1e-7) << i;
   EXPECT_GE(Dot(e, e_moved), 0.99);
 
   // The same land scanned 150 µm further along, with more noise: close; an
@@ -600,7 +604,7 @@ TEST(LandEmbedding, UnitLengthAndShiftInvariant) {
   const std::vector<float> e_other = LandEmbedding(ExtractLandSignature(LandScan(other, spec_b)));
   std::printf("embedding dot: shifted scan %.6f, independent land %.4f\n", Dot(e, e_shifted),
               Dot(e, e_other));
-  EXPECT_NEAR(Dot(e_shifted, e_shifted), 1.0, 1e-5);
+  EXPECT_NEAR(Dot(e_shifted, e_shifted), 1.0, 1e-3);
   // Measured: ≥ 0.99999 for shifted copies over 20 seeds, while independent
   // lands reach 0.87–0.99 (0.874 here), so 0.99 would not discriminate.
   EXPECT_GE(Dot(e, e_shifted), 0.999);

@@ -2,6 +2,7 @@
 #include "toolmark/index/database.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <cmath>
 #include <filesystem>
@@ -227,6 +228,52 @@ TEST(Database, FeatureRecordsAreStoredReplacedAndChecked) {
     EXPECT_THROW(db->PutFeatures({{b, kFace, "cmc", "v3", {1.0f}}, bad}), Error);
     EXPECT_TRUE(db->Features("cmc", "v3").empty());
   }
+}
+
+TEST(Database, FeatureVectorsOfHalvesAreStoredInTwoBytesAValue) {
+  testing::TempDir dir;
+  ItemId a = kInvalidItemId;
+  {
+    auto db = Database::Open(dir / "db", true);
+    a = db->Add(MakeItem(1), MakeSurface(1)).id;
+    db->PutFeatures({{a, kFace, "cmc", "halves", {0.5f, -0.25f, 1.0f, 0.0f}},
+                     {a, kFace, "cmc", "floats", {0.5f, 0.1f, 1.0f, 0.0f}}});
+  }
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open((dir / "db/catalog.sqlite").c_str(), &raw), SQLITE_OK);
+  const auto bytes = [&](const char* version) {
+    sqlite3_stmt* q = nullptr;
+    sqlite3_prepare_v2(raw, "SELECT length(vector) FROM features WHERE version = ?", -1, &q, nullptr);
+    sqlite3_bind_text(q, 1, version, -1, SQLITE_TRANSIENT);
+    const int n = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int(q, 0) : -1;
+    sqlite3_finalize(q);
+    return n;
+  };
+  EXPECT_EQ(bytes("halves"), 8);   // 4 halves
+  EXPECT_EQ(bytes("floats"), 16);  // 0.1 is not a half: 4 float32
+  {
+    auto db = Database::Open(dir / "db", false);
+    EXPECT_EQ(db->Features("cmc", "halves").at(0).vector, (std::vector<float>{0.5f, -0.25f, 1.0f, 0.0f}));
+    EXPECT_EQ(db->Features("cmc", "floats").at(0).vector, (std::vector<float>{0.5f, 0.1f, 1.0f, 0.0f}));
+  }
+  // Damaged records, their checksums made to match: 3 bytes a value, and a
+  // half that is infinity. Refused by name, not read as numbers.
+  const auto damage = [&](const std::string& blob) {
+    sqlite3_stmt* q = nullptr;
+    sqlite3_prepare_v2(raw, "UPDATE features SET vector = ?, sha256 = ? WHERE version = 'halves'", -1, &q,
+                       nullptr);
+    sqlite3_bind_blob(q, 1, blob.data(), static_cast<int>(blob.size()), SQLITE_TRANSIENT);
+    const std::string sum = base::Sha256Hex(blob);
+    sqlite3_bind_text(q, 2, sum.c_str(), -1, SQLITE_TRANSIENT);
+    ASSERT_EQ(sqlite3_step(q), SQLITE_DONE);
+    sqlite3_finalize(q);
+  };
+  auto db = Database::Open(dir / "db", false);
+  damage(std::string(12, '\x01'));
+  EXPECT_THROW(db->Features("cmc", "halves"), Error);
+  damage(std::string("\x00\x3c\x00\x7c\x00\x00\x00\x00", 8));
+  EXPECT_THROW(db->Features("cmc", "halves"), Error);
+  sqlite3_close(raw);
 }
 
 TEST(Database, IntensitySurfacesKeepTheirKind) {

@@ -17,6 +17,8 @@
 #include "test_util.h"
 #include "toolmark/base/hash.h"
 #include "toolmark/engine/check.h"
+#include "toolmark/engine/comparator.h"
+#include "toolmark/engine/half_float.h"
 #include "toolmark/engine/synth.h"
 
 namespace toolmark::index {
@@ -199,6 +201,13 @@ TEST_F(SearchTest, NewItemsAreEmbeddedAndIndexed) {
   const std::vector<SearchHit> hits = after.Search(q);
   ASSERT_FALSE(hits.empty());
   EXPECT_EQ(hits[0].item, added);  // itself, when not excluded
+  // Stored embeddings are halves (two bytes a value), the same numbers as a fresh one.
+  const std::optional<FeatureRecord> stored =
+      db_->Feature(added, Mark{MarkType::kBreechFace}, "cmc", FeatureVersion("cmc"));
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_TRUE(AllHalves(stored->vector));
+  const auto cmc = MakeComparator("cmc");
+  EXPECT_EQ(stored->vector, cmc->Embed(*cmc->Prepare(q.surface)));
 }
 
 TEST_F(SearchTest, CorrelateNamesAnItemItCannotSearchAndGoesOn) {

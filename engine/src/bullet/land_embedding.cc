@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "bullet/land_internal.h"
+#include "toolmark/engine/half_float.h"
 
 namespace toolmark {
 namespace {
@@ -128,6 +129,7 @@ std::vector<float> LandEmbedding(const LandSignature& signature) {
   }
   if (norm <= 0) return out;
   for (std::size_t i = 0; i < pooled.size(); ++i) out[i] = static_cast<float>(pooled[i] / std::sqrt(norm));
+  RoundToHalf(&out);  // stored as halves (half_float.h)
   return out;
 }
 

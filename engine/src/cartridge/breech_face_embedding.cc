@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "cartridge/cmc_internal.h"
+#include "toolmark/engine/half_float.h"
 
 namespace toolmark::detail {
 namespace {
@@ -60,6 +61,7 @@ std::vector<float> BreechFaceEmbedding(const PolarSignature& polar) {
   if (!(norm > 0)) return out;
   for (std::size_t i = 0; i < features.size(); ++i)
     out[i] = static_cast<float>(features[i] / std::sqrt(norm));
+  RoundToHalf(&out);  // stored as halves (half_float.h)
   return out;
 }
 

@@ -46,6 +46,7 @@ class Comparator {
   virtual Comparison Compare(const PreparedMark& a, const PreparedMark& b) const = 0;
   /// Fixed-length embedding for the vector index (unit length, compared by dot
   /// product), invariant to the mark's nuisances; empty when the comparator has none.
+  /// Values rounded to half precision (half_float.h) are stored in half the bytes.
   virtual std::vector<float> Embed(const PreparedMark& /*mark*/) const { return {}; }
   /// A cheap score that orders candidates before Compare (a search re-ranks
   /// its shortlist with it and compares only the best finely); higher = more
