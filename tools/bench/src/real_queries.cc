@@ -66,19 +66,14 @@ index::SearchQuery StoredQuery(index::Database& db, index::ItemId id, Kind kind)
   return q;
 }
 
-/// One set's queries: every item with at least one partner (same firearm in
-/// the set, and the same land_id where the manifest has one).
+/// One set's queries: every item with at least one partner (PartnersOf).
 RealStats QuerySet(const ScaleOptions& args, const RealSet& set, index::Database& db,
                    const index::SearchEngine& engine, base::Progress* bar) {
   RealStats s;
   std::map<index::ItemId, std::string> file;
   for (std::size_t p = 0; p < set.ids.size(); ++p) file[set.ids[p]] = set.file[p];
   for (std::size_t q = 0; q < set.ids.size(); ++q) {
-    std::set<index::ItemId> partners;  // evaluation only
-    for (std::size_t p = 0; p < set.ids.size(); ++p)
-      if (p != q && !set.firearm[q].empty() && set.firearm[p] == set.firearm[q] &&
-          set.land_id[p] == set.land_id[q])
-        partners.insert(set.ids[p]);
+    const std::set<index::ItemId> partners = PartnersOf(set, q);  // evaluation only
     if (partners.empty()) {
       bar->Tick(set.name + " " + set.file[q]);
       continue;
@@ -114,6 +109,15 @@ RealStats QuerySet(const ScaleOptions& args, const RealSet& set, index::Database
 }
 
 }  // namespace
+
+std::set<index::ItemId> PartnersOf(const RealSet& set, std::size_t q) {
+  std::set<index::ItemId> partners;
+  for (std::size_t p = 0; p < set.ids.size(); ++p)
+    if (p != q && !set.firearm[q].empty() && set.firearm[p] == set.firearm[q] &&
+        set.land_id[p] == set.land_id[q])
+      partners.insert(set.ids[p]);
+  return partners;
+}
 
 std::vector<RealSet> IngestRealSets(const ScaleOptions& args, const std::string& folder,
                                     std::vector<std::string>* warnings) {

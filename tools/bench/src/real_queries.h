@@ -8,6 +8,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,10 @@ struct RealSet {
 /// Ingests each of args.real into the database at `folder` (a scan already
 /// there is taken as it is); throws toolmark::Error when a manifest cannot
 /// be read or none of its scans is accepted. Rejected scans become warnings.
+/// The partners of set item q (ground truth, evaluation only): the other
+/// items of its firearm with the same land_id; none when its firearm is unknown.
+std::set<index::ItemId> PartnersOf(const RealSet& set, std::size_t q);
+
 std::vector<RealSet> IngestRealSets(const ScaleOptions& args, const std::string& folder,
                                     std::vector<std::string>* warnings);
 

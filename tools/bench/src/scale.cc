@@ -425,7 +425,7 @@ nlohmann::json RunScale(const ScaleOptions& args, std::vector<std::string>* warn
   out["catalog_bytes_per_item"] = static_cast<double>(CatalogBytes(folder)) /
                                   static_cast<double>(std::max<std::size_t>(1, db->List().size()));
   if (!real.empty()) out["real"] = QueryRealSets(args, real, *db, engine);
-  if (args.vectors > engine.indexed()) out["vector_level"] = VectorLevel(args, *db, engine);
+  if (args.vectors > engine.indexed()) out["vector_level"] = VectorLevel(args, *db, engine, real);
   return out;
 }
 

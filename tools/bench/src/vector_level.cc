@@ -3,6 +3,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <opencv2/core.hpp>
+#include <optional>
 #include <random>
 #include <set>
 #include <vector>
@@ -20,32 +23,59 @@ struct BenchVectors {
   std::vector<index::VectorId> vid;
 };
 
-/// The database's embeddings, then distractors made from them up to args.vectors (see VectorLevel).
+constexpr int kDistractorAxes = 256;  ///< principal axes the distractors follow; the rest is even
+
+/// The database's embeddings, then distractors up to args.vectors: mean +
+/// the embeddings' first kDistractorAxes principal axes with Gaussian
+/// weights of their variances + the rest of the variance as even Gaussian
+/// noise, scaled to unit length.
 BenchVectors WithDistractors(const ScaleOptions& args, const std::vector<index::FeatureRecord>& features,
                              std::size_t dims) {
   BenchVectors out;
-  std::vector<float>& all = out.all;
-  std::vector<index::VectorId>& vid = out.vid;
-  all.reserve(args.vectors * dims);
-  for (const auto& f : features) {
-    all.insert(all.end(), f.vector.begin(), f.vector.end());
-    vid.push_back(f.item);
+  out.all.reserve(args.vectors * dims);
+  cv::Mat data(static_cast<int>(features.size()), static_cast<int>(dims), CV_32F);
+  for (std::size_t i = 0; i < features.size(); ++i) {
+    const auto& f = features[i].vector;
+    out.all.insert(out.all.end(), f.begin(), f.end());
+    out.vid.push_back(features[i].item);
+    std::copy(f.begin(), f.end(), data.ptr<float>(static_cast<int>(i)));
   }
+  const int axes = std::min({kDistractorAxes, static_cast<int>(dims), data.rows - 1});
+  Check(axes >= 1, "bench --vectors: too few embeddings to make distractors like them");
+  const cv::PCA pca(data, cv::noArray(), cv::PCA::DATA_AS_ROW, axes);
+  double total = 0, kept = 0;  // variance: all of it, and along the axes
+  for (int d = 0; d < data.cols; ++d) {
+    cv::Scalar mean, sd;
+    cv::meanStdDev(data.col(d), mean, sd);
+    total += sd[0] * sd[0];
+  }
+  cv::Mat basis = pca.eigenvectors.clone();  // axes × dims, each row scaled by its standard deviation
+  for (int a = 0; a < axes; ++a) {
+    const double var = std::max(0.0, static_cast<double>(pca.eigenvalues.at<float>(a)));
+    kept += var;
+    basis.row(a) *= std::sqrt(var);
+  }
+  const float rest = static_cast<float>(std::sqrt(std::max(0.0, total - kept) / static_cast<double>(dims)));
   std::mt19937_64 rng(args.seed);
-  std::normal_distribution<float> noise(0.0f, 1.0f / std::sqrt(static_cast<float>(dims)));
-  std::uniform_int_distribution<std::size_t> pick(0, features.size() - 1);
-  std::vector<float> row(dims);
-  for (std::size_t n = features.size(); n < args.vectors; ++n) {
-    const auto& a = features[pick(rng)].vector;
-    const auto& b = features[pick(rng)].vector;
-    double norm = 0;
-    for (std::size_t d = 0; d < dims; ++d) {
-      row[d] = 0.5f * a[d] + 0.5f * b[d] + noise(rng);
-      norm += static_cast<double>(row[d]) * row[d];
+  std::normal_distribution<float> gauss(0.0f, 1.0f);
+  constexpr int kBatch = 4096;
+  for (std::size_t n = features.size(); n < args.vectors;) {
+    const int rows = static_cast<int>(std::min<std::size_t>(kBatch, args.vectors - n));
+    cv::Mat weights(rows, axes, CV_32F), made;
+    for (int r = 0; r < rows; ++r)
+      for (int a = 0; a < axes; ++a) weights.at<float>(r, a) = gauss(rng);
+    cv::gemm(weights, basis, 1.0, cv::noArray(), 0.0, made);
+    for (int r = 0; r < rows; ++r, ++n) {
+      float* row = made.ptr<float>(r);
+      double norm = 0;
+      for (std::size_t d = 0; d < dims; ++d) {
+        row[d] += pca.mean.at<float>(static_cast<int>(d)) + rest * gauss(rng);
+        norm += static_cast<double>(row[d]) * row[d];
+      }
+      for (std::size_t d = 0; d < dims; ++d) row[d] = static_cast<float>(row[d] / std::sqrt(norm));
+      out.all.insert(out.all.end(), row, row + dims);
+      out.vid.push_back(static_cast<index::VectorId>(1'000'000'000 + n));
     }
-    for (float& v : row) v = static_cast<float>(v / std::sqrt(norm));
-    all.insert(all.end(), row.begin(), row.end());
-    vid.push_back(static_cast<index::VectorId>(1'000'000'000 + n));
   }
   return out;
 }
@@ -70,42 +100,70 @@ struct VectorQueryStats {
   std::size_t agree = 0, total = 0;  ///< of the exact top-k, how many the index found, of how many
 };
 
-/// Times a search with each of the first 100 embeddings; checks the first 20 against the exact top-k.
+/// Times a search with each of the first 100 embeddings; checks the first
+/// 20 against the top-k of `exact`, an exact index of the same vectors (the
+/// same whitening: the similarities the index approximates).
 VectorQueryStats QueryVectorIndex(const ScaleOptions& args, const index::VectorIndex& vi,
-                                  const BenchVectors& v, std::size_t dims, std::size_t embeddings) {
-  const std::vector<float>& all = v.all;
-  const std::vector<index::VectorId>& vid = v.vid;
+                                  const index::VectorIndex& exact, const BenchVectors& v, std::size_t dims,
+                                  std::size_t embeddings) {
   VectorQueryStats s;
-  std::vector<double>& lat = s.lat;
-  std::size_t &agree = s.agree, &total = s.total;
   for (std::size_t q = 0; q < std::min<std::size_t>(100, embeddings); ++q) {
-    const float* query = all.data() + q * dims;
+    const float* query = v.all.data() + q * dims;
     const auto t1 = Clock::now();
     const std::vector<index::VectorHit> got = vi.Search(query, args.shortlist);
-    lat.push_back(Ms(Clock::now() - t1));
-    if (q < 20) {  // exact top-k by brute force
-      std::vector<std::pair<float, index::VectorId>> exact;
-      exact.reserve(vid.size());
-      for (std::size_t i = 0; i < vid.size(); ++i) {
-        float dot = 0;
-        for (std::size_t d = 0; d < dims; ++d) dot += all[i * dims + d] * query[d];
-        exact.emplace_back(-dot, vid[i]);
-      }
-      std::partial_sort(exact.begin(), exact.begin() + static_cast<std::ptrdiff_t>(args.shortlist),
-                        exact.end());
-      std::set<index::VectorId> g;
-      for (const index::VectorHit& h : got) g.insert(h.id);
-      for (std::size_t i = 0; i < args.shortlist; ++i) agree += g.count(exact[i].second);
-      total += args.shortlist;
-    }
+    s.lat.push_back(Ms(Clock::now() - t1));
+    if (q >= 20) continue;
+    std::set<index::VectorId> g;
+    for (const index::VectorHit& h : got) g.insert(h.id);
+    for (const index::VectorHit& h : exact.Search(query, args.shortlist)) s.agree += g.count(h.id);
+    s.total += args.shortlist;
   }
   return s;
+}
+
+/// How many of the real queries' partners (evaluation only) an index's shortlist keeps.
+struct PartnerCount {
+  std::size_t queries = 0, partners = 0, kept = 0;
+};
+
+/// Each real query (a database embedding with partners) searched in vi, itself excluded.
+PartnerCount PartnersKept(const ScaleOptions& args, const index::VectorIndex& vi, const BenchVectors& v,
+                          std::size_t dims, const std::vector<RealSet>& real) {
+  std::map<index::VectorId, std::size_t> row;
+  for (std::size_t i = 0; i < v.vid.size(); ++i) row.emplace(v.vid[i], i);
+  PartnerCount c;
+  for (const RealSet& set : real)
+    for (std::size_t q = 0; q < set.ids.size(); ++q) {
+      const std::set<index::ItemId> partners = PartnersOf(set, q);
+      const auto at = row.find(set.ids[q]);
+      if (partners.empty() || at == row.end()) continue;
+      const index::VectorId self = set.ids[q];
+      const index::VectorFilter others = [self](index::VectorId id) { return id != self; };
+      ++c.queries;
+      c.partners += partners.size();
+      for (const index::VectorHit& h : vi.Search(v.all.data() + at->second * dims, args.shortlist, &others))
+        c.kept += partners.count(h.id);
+    }
+  return c;
+}
+
+/// The real queries' partners kept by vi's shortlist and by exact's.
+nlohmann::json RealPartnersJson(const ScaleOptions& args, const index::VectorIndex& vi,
+                                const index::VectorIndex& exact, const BenchVectors& v, std::size_t dims,
+                                const std::vector<RealSet>& real) {
+  const PartnerCount got = PartnersKept(args, vi, v, dims, real);
+  nlohmann::json out = {{"queries", got.queries},
+                        {"partners", got.partners},
+                        {"partners_in_shortlist", got.kept},
+                        {"shortlist", args.shortlist}};
+  if (&exact != &vi) out["partners_in_exact_shortlist"] = PartnersKept(args, exact, v, dims, real).kept;
+  return out;
 }
 
 }  // namespace
 
 nlohmann::json VectorLevel(const ScaleOptions& args, index::Database& database,
-                           const index::SearchEngine& engine) {
+                           const index::SearchEngine& engine, const std::vector<RealSet>& real) {
   index::Database* db = &database;
   std::vector<index::FeatureRecord> features =
       db->Features(engine.comparator(), index::FeatureVersion(engine.comparator()));
@@ -121,19 +179,32 @@ nlohmann::json VectorLevel(const ScaleOptions& args, index::Database& database,
   index::VectorIndex vi(static_cast<int>(dims), vo);
   AddInBatches(v, dims, &vi);
   const double vbuild = std::chrono::duration<double>(Clock::now() - t0).count();
-  const VectorQueryStats s = QueryVectorIndex(args, vi, v, dims, features.size());
-  return {{"vectors", args.vectors},
-          {"dims", dims},
-          {"index_kind", index::VectorIndexKindName(vi.kind())},
-          {"ivf_dims", args.ivf_dims},
-          {"ivf_probe", args.ivf_probe},
-          {"build_s", vbuild},
-          {"index_bytes", vi.MemoryBytes()},
-          {"index_bytes_per_item", static_cast<double>(vi.MemoryBytes()) / static_cast<double>(args.vectors)},
-          {"peak_rss_growth_bytes", PeakRss() - before},
-          {"shortlist_p50_ms", Percentile(s.lat, 0.5)},
-          {"shortlist_p95_ms", Percentile(s.lat, 0.95)},
-          {"recall_vs_exact", s.total ? static_cast<double>(s.agree) / static_cast<double>(s.total) : 0.0}};
+  const std::size_t grown = PeakRss() - before;  // the index's build, not the exact twin below
+  // An approximate index is measured against an exact one of the same vectors.
+  std::optional<index::VectorIndex> twin;
+  if (vi.kind() != index::VectorIndexKind::kFlat) {
+    index::VectorIndexOptions flat = vi.options();
+    flat.kind = index::VectorIndexKind::kFlat;
+    twin.emplace(static_cast<int>(dims), flat);
+    AddInBatches(v, dims, &*twin);
+  }
+  const index::VectorIndex& exact = twin ? *twin : vi;
+  const VectorQueryStats s = QueryVectorIndex(args, vi, exact, v, dims, features.size());
+  nlohmann::json out = {
+      {"vectors", args.vectors},
+      {"dims", dims},
+      {"index_kind", index::VectorIndexKindName(vi.kind())},
+      {"ivf_dims", args.ivf_dims},
+      {"ivf_probe", args.ivf_probe},
+      {"build_s", vbuild},
+      {"index_bytes", vi.MemoryBytes()},
+      {"index_bytes_per_item", static_cast<double>(vi.MemoryBytes()) / static_cast<double>(args.vectors)},
+      {"peak_rss_growth_bytes", grown},
+      {"shortlist_p50_ms", Percentile(s.lat, 0.5)},
+      {"shortlist_p95_ms", Percentile(s.lat, 0.95)},
+      {"recall_vs_exact", s.total ? static_cast<double>(s.agree) / static_cast<double>(s.total) : 0.0}};
+  if (!real.empty()) out["real"] = RealPartnersJson(args, vi, exact, v, dims, real);
+  return out;
 }
 
 }  // namespace toolmark::bench
