@@ -123,6 +123,22 @@ TEST(HalfFloat, RoundsToNearestEvenAndPacksWithoutLoss) {
   EXPECT_EQ(UnpackHalves(packed), v);
 }
 
+TEST(HalfFloat, EveryFiniteHalfRoundTripsToItsOwnBits) {
+  int finite = 0;
+  for (unsigned bits = 0; bits < 0x10000; ++bits) {
+    const std::string b = {static_cast<char>(bits & 0xff), static_cast<char>(bits >> 8)};
+    if ((bits & 0x7c00) == 0x7c00) {  // infinity or NaN
+      EXPECT_THROW(UnpackHalves(b), Error) << bits;
+      continue;
+    }
+    const std::vector<float> v = UnpackHalves(b);
+    ASSERT_TRUE(AllHalves(v)) << bits;
+    ASSERT_EQ(PackHalves(v), b) << bits;
+    ++finite;
+  }
+  EXPECT_EQ(finite, 0x10000 - 2 * 1024);
+}
+
 TEST(HalfFloat, RefusesWhatIsNotAHalf) {
   EXPECT_FALSE(AllHalves({0.1f}));
   EXPECT_FALSE(AllHalves({70000.0f}));  // beyond the largest half
