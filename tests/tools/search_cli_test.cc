@@ -24,12 +24,24 @@ using nlohmann::json;
 using testing::CliResult;
 using testing::RunCli;
 
+/// `toolmark bench` of items cartridge cases of 64² points, one synthetic query, no recall queries.
+std::vector<std::string> BenchArgs(int items, int shortlist) {
+  return {
+      "bench", "--items",     std::to_string(items),    "--queries", "1", "--recall-queries", "0", "--size",
+      "64",    "--shortlist", std::to_string(shortlist)};
+}
+
+/// `toolmark synth` of firearms × per_firearm cartridge cases of size² points into set; its exit status.
+int SynthCartridgeCases(const std::string& set, int firearms, int per_firearm, int size, int seed) {
+  return RunCli({"synth", set, "--firearms", std::to_string(firearms), "--per-firearm",
+                 std::to_string(per_firearm), "--size", std::to_string(size), "--seed", std::to_string(seed)})
+      .status;
+}
+
 TEST(SearchCli, FileAndItemQueriesRankTheSameFirearmFirst) {
   testing::TempDir dir;
   const std::string set = dir / "cc", db = dir / "db";
-  ASSERT_EQ(
-      RunCli({"synth", set, "--firearms", "3", "--per-firearm", "3", "--size", "96", "--seed", "5"}).status,
-      0);
+  ASSERT_EQ(SynthCartridgeCases(set, 3, 3, 96, 5), 0);
   // Shots 1 and 2 of every firearm go in; shot 3 stays out as the query.
   for (int f = 0; f < 3; ++f) {
     for (int s = 1; s <= 2; ++s) {
@@ -115,9 +127,7 @@ TEST(SearchCli, FileAndItemQueriesRankTheSameFirearmFirst) {
 TEST(SearchCli, CorrelateRecordsHitsAndResumesAfterAKill) {
   testing::TempDir dir;
   const std::string set = dir / "cc", db = dir / "db";
-  ASSERT_EQ(
-      RunCli({"synth", set, "--firearms", "4", "--per-firearm", "2", "--size", "96", "--seed", "9"}).status,
-      0);
+  ASSERT_EQ(SynthCartridgeCases(set, 4, 2, 96, 9), 0);
   ASSERT_EQ(RunCli({"ingest", "--db", db, "--manifest", set + "/truth.csv", "--case", "batch-1"}).status, 0);
   const auto hits_now = [&] {
     auto d = index::Database::Open(db, false);
@@ -275,27 +285,9 @@ TEST(SearchCli, BenchSearchesRealScansAmongItsSyntheticOnes) {
   testing::TempDir dir;
   // The "real" set: another generator seed, 3 firearms × 2, with its truth in the manifest.
   const std::string set = dir / "lab-set", db = dir / "bench";
-  ASSERT_EQ(
-      RunCli({"synth", set, "--firearms", "3", "--per-firearm", "2", "--size", "64", "--seed", "21"}).status,
-      0);
-  const std::vector<std::string> base = {"bench",
-                                         "--items",
-                                         "12",
-                                         "--queries",
-                                         "1",
-                                         "--recall-queries",
-                                         "0",
-                                         "--size",
-                                         "64",
-                                         "--shortlist",
-                                         "6",
-                                         "--top",
-                                         "3",
-                                         "--db",
-                                         db,
-                                         "--real",
-                                         set + "/truth.csv",
-                                         "--json"};
+  ASSERT_EQ(SynthCartridgeCases(set, 3, 2, 64, 21), 0);
+  std::vector<std::string> base = BenchArgs(12, 6);
+  base.insert(base.end(), {"--top", "3", "--db", db, "--real", set + "/truth.csv", "--json"});
   std::vector<std::string> build = base;
   build.push_back("--keep");
   const CliResult first = RunCli(build);
@@ -372,29 +364,11 @@ TEST(SearchCli, BenchCountsRealPartnersAtTheVectorLevel) {
   // and 6,000 vectors are whitened and make an IVF index (from 4,096).
   testing::TempDir dir;
   const std::string set = dir / "cases", db = dir / "bench";
-  ASSERT_EQ(
-      RunCli({"synth", set, "--firearms", "2", "--per-firearm", "3", "--size", "96", "--seed", "4"}).status,
-      0);
-  const CliResult r = RunCli({"bench",
-                              "--items",
-                              "300",
-                              "--queries",
-                              "1",
-                              "--recall-queries",
-                              "0",
-                              "--size",
-                              "64",
-                              "--shortlist",
-                              "4",
-                              "--vectors",
-                              "6000",
-                              "--index",
-                              "ivf",
-                              "--db",
-                              db,
-                              "--real",
-                              set + "/truth.csv",
-                              "--json"});
+  ASSERT_EQ(SynthCartridgeCases(set, 2, 3, 96, 4), 0);
+  std::vector<std::string> args = BenchArgs(300, 4);
+  args.insert(args.end(),
+              {"--vectors", "6000", "--index", "ivf", "--db", db, "--real", set + "/truth.csv", "--json"});
+  const CliResult r = RunCli(args);
   ASSERT_EQ(r.status, 0) << r.err;
   const json j = json::parse(r.out), real = j["vector_level"]["real"];
   EXPECT_EQ(real["queries"], 6);
