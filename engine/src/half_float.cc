@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <opencv2/core.hpp>
+#include <utility>
 
 #include "toolmark/engine/check.h"
 
@@ -24,15 +25,22 @@ bool AllHalves(const std::vector<float>& values) {
   return true;
 }
 
-std::string PackHalves(const std::vector<float>& values) {
-  Check(AllHalves(values), "feature vector: a value is not a half-precision number");
+std::optional<std::string> PackedIfHalves(const std::vector<float>& values) {
   std::string out(values.size() * 2, '\0');
   for (std::size_t i = 0; i < values.size(); ++i) {
-    const std::uint16_t bits = cv::float16_t(values[i]).bits();
+    const cv::float16_t half(values[i]);
+    if (!std::isfinite(values[i]) || static_cast<float>(half) != values[i]) return std::nullopt;
+    const std::uint16_t bits = half.bits();
     out[2 * i] = static_cast<char>(bits & 0xff);
     out[2 * i + 1] = static_cast<char>(bits >> 8);
   }
   return out;
+}
+
+std::string PackHalves(const std::vector<float>& values) {
+  std::optional<std::string> packed = PackedIfHalves(values);
+  Check(packed.has_value(), "feature vector: a value is not a half-precision number");
+  return std::move(*packed);
 }
 
 std::vector<float> UnpackHalves(const std::string& bytes) {

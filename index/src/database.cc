@@ -11,8 +11,10 @@
 #include <cstring>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <system_error>
+#include <utility>
 
 #include "array_store.h"
 #include "catalog.h"
@@ -116,9 +118,10 @@ void DatabaseImpl::InsertFeature(const FeatureRecord& f) {
   known.Bind(1, static_cast<std::int64_t>(f.item));
   Check(known.Step(), "item " + std::to_string(f.item) + ": no such item");
   // Two bytes a value when every value is a half (embeddings are made so), else float32.
-  const std::string blob = AllHalves(f.vector) ? PackHalves(f.vector)
-                                               : std::string(reinterpret_cast<const char*>(f.vector.data()),
-                                                             f.vector.size() * sizeof(float));
+  std::optional<std::string> halves = PackedIfHalves(f.vector);
+  const std::string blob =
+      halves ? std::move(*halves)
+             : std::string(reinterpret_cast<const char*>(f.vector.data()), f.vector.size() * sizeof(float));
   Statement put(catalog_.handle(),
                 "INSERT OR REPLACE INTO features (item_id, mark, comparator, version, dims, vector, sha256) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)");
@@ -158,14 +161,15 @@ FeatureRecord ReadFeatureRow(Statement& q, const std::string& comparator, const 
   const std::string blob = q.Blob(3);
   const std::string who =
       "item " + std::to_string(f.item) + " " + MarkName(f.mark) + " (" + comparator + "): ";
-  const bool halves = dims > 0 && blob.size() == static_cast<std::size_t>(dims) * 2;
-  Check(halves || (dims > 0 && blob.size() == static_cast<std::size_t>(dims) * sizeof(float)),
+  const std::size_t n = dims > 0 ? static_cast<std::size_t>(dims) : 0;
+  const bool halves = n > 0 && blob.size() == n * 2;  // else float32
+  Check(halves || (n > 0 && blob.size() == n * sizeof(float)),
         who + "stored feature vector has the wrong size");
   Check(base::Sha256Hex(blob) == q.Text(4), who + "stored feature vector does not match its checksum");
   if (halves) {
     f.vector = UnpackHalves(blob);
   } else {
-    f.vector.resize(static_cast<std::size_t>(dims));
+    f.vector.resize(n);
     std::memcpy(f.vector.data(), blob.data(), blob.size());
   }
   return f;

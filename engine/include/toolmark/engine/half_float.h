@@ -4,6 +4,7 @@
 // numbers as its stored one.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,8 +16,11 @@ void RoundToHalf(std::vector<float>* values);
 /// True when every value is a finite half exactly (RoundToHalf leaves it as it is).
 bool AllHalves(const std::vector<float>& values);
 
-/// The values as halves, two bytes each, little-endian. Every value must be
-/// a half exactly (AllHalves); throws toolmark::Error otherwise.
+/// The values as halves, two bytes each, little-endian, when every value is
+/// a half exactly (AllHalves); none otherwise. One pass.
+std::optional<std::string> PackedIfHalves(const std::vector<float>& values);
+
+/// PackedIfHalves, for values that must be halves: throws toolmark::Error otherwise.
 std::string PackHalves(const std::vector<float>& values);
 
 /// The inverse of PackHalves; throws toolmark::Error for an odd byte count or
