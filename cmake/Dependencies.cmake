@@ -11,7 +11,7 @@ find_package(ZLIB REQUIRED)
 find_package(pugixml REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
 find_package(CLI11 REQUIRED)
-find_package(OpenSSL REQUIRED COMPONENTS Crypto)
+find_package(OpenSSL REQUIRED COMPONENTS Crypto SSL)
 find_package(PkgConfig REQUIRED)
 # libzip through pkg-config: Debian's libzip CMake config (libzip-targets.cmake)
 # references /usr/bin/zipcmp, zipmerge and ziptool, which live in packages of

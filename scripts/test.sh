@@ -18,6 +18,6 @@ echo "artefact: $root/build/artifacts/hit-page.png (the hit page in headless Chr
 "$root/scripts/loadtest.sh" 5
 "$root/scripts/exchange-walkthrough.sh" "$root/build/walkthrough" >/dev/null
 echo "walkthrough: the README's cross-border walkthrough ran (build/walkthrough)"
-# Reached only when everything passed (set -e): ctest's tests, the eight fuzz
+# Reached only when everything passed (set -e): ctest's tests, the nine fuzz
 # runs, the end-to-end browser test, the load test and the walkthrough.
-echo "summary: $((tests + 11)) passed, 0 failed"
+echo "summary: $((tests + 12)) passed, 0 failed"

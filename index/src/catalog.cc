@@ -11,8 +11,9 @@ namespace {
 
 // 2: features; 3: correlations, hits; 4: decisions; 5: exchange, access; 6: item quality;
 // 7: a pair (A→B and B→A) is reviewed as one (pair_review); 8: a feature vector of
-// halves is stored in two bytes a value (an earlier Toolmark would misread it)
-constexpr int kSchemaVersion = 8;
+// halves is stored in two bytes a value (an earlier Toolmark would misread it);
+// 9: partner endpoints (federated search over HTTPS, pinned certificates)
+constexpr int kSchemaVersion = 9;
 
 const char* kSchema = R"SQL(
 CREATE TABLE IF NOT EXISTS items (
@@ -132,6 +133,12 @@ CREATE TABLE IF NOT EXISTS trusted_keys (
   public_key TEXT NOT NULL,  -- Ed25519, hex
   added_at TEXT NOT NULL,
   PRIMARY KEY (jurisdiction, public_key)
+);
+CREATE TABLE IF NOT EXISTS partner_endpoints (
+  jurisdiction TEXT PRIMARY KEY,
+  url TEXT NOT NULL,
+  tls_cert_pem TEXT NOT NULL DEFAULT '',  -- the pinned certificate ('' = system trust store)
+  added_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS shares (
   item_id INTEGER NOT NULL REFERENCES items(id),

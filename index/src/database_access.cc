@@ -143,6 +143,50 @@ std::vector<TrustedKey> DatabaseImpl::TrustedKeys() {
   return out;
 }
 
+namespace {
+/// http(s)://HOST[:PORT], nothing after (no path, query, credentials or spaces).
+bool IsEndpointUrl(const std::string& url) {
+  std::string rest;
+  for (const char* scheme : {"https://", "http://"})
+    if (url.rfind(scheme, 0) == 0) rest = url.substr(std::string(scheme).size());
+  if (rest.empty() || url.size() > 300) return false;
+  return rest.find_first_of("/?#@ \t\r\n\\") == std::string::npos;
+}
+}  // namespace
+
+void DatabaseImpl::SetPartnerEndpoint(const PartnerEndpoint& e) {
+  Check(IsName(e.jurisdiction), "jurisdiction '" + e.jurisdiction + "' must be letters, digits, _ - . @");
+  Check(IsEndpointUrl(e.url), "partner URL '" + e.url.substr(0, 80) + "' is not http(s)://HOST[:PORT]");
+  Check(
+      e.tls_cert_pem.size() <= 64 * 1024 &&
+          (e.tls_cert_pem.empty() || e.tls_cert_pem.find("-----BEGIN CERTIFICATE-----") != std::string::npos),
+      "partner certificate: not one PEM certificate of at most 64 KB");
+  std::lock_guard<std::mutex> lock(mutex_);
+  catalog_.BeginWrite();
+  try {
+    Statement q(catalog_.handle(),
+                "INSERT OR REPLACE INTO partner_endpoints (jurisdiction, url, tls_cert_pem, added_at) "
+                "VALUES (?, ?, ?, ?)");
+    q.Bind(1, e.jurisdiction).Bind(2, e.url).Bind(3, e.tls_cert_pem).Bind(4, NowUtc()).Step();
+    catalog_.Audit("partner-endpoint", kInvalidItemId,
+                   e.jurisdiction + " " + e.url + (e.tls_cert_pem.empty() ? "" : " (pinned certificate)"));
+    catalog_.Commit();
+  } catch (...) {
+    catalog_.Rollback();
+    throw;
+  }
+}
+
+std::vector<PartnerEndpoint> DatabaseImpl::PartnerEndpoints() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Statement q(
+      catalog_.handle(),
+      "SELECT jurisdiction, url, tls_cert_pem, added_at FROM partner_endpoints ORDER BY jurisdiction");
+  std::vector<PartnerEndpoint> out;
+  while (q.Step()) out.push_back({q.Text(0), q.Text(1), q.Text(2), q.Text(3)});
+  return out;
+}
+
 void DatabaseImpl::Share(const std::vector<ItemId>& items, const std::string& jurisdiction) {
   Check(IsName(jurisdiction), "jurisdiction '" + jurisdiction + "' must be letters, digits, _ - . @");
   std::lock_guard<std::mutex> lock(mutex_);

@@ -70,6 +70,8 @@ class DatabaseImpl final : public Database {
   void Trust(const TrustedKey& key) override;
   void Untrust(const std::string& jurisdiction, const std::string& public_key_hex) override;
   std::vector<TrustedKey> TrustedKeys() override;
+  void SetPartnerEndpoint(const PartnerEndpoint& endpoint) override;
+  std::vector<PartnerEndpoint> PartnerEndpoints() override;
   void Share(const std::vector<ItemId>& items, const std::string& jurisdiction) override;
   std::map<ItemId, std::vector<std::string>> Shares() override;
   std::map<ItemId, ItemOrigin> Origins() override;

@@ -286,5 +286,38 @@ TEST(Database, IntensitySurfacesKeepTheirKind) {
   EXPECT_EQ(db->LoadSurface(id).kind, SurfaceKind::kIntensity);
 }
 
+TEST(Database, PartnerEndpointsAreCheckedReplacedAndMigrated) {
+  testing::TempDir dir;
+  const std::string pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+  {
+    auto db = Database::Open(dir / "db", true);
+    db->SetPartnerEndpoint({"DE", "https://de.example:8443", "", ""});
+    db->SetPartnerEndpoint({"NL", "https://[::1]:9", pem, ""});
+    db->SetPartnerEndpoint({"DE", "https://de2.example", "", ""});  // replaces DE's
+    for (const std::string& bad : {"ftp://x", "https://", "https://x/path", "https://u@x", "https://x y",
+                                   "de.example:8443", "https://x?q"})
+      EXPECT_THROW(db->SetPartnerEndpoint({"FR", bad, "", ""}), Error) << bad;
+    EXPECT_THROW(db->SetPartnerEndpoint({"FR", "https://fr", "not pem", ""}), Error);
+    EXPECT_THROW(db->SetPartnerEndpoint({"F R", "https://fr", "", ""}), Error);
+    const std::vector<PartnerEndpoint> e = db->PartnerEndpoints();
+    ASSERT_EQ(e.size(), 2u) << "refused endpoints store nothing";
+    EXPECT_EQ(e[0].jurisdiction, "DE");
+    EXPECT_EQ(e[0].url, "https://de2.example");
+    EXPECT_EQ(e[1].tls_cert_pem, pem);
+    EXPECT_FALSE(e[1].added_at.empty());
+  }
+  // A schema-8 catalog (before partner endpoints) is migrated on open.
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open((dir / "db/catalog.sqlite").c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_exec(raw, "DROP TABLE partner_endpoints; PRAGMA user_version=8", nullptr, nullptr, nullptr),
+      SQLITE_OK);
+  sqlite3_close(raw);
+  auto db = Database::Open(dir / "db", false);
+  EXPECT_TRUE(db->PartnerEndpoints().empty());
+  db->SetPartnerEndpoint({"DE", "https://de.example", "", ""});
+  EXPECT_EQ(db->PartnerEndpoints().size(), 1u);
+}
+
 }  // namespace
 }  // namespace toolmark::index

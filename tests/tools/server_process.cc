@@ -20,9 +20,12 @@ ServerProcess::ServerProcess(const std::vector<std::string>& args) {
   char c;
   while (read(fds[0], &c, 1) == 1 && c != '\n') line_ += c;
   close(fds[0]);
-  const std::string prefix = "toolmark: serving http://127.0.0.1:";
-  if (line_.rfind(prefix, 0) == 0) {
-    port_ = std::stoi(line_.substr(prefix.size()));
+  // "toolmark: serving http(s)://HOST:PORT/"
+  const std::string prefix = "toolmark: serving ";
+  const std::size_t colon = line_.rfind(':');
+  if (line_.rfind(prefix, 0) == 0 && colon != std::string::npos && colon > prefix.size()) {
+    port_ = std::stoi(line_.substr(colon + 1));
+    https_ = line_.rfind(prefix + "https://", 0) == 0;
   } else {
     WaitProcess(pid_);  // it exited (e.g. refused to start)
     pid_ = -1;

@@ -19,7 +19,10 @@ class ServerProcess {
   bool ok() const { return port_ > 0; }
   int port() const { return port_; }
   pid_t pid() const { return pid_; }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  /// Its loopback URL (https:// when it serves HTTPS).
+  std::string url() const {
+    return (https_ ? "https" : "http") + std::string("://127.0.0.1:") + std::to_string(port_);
+  }
   /// What it printed instead of the serving line, when it did not start.
   const std::string& first_line() const { return line_; }
   /// Stops it with SIGTERM; returns its exit status.
@@ -30,6 +33,7 @@ class ServerProcess {
  private:
   pid_t pid_ = -1;
   int port_ = 0;
+  bool https_ = false;
   std::string line_;
 };
 

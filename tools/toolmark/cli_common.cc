@@ -55,6 +55,39 @@ void AddDbFlag(CLI::App* app, std::string* db) {
   app->add_option("--db", *db, "Database folder (default: $TOOLMARK_DB or ./toolmark-db)");
 }
 
+void AddConfigFlag(CLI::App* app, std::string* path) {
+  app->add_option("--config", *path,
+                  "Read options from a file (TOML or INI, long names: port = 8443, tls-cert = \"…\"); the "
+                  "command line wins")
+      ->check(CLI::ExistingFile);
+}
+
+void ApplyConfigFile(CLI::App* app, const std::string& path) {
+  if (path.empty()) return;
+  std::vector<CLI::ConfigItem> items;
+  try {
+    items = CLI::ConfigTOML().from_file(path);
+  } catch (const CLI::Error& e) {
+    Fail("--config " + path + ": " + e.what());
+  }
+  for (const CLI::ConfigItem& item : items) {
+    if (item.name == "++" || item.name == "--") continue;  // section markers
+    Check(item.parents.empty() || (item.parents.size() == 1 && item.parents[0] == app->get_name()),
+          "--config " + path + ": section [" + (item.parents.empty() ? "" : item.parents[0]) +
+              "] is not this command's ([" + app->get_name() + "] or none)");
+    CLI::Option* opt = app->get_option_no_throw("--" + item.name);
+    Check(opt != nullptr && item.name != "config" && item.name != "help",
+          "--config " + path + ": unknown setting '" + item.name + "'");
+    if (opt->count() > 0) continue;  // given on the command line
+    try {
+      opt->add_result(item.inputs.empty() ? std::vector<std::string>{"true"} : item.inputs);
+      opt->run_callback();
+    } catch (const CLI::Error& e) {
+      Fail("--config " + path + ": " + item.name + ": " + e.what());
+    }
+  }
+}
+
 void PrintError(const std::string& message) {
   std::fprintf(stderr, "toolmark: %s\n", message.c_str());
   std::fflush(stderr);

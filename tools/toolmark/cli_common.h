@@ -37,6 +37,15 @@ struct ReadFlags {
 /// Adds --db (default: $TOOLMARK_DB or ./toolmark-db).
 void AddDbFlag(CLI::App* app, std::string* db);
 
+/// Adds --config FILE: a TOML or INI file of the command's long options
+/// (`port = 8443`, `tls-cert = "/etc/…"`, at the top or under [command]);
+/// the command line wins over the file. Call ApplyConfigFile in the callback.
+void AddConfigFlag(CLI::App* app, std::string* path);
+/// Sets every option the file names and the command line did not; throws
+/// toolmark::Error (one line) for an unreadable file, an unknown setting or
+/// a bad value.
+void ApplyConfigFile(CLI::App* app, const std::string& path);
+
 /// Prints "toolmark: <message>" on stderr.
 void PrintError(const std::string& message);
 

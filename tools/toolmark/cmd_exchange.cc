@@ -9,13 +9,14 @@
 #include "cli_common.h"
 #include "toolmark/engine/check.h"
 #include "toolmark/exchange/package.h"
+#include "toolmark/exchange/tls.h"
 
 namespace toolmark::cli {
 using namespace exchange;  // NOLINT(build/namespaces): the command is a front end to the exchange library
 namespace {
 
 struct KeysArgs {
-  std::string db, jurisdiction, key, action;
+  std::string db, jurisdiction, key, action, url, tls_cert;
   bool json = false;
 };
 
@@ -49,12 +50,31 @@ int RunKeys(const KeysArgs& a) {
   }
   if (a.action == "trust" || a.action == "untrust") {
     Check(!a.jurisdiction.empty() && !a.key.empty(), "keys " + a.action + ": give --jurisdiction and --key");
+    Check(a.action == "trust" || (a.url.empty() && a.tls_cert.empty()),
+          "keys untrust: no --url or --tls-cert");
+    Check(a.tls_cert.empty() || !a.url.empty(),
+          "keys trust: --tls-cert pins the certificate of a --url; give both");
     FromHex(a.key, 32, "--key");
     if (a.action == "trust") {
       Check(a.jurisdiction != db->Setting("jurisdiction"),
             "keys trust: that is this database's own jurisdiction");
+      index::PartnerEndpoint endpoint{a.jurisdiction, a.url, "", ""};
+      if (!a.url.empty()) {
+        const EndpointUrl u = ParseEndpointUrl(a.url);
+        Check(u.https || IsLoopbackHost(u.host), "keys trust --url " + a.url.substr(0, 80) +
+                                                     ": plain HTTP beyond loopback is refused; use https://");
+        if (!a.tls_cert.empty()) endpoint.tls_cert_pem = ReadCertificatePem(a.tls_cert);
+        Check(u.https || endpoint.tls_cert_pem.empty(), "keys trust: --tls-cert needs an https:// --url");
+      }
       db->Trust({a.jurisdiction, a.key, ""});
+      if (!a.url.empty()) db->SetPartnerEndpoint(endpoint);
       std::printf("trusted: %s %s\n", a.jurisdiction.c_str(), a.key.c_str());
+      if (!a.url.empty())
+        std::printf("endpoint: %s%s\n", a.url.c_str(),
+                    endpoint.tls_cert_pem.empty() ? " (certificate checked against the system's trust store)"
+                                                  : (" (pinned certificate SHA-256 " +
+                                                     CertificateFingerprint(endpoint.tls_cert_pem) + ")")
+                                                        .c_str());
     } else {
       db->Untrust(a.jurisdiction, a.key);
       std::printf("no longer trusted: %s %s\n", a.jurisdiction.c_str(), a.key.c_str());
@@ -63,12 +83,22 @@ int RunKeys(const KeysArgs& a) {
   }
   // list
   nlohmann::json out = nlohmann::json::array();
+  const std::vector<index::PartnerEndpoint> endpoints = db->PartnerEndpoints();
   for (const index::TrustedKey& k : db->TrustedKeys()) {
-    out.push_back(
-        {{"jurisdiction", k.jurisdiction}, {"public_key", k.public_key_hex}, {"added_at", k.added_at}});
+    nlohmann::json row = {
+        {"jurisdiction", k.jurisdiction}, {"public_key", k.public_key_hex}, {"added_at", k.added_at}};
+    std::string where;
+    for (const index::PartnerEndpoint& e : endpoints) {
+      if (e.jurisdiction != k.jurisdiction) continue;
+      const std::string pin = e.tls_cert_pem.empty() ? "" : CertificateFingerprint(e.tls_cert_pem);
+      row["url"] = e.url;
+      row["tls_cert_sha256"] = pin.empty() ? nlohmann::json(nullptr) : nlohmann::json(pin);
+      where = "  " + e.url + (pin.empty() ? "" : " pinned " + pin);
+    }
+    out.push_back(row);
     if (!a.json)
-      std::printf("%-12s %s  (since %s)\n", k.jurisdiction.c_str(), k.public_key_hex.c_str(),
-                  k.added_at.c_str());
+      std::printf("%-12s %s  (since %s)%s\n", k.jurisdiction.c_str(), k.public_key_hex.c_str(),
+                  k.added_at.c_str(), where.c_str());
   }
   if (a.json) std::cout << out.dump(2) << "\n";
   if (!a.json && out.empty()) std::printf("no trusted partner keys\n");
@@ -140,6 +170,12 @@ void RegisterKeysCommand(CLI::App& app, Action* action) {
   cmd->add_option("--jurisdiction", a->jurisdiction,
                   "init: this database's jurisdiction; trust: the partner's");
   cmd->add_option("--key", a->key, "trust / untrust: the partner's public key (64 hex digits)");
+  cmd->add_option("--url", a->url,
+                  "trust: where the partner answers federated searches (https://HOST:PORT; "
+                  "search --partners JURISDICTION then uses it)");
+  cmd->add_option("--tls-cert", a->tls_cert,
+                  "trust: the partner server's certificate (PEM), pinned: the only one accepted at --url "
+                  "(default: the system's trust store)");
   cmd->add_flag("--json", a->json, "Print JSON");
   cmd->callback([a, action] { *action = [a] { return RunKeys(*a); }; });
 }

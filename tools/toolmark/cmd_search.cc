@@ -362,8 +362,9 @@ void RegisterSearch(CLI::App& app, Action* action) {
   args->read.Add(cmd);
   cmd->add_option(
          "--partners", args->partners,
-         "Also ask these partner servers (base URLs, comma-separated): the query's embedding and quick "
-         "features only, signed with this database's key (toolmark keys)")
+         "Also ask these partners (comma-separated): jurisdictions with a recorded endpoint (keys trust "
+         "--url), or base URLs (https://HOST:PORT; http:// for loopback only). Sends the query's "
+         "embedding and quick features only, signed with this database's key (toolmark keys)")
       ->delimiter(',');
   cmd->add_option("--partner-timeout", args->partner_timeout_s, "Seconds to wait for a partner (default 10)")
       ->check(CLI::Range(0.1, 600.0));

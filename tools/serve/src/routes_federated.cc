@@ -5,12 +5,17 @@
 
 #include "server_internal.h"
 #include "toolmark/exchange/keys.h"
+#include "toolmark/exchange/tls.h"
 #include "toolmark/index/search.h"
 
 namespace toolmark::serve::detail {
 
 void Server::FederatedSearch(const httplib::Request& req, httplib::Response& res) {
   if (home_.empty()) throw HttpError{404, "this server takes no partner requests (no jurisdiction)"};
+  if (!tls_ && !exchange::IsLoopbackHost(req.remote_addr))
+    throw HttpError{403,
+                    "partner requests need HTTPS: this server speaks plain HTTP, for loopback only "
+                    "(serve --tls-cert, --tls-key)"};
   nlohmann::json body;
   try {
     body = exchange::VerifyRequest(*db_, req.body, req.get_header_value("X-Toolmark-Jurisdiction"),

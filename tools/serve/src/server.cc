@@ -12,6 +12,7 @@
 
 #include "server_internal.h"
 #include "toolmark/exchange/keys.h"
+#include "toolmark/exchange/tls.h"
 
 #ifndef TOOLMARK_UI_DIR
 #define TOOLMARK_UI_DIR ""
@@ -23,10 +24,6 @@ namespace fs = std::filesystem;
 namespace {
 
 volatile std::sig_atomic_t g_stop_requested = false;  ///< set by SIGINT / SIGTERM
-
-bool IsLoopback(const std::string& host) {
-  return host == "127.0.0.1" || host == "::1" || host == "localhost";
-}
 
 }  // namespace
 
@@ -48,8 +45,16 @@ std::int64_t IdOf(const std::string& text, const char* what) {
 Server::Server(const ServeOptions& options)
     : options_(options), db_(index::Database::Open(options.db, false)) {
   home_ = db_->Setting("jurisdiction");
+  Check(options_.tls_cert.empty() == options_.tls_key.empty(),
+        "serve: give both --tls-cert and --tls-key (or neither, for plain HTTP)");
+  tls_ = !options_.tls_cert.empty();
+  if (tls_) exchange::CheckServerTlsFiles(options_.tls_cert, options_.tls_key);
+  Check(tls_ || options_.plain_http || exchange::IsLoopbackHost(options_.host),
+        "serve: --host " + options_.host +
+            " is beyond loopback: serve HTTPS (--tls-cert, --tls-key), or --plain-http behind a TLS "
+            "terminator");
   if (options_.open) {
-    Check(IsLoopback(options_.host),
+    Check(exchange::IsLoopbackHost(options_.host),
           "serve: --open (no logins) is for loopback only; not with --host " + options_.host);
   } else {
     bool any = false;
@@ -60,7 +65,16 @@ Server::Server(const ServeOptions& options)
 }
 
 int Server::Run() {
-  httplib::Server svr;
+  std::unique_ptr<httplib::Server> server;
+  if (tls_) {
+    auto ssl = std::make_unique<httplib::SSLServer>(options_.tls_cert.c_str(), options_.tls_key.c_str());
+    Check(ssl->is_valid(), "serve: cannot set up TLS with --tls-cert " + options_.tls_cert);
+    SSL_CTX_set_min_proto_version(ssl->ssl_context(), TLS1_2_VERSION);
+    server = std::move(ssl);
+  } else {
+    server = std::make_unique<httplib::Server>();
+  }
+  httplib::Server& svr = *server;
   svr.new_task_queue = [] { return new httplib::ThreadPool(kThreads); };
   svr.set_payload_max_length(kMaxPartnerBody);  // decisions and sessions: kMaxBody, checked below
   svr.set_read_timeout(10, 0);
@@ -117,7 +131,7 @@ int Server::Run() {
   });
   const std::string host =
       options_.host.find(':') != std::string::npos ? "[" + options_.host + "]" : options_.host;
-  std::printf("toolmark: serving http://%s:%d/\n", host.c_str(), port);
+  std::printf("toolmark: serving %s://%s:%d/\n", tls_ ? "https" : "http", host.c_str(), port);
   std::fflush(stdout);
   if (ui.empty()) std::fprintf(stderr, "toolmark: no review UI folder found (--ui); serving the API only\n");
   if (options_.on_listening) options_.on_listening(port);

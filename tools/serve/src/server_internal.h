@@ -117,6 +117,7 @@ class Server {
   void FederatedSearch(const httplib::Request& req, httplib::Response& res);
 
   ServeOptions options_;
+  bool tls_ = false;  ///< HTTPS (--tls-cert, --tls-key)
   std::unique_ptr<index::Database> db_;
   std::string home_;         ///< the database's jurisdiction ("" when none is set)
   std::mutex search_mutex_;  ///< one federated search at a time

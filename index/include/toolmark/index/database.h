@@ -133,6 +133,15 @@ struct TrustedKey {
   std::string jurisdiction, public_key_hex, added_at;
 };
 
+/// Where a partner jurisdiction answers federated searches, and the TLS
+/// certificate pinned for it ("" = the system's trust store decides).
+struct PartnerEndpoint {
+  std::string jurisdiction;
+  std::string url;           ///< https://HOST[:PORT] (http:// only for a loopback host)
+  std::string tls_cert_pem;  ///< one X.509 certificate, PEM: the only one its server may show
+  std::string added_at;
+};
+
 /// An evidence package as recorded on import.
 struct PackageRecord {
   std::string id, from, to, signer_hex, level, created_at;
@@ -241,6 +250,12 @@ class Database {
   /// Removes a trusted key; throws when it is not trusted.
   virtual void Untrust(const std::string& jurisdiction, const std::string& public_key_hex) = 0;
   virtual std::vector<TrustedKey> TrustedKeys() = 0;
+  /// Records (or replaces) a partner's endpoint; throws for a bad
+  /// jurisdiction or a URL that is not http(s)://HOST[:PORT]. The caller
+  /// checks the certificate (exchange::ReadCertificatePem).
+  virtual void SetPartnerEndpoint(const PartnerEndpoint& endpoint) = 0;
+  /// Every partner endpoint, by jurisdiction.
+  virtual std::vector<PartnerEndpoint> PartnerEndpoints() = 0;
   /// Shares items with a jurisdiction (idempotent); throws for an unknown item.
   virtual void Share(const std::vector<ItemId>& items, const std::string& jurisdiction) = 0;
   /// Every item's shares: item → jurisdictions it is shared with.

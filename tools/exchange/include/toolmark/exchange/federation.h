@@ -20,14 +20,21 @@ struct PartnerAnswer {
 
 /// Where to ask and how long to wait.
 struct FederatedQuery {
-  std::vector<std::string> partners;  ///< partner servers' base URLs
-  double timeout_s = 10;              ///< per partner
-  std::size_t top = 10;               ///< hits asked of each
+  /// Partners: a jurisdiction with a recorded endpoint (keys trust --url), or
+  /// a base URL (https://HOST[:PORT]; http:// only for a loopback host).
+  std::vector<std::string> partners;
+  double timeout_s = 10;  ///< per partner
+  std::size_t top = 10;   ///< hits asked of each
 };
 
 /// Asks every partner at once (the query's numbers only, signed with this
-/// database's key); a partner that is down, slow (past the timeout) or
-/// answers badly is reported as such, never fatal. Cartridge cases only.
+/// database's key); a partner that is down, slow (past the timeout),
+/// answers badly or shows a certificate that does not verify is reported as
+/// such, never fatal. Over HTTPS the partner's certificate is checked: the
+/// one pinned for it (keys trust --tls-cert), else the system's trust
+/// store, and its host name. Throws toolmark::Error before asking anyone for
+/// a partner that is neither a URL nor a jurisdiction with an endpoint, or
+/// a plain-HTTP URL beyond loopback. Cartridge cases only.
 std::vector<PartnerAnswer> AskPartners(index::Database& db, const index::SearchQuery& q,
                                        const FederatedQuery& query);
 
