@@ -20,6 +20,7 @@ pkg_check_modules(LIBZIP REQUIRED IMPORTED_TARGET GLOBAL libzip>=1.7)
 add_library(libzip::zip ALIAS PkgConfig::LIBZIP)
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib>=0.11)  # the review server (toolmark serve)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium>=1.0.18)   # Ed25519 signatures, tokens (exchange)
+pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)  # PostgreSQL: the catalog of a shared deployment (docs/database.md)
 # FAISS 1.7.3 is a static library whose exported target needs OpenMP::OpenMP_CXX.
 find_package(OpenMP REQUIRED COMPONENTS CXX)
 find_package(faiss REQUIRED)

@@ -1,8 +1,8 @@
 #include "catalog.h"
 
-#include <sqlite3.h>
-
+#include <cctype>
 #include <map>
+#include <utility>
 
 #include "toolmark/engine/check.h"
 
@@ -15,6 +15,7 @@ namespace {
 // 9: partner endpoints (federated search over HTTPS, pinned certificates)
 constexpr int kSchemaVersion = 9;
 
+// The tables, in SQLite's words; PostgreSQL's are made from them (PostgresSchema).
 const char* kSchema = R"SQL(
 CREATE TABLE IF NOT EXISTS items (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -112,10 +113,6 @@ CREATE TABLE IF NOT EXISTS decisions (
   supersedes INTEGER REFERENCES decisions(id)
 );
 CREATE INDEX IF NOT EXISTS decisions_hit ON decisions(hit_id, id);
-CREATE TRIGGER IF NOT EXISTS decisions_append_only_update BEFORE UPDATE ON decisions
-BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
-CREATE TRIGGER IF NOT EXISTS decisions_append_only_delete BEFORE DELETE ON decisions
-BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
 CREATE TABLE IF NOT EXISTS settings (
   key TEXT PRIMARY KEY,
   value TEXT NOT NULL
@@ -175,119 +172,113 @@ CREATE TABLE IF NOT EXISTS item_quality (
 );
 )SQL";
 
+const char* kSqliteTriggers = R"SQL(
+CREATE TRIGGER IF NOT EXISTS decisions_append_only_update BEFORE UPDATE ON decisions
+BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS decisions_append_only_delete BEFORE DELETE ON decisions
+BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
+)SQL";
+
+const char* kPostgresTriggers = R"SQL(
+CREATE TABLE IF NOT EXISTS toolmark_schema (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  version INTEGER NOT NULL
+);
+CREATE OR REPLACE FUNCTION toolmark_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'decisions are append-only'; END $$;
+CREATE OR REPLACE TRIGGER decisions_append_only BEFORE UPDATE OR DELETE ON decisions
+FOR EACH ROW EXECUTE FUNCTION toolmark_append_only();
+)SQL";
+
+/// Replaces every whole-word `from` in `text` by `to`.
+std::string ReplaceWord(std::string text, const std::string& from, const std::string& to) {
+  auto word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+  for (std::size_t at = text.find(from); at != std::string::npos; at = text.find(from, at)) {
+    const bool whole = (at == 0 || !word(text[at - 1])) &&
+                       (at + from.size() == text.size() || !word(text[at + from.size()]));
+    if (!whole) {
+      at += from.size();
+      continue;
+    }
+    text.replace(at, from.size(), to);
+    at += to.size();
+  }
+  return text;
+}
+
+/// The tables in PostgreSQL's words: 64-bit ids from sequences, doubles,
+/// bytea, and an insertion order for marks (SQLite's rowid).
+std::string PostgresSchema() {
+  std::string s = ReplaceWord(kSchema, "INTEGER PRIMARY KEY AUTOINCREMENT", "BIGSERIAL PRIMARY KEY");
+  s = ReplaceWord(s, "INTEGER", "BIGINT");
+  s = ReplaceWord(s, "REAL", "DOUBLE PRECISION");
+  s = ReplaceWord(s, "BLOB", "BYTEA");
+  const std::string marks = "CREATE TABLE IF NOT EXISTS marks (\n";
+  s.replace(s.find(marks), marks.size(), marks + "  seq BIGSERIAL,\n");
+  return s + kPostgresTriggers;
+}
+
 }  // namespace
 
-Statement::Statement(sqlite3* db, const char* sql) : db_(db) {
-  if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) {
-    Fail(std::string("catalog: ") + sqlite3_errmsg(db));
-  }
-}
-Statement::~Statement() { sqlite3_finalize(stmt_); }
-Statement& Statement::Bind(int i, const std::string& v) {
-  sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-  return *this;
-}
-Statement& Statement::Bind(int i, std::int64_t v) {
-  sqlite3_bind_int64(stmt_, i, v);
-  return *this;
-}
-Statement& Statement::Bind(int i, double v) {
-  sqlite3_bind_double(stmt_, i, v);
-  return *this;
-}
-Statement& Statement::BindNull(int i) {
-  sqlite3_bind_null(stmt_, i);
-  return *this;
-}
-bool Statement::Step() {
-  const int rc = sqlite3_step(stmt_);
-  if (rc == SQLITE_ROW) return true;
-  if (rc == SQLITE_DONE) return false;
-  Fail(std::string("catalog: ") + sqlite3_errmsg(db_));
-}
-std::string Statement::Text(int col) const {
-  const auto* p = sqlite3_column_text(stmt_, col);
-  return p ? std::string(reinterpret_cast<const char*>(p),
-                         static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)))
-           : "";
-}
-std::int64_t Statement::Int(int col) const { return sqlite3_column_int64(stmt_, col); }
-double Statement::Real(int col) const { return sqlite3_column_double(stmt_, col); }
-bool Statement::IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
-Statement& Statement::BindBlob(int i, const void* data, std::size_t bytes) {
-  sqlite3_bind_blob64(stmt_, i, data, static_cast<sqlite3_uint64>(bytes), SQLITE_TRANSIENT);
-  return *this;
-}
-std::string Statement::Blob(int col) const {
-  const void* data = sqlite3_column_blob(stmt_, col);
-  const int bytes = sqlite3_column_bytes(stmt_, col);
-  return data && bytes > 0 ? std::string(static_cast<const char*>(data), static_cast<std::size_t>(bytes))
-                           : std::string();
-}
+Statement::Statement(Catalog& catalog, const std::string& sql) : c_(catalog.sql().Prepare(sql)) {}
 
-Catalog::Catalog(const std::string& path) {
-  if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                      nullptr) != SQLITE_OK) {
-    std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
-    sqlite3_close(db_);
-    db_ = nullptr;
-    Fail("cannot open catalog " + path + ": " + why);
-  }
-  sqlite3_busy_timeout(db_, 30000);
-  try {
-    // 16 KiB pages (a new catalog; an existing one keeps its own): feature
-    // records of 2–4 KB then share pages instead of leaving most of a 4 KiB
-    // page empty or spilling into overflow pages (measured on 10,000
-    // bench items: 8.2 KB of features an item with 4 KiB pages, 7.6 with 16).
-    Exec("PRAGMA page_size=16384");
-    Exec("PRAGMA journal_mode=WAL");
-    Exec("PRAGMA synchronous=FULL");
-    Exec("PRAGMA foreign_keys=ON");
-    Migrate();
-  } catch (...) {
-    sqlite3_close(db_);
-    db_ = nullptr;
-    throw;
-  }
-}
+Catalog::Catalog(std::unique_ptr<SqlConnection> connection) : sql_(std::move(connection)) { Migrate(); }
 
-Catalog::~Catalog() {
-  if (db_) sqlite3_close(db_);
-}
-
-void Catalog::Exec(const char* sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string why = err ? err : sqlite3_errmsg(db_);
-    sqlite3_free(err);
-    Fail("catalog: " + why);
+std::int64_t Catalog::SchemaVersion() {
+  if (dialect() == SqlDialect::kSqlite) {
+    Statement v(*this, "PRAGMA user_version");
+    v.Step();
+    return v.Int(0);
   }
+  Statement known(*this,
+                  "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() "
+                  "AND table_name = 'toolmark_schema'");
+  if (!known.Step()) return 0;
+  Statement v(*this, "SELECT version FROM toolmark_schema WHERE id = 1");
+  return v.Step() ? v.Int(0) : 0;
 }
-
-void Catalog::Rollback() { sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr); }
 
 void Catalog::Migrate() {
-  Statement v(db_, "PRAGMA user_version");
-  v.Step();
-  const std::int64_t version = v.Int(0);
-  if (version > kSchemaVersion) {
-    Fail("catalog schema version " + std::to_string(version) + " is newer than this Toolmark understands (" +
-         std::to_string(kSchemaVersion) + "); upgrade Toolmark");
-  }
-  if (version == kSchemaVersion) return;
-  BeginWrite();
+  // PostgreSQL: looked at and migrated under the write lock (several
+  // workers may open a new catalog at once). SQLite: looked at first, and
+  // locked only to migrate (every statement below is idempotent).
+  const bool sqlite = dialect() == SqlDialect::kSqlite;
+  if (!sqlite) BeginWrite();
+  std::int64_t version = 0;
   try {
-    Exec(kSchema);
+    version = SchemaVersion();
+    if (version > kSchemaVersion)
+      Fail("catalog schema version " + std::to_string(version) +
+           " is newer than this Toolmark understands (" + std::to_string(kSchemaVersion) +
+           "); upgrade Toolmark");
+  } catch (...) {
+    if (!sqlite) Rollback();
+    throw;
+  }
+  if (version == kSchemaVersion) {
+    if (!sqlite) Commit();
+    return;
+  }
+  if (sqlite) BeginWrite();
+  try {
+    Exec(sqlite ? (std::string(kSchema) + kSqliteTriggers).c_str() : PostgresSchema().c_str());
     // Decisions recorded so far were made on one direction of a pair each
     // (before schema 7): kept as they are (append-only), and read as such.
-    Statement pairs(db_,
-                    "INSERT OR IGNORE INTO pair_review (id, legacy_until, at) "
-                    "SELECT 1, COALESCE(max(id), 0), ?1 FROM decisions");
+    Statement pairs(*this,
+                    "INSERT INTO pair_review (id, legacy_until, at) "
+                    "SELECT 1, COALESCE(max(id), 0), ?1 FROM decisions WHERE true ON CONFLICT DO NOTHING");
     pairs.Bind(1, NowUtc()).Step();
     if (version > 0)
       Audit("migrate", kInvalidItemId,
             "catalog schema " + std::to_string(version) + " -> " + std::to_string(kSchemaVersion));
-    Exec(("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str());
+    if (sqlite) {
+      Exec(("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str());
+    } else {
+      Statement v(*this,
+                  "INSERT INTO toolmark_schema (id, version) VALUES (1, ?1) "
+                  "ON CONFLICT (id) DO UPDATE SET version = excluded.version");
+      v.Bind(1, std::int64_t{kSchemaVersion}).Step();
+    }
     Commit();
   } catch (...) {
     Rollback();
@@ -296,11 +287,11 @@ void Catalog::Migrate() {
 }
 
 ItemId Catalog::InsertItem(const ItemRecord& it, const std::string& array_path) {
-  Statement s(db_, R"SQL(INSERT INTO items (sha256, file, format, case_id, item_label, jurisdiction,
+  Statement s(*this, R"SQL(INSERT INTO items (sha256, file, format, case_id, item_label, jurisdiction,
     kind, role, caliber, firing_pin_shape, lands, twist, firearm_make, firearm_model, firearm_serial,
     truth_firearm, instrument, surface_kind, spacing_x_um, spacing_y_um, size_x, size_y,
     valid_fraction, checksum_ok, ingested_at, toolmark_version, array_path, values_sha256)
-    VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?))SQL");
+    VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id)SQL");
   s.Bind(1, it.sha256)
       .Bind(2, it.file)
       .Bind(3, it.format)
@@ -332,21 +323,23 @@ ItemId Catalog::InsertItem(const ItemRecord& it, const std::string& array_path) 
       .Bind(26, it.toolmark_version)
       .Bind(27, array_path)
       .Bind(28, it.values_sha256);
-  s.Step();
-  const ItemId id = sqlite3_last_insert_rowid(db_);
+  Check(s.Step(), "catalog: no id for the new item");
+  const ItemId id = s.Int(0);
+  while (s.Step()) {
+  }
   for (const Mark& mark : it.marks) {
-    Statement m(db_, "INSERT OR IGNORE INTO marks (item_id, mark) VALUES (?, ?)");
+    Statement m(*this, "INSERT INTO marks (item_id, mark) VALUES (?, ?) ON CONFLICT DO NOTHING");
     m.Bind(1, id).Bind(2, MarkName(mark)).Step();
   }
   if (!it.quality.empty()) {
-    Statement q(db_, "INSERT INTO item_quality (item_id, quality) VALUES (?, ?)");
+    Statement q(*this, "INSERT INTO item_quality (item_id, quality) VALUES (?, ?)");
     q.Bind(1, id).Bind(2, it.quality).Step();
   }
   return id;
 }
 
 void Catalog::Audit(const std::string& action, ItemId item, const std::string& detail) {
-  Statement s(db_, "INSERT INTO audit (at, action, item_id, detail) VALUES (?, ?, ?, ?)");
+  Statement s(*this, "INSERT INTO audit (at, action, item_id, detail) VALUES (?, ?, ?, ?)");
   s.Bind(1, NowUtc()).Bind(2, action);
   if (item == kInvalidItemId)
     s.BindNull(3);
@@ -356,7 +349,7 @@ void Catalog::Audit(const std::string& action, ItemId item, const std::string& d
 }
 
 std::optional<ItemId> Catalog::FindBySha256(const std::string& sha256) {
-  Statement s(db_, "SELECT id FROM items WHERE sha256 = ?");
+  Statement s(*this, "SELECT id FROM items WHERE sha256 = ?");
   s.Bind(1, sha256);
   if (s.Step()) return s.Int(0);
   return std::nullopt;
@@ -372,23 +365,20 @@ Mark StoredMark(ItemId item, const std::string& name) {
 std::vector<ItemRecord> Catalog::Items(std::optional<ItemId> only) {
   std::map<ItemId, std::vector<Mark>> marks;
   {
-    Statement m(db_,
-                "SELECT item_id, mark FROM marks WHERE ?1 IS NULL OR item_id = ?1 ORDER BY item_id, rowid");
-    if (only)
-      m.Bind(1, *only);
-    else
-      m.BindNull(1);
+    // ?1 = 0: every item (ids start at 1)
+    Statement m(
+        *this,
+        std::string("SELECT item_id, mark FROM marks WHERE ?1 = 0 OR item_id = ?1 ORDER BY item_id, ") +
+            (dialect() == SqlDialect::kSqlite ? "rowid" : "seq"));
+    m.Bind(1, only ? *only : ItemId{0});
     while (m.Step()) marks[m.Int(0)].push_back(StoredMark(m.Int(0), m.Text(1)));
   }
-  Statement s(db_, R"SQL(SELECT id, sha256, file, format, case_id, item_label, jurisdiction, kind, role,
+  Statement s(*this, R"SQL(SELECT id, sha256, file, format, case_id, item_label, jurisdiction, kind, role,
     caliber, firing_pin_shape, lands, twist, firearm_make, firearm_model, firearm_serial, truth_firearm,
     instrument, surface_kind, spacing_x_um, spacing_y_um, size_x, size_y, valid_fraction, checksum_ok,
     ingested_at, toolmark_version, values_sha256, q.quality FROM items LEFT JOIN item_quality q ON q.item_id = id
-    WHERE ?1 IS NULL OR id = ?1 ORDER BY id)SQL");
-  if (only)
-    s.Bind(1, *only);
-  else
-    s.BindNull(1);
+    WHERE ?1 = 0 OR id = ?1 ORDER BY id)SQL");
+  s.Bind(1, only ? *only : ItemId{0});
   std::vector<ItemRecord> out;
   while (s.Step()) {
     ItemRecord r;
@@ -422,24 +412,17 @@ std::vector<ItemRecord> Catalog::Items(std::optional<ItemId> only) {
 }
 
 std::vector<Catalog::ArrayRef> Catalog::Arrays() {
-  Statement s(db_, "SELECT id, array_path, values_sha256 FROM items ORDER BY id");
+  Statement s(*this, "SELECT id, array_path, values_sha256 FROM items ORDER BY id");
   std::vector<ArrayRef> out;
   while (s.Step()) out.push_back({s.Int(0), s.Text(1), s.Text(2)});
   return out;
 }
 
 std::optional<Catalog::ArrayRef> Catalog::ArrayOf(ItemId id) {
-  Statement s(db_, "SELECT id, array_path, values_sha256 FROM items WHERE id = ?1");
+  Statement s(*this, "SELECT id, array_path, values_sha256 FROM items WHERE id = ?1");
   s.Bind(1, id);
   if (!s.Step()) return std::nullopt;
   return ArrayRef{s.Int(0), s.Text(1), s.Text(2)};
-}
-
-std::string Catalog::IntegrityCheck() {
-  Statement s(db_, "PRAGMA integrity_check");
-  std::string result;
-  while (s.Step()) result += (result.empty() ? "" : "; ") + s.Text(0);
-  return result;
 }
 
 }  // namespace toolmark::index

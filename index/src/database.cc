@@ -18,6 +18,7 @@
 
 #include "array_store.h"
 #include "catalog.h"
+#include "catalog_location.h"
 #include "database_impl.h"
 #include "toolmark/base/file_io.h"
 #include "toolmark/base/hash.h"
@@ -33,7 +34,7 @@ constexpr const char* kMarkerName = "TOOLMARK_DATABASE";
 
 /// Creates the folder atomically: built under a temporary name, then renamed
 /// into place, so a crash never leaves a half-made database behind.
-void CreateFolder(const fs::path& folder) {
+void CreateFolder(const fs::path& folder, const std::string& catalog_file) {
   const fs::path parent = folder.parent_path().empty() ? fs::path(".") : folder.parent_path();
   std::error_code ec;
   fs::create_directories(parent, ec);
@@ -42,6 +43,7 @@ void CreateFolder(const fs::path& folder) {
   fs::create_directories(tmp / "arrays", ec);
   if (ec) Fail("cannot create database folder " + folder.string() + ": " + ec.message());
   base::WriteFileAtomic((tmp / kMarkerName).string(), "toolmark database, layout 1\n");
+  if (!catalog_file.empty()) base::WriteFileAtomic((tmp / detail::kCatalogFile).string(), catalog_file);
   base::SyncDirectory(tmp.string());
   if (std::rename(tmp.c_str(), folder.c_str()) != 0) {  // replaces an empty folder
     const std::string why = std::generic_category().message(errno);
@@ -114,7 +116,7 @@ void CheckFeature(const FeatureRecord& f) {
 }
 
 void DatabaseImpl::InsertFeature(const FeatureRecord& f) {
-  Statement known(catalog_.handle(), "SELECT 1 FROM items WHERE id = ?");
+  Statement known(catalog_, "SELECT 1 FROM items WHERE id = ?");
   known.Bind(1, static_cast<std::int64_t>(f.item));
   Check(known.Step(), "item " + std::to_string(f.item) + ": no such item");
   // Two bytes a value when every value is a half (embeddings are made so), else float32.
@@ -122,9 +124,10 @@ void DatabaseImpl::InsertFeature(const FeatureRecord& f) {
   const std::string blob =
       halves ? std::move(*halves)
              : std::string(reinterpret_cast<const char*>(f.vector.data()), f.vector.size() * sizeof(float));
-  Statement put(catalog_.handle(),
-                "INSERT OR REPLACE INTO features (item_id, mark, comparator, version, dims, vector, sha256) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)");
+  Statement put(catalog_,
+                "INSERT INTO features (item_id, mark, comparator, version, dims, vector, sha256) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (item_id, mark, comparator, version) DO UPDATE SET "
+                "dims = excluded.dims, vector = excluded.vector, sha256 = excluded.sha256");
   put.Bind(1, static_cast<std::int64_t>(f.item))
       .Bind(2, MarkName(f.mark))
       .Bind(3, f.comparator)
@@ -179,7 +182,7 @@ FeatureRecord ReadFeatureRow(Statement& q, const std::string& comparator, const 
 
 std::vector<FeatureRecord> DatabaseImpl::Features(const std::string& comparator, const std::string& version) {
   std::lock_guard<std::mutex> lock(mutex_);
-  Statement q(catalog_.handle(),
+  Statement q(catalog_,
               "SELECT item_id, mark, dims, vector, sha256 FROM features WHERE comparator = ? AND version = ? "
               "ORDER BY item_id, mark");
   q.Bind(1, comparator).Bind(2, version);
@@ -192,7 +195,7 @@ std::optional<FeatureRecord> DatabaseImpl::Feature(ItemId item, const Mark& mark
                                                    const std::string& comparator,
                                                    const std::string& version) {
   std::lock_guard<std::mutex> lock(mutex_);
-  Statement q(catalog_.handle(),
+  Statement q(catalog_,
               "SELECT item_id, mark, dims, vector, sha256 FROM features WHERE item_id = ? AND mark = ? AND "
               "comparator = ? AND version = ?");
   q.Bind(1, static_cast<std::int64_t>(item)).Bind(2, MarkName(mark)).Bind(3, comparator).Bind(4, version);
@@ -202,7 +205,7 @@ std::optional<FeatureRecord> DatabaseImpl::Feature(ItemId item, const Mark& mark
 
 std::vector<ItemId> DatabaseImpl::FeatureItems(const std::string& comparator, const std::string& version) {
   std::lock_guard<std::mutex> lock(mutex_);
-  Statement q(catalog_.handle(),
+  Statement q(catalog_,
               "SELECT DISTINCT item_id FROM features WHERE comparator = ? AND version = ? ORDER BY item_id");
   q.Bind(1, comparator).Bind(2, version);
   std::vector<ItemId> out;
@@ -212,7 +215,7 @@ std::vector<ItemId> DatabaseImpl::FeatureItems(const std::string& comparator, co
 
 std::string DatabaseImpl::Setting(const std::string& key) {
   std::lock_guard<std::mutex> lock(mutex_);
-  Statement q(catalog_.handle(), "SELECT value FROM settings WHERE key = ?");
+  Statement q(catalog_, "SELECT value FROM settings WHERE key = ?");
   q.Bind(1, key);
   return q.Step() ? q.Text(0) : std::string();
 }
@@ -221,7 +224,9 @@ void DatabaseImpl::SetSetting(const std::string& key, const std::string& value) 
   std::lock_guard<std::mutex> lock(mutex_);
   catalog_.BeginWrite();
   try {
-    Statement q(catalog_.handle(), "INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)");
+    Statement q(catalog_,
+                "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = "
+                "excluded.value");
     q.Bind(1, key).Bind(2, value).Step();
     catalog_.Audit("setting", kInvalidItemId, key + " = " + value);
     catalog_.Commit();
@@ -268,8 +273,8 @@ void DatabaseImpl::FindLeftovers(VerifyReport* report, bool repair) {
 VerifyReport DatabaseImpl::Verify(bool repair) {
   std::lock_guard<std::mutex> lock(mutex_);
   VerifyReport report;
-  const std::string integrity = catalog_.IntegrityCheck();
-  if (integrity != "ok") report.problems.push_back("catalog integrity check: " + integrity);
+  const std::string integrity = catalog_.IntegrityProblems();
+  if (!integrity.empty()) report.problems.push_back("catalog integrity check: " + integrity);
   for (const auto& a : catalog_.Arrays()) {
     ++report.items;
     if (a.path.empty()) continue;  // an item shared at features level: no array
@@ -319,7 +324,28 @@ void ValidateItem(const ItemRecord& item) {
       "twist must be left or right");
 }
 
+namespace detail {
+
+std::unique_ptr<SqlConnection> OpenCatalogOf(const fs::path& folder) {
+  if (const std::optional<CatalogLocation> at = ReadCatalogFile(folder))
+    return OpenPostgres(at->conninfo, at->schema);
+  return OpenSqlite((folder / kCatalogName).string());
+}
+
+}  // namespace detail
+
 std::unique_ptr<Database> Database::Open(const std::string& folder, bool create) {
+  const char* env = std::getenv("TOOLMARK_CATALOG");
+  return OpenOrCreate(folder, create, env ? env : "");
+}
+
+std::unique_ptr<Database> Database::Create(const std::string& folder, const std::string& catalog) {
+  Check(!Exists(folder), folder + ": a Toolmark database is here already");
+  return OpenOrCreate(folder, true, catalog);
+}
+
+std::unique_ptr<Database> Database::OpenOrCreate(const std::string& folder, bool create,
+                                                 const std::string& catalog) {
   const fs::path dir(folder);
   std::error_code ec;
   if (!fs::exists(dir / kMarkerName, ec)) {
@@ -327,7 +353,16 @@ std::unique_ptr<Database> Database::Open(const std::string& folder, bool create)
     if (fs::exists(dir, ec) && !fs::is_empty(dir, ec)) {
       Fail(folder + ": folder exists and is not a Toolmark database; refusing to write into it");
     }
-    CreateFolder(dir);
+    const std::string catalog_file = detail::NewCatalogFile(catalog);
+    if (!catalog_file.empty()) {  // the server reached and the tables made before the folder appears
+      const detail::CatalogLocation at = detail::ParseCatalogFile(catalog_file, "--catalog");
+      try {
+        Catalog made(OpenPostgres(at.conninfo, at.schema));
+      } catch (const Error& e) {
+        throw Error(folder + ": " + e.what());
+      }
+    }
+    CreateFolder(dir, catalog_file);
   }
   try {
     return std::make_unique<detail::DatabaseImpl>(dir);

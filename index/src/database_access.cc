@@ -1,5 +1,4 @@
 // Users and their tokens, trusted keys, shares, imported items' origins, the audit log.
-#include <sqlite3.h>
 
 #include <algorithm>
 #include <cctype>
@@ -45,11 +44,11 @@ void DatabaseImpl::AddUser(const UserRecord& user, const std::string& token_sha2
   std::lock_guard<std::mutex> lock(mutex_);
   catalog_.BeginWrite();
   try {
-    Statement known(catalog_.handle(), "SELECT 1 FROM users WHERE name = ?");
+    Statement known(catalog_, "SELECT 1 FROM users WHERE name = ?");
     known.Bind(1, user.name);
     Check(!known.Step(), "user '" + user.name + "' exists already");
     Statement q(
-        catalog_.handle(),
+        catalog_,
         "INSERT INTO users (name, jurisdiction, role, token_sha256, created_at) VALUES (?, ?, ?, ?, ?)");
     q.Bind(1, user.name)
         .Bind(2, user.jurisdiction)
@@ -68,7 +67,7 @@ void DatabaseImpl::AddUser(const UserRecord& user, const std::string& token_sha2
 
 std::optional<UserRecord> DatabaseImpl::UserByTokenHash(const std::string& token_sha256) {
   std::lock_guard<std::mutex> lock(mutex_);
-  Statement q(catalog_.handle(),
+  Statement q(catalog_,
               "SELECT name, jurisdiction, role, created_at, revoked_at FROM users WHERE token_sha256 = ? AND "
               "revoked_at IS NULL");
   q.Bind(1, token_sha256);
@@ -78,8 +77,7 @@ std::optional<UserRecord> DatabaseImpl::UserByTokenHash(const std::string& token
 
 std::vector<UserRecord> DatabaseImpl::Users() {
   std::lock_guard<std::mutex> lock(mutex_);
-  Statement q(catalog_.handle(),
-              "SELECT name, jurisdiction, role, created_at, revoked_at FROM users ORDER BY name");
+  Statement q(catalog_, "SELECT name, jurisdiction, role, created_at, revoked_at FROM users ORDER BY name");
   std::vector<UserRecord> out;
   while (q.Step()) out.push_back(UserFromRow(q));
   return out;
@@ -89,9 +87,9 @@ void DatabaseImpl::RevokeUser(const std::string& name) {
   std::lock_guard<std::mutex> lock(mutex_);
   catalog_.BeginWrite();
   try {
-    Statement q(catalog_.handle(), "UPDATE users SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL");
+    Statement q(catalog_, "UPDATE users SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL");
     q.Bind(1, NowUtc()).Bind(2, name).Step();
-    Check(sqlite3_changes(catalog_.handle()) == 1, "user '" + name + "': no such user (or revoked already)");
+    Check(q.Changes() == 1, "user '" + name + "': no such user (or revoked already)");
     catalog_.Audit("user", kInvalidItemId, "revoked " + name);
     catalog_.Commit();
   } catch (...) {
@@ -108,8 +106,9 @@ void DatabaseImpl::Trust(const TrustedKey& key) {
   std::lock_guard<std::mutex> lock(mutex_);
   catalog_.BeginWrite();
   try {
-    Statement q(catalog_.handle(),
-                "INSERT OR IGNORE INTO trusted_keys (jurisdiction, public_key, added_at) VALUES (?, ?, ?)");
+    Statement q(catalog_,
+                "INSERT INTO trusted_keys (jurisdiction, public_key, added_at) VALUES (?, ?, ?) "
+                "ON CONFLICT DO NOTHING");
     q.Bind(1, key.jurisdiction).Bind(2, key.public_key_hex).Bind(3, NowUtc()).Step();
     catalog_.Audit("trust", kInvalidItemId, key.jurisdiction + " " + key.public_key_hex);
     catalog_.Commit();
@@ -123,9 +122,9 @@ void DatabaseImpl::Untrust(const std::string& jurisdiction, const std::string& p
   std::lock_guard<std::mutex> lock(mutex_);
   catalog_.BeginWrite();
   try {
-    Statement q(catalog_.handle(), "DELETE FROM trusted_keys WHERE jurisdiction = ? AND public_key = ?");
+    Statement q(catalog_, "DELETE FROM trusted_keys WHERE jurisdiction = ? AND public_key = ?");
     q.Bind(1, jurisdiction).Bind(2, public_key_hex).Step();
-    Check(sqlite3_changes(catalog_.handle()) == 1, "key of " + jurisdiction + " is not trusted");
+    Check(q.Changes() == 1, "key of " + jurisdiction + " is not trusted");
     catalog_.Audit("untrust", kInvalidItemId, jurisdiction + " " + public_key_hex);
     catalog_.Commit();
   } catch (...) {
@@ -136,7 +135,7 @@ void DatabaseImpl::Untrust(const std::string& jurisdiction, const std::string& p
 
 std::vector<TrustedKey> DatabaseImpl::TrustedKeys() {
   std::lock_guard<std::mutex> lock(mutex_);
-  Statement q(catalog_.handle(),
+  Statement q(catalog_,
               "SELECT jurisdiction, public_key, added_at FROM trusted_keys ORDER BY jurisdiction, added_at");
   std::vector<TrustedKey> out;
   while (q.Step()) out.push_back({q.Text(0), q.Text(1), q.Text(2)});
@@ -164,9 +163,10 @@ void DatabaseImpl::SetPartnerEndpoint(const PartnerEndpoint& e) {
   std::lock_guard<std::mutex> lock(mutex_);
   catalog_.BeginWrite();
   try {
-    Statement q(catalog_.handle(),
-                "INSERT OR REPLACE INTO partner_endpoints (jurisdiction, url, tls_cert_pem, added_at) "
-                "VALUES (?, ?, ?, ?)");
+    Statement q(catalog_,
+                "INSERT INTO partner_endpoints (jurisdiction, url, tls_cert_pem, added_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (jurisdiction) DO UPDATE SET url = excluded.url, "
+                "tls_cert_pem = excluded.tls_cert_pem, added_at = excluded.added_at");
     q.Bind(1, e.jurisdiction).Bind(2, e.url).Bind(3, e.tls_cert_pem).Bind(4, NowUtc()).Step();
     catalog_.Audit("partner-endpoint", kInvalidItemId,
                    e.jurisdiction + " " + e.url + (e.tls_cert_pem.empty() ? "" : " (pinned certificate)"));
@@ -180,7 +180,7 @@ void DatabaseImpl::SetPartnerEndpoint(const PartnerEndpoint& e) {
 std::vector<PartnerEndpoint> DatabaseImpl::PartnerEndpoints() {
   std::lock_guard<std::mutex> lock(mutex_);
   Statement q(
-      catalog_.handle(),
+      catalog_,
       "SELECT jurisdiction, url, tls_cert_pem, added_at FROM partner_endpoints ORDER BY jurisdiction");
   std::vector<PartnerEndpoint> out;
   while (q.Step()) out.push_back({q.Text(0), q.Text(1), q.Text(2), q.Text(3)});
@@ -193,11 +193,11 @@ void DatabaseImpl::Share(const std::vector<ItemId>& items, const std::string& ju
   catalog_.BeginWrite();
   try {
     for (ItemId id : items) {
-      Statement known(catalog_.handle(), "SELECT 1 FROM items WHERE id = ?");
+      Statement known(catalog_, "SELECT 1 FROM items WHERE id = ?");
       known.Bind(1, static_cast<std::int64_t>(id));
       Check(known.Step(), "item " + std::to_string(id) + ": no such item");
-      Statement q(catalog_.handle(),
-                  "INSERT OR IGNORE INTO shares (item_id, jurisdiction, at) VALUES (?, ?, ?)");
+      Statement q(catalog_,
+                  "INSERT INTO shares (item_id, jurisdiction, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING");
       q.Bind(1, static_cast<std::int64_t>(id)).Bind(2, jurisdiction).Bind(3, NowUtc()).Step();
       catalog_.Audit("share", id, "with " + jurisdiction);
     }
@@ -210,7 +210,7 @@ void DatabaseImpl::Share(const std::vector<ItemId>& items, const std::string& ju
 
 std::map<ItemId, std::vector<std::string>> DatabaseImpl::Shares() {
   std::lock_guard<std::mutex> lock(mutex_);
-  Statement q(catalog_.handle(), "SELECT item_id, jurisdiction FROM shares ORDER BY item_id, jurisdiction");
+  Statement q(catalog_, "SELECT item_id, jurisdiction FROM shares ORDER BY item_id, jurisdiction");
   std::map<ItemId, std::vector<std::string>> out;
   while (q.Step()) out[q.Int(0)].push_back(q.Text(1));
   return out;
@@ -218,7 +218,7 @@ std::map<ItemId, std::vector<std::string>> DatabaseImpl::Shares() {
 
 std::map<ItemId, ItemOrigin> DatabaseImpl::Origins() {
   std::lock_guard<std::mutex> lock(mutex_);
-  Statement q(catalog_.handle(), "SELECT item_id, package_id, level, origin_item FROM imported_items");
+  Statement q(catalog_, "SELECT item_id, package_id, level, origin_item FROM imported_items");
   std::map<ItemId, ItemOrigin> out;
   while (q.Step()) out[q.Int(0)] = {q.Text(1), q.Text(2), q.Int(3)};
   return out;

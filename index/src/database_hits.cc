@@ -1,5 +1,4 @@
 // Correlation hits and the examiners' decisions on them.
-#include <sqlite3.h>
 
 #include <algorithm>
 #include <cmath>
@@ -27,7 +26,7 @@ bool DatabaseImpl::RecordHits(ItemId query, const std::string& comparator, const
   std::lock_guard<std::mutex> lock(mutex_);
   catalog_.BeginWrite();
   try {
-    Statement done(catalog_.handle(),
+    Statement done(catalog_,
                    "SELECT 1 FROM correlations WHERE item_id = ? AND comparator = ? AND version = ?");
     done.Bind(1, static_cast<std::int64_t>(query)).Bind(2, comparator).Bind(3, version);
     if (done.Step()) {
@@ -37,7 +36,7 @@ bool DatabaseImpl::RecordHits(ItemId query, const std::string& comparator, const
     const std::string now = NowUtc();
     for (const HitRecord& h : hits) {
       Statement put(
-          catalog_.handle(),
+          catalog_,
           "INSERT INTO hits (query_item, candidate_item, comparator, version, rank, score, log10_lr, "
           "calibration, similarity, rotation_deg, shift_x_um, shift_y_um, created_at) "
           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
@@ -60,7 +59,7 @@ bool DatabaseImpl::RecordHits(ItemId query, const std::string& comparator, const
       put.Step();
     }
     Statement mark(
-        catalog_.handle(),
+        catalog_,
         "INSERT INTO correlations (item_id, comparator, version, hits, done_at) VALUES (?, ?, ?, ?, ?)");
     mark.Bind(1, static_cast<std::int64_t>(query))
         .Bind(2, comparator)
@@ -80,7 +79,7 @@ bool DatabaseImpl::RecordHits(ItemId query, const std::string& comparator, const
 
 std::vector<ItemId> DatabaseImpl::CorrelatedItems(const std::string& comparator, const std::string& version) {
   std::lock_guard<std::mutex> lock(mutex_);
-  Statement q(catalog_.handle(),
+  Statement q(catalog_,
               "SELECT item_id FROM correlations WHERE comparator = ? AND version = ? ORDER BY item_id");
   q.Bind(1, comparator).Bind(2, version);
   std::vector<ItemId> out;
@@ -118,7 +117,7 @@ std::vector<HitRecord> DatabaseImpl::Hits(std::optional<ItemId> query) {
   std::lock_guard<std::mutex> lock(mutex_);
   const std::string sql = std::string(kHitColumns) + (query ? "WHERE query_item = ? " : "") +
                           "ORDER BY query_item, comparator, rank";
-  Statement q(catalog_.handle(), sql.c_str());
+  Statement q(catalog_, sql.c_str());
   if (query) q.Bind(1, static_cast<std::int64_t>(*query));
   std::vector<HitRecord> out;
   while (q.Step()) out.push_back(HitFromRow(q));
@@ -128,7 +127,7 @@ std::vector<HitRecord> DatabaseImpl::Hits(std::optional<ItemId> query) {
 std::optional<HitRecord> DatabaseImpl::Hit(std::int64_t id) {
   std::lock_guard<std::mutex> lock(mutex_);
   const std::string sql = std::string(kHitColumns) + "WHERE id = ?";
-  Statement q(catalog_.handle(), sql.c_str());
+  Statement q(catalog_, sql.c_str());
   q.Bind(1, id);
   if (!q.Step()) return std::nullopt;
   return HitFromRow(q);
@@ -138,7 +137,7 @@ namespace {
 
 /// The hits of a hit's pair (itself and the other direction), by id; the
 /// caller holds the mutex.
-std::vector<HitRecord> PairHitsOf(sqlite3* db, std::int64_t id) {
+std::vector<HitRecord> PairHitsOf(Catalog& db, std::int64_t id) {
   const std::string sql =
       std::string(kHitColumns) +
       "WHERE id = ?1 OR id IN (SELECT r.id FROM hits h JOIN hits r ON "
@@ -162,7 +161,7 @@ std::string HitIdsIn(const std::vector<HitRecord>& pair) {
 
 std::vector<HitRecord> DatabaseImpl::PairHits(std::int64_t id) {
   std::lock_guard<std::mutex> lock(mutex_);
-  return PairHitsOf(catalog_.handle(), id);
+  return PairHitsOf(catalog_, id);
 }
 namespace {
 
@@ -181,7 +180,7 @@ DecisionRecord DatabaseImpl::RecordDecision(std::int64_t hit, const std::string&
   std::lock_guard<std::mutex> lock(mutex_);
   catalog_.BeginWrite();  // serialises writers across threads and processes
   try {
-    const std::vector<HitRecord> pair = PairHitsOf(catalog_.handle(), hit);
+    const std::vector<HitRecord> pair = PairHitsOf(catalog_, hit);
     const auto it = std::find_if(pair.begin(), pair.end(), [&](const HitRecord& p) { return p.id == hit; });
     if (it == pair.end()) Fail("hit " + std::to_string(hit) + ": no such hit");
     const HitRecord h = *it;
@@ -199,12 +198,13 @@ DecisionRecord DatabaseImpl::RecordDecision(std::int64_t hit, const std::string&
     d.calibration = h.calibration;
     // The pair's latest decision, whichever direction it was recorded on.
     const std::string latest = "SELECT max(id) FROM decisions WHERE " + HitIdsIn(pair);
-    Statement last(catalog_.handle(), latest.c_str());
+    Statement last(catalog_, latest.c_str());
     if (last.Step() && !last.IsNull(0)) d.supersedes = last.Int(0);
     Statement put(
-        catalog_.handle(),
+        catalog_,
         "INSERT INTO decisions (hit_id, decision, examiner, note, at, toolmark_version, comparator, "
-        "version, score, log10_lr, calibration, supersedes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        "version, score, log10_lr, calibration, supersedes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "RETURNING id");
     put.Bind(1, hit)
         .Bind(2, d.decision)
         .Bind(3, d.examiner)
@@ -223,8 +223,10 @@ DecisionRecord DatabaseImpl::RecordDecision(std::int64_t hit, const std::string&
       put.Bind(12, *d.supersedes);
     else
       put.BindNull(12);
-    put.Step();
-    d.id = sqlite3_last_insert_rowid(catalog_.handle());
+    Check(put.Step(), "catalog: no id for the new decision");
+    d.id = put.Int(0);
+    while (put.Step()) {
+    }
     catalog_.Audit(
         "review", h.query,
         "hit " + std::to_string(hit) + " (item " + std::to_string(h.candidate) + "): " + decision + " by " +
@@ -242,7 +244,7 @@ std::vector<DecisionRecord> DatabaseImpl::Decisions(std::optional<std::int64_t> 
   std::lock_guard<std::mutex> lock(mutex_);
   std::string where;
   if (hit) {
-    const std::vector<HitRecord> pair = PairHitsOf(catalog_.handle(), *hit);
+    const std::vector<HitRecord> pair = PairHitsOf(catalog_, *hit);
     if (pair.empty()) return {};
     where = "WHERE " + HitIdsIn(pair) + " ";
   }
@@ -250,9 +252,9 @@ std::vector<DecisionRecord> DatabaseImpl::Decisions(std::optional<std::int64_t> 
       "SELECT id, hit_id, decision, examiner, note, at, toolmark_version, comparator, version, "
       "score, log10_lr, calibration, supersedes FROM decisions " +
       where + "ORDER BY id";
-  Statement q(catalog_.handle(), sql.c_str());
+  Statement q(catalog_, sql.c_str());
   std::int64_t legacy_until = 0;
-  Statement legacy(catalog_.handle(), "SELECT legacy_until FROM pair_review WHERE id = 1");
+  Statement legacy(catalog_, "SELECT legacy_until FROM pair_review WHERE id = 1");
   if (legacy.Step()) legacy_until = legacy.Int(0);
   std::vector<DecisionRecord> out;
   while (q.Step()) {

@@ -17,6 +17,9 @@ namespace fs = std::filesystem;
 
 inline constexpr const char* kCatalogName = "catalog.sqlite";
 
+/// The folder's catalog connection: PostgreSQL when its CATALOG file names
+/// one (docs/database.md), else SQLite's catalog.sqlite.
+std::unique_ptr<SqlConnection> OpenCatalogOf(const fs::path& folder);
 /// Lower-case letters, digits or _, at least one (marks, comparator names).
 bool IsToken(const std::string& s);
 /// Letters, digits, _ - . @, 1 to 100 of them (user and jurisdiction names).
@@ -28,8 +31,7 @@ void CheckFeature(const FeatureRecord& f);
 
 class DatabaseImpl final : public Database {
  public:
-  explicit DatabaseImpl(const fs::path& folder)
-      : folder_(folder.string()), catalog_((folder / kCatalogName).string()) {}
+  explicit DatabaseImpl(const fs::path& folder) : folder_(folder.string()), catalog_(OpenCatalogOf(folder)) {}
 
   AddResult Add(const ItemRecord& item, const Surface& surface) override;
   std::optional<ItemRecord> Get(ItemId id) override {
@@ -49,6 +51,10 @@ class DatabaseImpl final : public Database {
   Surface LoadSurface(ItemId id) override;
   VerifyReport Verify(bool repair) override;
   const std::string& folder() const override { return folder_; }
+  std::string CatalogWhere() override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return catalog_.sql().Where();
+  }
 
  private:
   void PutFeatures(const std::vector<FeatureRecord>& features) override;

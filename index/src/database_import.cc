@@ -18,7 +18,7 @@ namespace toolmark::index::detail {
 
 bool DatabaseImpl::PackageImported(const std::string& package_id) {
   std::lock_guard<std::mutex> lock(mutex_);
-  Statement q(catalog_.handle(), "SELECT 1 FROM imports WHERE package_id = ?");
+  Statement q(catalog_, "SELECT 1 FROM imports WHERE package_id = ?");
   q.Bind(1, package_id);
   return q.Step();
 }
@@ -41,12 +41,12 @@ std::vector<ItemId> DatabaseImpl::ImportPackage(const PackageRecord& package,
   std::vector<fs::path> written;
   catalog_.BeginWrite();
   try {
-    Statement seen(catalog_.handle(), "SELECT 1 FROM imports WHERE package_id = ?");
+    Statement seen(catalog_, "SELECT 1 FROM imports WHERE package_id = ?");
     seen.Bind(1, package.id);
     Check(!seen.Step(), "package " + package.id + " was imported already (replayed)");
     const std::string now = NowUtc();
     Statement pkg(
-        catalog_.handle(),
+        catalog_,
         "INSERT INTO imports (package_id, from_jurisdiction, to_jurisdiction, signer, level, created_at, "
         "imported_at, items) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
     pkg.Bind(1, package.id)
@@ -80,15 +80,15 @@ std::vector<ItemId> DatabaseImpl::ImportPackage(const PackageRecord& package,
         InsertFeature(f);
       }
       Statement origin(
-          catalog_.handle(),
+          catalog_,
           "INSERT INTO imported_items (item_id, package_id, origin_item, level) VALUES (?, ?, ?, ?)");
       origin.Bind(1, static_cast<std::int64_t>(id))
           .Bind(2, package.id)
           .Bind(3, static_cast<std::int64_t>(items[i].origin_item))
           .Bind(4, package.level)
           .Step();
-      Statement share(catalog_.handle(),
-                      "INSERT OR IGNORE INTO shares (item_id, jurisdiction, at) VALUES (?, ?, ?)");
+      Statement share(
+          catalog_, "INSERT INTO shares (item_id, jurisdiction, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING");
       share.Bind(1, static_cast<std::int64_t>(id)).Bind(2, package.to).Bind(3, now).Step();
       catalog_.Audit("import", id,
                      "package " + package.id + " from " + package.from + " (" + package.level +

@@ -2,13 +2,13 @@
 #include "toolmark/index/database.h"
 
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
+#include "raw_catalog.h"
 #include "test_util.h"
 #include "toolmark/base/hash.h"
 #include "toolmark/engine/check.h"
@@ -239,15 +239,11 @@ TEST(Database, FeatureVectorsOfHalvesAreStoredInTwoBytesAValue) {
     db->PutFeatures({{a, kFace, "cmc", "halves", {0.5f, -0.25f, 1.0f, 0.0f}},
                      {a, kFace, "cmc", "floats", {0.5f, 0.1f, 1.0f, 0.0f}}});
   }
-  sqlite3* raw = nullptr;
-  ASSERT_EQ(sqlite3_open((dir / "db/catalog.sqlite").c_str(), &raw), SQLITE_OK);
+  auto raw = testing::RawCatalog(dir / "db");
   const auto bytes = [&](const char* version) {
-    sqlite3_stmt* q = nullptr;
-    sqlite3_prepare_v2(raw, "SELECT length(vector) FROM features WHERE version = ?", -1, &q, nullptr);
-    sqlite3_bind_text(q, 1, version, -1, SQLITE_TRANSIENT);
-    const int n = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int(q, 0) : -1;
-    sqlite3_finalize(q);
-    return n;
+    const std::string n =
+        testing::QueryOne(*raw, "SELECT length(vector) FROM features WHERE version = ?", {version});
+    return n.empty() ? -1 : std::stoi(n);
   };
   EXPECT_EQ(bytes("halves"), 8);   // 4 halves
   EXPECT_EQ(bytes("floats"), 16);  // 0.1 is not a half: 4 float32
@@ -259,21 +255,17 @@ TEST(Database, FeatureVectorsOfHalvesAreStoredInTwoBytesAValue) {
   // Damaged records, their checksums made to match: 3 bytes a value, and a
   // half that is infinity. Refused by name, not read as numbers.
   const auto damage = [&](const std::string& blob) {
-    sqlite3_stmt* q = nullptr;
-    sqlite3_prepare_v2(raw, "UPDATE features SET vector = ?, sha256 = ? WHERE version = 'halves'", -1, &q,
-                       nullptr);
-    sqlite3_bind_blob(q, 1, blob.data(), static_cast<int>(blob.size()), SQLITE_TRANSIENT);
-    const std::string sum = base::Sha256Hex(blob);
-    sqlite3_bind_text(q, 2, sum.c_str(), -1, SQLITE_TRANSIENT);
-    ASSERT_EQ(sqlite3_step(q), SQLITE_DONE);
-    sqlite3_finalize(q);
+    auto q = raw->Prepare("UPDATE features SET vector = ?, sha256 = ? WHERE version = 'halves'");
+    q->BindBlob(1, blob.data(), blob.size());
+    q->BindText(2, base::Sha256Hex(blob));
+    EXPECT_FALSE(q->Step());
+    EXPECT_EQ(q->Changes(), 1);
   };
   auto db = Database::Open(dir / "db", false);
   damage(std::string(12, '\x01'));
   EXPECT_THROW(db->Features("cmc", "halves"), Error);
   damage(std::string("\x00\x3c\x00\x7c\x00\x00\x00\x00", 8));
   EXPECT_THROW(db->Features("cmc", "halves"), Error);
-  sqlite3_close(raw);
 }
 
 TEST(Database, IntensitySurfacesKeepTheirKind) {
@@ -286,6 +278,15 @@ TEST(Database, IntensitySurfacesKeepTheirKind) {
   EXPECT_EQ(db->LoadSurface(id).kind, SurfaceKind::kIntensity);
 }
 
+TEST(Database, NewDatabasesGoToThisRunsCatalog) {
+  testing::TempDir dir;
+  auto db = Database::Open(dir / "db", true);
+  // $TOOLMARK_CATALOG (tests/pg/with-postgres.sh --catalog) sends every new database to PostgreSQL.
+  EXPECT_EQ(db->CatalogWhere().rfind(testing::PostgresRun() ? "postgresql" : "sqlite", 0), 0u)
+      << db->CatalogWhere();
+  EXPECT_EQ(std::filesystem::exists(dir / "db/catalog.sqlite"), !testing::PostgresRun());
+}
+
 TEST(Database, PartnerEndpointsAreCheckedReplacedAndMigrated) {
   testing::TempDir dir;
   const std::string pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
@@ -294,8 +295,8 @@ TEST(Database, PartnerEndpointsAreCheckedReplacedAndMigrated) {
     db->SetPartnerEndpoint({"DE", "https://de.example:8443", "", ""});
     db->SetPartnerEndpoint({"NL", "https://[::1]:9", pem, ""});
     db->SetPartnerEndpoint({"DE", "https://de2.example", "", ""});  // replaces DE's
-    for (const std::string& bad : {"ftp://x", "https://", "https://x/path", "https://u@x", "https://x y",
-                                   "de.example:8443", "https://x?q"})
+    for (const char* bad : {"ftp://x", "https://", "https://x/path", "https://u@x", "https://x y",
+                            "de.example:8443", "https://x?q"})
       EXPECT_THROW(db->SetPartnerEndpoint({"FR", bad, "", ""}), Error) << bad;
     EXPECT_THROW(db->SetPartnerEndpoint({"FR", "https://fr", "not pem", ""}), Error);
     EXPECT_THROW(db->SetPartnerEndpoint({"F R", "https://fr", "", ""}), Error);
@@ -307,12 +308,11 @@ TEST(Database, PartnerEndpointsAreCheckedReplacedAndMigrated) {
     EXPECT_FALSE(e[1].added_at.empty());
   }
   // A schema-8 catalog (before partner endpoints) is migrated on open.
-  sqlite3* raw = nullptr;
-  ASSERT_EQ(sqlite3_open((dir / "db/catalog.sqlite").c_str(), &raw), SQLITE_OK);
-  ASSERT_EQ(
-      sqlite3_exec(raw, "DROP TABLE partner_endpoints; PRAGMA user_version=8", nullptr, nullptr, nullptr),
-      SQLITE_OK);
-  sqlite3_close(raw);
+  {
+    auto raw = testing::RawCatalog(dir / "db");
+    raw->Exec("DROP TABLE partner_endpoints");
+    testing::SetSchemaVersion(*raw, 8);
+  }
   auto db = Database::Open(dir / "db", false);
   EXPECT_TRUE(db->PartnerEndpoints().empty());
   db->SetPartnerEndpoint({"DE", "https://de.example", "", ""});

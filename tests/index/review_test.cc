@@ -3,12 +3,12 @@
 #include "toolmark/index/review.h"
 
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include <cmath>
 #include <set>
 #include <thread>
 
+#include "raw_catalog.h"
 #include "test_util.h"
 #include "toolmark/base/hash.h"
 #include "toolmark/engine/check.h"
@@ -107,16 +107,16 @@ TEST(Review, DecisionsCannotBeChangedOrDeletedInTheCatalog) {
   Fixture f;
   f.db->RecordDecision(f.Hit(0, 1), "elimination", "A. Examiner", "n");
   f.db.reset();
-  sqlite3* raw = nullptr;
-  ASSERT_EQ(sqlite3_open((f.dir / "db/catalog.sqlite").c_str(), &raw), SQLITE_OK);
-  char* err = nullptr;
-  EXPECT_NE(sqlite3_exec(raw, "UPDATE decisions SET decision = 'identification'", nullptr, nullptr, &err),
-            SQLITE_OK);
-  ASSERT_NE(err, nullptr);
-  EXPECT_NE(std::string(err).find("append-only"), std::string::npos) << err;
-  sqlite3_free(err);
-  EXPECT_NE(sqlite3_exec(raw, "DELETE FROM decisions", nullptr, nullptr, nullptr), SQLITE_OK);
-  sqlite3_close(raw);
+  {
+    auto raw = testing::RawCatalog(f.dir / "db");
+    try {
+      raw->Exec("UPDATE decisions SET decision = 'identification'");
+      ADD_FAILURE() << "a decision was changed";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("append-only"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW(raw->Exec("DELETE FROM decisions"), Error);
+  }
   f.db = Database::Open(f.dir / "db", false);
   EXPECT_EQ(f.db->Decisions().size(), 1u);
   EXPECT_EQ(f.db->Decisions()[0].decision, "elimination");
@@ -289,22 +289,20 @@ TEST(Review, APairFoundFromBothSidesIsOneReview) {
 /// the latest of its own hit only.
 void MakeSchema6(Fixture& f, const std::vector<std::pair<std::int64_t, std::string>>& decisions) {
   f.db.reset();
-  sqlite3* raw = nullptr;
-  ASSERT_EQ(sqlite3_open((f.dir / "db/catalog.sqlite").c_str(), &raw), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(raw, "DROP TABLE pair_review; PRAGMA user_version=6", nullptr, nullptr, nullptr),
-            SQLITE_OK);
+  auto raw = testing::RawCatalog(f.dir / "db");
+  raw->Exec("DROP TABLE pair_review");
+  testing::SetSchemaVersion(*raw, 6);
   for (const auto& [hit, decision] : decisions) {
     const std::string sql =
         "INSERT INTO decisions (hit_id, decision, examiner, at, toolmark_version, comparator, version, "
-        "score, "
-        "supersedes) VALUES (" +
+        "score, supersedes) VALUES (" +
         std::to_string(hit) + ", '" + decision +
         "', 'X', '2026-01-01T00:00:00.000Z', '0.1', 'cmc', 'cmc-test', 1, (SELECT max(id) FROM decisions "
         "WHERE hit_id = " +
         std::to_string(hit) + "))";
-    ASSERT_EQ(sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sql;
+    raw->Exec(sql);
   }
-  sqlite3_close(raw);
+  raw.reset();
   f.db = Database::Open(f.dir / "db", false);
 }
 

@@ -97,6 +97,7 @@ void RegisterInfo(CLI::App& app, Action* action);
 void RegisterIngest(CLI::App& app, Action* action);
 void RegisterList(CLI::App& app, Action* action);
 void RegisterVerify(CLI::App& app, Action* action);
+void RegisterCatalog(CLI::App& app, Action* action);  // init, migrate
 void RegisterExportScan(CLI::App& app, Action* action);
 void RegisterDemo(CLI::App& app, Action* action);
 void RegisterSynth(CLI::App& app, Action* action);

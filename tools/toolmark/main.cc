@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   RegisterIngest(app, &action);
   RegisterList(app, &action);
   RegisterVerify(app, &action);
+  RegisterCatalog(app, &action);
   RegisterExportScan(app, &action);
   RegisterCompare(app, &action);
   RegisterSearch(app, &action);

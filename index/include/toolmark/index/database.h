@@ -179,6 +179,12 @@ class Database {
   /// Opens the database folder; creates it when `create` is true and it does
   /// not exist. Throws toolmark::Error.
   static std::unique_ptr<Database> Open(const std::string& folder, bool create);
+  /// Creates a database folder whose catalog is `catalog`: "" for SQLite
+  /// (catalog.sqlite in the folder), or postgresql://HOST[:PORT]/DBNAME (a
+  /// schema of its own on that server; no password in the string). Open
+  /// with create uses $TOOLMARK_CATALOG the same way. Throws when the
+  /// folder holds a database already.
+  static std::unique_ptr<Database> Create(const std::string& folder, const std::string& catalog);
   /// True when `folder` holds a Toolmark database.
   static bool Exists(const std::string& folder);
   virtual ~Database() = default;
@@ -275,6 +281,12 @@ class Database {
   /// Checks the catalog and every array; `repair` removes leftovers only.
   virtual VerifyReport Verify(bool repair) = 0;
   virtual const std::string& folder() const = 0;
+  /// Where the catalog is: "sqlite …" or "postgresql HOST/DB schema S" (no credentials).
+  virtual std::string CatalogWhere() = 0;
+
+ private:
+  static std::unique_ptr<Database> OpenOrCreate(const std::string& folder, bool create,
+                                                const std::string& catalog);
 };
 
 /// The time now, UTC, ISO 8601 with milliseconds (base::NowUtcMillis).
