@@ -18,7 +18,7 @@ done
 packages=(
   build-essential cmake ninja-build pkg-config git clang clang-format libclang-rt-14-dev
   libopencv-dev libpcl-dev libhdf5-dev libtbb-dev libfaiss-dev libopenblas-dev libomp-dev
-  libsqlite3-dev libpq-dev postgresql-15 zlib1g-dev libzip-dev libpugixml-dev nlohmann-json3-dev libcli11-dev libssl-dev
+  libsqlite3-dev libpq-dev postgresql-15 slurm-wlm munge zlib1g-dev libzip-dev libpugixml-dev nlohmann-json3-dev libcli11-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev zip unzip
   libcpp-httplib-dev libsodium-dev wrk chromium curl python3
 )

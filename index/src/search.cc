@@ -219,34 +219,46 @@ void SearchEngine::Impl::ReconcileIndex(const std::map<ItemId, std::vector<float
   }
 }
 
-void SearchEngine::Update(std::vector<std::string>* warnings, const Progress& progress) {
-  Impl& m = *impl_;
-  m.items.clear();
-  for (ItemRecord& it : m.db.List())
-    if (it.kind == m.kind) m.items.emplace(it.id, std::move(it));
-
-  // 1. Embeddings (and, for comparators with a quick score, quick features)
-  // of the items that have none of this version.
-  std::map<ItemId, std::vector<float>> features;
-  for (FeatureRecord& f : m.db.Features(m.name, m.version))
-    if (m.items.count(f.item)) features[f.item] = std::move(f.vector);
-  const std::size_t stored_before = features.size();
-  const bool quick = m.comparator->HasQuickScore();
+SearchEngine::Impl::Embedded SearchEngine::Impl::EmbedMissing(const Shard& shard,
+                                                              std::vector<std::string>* warnings,
+                                                              const Progress& progress) {
+  items.clear();
+  for (ItemRecord& it : db.List())
+    if (it.kind == kind) items.emplace(it.id, std::move(it));
+  Embedded out;
+  std::map<ItemId, std::vector<float>>& features = out.features;
+  for (FeatureRecord& f : db.Features(name, version))
+    if (items.count(f.item)) features[f.item] = std::move(f.vector);
+  out.stored_before = features.size();
+  const bool quick = comparator->HasQuickScore();
   std::set<ItemId> have_quick;
   if (quick)
-    for (ItemId id : m.db.FeatureItems(m.name, m.QuickVersion())) have_quick.insert(id);
+    for (ItemId id : db.FeatureItems(name, QuickVersion())) have_quick.insert(id);
   std::vector<ItemId> missing;
-  for (const auto& [id, item] : m.items)
-    if (!features.count(id) || (quick && !have_quick.count(id))) missing.push_back(id);
+  for (const auto& [id, item] : items)
+    if (shard.Has(id) && (!features.count(id) || (quick && !have_quick.count(id)))) missing.push_back(id);
   for (std::size_t start = 0; start < missing.size(); start += kFeatureBatch) {
     const std::size_t end = std::min(missing.size(), start + kFeatureBatch);
-    m.EmbedBatch(missing, start, end, have_quick, &features, warnings);
+    EmbedBatch(missing, start, end, have_quick, &features, warnings);
     if (progress) progress("embeddings", end, missing.size());
   }
+  out.extracted = missing.size();
+  return out;
+}
 
+void SearchEngine::Update(std::vector<std::string>* warnings, const Progress& progress) {
+  Impl& m = *impl_;
+  // 1. Embeddings (and, for comparators with a quick score, quick features)
+  // of the items that have none of this version.
+  const Impl::Embedded e = m.EmbedMissing(Shard{}, warnings, progress);
   // 2. The vector index: load and reconcile, or rebuild.
-  m.ReconcileIndex(features, stored_before, warnings);
-  if (progress) progress("index", m.index->size(), features.size());
+  m.ReconcileIndex(e.features, e.stored_before, warnings);
+  if (progress) progress("index", m.index->size(), e.features.size());
+}
+
+std::size_t SearchEngine::Extract(const Shard& shard, std::vector<std::string>* warnings,
+                                  const Progress& progress) {
+  return impl_->EmbedMissing(shard, warnings, progress).extracted;
 }
 
 std::vector<VectorHit> SearchEngine::Shortlist(const SearchQuery& query) const {
@@ -275,6 +287,21 @@ std::vector<SearchHit> SearchEngine::SearchItem(ItemId id) const {
   return m.Rank(*m.PreparedItem(id), query);
 }
 
+Shard ParseShard(const std::string& text) {
+  const std::size_t slash = text.find('/');
+  const auto number = [&](const std::string& t) {
+    Check(!t.empty() && t.size() <= 5 && t.find_first_not_of("0123456789") == std::string::npos,
+          "--shard '" + text.substr(0, 20) + "': give i/N, e.g. 0/4 (the first of four)");
+    return static_cast<std::size_t>(std::stoul(t));
+  };
+  Check(slash != std::string::npos,
+        "--shard '" + text.substr(0, 20) + "': give i/N, e.g. 0/4 (the first of four)");
+  Shard s{number(text.substr(0, slash)), number(text.substr(slash + 1))};
+  Check(s.count >= 1 && s.count <= 10000 && s.index < s.count,
+        "--shard " + text + ": needs 0 <= i < N <= 10000");
+  return s;
+}
+
 CorrelateSummary Correlate(Database& db, Kind kind, const SearchOptions& options,
                            const CorrelateSelection& selection, std::vector<std::string>* warnings,
                            const std::function<void(const CorrelateStep&)>& on_query) {
@@ -294,6 +321,7 @@ CorrelateSummary Correlate(Database& db, Kind kind, const SearchOptions& options
     if (!only.empty() && !only.count(it.id)) continue;
     if (!selection.case_id.empty() && it.case_id != selection.case_id) continue;
     if (!selection.since.empty() && it.ingested_at < selection.since) continue;
+    if (!selection.shard.Has(it.id)) continue;
     ++summary.selected;
     if (done.count(it.id)) {
       ++summary.already;

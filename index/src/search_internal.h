@@ -250,6 +250,14 @@ struct SearchEngine::Impl {
                   const std::set<ItemId>& have_quick, std::map<ItemId, std::vector<float>>* features,
                   std::vector<std::string>* warnings);
   /// Loads the vector index (else starts one), brings it in line with `features`, saves it if changed.
+  /// The stored features of this version, and those the shard's items lacked, made and stored.
+  struct Embedded {
+    std::map<ItemId, std::vector<float>> features;
+    std::size_t stored_before = 0;  ///< records stored before
+    std::size_t extracted = 0;      ///< items whose features were made now
+  };
+  /// Lists the items (`items`), then embeds the shard's items without this version's features.
+  Embedded EmbedMissing(const Shard& shard, std::vector<std::string>* warnings, const Progress& progress);
   void ReconcileIndex(const std::map<ItemId, std::vector<float>>& features, std::size_t stored_before,
                       std::vector<std::string>* warnings);
   /// Adds, in item order, the embeddings the index does not hold yet; whether there were any.

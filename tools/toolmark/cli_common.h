@@ -107,6 +107,7 @@ void RegisterTrainLand(CLI::App& app, Action* action);
 void RegisterCompare(CLI::App& app, Action* action);
 void RegisterSearch(CLI::App& app, Action* action);
 void RegisterCorrelate(CLI::App& app, Action* action);
+void RegisterExtract(CLI::App& app, Action* action);
 void RegisterBench(CLI::App& app, Action* action);
 void RegisterReview(CLI::App& app, Action* action);  // hits, review, links
 void RegisterServe(CLI::App& app, Action* action);

@@ -22,7 +22,7 @@ struct CorrelateArgs {
   std::string db;
   std::optional<Kind> kind;  ///< none: all
   std::vector<index::ItemId> items;
-  std::string batch, since;
+  std::string batch, since, shard;
   std::size_t limit = 0;
   SearchFlags flags;
   bool json = false;
@@ -62,6 +62,7 @@ int RunCorrelate(CorrelateArgs args) {
   selection.case_id = args.batch;
   selection.since = args.since;
   selection.limit = args.limit;
+  if (!args.shard.empty()) selection.shard = index::ParseShard(args.shard);
 
   nlohmann::json out = nlohmann::json::array();
   index::CorrelateSummary total;
@@ -147,9 +148,79 @@ void RegisterCorrelate(CLI::App& app, Action* action) {
   cmd->add_option("--batch", args->batch, "Only the items of this case");
   cmd->add_option("--since", args->since, "Only items ingested at or after this UTC time (e.g. 2026-11-29)");
   cmd->add_option("--limit", args->limit, "At most this many items in this run (the rest stay for the next)");
+  cmd->add_option("--shard", args->shard,
+                  "i/N: only the items whose id modulo N is i (task i of a cluster array job: "
+                  "scripts/slurm-correlate.sh); run toolmark extract first");
   args->flags.Add(cmd, "Hits recorded per item");
   cmd->add_flag("--json", args->json, "Print JSON: one entry per query with its hits");
   cmd->callback([args, action] { *action = [args] { return RunCorrelate(*args); }; });
+}
+
+namespace {
+
+struct ExtractArgs {
+  std::string db, shard;
+  std::optional<Kind> kind;
+  bool json = false;
+};
+
+/// toolmark extract: the features every search stage needs, made for the
+/// items that lack this version's (after ingest, or after an upgrade of a
+/// comparator); all at once with the vector index, or one shard's without it.
+int RunExtract(const ExtractArgs& args) {
+  Check(index::Database::Exists(args.db),
+        args.db + ": no Toolmark database here (toolmark ingest creates one)");
+  auto db = index::Database::Open(args.db, false);
+  const std::optional<index::Shard> shard =
+      args.shard.empty() ? std::nullopt : std::optional<index::Shard>(index::ParseShard(args.shard));
+  nlohmann::json out = nlohmann::json::array();
+  for (const Kind kind : KindsToCorrelate(*db, args.kind)) {
+    SearchFlags flags;
+    index::SearchEngine engine(*db, kind, flags.Options(kind, false));
+    std::vector<std::string> warnings;
+    std::size_t extracted = 0, indexed = 0;
+    if (shard) {
+      extracted = engine.Extract(*shard, &warnings);
+    } else {
+      extracted = engine.Extract(index::Shard{}, &warnings);
+      engine.Update(&warnings);  // every feature is there now: the vector index, built or brought up to date
+      indexed = engine.indexed();
+    }
+    for (const std::string& w : warnings) std::fprintf(stderr, "toolmark: warning: %s\n", OneLine(w).c_str());
+    out.push_back({{"kind", KindName(kind)},
+                   {"comparator", engine.comparator()},
+                   {"extracted", extracted},
+                   {"shard", args.shard.empty() ? nlohmann::json(nullptr) : nlohmann::json(args.shard)},
+                   {"indexed", shard ? nlohmann::json(nullptr) : nlohmann::json(indexed)}});
+    if (!args.json) {
+      std::printf("%s (%s): %zu items extracted%s", KindName(kind), engine.comparator().c_str(), extracted,
+                  shard ? (" in shard " + args.shard).c_str() : "");
+      if (shard)
+        std::printf("\n");
+      else
+        std::printf("; vector index of %zu items at %s\n", indexed, engine.IndexPath().c_str());
+    }
+  }
+  if (args.json) std::cout << out.dump(2) << "\n";
+  return 0;
+}
+
+}  // namespace
+
+void RegisterExtract(CLI::App& app, Action* action) {
+  auto args = std::make_shared<ExtractArgs>();
+  CLI::App* cmd =
+      app.add_subcommand("extract",
+                         "Make the search features of items that lack this version's (after ingest or an "
+                         "upgrade), and the vector "
+                         "index; or, with --shard, one cluster task's share of the features alone");
+  AddDbFlag(cmd, &args->db);
+  AddKindFlag(cmd, &args->kind, "all, cartridge_case or bullet", {"all"});
+  cmd->add_option("--shard", args->shard,
+                  "i/N: only the items whose id modulo N is i, and no index (then one toolmark extract "
+                  "without --shard builds it: scripts/slurm-correlate.sh)");
+  cmd->add_flag("--json", args->json, "Print JSON");
+  cmd->callback([args, action] { *action = [args] { return RunExtract(*args); }; });
 }
 
 }  // namespace toolmark::cli

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   RegisterCompare(app, &action);
   RegisterSearch(app, &action);
   RegisterCorrelate(app, &action);
+  RegisterExtract(app, &action);
   RegisterBench(app, &action);
   RegisterDemo(app, &action);
   RegisterSynth(app, &action);

@@ -126,6 +126,15 @@ struct SearchTimings {
   std::size_t compared = 0;  ///< candidates compared finely
 };
 
+/// One of `count` disjoint parts of a database's items (a Slurm array task):
+/// the items whose id modulo count is `index`. Shard{} is every item.
+struct Shard {
+  std::size_t index = 0, count = 1;
+  bool Has(ItemId id) const { return static_cast<std::size_t>(id) % count == index; }
+};
+/// Parses "i/N" (0 ≤ i < N ≤ 10000); throws toolmark::Error otherwise.
+Shard ParseShard(const std::string& text);
+
 /// Searches one database with one comparator. Not thread-safe itself (use
 /// one per thread), but each search compares candidates in parallel.
 class SearchEngine {
@@ -142,6 +151,13 @@ class SearchEngine {
   /// updated or rebuilt, then saved atomically). Warnings (e.g. a rebuilt
   /// index) are appended to *warnings.
   void Update(std::vector<std::string>* warnings, const Progress& progress = nullptr);
+  /// Feature extraction alone, for one shard of a cluster job: the shard's
+  /// items of this kind that lack this version's features get them, stored
+  /// durably; no vector index is built (Update does, once every shard is
+  /// done). Idempotent: a shard run again extracts what it had not stored.
+  /// Returns the number of items extracted.
+  std::size_t Extract(const Shard& shard, std::vector<std::string>* warnings,
+                      const Progress& progress = nullptr);
 
   /// The ranked hit list of one query (Update first).
   std::vector<SearchHit> Search(const SearchQuery& query) const;
@@ -189,6 +205,7 @@ struct CorrelateSelection {
   std::string case_id;        ///< only items of this case (a batch)
   std::string since;          ///< only items ingested at or after this UTC time ("2026-11-29" or ISO 8601)
   std::size_t limit = 0;      ///< at most this many queries in this run (0: no limit)
+  Shard shard;                ///< only this shard's items (a cluster task)
 };
 
 struct CorrelateStep {
