@@ -14,6 +14,8 @@ if [ "${1:-}" = "--catalog" ]; then catalog=1; shift; fi
 bin=/usr/lib/postgresql/15/bin
 [ -x "$bin/initdb" ] || { echo "with-postgres: $bin/initdb not found (scripts/setup.sh installs postgresql-15)" >&2; exit 1; }
 dir=$(mktemp -d /tmp/toolmark-pg.XXXXXX)
+caller=$(pwd)
+cd /  # the server user may not enter the caller's folder
 as=()
 user=$(id -un)
 if [ "$(id -u)" -eq 0 ]; then
@@ -35,6 +37,7 @@ port=$((20000 + RANDOM % 20000))
 export TOOLMARK_TEST_PG="postgresql:///toolmark?host=$dir&port=$port&user=$user"
 export TOOLMARK_TEST_PG_DIR="$dir"
 [ $catalog -eq 0 ] || export TOOLMARK_CATALOG="$TOOLMARK_TEST_PG"
+cd "$caller"
 status=0
 "$@" || status=$?
 exit $status

@@ -20,6 +20,53 @@ struct KeysArgs {
   bool json = false;
 };
 
+/// keys trust: the partner's key, and its endpoint (URL, pinned certificate) when given.
+void TrustPartner(const KeysArgs& a, index::Database& db) {
+  index::PartnerEndpoint endpoint{a.jurisdiction, a.url, "", ""};
+  if (!endpoint.url.empty() && endpoint.url.back() == '/') endpoint.url.pop_back();  // stored without it
+  if (!a.url.empty()) {
+    const EndpointUrl u = ParseEndpointUrl(a.url);
+    Check(u.https || IsLoopbackHost(u.host), "keys trust --url " + a.url.substr(0, 80) +
+                                                 ": plain HTTP beyond loopback is refused; use https://");
+    if (!a.tls_cert.empty()) endpoint.tls_cert_pem = ReadCertificatePem(a.tls_cert);
+    Check(u.https || endpoint.tls_cert_pem.empty(), "keys trust: --tls-cert needs an https:// --url");
+  }
+  db.Trust({a.jurisdiction, a.key, ""});
+  if (!a.url.empty()) db.SetPartnerEndpoint(endpoint);
+  std::printf("trusted: %s %s\n", a.jurisdiction.c_str(), a.key.c_str());
+  if (!a.url.empty())
+    std::printf("endpoint: %s%s\n", endpoint.url.c_str(),
+                endpoint.tls_cert_pem.empty()
+                    ? " (certificate checked against the system's trust store)"
+                    : (" (pinned certificate SHA-256 " + CertificateFingerprint(endpoint.tls_cert_pem) + ")")
+                          .c_str());
+}
+
+/// keys list: every trusted key, with its partner's endpoint.
+int ListKeys(const KeysArgs& a, index::Database& db) {
+  nlohmann::json out = nlohmann::json::array();
+  const std::vector<index::PartnerEndpoint> endpoints = db.PartnerEndpoints();
+  for (const index::TrustedKey& k : db.TrustedKeys()) {
+    nlohmann::json row = {
+        {"jurisdiction", k.jurisdiction}, {"public_key", k.public_key_hex}, {"added_at", k.added_at}};
+    std::string where;
+    for (const index::PartnerEndpoint& e : endpoints) {
+      if (e.jurisdiction != k.jurisdiction) continue;
+      const std::string pin = e.tls_cert_pem.empty() ? "" : CertificateFingerprint(e.tls_cert_pem);
+      row["url"] = e.url;
+      row["tls_cert_sha256"] = pin.empty() ? nlohmann::json(nullptr) : nlohmann::json(pin);
+      where = "  " + e.url + (pin.empty() ? "" : " pinned " + pin);
+    }
+    out.push_back(row);
+    if (!a.json)
+      std::printf("%-12s %s  (since %s)%s\n", k.jurisdiction.c_str(), k.public_key_hex.c_str(),
+                  k.added_at.c_str(), where.c_str());
+  }
+  if (a.json) std::cout << out.dump(2) << "\n";
+  if (!a.json && out.empty()) std::printf("no trusted partner keys\n");
+  return 0;
+}
+
 int RunKeys(const KeysArgs& a) {
   auto db = index::Database::Open(a.db, a.action == "init");
   if (a.action == "init") {
@@ -58,51 +105,14 @@ int RunKeys(const KeysArgs& a) {
     if (a.action == "trust") {
       Check(a.jurisdiction != db->Setting("jurisdiction"),
             "keys trust: that is this database's own jurisdiction");
-      index::PartnerEndpoint endpoint{a.jurisdiction, a.url, "", ""};
-      if (!a.url.empty()) {
-        const EndpointUrl u = ParseEndpointUrl(a.url);
-        Check(u.https || IsLoopbackHost(u.host), "keys trust --url " + a.url.substr(0, 80) +
-                                                     ": plain HTTP beyond loopback is refused; use https://");
-        if (!a.tls_cert.empty()) endpoint.tls_cert_pem = ReadCertificatePem(a.tls_cert);
-        Check(u.https || endpoint.tls_cert_pem.empty(), "keys trust: --tls-cert needs an https:// --url");
-      }
-      db->Trust({a.jurisdiction, a.key, ""});
-      if (!a.url.empty()) db->SetPartnerEndpoint(endpoint);
-      std::printf("trusted: %s %s\n", a.jurisdiction.c_str(), a.key.c_str());
-      if (!a.url.empty())
-        std::printf("endpoint: %s%s\n", a.url.c_str(),
-                    endpoint.tls_cert_pem.empty() ? " (certificate checked against the system's trust store)"
-                                                  : (" (pinned certificate SHA-256 " +
-                                                     CertificateFingerprint(endpoint.tls_cert_pem) + ")")
-                                                        .c_str());
+      TrustPartner(a, *db);
     } else {
       db->Untrust(a.jurisdiction, a.key);
       std::printf("no longer trusted: %s %s\n", a.jurisdiction.c_str(), a.key.c_str());
     }
     return 0;
   }
-  // list
-  nlohmann::json out = nlohmann::json::array();
-  const std::vector<index::PartnerEndpoint> endpoints = db->PartnerEndpoints();
-  for (const index::TrustedKey& k : db->TrustedKeys()) {
-    nlohmann::json row = {
-        {"jurisdiction", k.jurisdiction}, {"public_key", k.public_key_hex}, {"added_at", k.added_at}};
-    std::string where;
-    for (const index::PartnerEndpoint& e : endpoints) {
-      if (e.jurisdiction != k.jurisdiction) continue;
-      const std::string pin = e.tls_cert_pem.empty() ? "" : CertificateFingerprint(e.tls_cert_pem);
-      row["url"] = e.url;
-      row["tls_cert_sha256"] = pin.empty() ? nlohmann::json(nullptr) : nlohmann::json(pin);
-      where = "  " + e.url + (pin.empty() ? "" : " pinned " + pin);
-    }
-    out.push_back(row);
-    if (!a.json)
-      std::printf("%-12s %s  (since %s)%s\n", k.jurisdiction.c_str(), k.public_key_hex.c_str(),
-                  k.added_at.c_str(), where.c_str());
-  }
-  if (a.json) std::cout << out.dump(2) << "\n";
-  if (!a.json && out.empty()) std::printf("no trusted partner keys\n");
-  return 0;
+  return ListKeys(a, *db);
 }
 
 struct UsersArgs {
