@@ -70,6 +70,8 @@ class Catalog {
   void Exec(const char* sql) { sql_->Exec(sql); }
   /// Takes the write lock now (other writers, in any process, wait).
   void BeginWrite() { sql_->BeginWrite(); }
+  /// A write transaction beside other writers (SqlConnection::BeginConcurrentWrite).
+  void BeginConcurrentWrite() { sql_->BeginConcurrentWrite(); }
   void Commit() { sql_->Commit(); }
   void Rollback() { sql_->Rollback(); }
 

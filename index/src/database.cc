@@ -141,7 +141,9 @@ void DatabaseImpl::InsertFeature(const FeatureRecord& f) {
 void DatabaseImpl::PutFeatures(const std::vector<FeatureRecord>& features) {
   for (const FeatureRecord& f : features) CheckFeature(f);
   std::lock_guard<std::mutex> lock(mutex_);
-  catalog_.BeginWrite();
+  // Upserts of rows that are never deleted (their items neither): safe beside
+  // other writers, so a cluster's extraction tasks do not queue on one lock.
+  catalog_.BeginConcurrentWrite();
   try {
     for (const FeatureRecord& f : features) InsertFeature(f);
     catalog_.Commit();

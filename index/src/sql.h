@@ -49,6 +49,10 @@ class SqlConnection {
   /// Starts a write transaction that excludes every other writer of the
   /// catalog (other processes too) until Commit or Rollback.
   virtual void BeginWrite() = 0;
+  /// Starts a write transaction that other writers may run beside: for
+  /// statements that are safe so (upserts of rows no one deletes). SQLite:
+  /// the same as BeginWrite; PostgreSQL: no catalog-wide lock.
+  virtual void BeginConcurrentWrite() = 0;
   /// Commits durably: when it returns, the transaction survives a crash.
   virtual void Commit() = 0;
   /// Rolls back; never throws.

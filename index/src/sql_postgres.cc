@@ -201,6 +201,7 @@ class PgConnection final : public SqlConnection {
       throw;
     }
   }
+  void BeginConcurrentWrite() override { Exec("BEGIN"); }
   void Commit() override { Exec("COMMIT"); }
   void Rollback() override { PQclear(PQexec(conn_, "ROLLBACK")); }
   std::string IntegrityProblems() override {

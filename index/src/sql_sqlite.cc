@@ -121,6 +121,7 @@ class SqliteConnection final : public SqlConnection {
   }
   /// BEGIN IMMEDIATE: takes the write lock now (other writers wait).
   void BeginWrite() override { Exec("BEGIN IMMEDIATE"); }
+  void BeginConcurrentWrite() override { BeginWrite(); }
   void Commit() override { Exec("COMMIT"); }
   void Rollback() override { sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr); }
   std::string IntegrityProblems() override {
