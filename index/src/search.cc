@@ -246,7 +246,7 @@ SearchEngine::Impl::Embedded SearchEngine::Impl::EmbedMissing(const Shard& shard
   return out;
 }
 
-void SearchEngine::Update(std::vector<std::string>* warnings, const Progress& progress) {
+std::size_t SearchEngine::Update(std::vector<std::string>* warnings, const Progress& progress) {
   Impl& m = *impl_;
   // 1. Embeddings (and, for comparators with a quick score, quick features)
   // of the items that have none of this version.
@@ -254,6 +254,7 @@ void SearchEngine::Update(std::vector<std::string>* warnings, const Progress& pr
   // 2. The vector index: load and reconcile, or rebuild.
   m.ReconcileIndex(e.features, e.stored_before, warnings);
   if (progress) progress("index", m.index->size(), e.features.size());
+  return e.extracted;
 }
 
 std::size_t SearchEngine::Extract(const Shard& shard, std::vector<std::string>* warnings,

@@ -182,8 +182,8 @@ int RunExtract(const ExtractArgs& args) {
     if (shard) {
       extracted = engine.Extract(*shard, &warnings);
     } else {
-      extracted = engine.Extract(index::Shard{}, &warnings);
-      engine.Update(&warnings);  // every feature is there now: the vector index, built or brought up to date
+      extracted = engine.Update(
+          &warnings);  // the missing features, then the vector index built or brought up to date
       indexed = engine.indexed();
     }
     for (const std::string& w : warnings) std::fprintf(stderr, "toolmark: warning: %s\n", OneLine(w).c_str());

@@ -69,7 +69,8 @@ void Server::FederatedSearch(const httplib::Request& req, httplib::Response& res
                    {"case", h.case_id},
                    {"label", h.item_label},
                    {"jurisdiction", h.jurisdiction}});
-    ids += (ids.empty() ? "" : ",") + std::to_string(h.item);
+    if (!ids.empty()) ids += ',';
+    ids += std::to_string(h.item);
   }
   db_->Audit("federated-search", std::nullopt,
              "from " + partner + ": " + std::to_string(hits.size()) + " candidates " + ids);

@@ -150,7 +150,8 @@ class SearchEngine {
   /// stored durably in batches), and the vector index (loaded, checked,
   /// updated or rebuilt, then saved atomically). Warnings (e.g. a rebuilt
   /// index) are appended to *warnings.
-  void Update(std::vector<std::string>* warnings, const Progress& progress = nullptr);
+  /// Returns the number of items whose features were made now.
+  std::size_t Update(std::vector<std::string>* warnings, const Progress& progress = nullptr);
   /// Feature extraction alone, for one shard of a cluster job: the shard's
   /// items of this kind that lack this version's features get them, stored
   /// durably; no vector index is built (Update does, once every shard is
