@@ -74,6 +74,19 @@ class Catalog {
   void BeginConcurrentWrite() { sql_->BeginConcurrentWrite(); }
   void Commit() { sql_->Commit(); }
   void Rollback() { sql_->Rollback(); }
+  /// Runs `body` in a write transaction (BeginWrite): committed when it
+  /// returns, rolled back when it throws (and the exception passed on).
+  template <class Body>
+  void InWrite(Body&& body) {
+    BeginWrite();
+    try {
+      body();
+      Commit();
+    } catch (...) {
+      Rollback();
+      throw;
+    }
+  }
 
   /// Inserts the item row and its marks; returns the new id. In a transaction.
   ItemId InsertItem(const ItemRecord& item, const std::string& array_path);

@@ -161,8 +161,7 @@ void DatabaseImpl::SetPartnerEndpoint(const PartnerEndpoint& e) {
           (e.tls_cert_pem.empty() || e.tls_cert_pem.find("-----BEGIN CERTIFICATE-----") != std::string::npos),
       "partner certificate: not one PEM certificate of at most 64 KB");
   std::lock_guard<std::mutex> lock(mutex_);
-  catalog_.BeginWrite();
-  try {
+  catalog_.InWrite([&] {
     Statement q(catalog_,
                 "INSERT INTO partner_endpoints (jurisdiction, url, tls_cert_pem, added_at) "
                 "VALUES (?, ?, ?, ?) ON CONFLICT (jurisdiction) DO UPDATE SET url = excluded.url, "
@@ -170,11 +169,7 @@ void DatabaseImpl::SetPartnerEndpoint(const PartnerEndpoint& e) {
     q.Bind(1, e.jurisdiction).Bind(2, e.url).Bind(3, e.tls_cert_pem).Bind(4, NowUtc()).Step();
     catalog_.Audit("partner-endpoint", kInvalidItemId,
                    e.jurisdiction + " " + e.url + (e.tls_cert_pem.empty() ? "" : " (pinned certificate)"));
-    catalog_.Commit();
-  } catch (...) {
-    catalog_.Rollback();
-    throw;
-  }
+  });
 }
 
 std::vector<PartnerEndpoint> DatabaseImpl::PartnerEndpoints() {

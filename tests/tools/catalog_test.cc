@@ -30,19 +30,6 @@ std::string TestServer() {
   return env ? env : "";
 }
 
-std::string Ok(const std::vector<std::string>& args) {
-  const CliResult r = RunCli(args);
-  EXPECT_EQ(r.status, 0) << args[0] << ": " << r.err;
-  return r.out;
-}
-
-std::string Refused(const std::vector<std::string>& args) {
-  const CliResult r = RunCli(args);
-  EXPECT_NE(r.status, 0) << args[0] << " was not refused: " << r.out;
-  EXPECT_EQ(LineCount(r.err), 1) << r.err;
-  return r.err;
-}
-
 /// Everything a reader sees of a database, as JSON text: items, hits, decisions.
 std::string Contents(const std::string& db) {
   auto d = index::Database::Open(db, false);
@@ -63,22 +50,22 @@ std::string Contents(const std::string& db) {
 class Catalog : public ::testing::Test {
  protected:
   void SetUp() override {
-    Ok({"synth", dir_ / "cc", "--kind", "cartridge_case", "--firearms", "3", "--per-firearm", "2", "--size",
-        "96", "--seed", "21"});
+    CliOk({"synth", dir_ / "cc", "--kind", "cartridge_case", "--firearms", "3", "--per-firearm", "2",
+           "--size", "96", "--seed", "21"});
   }
   /// A SQLite database with items, hits, a decision, a key and a user.
   std::string Populated() {
     const std::string db = dir_ / "sqlite-db";
-    Ok({"init", "--db", db});
-    Ok({"ingest", "--db", db, "--case", "C-1", "--kind", "cartridge_case", "--role", "reference",
-        dir_ / "cc"});
-    Ok({"correlate", "--db", db, "--top", "2"});
-    const json hits = json::parse(Ok({"hits", "--db", db, "--json"}));
+    CliOk({"init", "--db", db});
+    CliOk({"ingest", "--db", db, "--case", "C-1", "--kind", "cartridge_case", "--role", "reference",
+           dir_ / "cc"});
+    CliOk({"correlate", "--db", db, "--top", "2"});
+    const json hits = json::parse(CliOk({"hits", "--db", db, "--json"}));
     const std::string hit = std::to_string(hits.at(0).at("id").get<long long>());
-    Ok({"review", "--db", db, hit, "--decision", "inconclusive", "--examiner", "A. Examiner"});
-    Ok({"review", "--db", db, hit, "--decision", "identification", "--examiner", "B. Examiner"});
-    Ok({"keys", "init", "--db", db, "--jurisdiction", "NL"});
-    Ok({"users", "add", "--db", db, "ops", "--role", "admin"});
+    CliOk({"review", "--db", db, hit, "--decision", "inconclusive", "--examiner", "A. Examiner"});
+    CliOk({"review", "--db", db, hit, "--decision", "identification", "--examiner", "B. Examiner"});
+    CliOk({"keys", "init", "--db", db, "--jurisdiction", "NL"});
+    CliOk({"users", "add", "--db", db, "ops", "--role", "admin"});
     return db;
   }
   TempDir dir_;
@@ -86,29 +73,31 @@ class Catalog : public ::testing::Test {
 
 TEST_F(Catalog, InitMakesAnEmptyDatabaseAndRefusesWhatItCannotUse) {
   const std::string db = dir_ / "db";
-  EXPECT_NE(Ok({"init", "--db", db}).find("catalog "), std::string::npos);
+  EXPECT_NE(CliOk({"init", "--db", db}).find("catalog "), std::string::npos);
   EXPECT_TRUE(index::Database::Exists(db));
-  EXPECT_NE(Refused({"init", "--db", db}).find("a Toolmark database is here already"), std::string::npos);
-  EXPECT_NE(Refused({"init", "--db", dir_ / "p", "--catalog", "postgresql://ops:secret@db.example/toolmark"})
-                .find("holds a password"),
+  EXPECT_NE(CliRefused({"init", "--db", db}).find("a Toolmark database is here already"), std::string::npos);
+  EXPECT_NE(
+      CliRefused({"init", "--db", dir_ / "p", "--catalog", "postgresql://ops:secret@db.example/toolmark"})
+          .find("holds a password"),
+      std::string::npos);
+  EXPECT_NE(CliRefused({"init", "--db", dir_ / "m", "--catalog", "mysql://db.example/toolmark"})
+                .find("postgresql://"),
             std::string::npos);
-  EXPECT_NE(
-      Refused({"init", "--db", dir_ / "m", "--catalog", "mysql://db.example/toolmark"}).find("postgresql://"),
-      std::string::npos);
-  EXPECT_NE(
-      Refused({"init", "--db", dir_ / "u", "--catalog", "postgresql:///toolmark?host=" + (dir_ / "nowhere")})
-          .find("cannot connect"),
-      std::string::npos);
+  EXPECT_NE(CliRefused({"init", "--db", dir_ / "u", "--catalog",
+                        "postgresql:///toolmark?host=" + (dir_ / "nowhere")})
+                .find("cannot connect"),
+            std::string::npos);
   EXPECT_FALSE(fs::exists(dir_ / "p") || fs::exists(dir_ / "m") || fs::exists(dir_ / "u"))
       << "a refused init leaves no folder";
   if (TestServer().empty()) GTEST_SKIP() << "no PostgreSQL server (tests/pg/with-postgres.sh runs one)";
   const std::string pg = dir_ / "pg-db";
-  EXPECT_NE(Ok({"init", "--db", pg, "--catalog", TestServer()}).find("postgresql"), std::string::npos);
+  EXPECT_NE(CliOk({"init", "--db", pg, "--catalog", TestServer()}).find("postgresql"), std::string::npos);
   EXPECT_TRUE(fs::exists(fs::path(pg) / "CATALOG"));
   EXPECT_FALSE(fs::exists(fs::path(pg) / "catalog.sqlite"));
-  Ok({"ingest", "--db", pg, "--case", "C-2", "--kind", "cartridge_case", "--role", "reference", dir_ / "cc"});
+  CliOk({"ingest", "--db", pg, "--case", "C-2", "--kind", "cartridge_case", "--role", "reference",
+         dir_ / "cc"});
   EXPECT_EQ(index::Database::Open(pg, false)->List().size(), 6u);
-  EXPECT_NE(Ok({"verify", "--db", pg}).find("OK"), std::string::npos);
+  EXPECT_NE(CliOk({"verify", "--db", pg}).find("OK"), std::string::npos);
 }
 
 TEST_F(Catalog, MigrateCopiesEveryRowThenSwitches) {
@@ -116,14 +105,14 @@ TEST_F(Catalog, MigrateCopiesEveryRowThenSwitches) {
   if (std::getenv("TOOLMARK_CATALOG")) GTEST_SKIP() << "this run's new databases are on PostgreSQL already";
   const std::string db = Populated();
   const std::string before = Contents(db);
-  EXPECT_NE(Refused({"migrate", "--db", db, "--to", "postgresql:///toolmark?host=" + (dir_ / "nowhere")})
+  EXPECT_NE(CliRefused({"migrate", "--db", db, "--to", "postgresql:///toolmark?host=" + (dir_ / "nowhere")})
                 .find("cannot connect"),
             std::string::npos);
   EXPECT_TRUE(fs::exists(fs::path(db) / "catalog.sqlite"))
       << "a failed migration leaves the folder as it was";
   EXPECT_EQ(Contents(db), before);
 
-  const json report = json::parse(Ok({"migrate", "--db", db, "--to", TestServer(), "--json"}));
+  const json report = json::parse(CliOk({"migrate", "--db", db, "--to", TestServer(), "--json"}));
   EXPECT_TRUE(report["ok"].get<bool>());
   std::set<std::string> tables;
   for (const json& t : report["tables"]) {
@@ -142,25 +131,25 @@ TEST_F(Catalog, MigrateCopiesEveryRowThenSwitches) {
   EXPECT_TRUE(fs::exists(fs::path(db) / report["kept_as"].get<std::string>())) << "the old catalog is kept";
   EXPECT_EQ(Contents(db), before) << "every reader sees the same database";
   EXPECT_NE(index::Database::Open(db, false)->CatalogWhere().find("postgresql"), std::string::npos);
-  EXPECT_NE(Ok({"verify", "--db", db}).find("OK"), std::string::npos);
+  EXPECT_NE(CliOk({"verify", "--db", db}).find("OK"), std::string::npos);
   // Writes go on where the old catalog stopped (ids continue, decisions append).
-  Ok({"synth", dir_ / "more", "--kind", "cartridge_case", "--firearms", "1", "--per-firearm", "1", "--size",
-      "96", "--seed", "22"});
-  Ok({"ingest", "--db", db, "--case", "C-3", "--kind", "cartridge_case", "--role", "questioned",
-      dir_ / "more"});
+  CliOk({"synth", dir_ / "more", "--kind", "cartridge_case", "--firearms", "1", "--per-firearm", "1",
+         "--size", "96", "--seed", "22"});
+  CliOk({"ingest", "--db", db, "--case", "C-3", "--kind", "cartridge_case", "--role", "questioned",
+         dir_ / "more"});
   auto d = index::Database::Open(db, false);
   ASSERT_EQ(d->List().size(), 7u);
   EXPECT_EQ(d->List().back().id, 7);
   const index::DecisionRecord third = d->RecordDecision(d->Decisions().back().hit, "elimination", "C", "");
   EXPECT_EQ(third.id, 3);
   EXPECT_EQ(third.supersedes, std::optional<std::int64_t>(2));
-  EXPECT_NE(Refused({"migrate", "--db", db, "--to", TestServer()}).find("on PostgreSQL already"),
+  EXPECT_NE(CliRefused({"migrate", "--db", db, "--to", TestServer()}).find("on PostgreSQL already"),
             std::string::npos);
 }
 
 TEST_F(Catalog, WriterProcessesAtOnceLoseAndDuplicateNothing) {
   const std::string db = dir_ / "shared-db";
-  Ok({"init", "--db", db});
+  CliOk({"init", "--db", db});
   // Three ingests of the same six files at once: each file once.
   std::vector<std::thread> writers;
   std::vector<CliResult> results(5);

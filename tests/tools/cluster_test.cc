@@ -26,12 +26,6 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-std::string Ok(const std::vector<std::string>& args) {
-  const CliResult r = RunCli(args);
-  EXPECT_EQ(r.status, 0) << args[0] << ": " << r.err;
-  return r.out;
-}
-
 /// What batch work leaves, without ids and times: every feature record (its
 /// values) and every hit (its numbers), in a fixed order.
 std::string Results(const std::string& db) {
@@ -66,13 +60,13 @@ int RunScript(const std::vector<std::string>& args) {
 class Cluster : public ::testing::Test {
  protected:
   void SetUp() override {
-    Ok({"synth", dir_ / "cc", "--kind", "cartridge_case", "--firearms", "8", "--per-firearm", "2", "--size",
-        "96", "--seed", "5"});
+    CliOk({"synth", dir_ / "cc", "--kind", "cartridge_case", "--firearms", "8", "--per-firearm", "2",
+           "--size", "96", "--seed", "5"});
     for (const char* db : {"one", "shards", "killed"})
-      Ok({"ingest", "--db", dir_ / db, "--case", "B-1", "--kind", "cartridge_case", "--role", "reference",
-          dir_ / "cc"});
-    Ok({"extract", "--db", dir_ / "one"});
-    Ok({"correlate", "--db", dir_ / "one", "--top", "3"});
+      CliOk({"ingest", "--db", dir_ / db, "--case", "B-1", "--kind", "cartridge_case", "--role", "reference",
+             dir_ / "cc"});
+    CliOk({"extract", "--db", dir_ / "one"});
+    CliOk({"correlate", "--db", dir_ / "one", "--top", "3"});
     one_ = Results(dir_ / "one");
     ASSERT_GT(one_.size(), 1000u);
   }
@@ -84,12 +78,12 @@ TEST_F(Cluster, ShardsRunByHandEqualOneProcessEvenWhenKilled) {
   const std::string db = dir_ / "killed";
   // A shard's extraction and a shard's correlation killed mid-way ...
   KilledAfter({"extract", "--db", db, "--shard", "1/4"}, std::chrono::milliseconds(300));
-  for (int i = 0; i < 4; ++i) Ok({"extract", "--db", db, "--shard", std::to_string(i) + "/4"});
-  Ok({"extract", "--db", db});
+  for (int i = 0; i < 4; ++i) CliOk({"extract", "--db", db, "--shard", std::to_string(i) + "/4"});
+  CliOk({"extract", "--db", db});
   KilledAfter({"correlate", "--db", db, "--top", "3", "--shard", "2/4"}, std::chrono::milliseconds(800));
   // ... and every shard run (again): the same final state as one process.
   for (int i = 0; i < 4; ++i)
-    Ok({"correlate", "--db", db, "--top", "3", "--shard", std::to_string(i) + "/4"});
+    CliOk({"correlate", "--db", db, "--top", "3", "--shard", std::to_string(i) + "/4"});
   EXPECT_EQ(Results(db), one_);
   const CliResult bad = RunCli({"correlate", "--db", db, "--shard", "4/4"});
   EXPECT_NE(bad.status, 0);

@@ -1,6 +1,7 @@
 #include "run_cli.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include "spawn.h"
@@ -21,6 +22,19 @@ CliResult RunCli(const std::vector<std::string>& args) {
   r.out = ReadFile(out_path);
   r.err = ReadFile(err_path);
   return r;
+}
+
+std::string CliOk(const std::vector<std::string>& args) {
+  const CliResult r = RunCli(args);
+  EXPECT_EQ(r.status, 0) << (args.empty() ? "" : args[0]) << ": " << r.err;
+  return r.out;
+}
+
+std::string CliRefused(const std::vector<std::string>& args) {
+  const CliResult r = RunCli(args);
+  EXPECT_NE(r.status, 0) << (args.empty() ? "" : args[0]) << " was not refused: " << r.out;
+  EXPECT_EQ(LineCount(r.err), 1) << r.err;
+  return r.err;
 }
 
 int LineCount(const std::string& text) {

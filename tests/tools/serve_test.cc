@@ -133,7 +133,9 @@ TEST_F(ServeTest, HitsQueueAndFilters) {
   std::set<std::int64_t> ids;
   for (std::size_t i = 0; i < pending["hits"].size(); ++i) {
     const json& h = pending["hits"][i];
-    if (i > 0) EXPECT_GE(pending["hits"][i - 1]["pair_score"].get<double>(), h["pair_score"].get<double>());
+    if (i > 0) {
+      EXPECT_GE(pending["hits"][i - 1]["pair_score"].get<double>(), h["pair_score"].get<double>());
+    }
     EXPECT_TRUE(ids.insert(h["id"].get<std::int64_t>()).second);
     if (h["reverse"].is_null()) continue;
     ++both;

@@ -63,22 +63,8 @@ void MakeCertificate(const std::string& stem, const std::string& sans, int from_
   std::fclose(k);
 }
 
-std::string Ok(const std::vector<std::string>& args) {
-  const CliResult r = RunCli(args);
-  EXPECT_EQ(r.status, 0) << args[0] << ": " << r.err;
-  return r.out;
-}
-
-/// The error of a command that must fail: one line.
-std::string Refused(const std::vector<std::string>& args) {
-  const CliResult r = RunCli(args);
-  EXPECT_NE(r.status, 0) << args[0] << " was not refused: " << r.out;
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-  return r.err;
-}
-
 std::string PublicKey(const std::string& db) {
-  return json::parse(Ok({"keys", "show", "--db", db, "--json"}))["public_key"];
+  return json::parse(CliOk({"keys", "show", "--db", db, "--json"}))["public_key"];
 }
 
 /// An IPv4 address of this machine that is not loopback ("" when none).
@@ -101,17 +87,17 @@ std::string NonLoopbackAddress() {
 class Tls : public ::testing::Test {
  protected:
   void SetUp() override {
-    Ok({"synth", dir_ / "cc", "--kind", "cartridge_case", "--firearms", "2", "--per-firearm", "2", "--size",
-        "96", "--seed", "5"});
+    CliOk({"synth", dir_ / "cc", "--kind", "cartridge_case", "--firearms", "2", "--per-firearm", "2",
+           "--size", "96", "--seed", "5"});
     fs::create_directories(dir_ / "nl");
     for (const char* f : {"cc-f0000-s1.x3p", "cc-f0001-s1.x3p"})
       fs::copy(dir_ / ("cc/" + std::string(f)), dir_ / ("nl/" + std::string(f)));
-    Ok({"ingest", "--db", nl_, "--case", "NL-TF-1", "--kind", "cartridge_case", "--role", "reference",
-        "--jurisdiction", "NL", dir_ / "nl"});
-    Ok({"keys", "init", "--db", nl_, "--jurisdiction", "NL"});
-    Ok({"keys", "init", "--db", de_, "--jurisdiction", "DE"});
-    Ok({"keys", "trust", "--db", nl_, "--jurisdiction", "DE", "--key", PublicKey(de_)});
-    Ok({"users", "add", "--db", nl_, "ops", "--role", "admin"});
+    CliOk({"ingest", "--db", nl_, "--case", "NL-TF-1", "--kind", "cartridge_case", "--role", "reference",
+           "--jurisdiction", "NL", dir_ / "nl"});
+    CliOk({"keys", "init", "--db", nl_, "--jurisdiction", "NL"});
+    CliOk({"keys", "init", "--db", de_, "--jurisdiction", "DE"});
+    CliOk({"keys", "trust", "--db", nl_, "--jurisdiction", "DE", "--key", PublicKey(de_)});
+    CliOk({"users", "add", "--db", nl_, "ops", "--role", "admin"});
     MakeCertificate(dir_ / "nl", "IP:127.0.0.1");
     MakeCertificate(dir_ / "other", "IP:127.0.0.1");
     query_ = dir_ / "cc/cc-f0001-s2.x3p";
@@ -141,27 +127,27 @@ TEST_F(Tls, FederatedSearchOverHttpsChecksThePartnersCertificate) {
   EXPECT_NE(a["message"].get<std::string>().find("certificate"), std::string::npos) << a.dump();
 
   // Pinned: NL's own certificate is accepted, by jurisdiction or by URL.
-  Ok({"keys", "trust", "--db", de_, "--jurisdiction", "NL", "--key", key, "--url", nl.url(), "--tls-cert",
-      dir_ / "nl.pem"});
+  CliOk({"keys", "trust", "--db", de_, "--jurisdiction", "NL", "--key", key, "--url", nl.url(), "--tls-cert",
+         dir_ / "nl.pem"});
   for (const std::string& partner : {std::string("NL"), nl.url() + "/"}) {
     a = Ask(partner);
     EXPECT_EQ(a["status"], "ok") << a.dump();
     EXPECT_EQ(a["jurisdiction"], "NL");
   }
-  const json listed = json::parse(Ok({"keys", "list", "--db", de_, "--json"}))[0];
+  const json listed = json::parse(CliOk({"keys", "list", "--db", de_, "--json"}))[0];
   EXPECT_EQ(listed["url"], nl.url());
   EXPECT_EQ(listed["tls_cert_sha256"].get<std::string>().size(), 32u * 3 - 1) << listed.dump();
 
   // Another certificate pinned for NL: the server's own is refused.
-  Ok({"keys", "trust", "--db", de_, "--jurisdiction", "NL", "--key", key, "--url", nl.url(), "--tls-cert",
-      dir_ / "other.pem"});
+  CliOk({"keys", "trust", "--db", de_, "--jurisdiction", "NL", "--key", key, "--url", nl.url(), "--tls-cert",
+         dir_ / "other.pem"});
   a = Ask("NL");
   EXPECT_EQ(a["status"], "error") << a.dump();
   EXPECT_NE(a["message"].get<std::string>().find("certificate"), std::string::npos) << a.dump();
 
   // The right certificate, the wrong host name (it names 127.0.0.1 only).
-  Ok({"keys", "trust", "--db", de_, "--jurisdiction", "NL", "--key", key, "--url",
-      "https://localhost:" + port, "--tls-cert", dir_ / "nl.pem"});
+  CliOk({"keys", "trust", "--db", de_, "--jurisdiction", "NL", "--key", key, "--url",
+         "https://localhost:" + port, "--tls-cert", dir_ / "nl.pem"});
   a = Ask("NL");
   EXPECT_EQ(a["status"], "error") << a.dump();
 
@@ -172,20 +158,21 @@ TEST_F(Tls, FederatedSearchOverHttpsChecksThePartnersCertificate) {
 
 TEST_F(Tls, PlainHttpIsRefusedBeyondLoopback) {
   // The asking side: before anything is sent, in one line.
-  EXPECT_NE(Refused({"search", "--db", de_, query_, "--partners", "http://192.0.2.77:8765"})
+  EXPECT_NE(CliRefused({"search", "--db", de_, query_, "--partners", "http://192.0.2.77:8765"})
                 .find("plain HTTP beyond loopback"),
             std::string::npos);
-  EXPECT_NE(Refused({"search", "--db", de_, query_, "--partners", "FR"}).find("no endpoint recorded"),
+  EXPECT_NE(CliRefused({"search", "--db", de_, query_, "--partners", "FR"}).find("no endpoint recorded"),
             std::string::npos);
-  EXPECT_NE(Refused({"search", "--db", de_, query_, "--partners", "https://host/path"}).find("nothing after"),
-            std::string::npos);
-  EXPECT_NE(Refused({"keys", "trust", "--db", de_, "--jurisdiction", "NL", "--key", PublicKey(nl_), "--url",
-                     "http://192.0.2.77:8765"})
+  EXPECT_NE(
+      CliRefused({"search", "--db", de_, query_, "--partners", "https://host/path"}).find("nothing after"),
+      std::string::npos);
+  EXPECT_NE(CliRefused({"keys", "trust", "--db", de_, "--jurisdiction", "NL", "--key", PublicKey(nl_),
+                        "--url", "http://192.0.2.77:8765"})
                 .find("plain HTTP beyond loopback"),
             std::string::npos);
   // The serving side: plain HTTP off loopback needs --plain-http, and then
   // takes partner requests from loopback only.
-  EXPECT_NE(Refused({"serve", "--db", nl_, "--host", "0.0.0.0", "--port", "0"}).find("beyond loopback"),
+  EXPECT_NE(CliRefused({"serve", "--db", nl_, "--host", "0.0.0.0", "--port", "0"}).find("beyond loopback"),
             std::string::npos);
   const std::string address = NonLoopbackAddress();
   if (address.empty()) GTEST_SKIP() << "this machine has no non-loopback IPv4 address to test from";
@@ -220,14 +207,14 @@ TEST_F(Tls, BadTlsFilesAreRefusedInOneLine) {
   for (const auto& [flags, why] : cases) {
     std::vector<std::string> args = {"serve", "--db", nl_, "--port", "0"};
     args.insert(args.end(), flags.begin(), flags.end());
-    EXPECT_NE(Refused(args).find(why), std::string::npos) << why;
+    EXPECT_NE(CliRefused(args).find(why), std::string::npos) << why;
   }
-  EXPECT_NE(Refused({"keys", "trust", "--db", de_, "--jurisdiction", "NL", "--key", PublicKey(nl_), "--url",
-                     "https://127.0.0.1:1", "--tls-cert", dir_ / "expired.pem"})
+  EXPECT_NE(CliRefused({"keys", "trust", "--db", de_, "--jurisdiction", "NL", "--key", PublicKey(nl_),
+                        "--url", "https://127.0.0.1:1", "--tls-cert", dir_ / "expired.pem"})
                 .find("expired"),
             std::string::npos);
-  EXPECT_NE(Refused({"keys", "trust", "--db", de_, "--jurisdiction", "NL", "--key", PublicKey(nl_), "--url",
-                     "https://127.0.0.1:1", "--tls-cert", dir_ / "garbage.pem"})
+  EXPECT_NE(CliRefused({"keys", "trust", "--db", de_, "--jurisdiction", "NL", "--key", PublicKey(nl_),
+                        "--url", "https://127.0.0.1:1", "--tls-cert", dir_ / "garbage.pem"})
                 .find("no PEM certificate"),
             std::string::npos);
   const CliResult listed = RunCli({"keys", "list", "--db", de_, "--json"});
@@ -247,7 +234,7 @@ TEST_F(Tls, ServeTakesItsTlsFilesFromAConfigFile) {
   ASSERT_TRUE(health) << httplib::to_string(health.error());
   EXPECT_EQ(health->status, 200);
   std::ofstream(dir_ / "bad.toml") << "tls-certificate = \"x\"\n";
-  EXPECT_NE(Refused({"serve", "--db", nl_, "--port", "0", "--config", dir_ / "bad.toml"})
+  EXPECT_NE(CliRefused({"serve", "--db", nl_, "--port", "0", "--config", dir_ / "bad.toml"})
                 .find("unknown setting 'tls-certificate'"),
             std::string::npos);
 }
