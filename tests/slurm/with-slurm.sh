@@ -68,6 +68,8 @@ CONF
 export SLURM_CONF="$dir/slurm.conf"
 export TOOLMARK_TEST_SLURM_DIR="$dir"
 slurmctld -i -f "$SLURM_CONF" || { tail -n 15 "$dir/slurmctld.log" >&2; exit 1; }
+for _ in $(seq 1 50); do [ -s "$dir/slurmctld.pid" ] && break; sleep 0.2; done
+pids+=("$(cat "$dir/slurmctld.pid")")  # stopped by cleanup whatever happens next
 if ! slurmd -N tmnode -f "$SLURM_CONF"; then
   tail -n 5 "$dir/slurmd.log" >&2
   # Slurm 22.05's slurmd will not start without a cgroup file system (a
@@ -78,11 +80,8 @@ if ! slurmd -N tmnode -f "$SLURM_CONF"; then
   fi
   exit 1
 fi
-for _ in $(seq 1 50); do
-  [ -s "$dir/slurmctld.pid" ] && [ -s "$dir/slurmd.pid" ] && break
-  sleep 0.2
-done
-pids+=("$(cat "$dir/slurmctld.pid")" "$(cat "$dir/slurmd.pid")")
+for _ in $(seq 1 50); do [ -s "$dir/slurmd.pid" ] && break; sleep 0.2; done
+pids+=("$(cat "$dir/slurmd.pid")")
 for _ in $(seq 1 100); do
   sinfo -h -N -o %t 2>/dev/null | grep -Eq '^(idle|mix|alloc)' && break
   sleep 0.2
