@@ -22,8 +22,7 @@ struct KeysArgs {
 
 /// keys trust: the partner's key, and its endpoint (URL, pinned certificate) when given.
 void TrustPartner(const KeysArgs& a, index::Database& db) {
-  index::PartnerEndpoint endpoint{a.jurisdiction, a.url, "", ""};
-  if (!endpoint.url.empty() && endpoint.url.back() == '/') endpoint.url.pop_back();  // stored without it
+  index::PartnerEndpoint endpoint{a.jurisdiction, WithoutTrailingSlash(a.url), "", ""};
   if (!a.url.empty()) {
     const EndpointUrl u = ParseEndpointUrl(a.url);
     Check(u.https || IsLoopbackHost(u.host), "keys trust --url " + a.url.substr(0, 80) +

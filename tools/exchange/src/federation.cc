@@ -39,11 +39,6 @@ std::string TlsDetail(httplib::Client& client, const std::string& url) {
   return std::string(" (certificate: ") + X509_verify_cert_error_string(verify) + ")";
 }
 
-std::string WithoutSlash(std::string url) {
-  if (!url.empty() && url.back() == '/') url.pop_back();
-  return url;
-}
-
 /// Resolves --partners: jurisdictions to their endpoints, URLs checked (and
 /// matched to an endpoint for its pinned certificate). Throws for a bad one.
 std::vector<Target> Resolve(index::Database& db, const std::vector<std::string>& partners) {
@@ -54,7 +49,7 @@ std::vector<Target> Resolve(index::Database& db, const std::vector<std::string>&
     const bool is_url = p.find("://") != std::string::npos;
     bool recorded = false;
     for (const index::PartnerEndpoint& e : endpoints) {
-      if (is_url ? WithoutSlash(e.url) != WithoutSlash(p) : e.jurisdiction != p) continue;
+      if (is_url ? WithoutTrailingSlash(e.url) != WithoutTrailingSlash(p) : e.jurisdiction != p) continue;
       t = {e.url, e.tls_cert_pem};
       recorded = true;
     }

@@ -8,10 +8,10 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 #include <memory>
 #include <vector>
 
+#include "toolmark/base/file_io.h"
 #include "toolmark/engine/check.h"
 
 namespace toolmark::exchange {
@@ -30,14 +30,13 @@ struct FreeBio {
 };
 using X509Ptr = std::unique_ptr<X509, FreeX509>;
 
+/// A PEM file of at most 64 KB, or a one-line error naming the flag.
 std::string ReadSmallFile(const std::string& path, const char* what) {
-  std::ifstream in(path, std::ios::binary);
-  Check(in.good(), std::string(what) + " " + path + ": cannot read it");
-  std::string text(kMaxPemBytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<std::size_t>(in.gcount()));
-  Check(text.size() <= kMaxPemBytes, std::string(what) + " " + path + ": larger than 64 KB, not a PEM file");
-  return text;
+  try {
+    return base::ReadFileBounded(path, kMaxPemBytes);
+  } catch (const Error& e) {
+    throw Error(std::string(what) + " " + path + ": " + e.what());
+  }
 }
 
 /// Every certificate in a PEM text (none when it holds none).
@@ -64,6 +63,11 @@ void CheckCurrent(X509* cert, const std::string& what) {
 
 }  // namespace
 
+std::string WithoutTrailingSlash(std::string url) {
+  if (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
+}
+
 bool IsLoopbackHost(const std::string& host) {
   if (host == "localhost") return true;
   in_addr v4{};
@@ -88,7 +92,7 @@ EndpointUrl ParseEndpointUrl(const std::string& url) {
   } else {
     Fail("partner '" + shown + "': not an http(s):// URL (nor a jurisdiction with a recorded endpoint)");
   }
-  if (!rest.empty() && rest.back() == '/') rest.pop_back();
+  rest = WithoutTrailingSlash(rest);
   Check(!rest.empty() && url.size() <= 300 && rest.find_first_of("/?#@ \t\r\n\\") == std::string::npos,
         "partner URL '" + shown + "': give http(s)://HOST[:PORT], nothing after it");
   std::string port;

@@ -18,6 +18,9 @@ struct EndpointUrl {
 /// after); throws toolmark::Error (one line) for anything else.
 EndpointUrl ParseEndpointUrl(const std::string& url);
 
+/// The URL without one trailing "/" (how endpoints are stored and compared).
+std::string WithoutTrailingSlash(std::string url);
+
 /// localhost, 127.0.0.0/8, ::1 and ::ffff:127.x.y.z: addresses that never leave this machine.
 bool IsLoopbackHost(const std::string& host);
 
