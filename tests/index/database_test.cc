@@ -287,6 +287,29 @@ TEST(Database, NewDatabasesGoToThisRunsCatalog) {
   EXPECT_EQ(std::filesystem::exists(dir / "db/catalog.sqlite"), !testing::PostgresRun());
 }
 
+TEST(Database, DamagedCatalogFilesAreRefusedInOneLine) {
+  testing::TempDir dir;
+  Database::Open(dir / "db", true);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"backend mysql\nconninfo postgresql:///x\nschema s\n", "backend 'mysql' is unknown"},
+      {"backend postgresql\nconninfo postgresql:///x\n", "needs a conninfo and a schema line"},
+      {"backend postgresql\nport 5432\n", "unknown line"},
+      {"backend postgresql\nconninfo postgresql://u:pw@h/x\nschema s\n", "holds a password"},
+      {std::string(5000, '#'), "over the limit"},
+  };
+  for (const auto& [text, why] : cases) {
+    std::ofstream(dir / "db/CATALOG", std::ios::trunc) << text;
+    try {
+      Database::Open(dir / "db", false);
+      ADD_FAILURE() << "opened with CATALOG " << text.substr(0, 40);
+    } catch (const Error& e) {
+      const std::string message = e.what();
+      EXPECT_NE(message.find(why), std::string::npos) << message;
+      EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+    }
+  }
+}
+
 TEST(Database, PartnerEndpointsAreCheckedReplacedAndMigrated) {
   testing::TempDir dir;
   const std::string pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
