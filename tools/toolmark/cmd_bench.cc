@@ -53,12 +53,16 @@ void RegisterBench(CLI::App& app, Action* action) {
   cmd->add_option("--fine", args->fine,
                   "Candidates compared finely after re-ranking by the quick score (0: every shortlisted one)")
       ->check(CLI::Range(0, 100000));
-  cmd->add_option("--index", args->index_kind, "Vector index: auto, flat, hnsw, ivf")
-      ->check(CLI::IsMember({"auto", "flat", "hnsw", "ivf"}));
+  cmd->add_option("--index", args->index_kind, "Vector index: auto, flat, hnsw, ivf, sketch")
+      ->check(CLI::IsMember({"auto", "flat", "hnsw", "ivf", "sketch"}));
   cmd->add_option("--ivf-dims", args->ivf_dims, "IVF: PCA dimensions (vector level)")
       ->check(CLI::Range(2, 4096));
   cmd->add_option("--ivf-probe", args->ivf_probe, "IVF: lists visited per search (vector level)")
       ->check(CLI::Range(1, 65536));
+  cmd->add_option("--sketch-bits", args->sketch_bits, "Sketch: bits a vector (a multiple of 64)")
+      ->check(CLI::Range(64, 4096));
+  cmd->add_option("--sketch-rerank", args->sketch_rerank, "Sketch: nearest sketches re-ranked exactly")
+      ->check(CLI::Range(1, 10000000));
   cmd->add_option("--vectors", args->vectors,
                   "Also benchmark the vector index alone at this many vectors (embeddings + distractors)");
   cmd->add_option("--db", args->db, "Build the database here (default: a temporary folder)");

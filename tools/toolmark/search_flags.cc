@@ -19,8 +19,8 @@ void SearchFlags::Add(CLI::App* cmd, const std::string& top_help) {
       ->check(CLI::Range(0, 100000));
   cmd->add_option("--jurisdiction", jurisdictions, "Search only these jurisdictions (repeatable)");
   cmd->add_option("--index", index_kind,
-                  "Vector index: auto (flat up to 100,000 vectors, IVF above), flat, hnsw, ivf")
-      ->check(CLI::IsMember({"auto", "flat", "hnsw", "ivf"}));
+                  "Vector index: auto (flat up to 500,000 vectors, sketch above), flat, hnsw, ivf, sketch")
+      ->check(CLI::IsMember({"auto", "flat", "hnsw", "ivf", "sketch"}));
   cmd->add_option("--calibration", calibration,
                   "Calibration file from `toolmark calibrate` (pair level) for the hits' likelihood ratios "
                   "(default: the comparator's shipped one, where there is one)");

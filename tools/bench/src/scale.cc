@@ -340,6 +340,8 @@ index::SearchOptions BenchSearchOptions(const ScaleOptions& args) {
   so.top = args.top;
   so.fine = args.fine;
   so.index.kind = index::ParseVectorIndexKind(args.index_kind);
+  so.index.sketch_bits = args.sketch_bits;
+  so.index.sketch_rerank = args.sketch_rerank;
   return so;
 }
 

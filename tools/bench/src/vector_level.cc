@@ -176,6 +176,8 @@ nlohmann::json VectorLevel(const ScaleOptions& args, index::Database& database,
   vo.kind = index::ParseVectorIndexKind(args.index_kind);
   vo.ivf_dims = args.ivf_dims;
   vo.ivf_probe = args.ivf_probe;
+  vo.sketch_bits = args.sketch_bits;
+  vo.sketch_rerank = args.sketch_rerank;
   index::VectorIndex vi(static_cast<int>(dims), vo);
   AddInBatches(v, dims, &vi);
   const double vbuild = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -196,6 +198,8 @@ nlohmann::json VectorLevel(const ScaleOptions& args, index::Database& database,
       {"index_kind", index::VectorIndexKindName(vi.kind())},
       {"ivf_dims", args.ivf_dims},
       {"ivf_probe", args.ivf_probe},
+      {"sketch_bits", args.sketch_bits},
+      {"sketch_rerank", args.sketch_rerank},
       {"build_s", vbuild},
       {"index_bytes", vi.MemoryBytes()},
       {"index_bytes_per_item", static_cast<double>(vi.MemoryBytes()) / static_cast<double>(args.vectors)},

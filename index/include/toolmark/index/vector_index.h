@@ -1,8 +1,9 @@
 // Toolmark's vector index: the shortlist stage of a search. FAISS does the
 // work behind this small interface; no FAISS type appears here. Vectors are
 // compared by inner product (cosine similarity for the unit-length embeddings
-// the comparators produce). Exact (flat) search for small indexes, HNSW above
-// a size threshold, chosen automatically and overridable. Above a size
+// the comparators produce). Exact (flat) search for small indexes; above a
+// size threshold, binary sketches scanned first and their nearest re-ranked
+// exactly (or HNSW, or IVF, when chosen). Above a size
 // (VectorIndexOptions::whiten_at) vectors and queries are centred and
 // whitened by a map fitted on the index's own vectors. Filters (class
 // characteristics, jurisdiction scope) run inside the search. The index is
@@ -22,16 +23,22 @@ namespace toolmark::index {
 using VectorId = std::int64_t;
 
 enum class VectorIndexKind {
-  kAuto,  ///< flat up to VectorIndexOptions::approximate_above vectors, IVF above
+  kAuto,  ///< flat up to VectorIndexOptions::approximate_above vectors, sketch above
   kFlat,  ///< exact: every vector compared
   kHnsw,  ///< approximate: hierarchical navigable small-world graph over the full vectors
   /// approximate and compact: PCA to ivf_dims, inverted lists (k-means
   /// cells) of the reduced vectors. Trained once, on the vectors held
   /// when it is built (flat until ivf_min_train vectors).
   kIvf,
+  /// approximate, with exact similarities: the full vectors as for flat,
+  /// plus a binary sketch of each (sketch_bits sign bits of fixed random
+  /// rotations). A search scans every sketch by Hamming distance and
+  /// re-ranks the nearest sketch_rerank by exact inner product. Flat up to
+  /// sketch_rerank vectors.
+  kSketch,
 };
 
-/// "auto", "flat", "hnsw", "ivf".
+/// "auto", "flat", "hnsw", "ivf", "sketch".
 const char* VectorIndexKindName(VectorIndexKind kind);
 /// Parses a VectorIndexKindName; throws toolmark::Error for anything else.
 VectorIndexKind ParseVectorIndexKind(const std::string& name);
@@ -46,6 +53,8 @@ struct VectorIndexOptions {
   std::size_t ivf_lists = 0;               ///< IVF: inverted lists (0: 4·√n of the training vectors)
   std::size_t ivf_probe = 96;              ///< IVF: lists visited per search (widened for filters)
   std::size_t ivf_min_train = 4096;        ///< IVF: flat below this many vectors
+  int sketch_bits = 256;                   ///< sketch: bits a vector (a multiple of 64, 64..4096)
+  std::size_t sketch_rerank = 4096;        ///< sketch: nearest sketches re-ranked exactly (at least k)
   /// Whitening: once the index holds this many vectors (or is made IVF
   /// before), a centring and partial whitening to whiten_dims dimensions is
   /// fitted on the first whiten_at of them and applied to every stored vector
@@ -77,7 +86,7 @@ class VectorIndex {
   int dims() const;
   /// Vectors that a search can return (added and not removed).
   std::size_t size() const;
-  /// The structure in use now: kFlat, kHnsw or kIvf (never kAuto).
+  /// The structure in use now: kFlat, kHnsw, kIvf or kSketch (never kAuto).
   VectorIndexKind kind() const;
   const VectorIndexOptions& options() const;
 
@@ -92,7 +101,8 @@ class VectorIndex {
 
   /// The k most similar vectors, best first (ties: smaller id first), only
   /// among ids the filter accepts (all when null). With kIvf the similarity
-  /// is that of the reduced vectors (an approximation). Thread-safe for
+  /// is that of the reduced vectors (an approximation); with kSketch it is
+  /// exact, but a vector whose sketch is far may be missed. Thread-safe for
   /// concurrent searches (not concurrent with Add/Remove).
   std::vector<VectorHit> Search(const float* query, std::size_t k,
                                 const VectorFilter* filter = nullptr) const;

@@ -1,0 +1,150 @@
+// Binary sketches for the kSketch vector index; see vector_sketch.h.
+#include "vector_sketch.h"
+
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include "toolmark/engine/check.h"
+
+namespace toolmark::index::detail {
+namespace {
+
+constexpr int kRounds = 3;                              ///< sign flip + Walsh–Hadamard rounds per block
+constexpr std::uint64_t kSeed = 0x746f6f6c6d61726bULL;  ///< "toolmark": fixed, so every build agrees
+constexpr std::size_t kGrain = 16384;                   ///< positions per parallel task
+
+/// In-place unnormalised Walsh–Hadamard transform of n (a power of two)
+/// floats. Additions and subtractions only, in a fixed order.
+void Fwht(float* x, int n) {
+  for (int h = 1; h < n; h *= 2)
+    for (int i = 0; i < n; i += 2 * h)
+      for (int j = i; j < i + h; ++j) {
+        const float a = x[j], b = x[j + h];
+        x[j] = a + b;
+        x[j + h] = a - b;
+      }
+}
+
+/// Hamming distances of one range of sketches to q; kFar for dead positions.
+/// Compiled twice (with and without the POPCNT instruction) and chosen when
+/// the program loads: the same integers either way.
+__attribute__((target_clones("popcnt", "default"))) void HammingRange(const std::uint64_t* codes,
+                                                                      const std::uint64_t* q, int words,
+                                                                      const char* live, std::size_t begin,
+                                                                      std::size_t end,
+                                                                      std::uint16_t* distance) {
+  for (std::size_t p = begin; p < end; ++p) {
+    if (!live[p]) {
+      distance[p] = Sketch::kFar;
+      continue;
+    }
+    const std::uint64_t* c = codes + p * static_cast<std::size_t>(words);
+    int d = 0;
+    for (int w = 0; w < words; ++w) d += __builtin_popcountll(c[w] ^ q[w]);
+    distance[p] = static_cast<std::uint16_t>(d);
+  }
+}
+
+}  // namespace
+
+Sketch::Sketch(int dims, int bits) : dims_(dims), bits_(bits) {
+  Check(dims >= 1 && dims <= 65536, "vector index: sketch dimensions must be 1..65536");
+  Check(bits >= 64 && bits <= 4096 && bits % 64 == 0,
+        "vector index: sketch bits must be a multiple of 64 from 64 to 4096");
+  padded_ = 1;
+  while (padded_ < dims_) padded_ *= 2;
+  words_ = bits_ / 64;
+  blocks_ = (bits_ + padded_ - 1) / padded_;
+  std::mt19937_64 rng(kSeed);
+  signs_.resize(static_cast<std::size_t>(blocks_) * kRounds * static_cast<std::size_t>(padded_));
+  for (signed char& s : signs_) s = (rng() >> 63) != 0 ? 1 : -1;
+}
+
+void Sketch::Encode(const float* row, std::uint64_t* out) const {
+  std::vector<float> x(static_cast<std::size_t>(padded_));
+  std::fill(out, out + words_, 0);
+  for (int b = 0; b < blocks_; ++b) {
+    std::copy(row, row + dims_, x.begin());
+    std::fill(x.begin() + dims_, x.end(), 0.0f);
+    for (int r = 0; r < kRounds; ++r) {
+      const signed char* s = signs_.data() + (static_cast<std::size_t>(b) * kRounds + r) * padded_;
+      for (int i = 0; i < padded_; ++i)
+        if (s[i] < 0) x[static_cast<std::size_t>(i)] = -x[static_cast<std::size_t>(i)];
+      Fwht(x.data(), padded_);
+    }
+    for (int i = 0; i < padded_; ++i) {
+      const int bit = b * padded_ + i;
+      if (bit >= bits_) break;
+      if (x[static_cast<std::size_t>(i)] > 0) out[bit / 64] |= std::uint64_t{1} << (bit % 64);
+    }
+  }
+}
+
+void Sketch::Append(const float* rows, std::size_t n) {
+  const std::size_t first = size();
+  codes_.resize((first + n) * static_cast<std::size_t>(words_));
+  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, kGrain / 16),
+                    [&](const tbb::blocked_range<std::size_t>& range) {
+                      for (std::size_t i = range.begin(); i != range.end(); ++i)
+                        Encode(rows + i * static_cast<std::size_t>(dims_),
+                               codes_.data() + (first + i) * static_cast<std::size_t>(words_));
+                    });
+}
+
+std::vector<std::uint16_t> Sketch::Distances(const float* query, const std::vector<char>& live) const {
+  std::vector<std::uint64_t> q(static_cast<std::size_t>(words_));
+  Encode(query, q.data());
+  const std::size_t n = std::min(size(), live.size());
+  std::vector<std::uint16_t> distance(n);
+  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, kGrain),
+                    [&](const tbb::blocked_range<std::size_t>& range) {
+                      HammingRange(codes_.data(), q.data(), words_, live.data(), range.begin(), range.end(),
+                                   distance.data());
+                    });
+  return distance;
+}
+
+std::vector<std::size_t> NearestBySketch(const std::vector<std::uint16_t>& distance, int bits,
+                                         std::size_t want, const std::function<bool(std::size_t)>& accept) {
+  std::vector<std::size_t> count(static_cast<std::size_t>(bits) + 1, 0);
+  std::size_t live = 0;
+  for (std::uint16_t d : distance)
+    if (d <= bits) ++count[d], ++live;
+  std::vector<std::pair<std::uint16_t, std::size_t>> picked;  // (distance, position)
+  std::size_t target = std::min(want, live);
+  while (target > 0) {
+    // Every position nearer than `level`, and the first `quota` at `level`
+    // in position order: the `target` nearest, ties to the lower position.
+    std::size_t below = 0;
+    int level = 0;
+    while (level < bits && below + count[static_cast<std::size_t>(level)] < target)
+      below += count[static_cast<std::size_t>(level++)];
+    std::size_t quota = target - below, seen = 0;
+    picked.clear();
+    for (std::size_t p = 0; p < distance.size(); ++p) {
+      const int d = distance[p];
+      if (d > level || (d == level && quota == 0)) continue;
+      if (d == level) --quota;
+      ++seen;
+      if (!accept || accept(p)) picked.emplace_back(static_cast<std::uint16_t>(d), p);
+    }
+    if (picked.size() >= want || target >= live) break;
+    // Too few accepted: widen by the share the filter let through.
+    const double share =
+        static_cast<double>(std::max<std::size_t>(picked.size(), 1)) / static_cast<double>(seen);
+    const auto wider = static_cast<std::size_t>(std::ceil(1.25 * static_cast<double>(want) / share));
+    target = std::min(live, std::max(2 * target, wider));
+  }
+  std::sort(picked.begin(), picked.end());
+  if (picked.size() > want) picked.resize(want);
+  std::vector<std::size_t> out;
+  out.reserve(picked.size());
+  for (const auto& [d, p] : picked) out.push_back(p);
+  return out;
+}
+
+}  // namespace toolmark::index::detail

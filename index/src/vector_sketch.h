@@ -1,0 +1,67 @@
+// Private to toolmark::index: binary sketches of the stored vectors, the
+// first pass of the kSketch vector index (see vector_index.h and
+// docs/search.md).
+//
+// A vector's sketch is the signs of its coordinates after fixed
+// pseudo-random orthogonal transforms: per block, three rounds of a random
+// sign flip followed by a Walsh–Hadamard transform of the vector padded with
+// zeros to a power of two. The share of differing bits between two sketches
+// estimates the angle between the vectors (sign random projections,
+// Charikar 2002), so the Hamming distance ranks the stored vectors roughly
+// as their inner products would, at a popcount per 64 bits. The search scans
+// every sketch, keeps the nearest few thousand and re-ranks those by exact
+// inner products. The transforms are made from std::mt19937_64 (whose output
+// the C++ standard defines) with a fixed seed, so every build computes the
+// same sketches; the sketches are derived from the stored vectors and never
+// written to a file.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+namespace toolmark::index::detail {
+
+class Sketch {
+ public:
+  /// Sketches of `dims`-float vectors in `bits` bits (a multiple of 64,
+  /// 64..4096). Throws toolmark::Error for anything else.
+  Sketch(int dims, int bits);
+
+  int bits() const { return bits_; }
+  /// Sketches held (one per position).
+  std::size_t size() const { return codes_.size() / static_cast<std::size_t>(words_); }
+  std::size_t MemoryBytes() const { return codes_.size() * sizeof(std::uint64_t) + signs_.size(); }
+
+  /// Appends the sketches of n rows (dims floats each), in order. Rows are
+  /// sketched in parallel; each sketch depends on its row alone.
+  void Append(const float* rows, std::size_t n);
+  void Clear() { codes_.clear(); }
+
+  /// The Hamming distance from the sketch of `query` to each held sketch;
+  /// kFar where live[p] is 0.
+  std::vector<std::uint16_t> Distances(const float* query, const std::vector<char>& live) const;
+
+  static constexpr std::uint16_t kFar = 0xFFFF;
+
+ private:
+  void Encode(const float* row, std::uint64_t* out) const;
+
+  int dims_ = 0;
+  int padded_ = 0;  ///< dims rounded up to a power of two
+  int bits_ = 0;
+  int words_ = 0;
+  int blocks_ = 0;                  ///< transforms: bits / padded, rounded up
+  std::vector<signed char> signs_;  ///< blocks × rounds × padded, ±1
+  std::vector<std::uint64_t> codes_;
+};
+
+/// The positions of the `want` smallest distances (ties: lower position
+/// first) among those `accept` accepts, ordered by (distance, position).
+/// Positions at Sketch::kFar are never returned. `accept` is asked about as
+/// few positions as it can be: only those that could be among the nearest.
+std::vector<std::size_t> NearestBySketch(const std::vector<std::uint16_t>& distance, int bits,
+                                         std::size_t want, const std::function<bool(std::size_t)>& accept);
+
+}  // namespace toolmark::index::detail
