@@ -10,6 +10,8 @@
 #include <faiss/VectorTransform.h>
 #include <faiss/impl/IDSelector.h>
 #include <faiss/utils/distances.h>
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
 
 #include <algorithm>
 #include <cmath>
@@ -274,18 +276,21 @@ struct VectorIndex::Impl {
   /// (dead positions have no distance).
   std::vector<VectorHit> SearchSketch(const float* query, std::size_t k, const faiss::IDSelector& selector,
                                       bool filtered) const {
-    const std::vector<std::uint16_t> distance = sketch->Distances(query, live);
     std::function<bool(std::size_t)> accept;
     if (filtered)
       accept = [&selector](std::size_t p) { return selector.is_member(static_cast<faiss::Index::idx_t>(p)); };
     const std::vector<std::size_t> nearest =
-        detail::NearestBySketch(distance, sketch->bits(), std::max(k, options.sketch_rerank), accept);
+        detail::NearestBySketch(sketch->Scan(query, live), std::max(k, options.sketch_rerank), accept);
+    // Exact re-ranking, in parallel: each similarity depends on its vector alone.
     const float* xb = Vectors();
     const auto stored = static_cast<std::size_t>(Stored());
-    std::vector<VectorHit> hits;
-    hits.reserve(nearest.size());
-    for (std::size_t p : nearest)
-      hits.push_back({ids[p], faiss::fvec_inner_product(query, xb + p * stored, stored)});
+    std::vector<VectorHit> hits(nearest.size());
+    tbb::parallel_for(
+        tbb::blocked_range<std::size_t>(0, nearest.size(), 256),
+        [&](const tbb::blocked_range<std::size_t>& range) {
+          for (std::size_t i = range.begin(); i != range.end(); ++i)
+            hits[i] = {ids[nearest[i]], faiss::fvec_inner_product(query, xb + nearest[i] * stored, stored)};
+        });
     return BestOf(std::move(hits), k);
   }
 

@@ -29,14 +29,13 @@ void Fwht(float* x, int n) {
       }
 }
 
-/// Hamming distances of one range of sketches to q; kFar for dead positions.
-/// Compiled twice (with and without the POPCNT instruction) and chosen when
-/// the program loads: the same integers either way.
-__attribute__((target_clones("popcnt", "default"))) void HammingRange(const std::uint64_t* codes,
-                                                                      const std::uint64_t* q, int words,
-                                                                      const char* live, std::size_t begin,
-                                                                      std::size_t end,
-                                                                      std::uint16_t* distance) {
+/// Hamming distances of one range of sketches to q (kFar for dead
+/// positions), counted by distance into count[0..bits]. Compiled twice (with
+/// and without the POPCNT instruction) and chosen when the program loads:
+/// the same integers either way.
+__attribute__((target_clones("popcnt", "default"))) void HammingRange(
+    const std::uint64_t* codes, const std::uint64_t* q, int words, const char* live, std::size_t begin,
+    std::size_t end, std::uint16_t* distance, std::size_t* count) {
   for (std::size_t p = begin; p < end; ++p) {
     if (!live[p]) {
       distance[p] = Sketch::kFar;
@@ -46,8 +45,17 @@ __attribute__((target_clones("popcnt", "default"))) void HammingRange(const std:
     int d = 0;
     for (int w = 0; w < words; ++w) d += __builtin_popcountll(c[w] ^ q[w]);
     distance[p] = static_cast<std::uint16_t>(d);
+    ++count[d];
   }
 }
+
+/// Positions [Begin(c), End(c)) of the c-th of Count() fixed chunks of n.
+struct Chunks {
+  std::size_t n;
+  std::size_t Count() const { return (n + kGrain - 1) / kGrain; }
+  std::size_t Begin(std::size_t c) const { return c * kGrain; }
+  std::size_t End(std::size_t c) const { return std::min(n, (c + 1) * kGrain); }
+};
 
 }  // namespace
 
@@ -95,55 +103,84 @@ void Sketch::Append(const float* rows, std::size_t n) {
                     });
 }
 
-std::vector<std::uint16_t> Sketch::Distances(const float* query, const std::vector<char>& live) const {
-  std::vector<std::uint64_t> q(static_cast<std::size_t>(words_));
-  Encode(query, q.data());
-  const std::size_t n = std::min(size(), live.size());
-  std::vector<std::uint16_t> distance(n);
-  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, kGrain),
-                    [&](const tbb::blocked_range<std::size_t>& range) {
-                      HammingRange(codes_.data(), q.data(), words_, live.data(), range.begin(), range.end(),
-                                   distance.data());
-                    });
-  return distance;
+Distances Distances::Of(std::vector<std::uint16_t> distance, int bits) {
+  Distances d;
+  d.count.assign(static_cast<std::size_t>(bits) + 1, 0);
+  for (std::uint16_t x : distance) {
+    if (x == Sketch::kFar) continue;
+    Check(x <= bits, "vector index: a sketch distance beyond the sketch's bits");
+    ++d.count[x];
+    ++d.live;
+  }
+  d.distance = std::move(distance);
+  return d;
 }
 
-std::vector<std::size_t> NearestBySketch(const std::vector<std::uint16_t>& distance, int bits,
-                                         std::size_t want, const std::function<bool(std::size_t)>& accept) {
-  std::vector<std::size_t> count(static_cast<std::size_t>(bits) + 1, 0);
-  std::size_t live = 0;
-  for (std::uint16_t d : distance)
-    if (d <= bits) ++count[d], ++live;
+Distances Sketch::Scan(const float* query, const std::vector<char>& live) const {
+  std::vector<std::uint64_t> q(static_cast<std::size_t>(words_));
+  Encode(query, q.data());
+  const Chunks chunks{std::min(size(), live.size())};
+  const auto levels = static_cast<std::size_t>(bits_) + 1;
+  Distances d;
+  d.distance.resize(chunks.n);
+  std::vector<std::size_t> counts(chunks.Count() * levels, 0);  // per chunk: summed below, in any order
+  tbb::parallel_for(std::size_t{0}, chunks.Count(), [&](std::size_t c) {
+    HammingRange(codes_.data(), q.data(), words_, live.data(), chunks.Begin(c), chunks.End(c),
+                 d.distance.data(), counts.data() + c * levels);
+  });
+  d.count.assign(levels, 0);
+  for (std::size_t c = 0; c < chunks.Count(); ++c)
+    for (std::size_t l = 0; l < levels; ++l) d.count[l] += counts[c * levels + l];
+  for (std::size_t x : d.count) d.live += x;
+  return d;
+}
+
+std::vector<std::size_t> NearestBySketch(const Distances& d, std::size_t want,
+                                         const std::function<bool(std::size_t)>& accept) {
+  const int bits = static_cast<int>(d.count.size()) - 1;
+  const Chunks chunks{d.distance.size()};
   std::vector<std::pair<std::uint16_t, std::size_t>> picked;  // (distance, position)
-  std::size_t target = std::min(want, live);
+  std::vector<std::vector<std::pair<std::uint16_t, std::size_t>>> nearer(chunks.Count());
+  std::vector<std::vector<std::size_t>> tied(chunks.Count());
+  std::size_t target = std::min(want, d.live);
   while (target > 0) {
     // Every position nearer than `level`, and the first `quota` at `level`
     // in position order: the `target` nearest, ties to the lower position.
     std::size_t below = 0;
     int level = 0;
-    while (level < bits && below + count[static_cast<std::size_t>(level)] < target)
-      below += count[static_cast<std::size_t>(level++)];
-    std::size_t quota = target - below, seen = 0;
+    while (level < bits && below + d.count[static_cast<std::size_t>(level)] < target)
+      below += d.count[static_cast<std::size_t>(level++)];
+    const std::size_t quota = target - below;
+    tbb::parallel_for(std::size_t{0}, chunks.Count(), [&](std::size_t c) {
+      nearer[c].clear();
+      tied[c].clear();
+      for (std::size_t p = chunks.Begin(c); p < chunks.End(c); ++p) {
+        const int x = d.distance[p];
+        if (x < level && (!accept || accept(p)))
+          nearer[c].emplace_back(static_cast<std::uint16_t>(x), p);
+        else if (x == level)
+          tied[c].push_back(p);
+      }
+    });
     picked.clear();
-    for (std::size_t p = 0; p < distance.size(); ++p) {
-      const int d = distance[p];
-      if (d > level || (d == level && quota == 0)) continue;
-      if (d == level) --quota;
-      ++seen;
-      if (!accept || accept(p)) picked.emplace_back(static_cast<std::uint16_t>(d), p);
-    }
-    if (picked.size() >= want || target >= live) break;
+    for (const auto& part : nearer) picked.insert(picked.end(), part.begin(), part.end());
+    std::size_t left = quota;
+    for (const auto& part : tied)
+      for (std::size_t i = 0; i < part.size() && left > 0; ++i, --left)
+        if (!accept || accept(part[i])) picked.emplace_back(static_cast<std::uint16_t>(level), part[i]);
+    if (picked.size() >= want || target >= d.live) break;
     // Too few accepted: widen by the share the filter let through.
+    const std::size_t seen = below + quota - left;
     const double share =
         static_cast<double>(std::max<std::size_t>(picked.size(), 1)) / static_cast<double>(seen);
     const auto wider = static_cast<std::size_t>(std::ceil(1.25 * static_cast<double>(want) / share));
-    target = std::min(live, std::max(2 * target, wider));
+    target = std::min(d.live, std::max(2 * target, wider));
   }
   std::sort(picked.begin(), picked.end());
   if (picked.size() > want) picked.resize(want);
   std::vector<std::size_t> out;
   out.reserve(picked.size());
-  for (const auto& [d, p] : picked) out.push_back(p);
+  for (const auto& [x, p] : picked) out.push_back(p);
   return out;
 }
 

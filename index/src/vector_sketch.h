@@ -23,6 +23,17 @@
 
 namespace toolmark::index::detail {
 
+/// A query's distance to every position, and how many positions lie at each
+/// distance.
+struct Distances {
+  std::vector<std::uint16_t> distance;  ///< by position; Sketch::kFar for dead ones
+  std::vector<std::size_t> count;       ///< positions at distance 0, 1, …, bits
+  std::size_t live = 0;                 ///< positions not at kFar
+
+  /// Counts the given distances (each at most `bits`, or kFar).
+  static Distances Of(std::vector<std::uint16_t> distance, int bits);
+};
+
 class Sketch {
  public:
   /// Sketches of `dims`-float vectors in `bits` bits (a multiple of 64,
@@ -39,9 +50,9 @@ class Sketch {
   void Append(const float* rows, std::size_t n);
   void Clear() { codes_.clear(); }
 
-  /// The Hamming distance from the sketch of `query` to each held sketch;
-  /// kFar where live[p] is 0.
-  std::vector<std::uint16_t> Distances(const float* query, const std::vector<char>& live) const;
+  /// The Hamming distance from the sketch of `query` to each held sketch
+  /// (kFar where live[p] is 0), and their counts; in parallel.
+  Distances Scan(const float* query, const std::vector<char>& live) const;
 
   static constexpr std::uint16_t kFar = 0xFFFF;
 
@@ -58,10 +69,11 @@ class Sketch {
 };
 
 /// The positions of the `want` smallest distances (ties: lower position
-/// first) among those `accept` accepts, ordered by (distance, position).
-/// Positions at Sketch::kFar are never returned. `accept` is asked about as
-/// few positions as it can be: only those that could be among the nearest.
-std::vector<std::size_t> NearestBySketch(const std::vector<std::uint16_t>& distance, int bits,
-                                         std::size_t want, const std::function<bool(std::size_t)>& accept);
+/// first) among those `accept` accepts (all when empty), ordered by
+/// (distance, position). Positions at Sketch::kFar are never returned.
+/// `accept` (thread-safe) is asked only about positions that could be among
+/// the nearest. Parallel, with the same answer for any thread count.
+std::vector<std::size_t> NearestBySketch(const Distances& d, std::size_t want,
+                                         const std::function<bool(std::size_t)>& accept);
 
 }  // namespace toolmark::index::detail

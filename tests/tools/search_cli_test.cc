@@ -366,8 +366,8 @@ TEST(SearchCli, BenchCountsRealPartnersAtTheVectorLevel) {
   const std::string set = dir / "cases", db = dir / "bench";
   ASSERT_EQ(SynthCartridgeCases(set, 2, 3, 96, 4), 0);
   std::vector<std::string> args = BenchArgs(300, 4);
-  args.insert(args.end(),
-              {"--vectors", "6000", "--index", "ivf", "--db", db, "--real", set + "/truth.csv", "--json"});
+  args.insert(args.end(), {"--vectors", "6000", "--index", "ivf", "--db", db, "--keep", "--real",
+                           set + "/truth.csv", "--json"});
   const CliResult r = RunCli(args);
   ASSERT_EQ(r.status, 0) << r.err;
   const json j = json::parse(r.out), real = j["vector_level"]["real"];
@@ -383,6 +383,22 @@ TEST(SearchCli, BenchCountsRealPartnersAtTheVectorLevel) {
   const double recall = j["vector_level"]["recall_vs_exact"].get<double>();
   EXPECT_GT(recall, 0.5);  // measured 0.89 (96 of about 300 lists probed)
   EXPECT_LE(recall, 1.0);
+
+  // The same database and vectors with the sketch index: the nearest 500
+  // sketches re-ranked exactly.
+  args = BenchArgs(300, 4);
+  args.insert(args.end(), {"--vectors", "6000", "--index", "sketch", "--sketch-rerank", "500", "--db", db,
+                           "--reuse", "--real", set + "/truth.csv", "--json"});
+  const CliResult sk = RunCli(args);
+  ASSERT_EQ(sk.status, 0) << sk.err;
+  const json v = json::parse(sk.out)["vector_level"];
+  EXPECT_EQ(v["index_kind"], "sketch");
+  EXPECT_EQ(v["sketch_bits"], 256);
+  EXPECT_EQ(v["real"]["partners_in_exact_shortlist"], 12);
+  EXPECT_GE(v["real"]["partners_in_shortlist"].get<int>(), 11);
+  EXPECT_GT(v["recall_vs_exact"].get<double>(), 0.8);
+  // Its bytes: the full vectors (256 whitened floats) and a 32-byte sketch each.
+  EXPECT_GT(v["index_bytes_per_item"].get<double>(), 256 * 4 + 32);
 }
 
 }  // namespace

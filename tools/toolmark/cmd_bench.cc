@@ -59,6 +59,9 @@ void RegisterBench(CLI::App& app, Action* action) {
       ->check(CLI::Range(2, 4096));
   cmd->add_option("--ivf-probe", args->ivf_probe, "IVF: lists visited per search (vector level)")
       ->check(CLI::Range(1, 65536));
+  cmd->add_option("--ivf-min-train", args->ivf_min_train,
+                  "IVF: vectors it is trained on when first built (vector level; the index is flat below)")
+      ->check(CLI::Range(39, 100000000));
   cmd->add_option("--sketch-bits", args->sketch_bits, "Sketch: bits a vector (a multiple of 64)")
       ->check(CLI::Range(64, 4096));
   cmd->add_option("--sketch-rerank", args->sketch_rerank, "Sketch: nearest sketches re-ranked exactly")

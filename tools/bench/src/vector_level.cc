@@ -176,6 +176,7 @@ nlohmann::json VectorLevel(const ScaleOptions& args, index::Database& database,
   vo.kind = index::ParseVectorIndexKind(args.index_kind);
   vo.ivf_dims = args.ivf_dims;
   vo.ivf_probe = args.ivf_probe;
+  vo.ivf_min_train = args.ivf_min_train;
   vo.sketch_bits = args.sketch_bits;
   vo.sketch_rerank = args.sketch_rerank;
   index::VectorIndex vi(static_cast<int>(dims), vo);
@@ -198,6 +199,7 @@ nlohmann::json VectorLevel(const ScaleOptions& args, index::Database& database,
       {"index_kind", index::VectorIndexKindName(vi.kind())},
       {"ivf_dims", args.ivf_dims},
       {"ivf_probe", args.ivf_probe},
+      {"ivf_min_train", args.ivf_min_train},
       {"sketch_bits", args.sketch_bits},
       {"sketch_rerank", args.sketch_rerank},
       {"build_s", vbuild},
