@@ -100,6 +100,12 @@ VectorIndex VectorIndex::Load(const std::string& path, const VectorIndexOptions&
   const auto blob = Get<std::uint64_t>(bytes, &at);
   const auto white = Get<std::uint64_t>(bytes, &at);
   if (dims < 1 || dims > 65536 || kind < 1 || kind > 4) fail("bad header");
+  // IVF was the automatic choice above 500,000 vectors until the sketch
+  // index replaced it (IVF loses partners the exact index keeps): such a
+  // file is refused under kAuto, and the caller rebuilds it from the stored
+  // features, as sketches.
+  if (kind == 3 && options.kind == VectorIndexKind::kAuto)
+    fail("an IVF index, no longer the automatic choice (rebuilt as a sketch index)");
   const std::uint64_t rest = bytes.size() - kHeaderBytes - SHA256_DIGEST_LENGTH;
   if (n > rest / 9 || blob > rest - 9 * n || white != rest - 9 * n - blob)
     fail("sizes do not add up (truncated or corrupted)");

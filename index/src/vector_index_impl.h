@@ -12,6 +12,7 @@
 #include <faiss/utils/distances.h>
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <cmath>
@@ -36,6 +37,22 @@ constexpr std::size_t kIvfTrainMax = 65536;    ///< IVF: vectors its PCA and lis
 /// core. The hits are re-sorted by (similarity, id) afterwards.
 constexpr int kIvfParallelMode = 1;
 constexpr double kExactBelow = 20000;  ///< HNSW, IVF: fewer accepted vectors are searched exhaustively
+
+/// The inner product of two n-float vectors, summed in eight interleaved
+/// partial sums and then in a fixed order: the same float for the same
+/// vectors on every call (the compiler may use SIMD for the eight sums; no
+/// reassociation beyond them). Several times faster than FAISS's scalar
+/// reference loop, which this FAISS build falls back to.
+inline float Dot(const float* a, const float* b, std::size_t n) {
+  float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; ++j)
+      s[j] += a[i + static_cast<std::size_t>(j)] * b[i + static_cast<std::size_t>(j)];
+  float tail = 0;
+  for (; i < n; ++i) tail += a[i] * b[i];
+  return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7])) + tail;
+}
 
 }  // namespace detail
 
@@ -265,7 +282,7 @@ struct VectorIndex::Impl {
     std::vector<VectorHit> hits;
     for (std::size_t p = 0; p < ids.size(); ++p) {
       if (!selector.is_member(static_cast<faiss::Index::idx_t>(p))) continue;
-      hits.push_back({ids[p], faiss::fvec_inner_product(query, xb + p * stored, stored)});
+      hits.push_back({ids[p], detail::Dot(query, xb + p * stored, stored)});
     }
     return BestOf(std::move(hits), k);
   }
@@ -279,18 +296,34 @@ struct VectorIndex::Impl {
     std::function<bool(std::size_t)> accept;
     if (filtered)
       accept = [&selector](std::size_t p) { return selector.is_member(static_cast<faiss::Index::idx_t>(p)); };
-    const std::vector<std::size_t> nearest =
-        detail::NearestBySketch(sketch->Scan(query, live), std::max(k, options.sketch_rerank), accept);
+    // 2 bytes a position, kept per thread (not faulted in again each
+    // search). The isolation keeps this thread, while it waits for the
+    // scan's tasks, from picking up another search that would use it.
+    thread_local detail::Distances scratch;
+    std::vector<std::size_t> nearest;
+    tbb::this_task_arena::isolate([&] {
+      sketch->Scan(query, live, &scratch);
+      nearest = detail::NearestBySketch(scratch, std::max(k, options.sketch_rerank), accept);
+    });
     // Exact re-ranking, in parallel: each similarity depends on its vector alone.
     const float* xb = Vectors();
     const auto stored = static_cast<std::size_t>(Stored());
     std::vector<VectorHit> hits(nearest.size());
-    tbb::parallel_for(
-        tbb::blocked_range<std::size_t>(0, nearest.size(), 256),
-        [&](const tbb::blocked_range<std::size_t>& range) {
-          for (std::size_t i = range.begin(); i != range.end(); ++i)
-            hits[i] = {ids[nearest[i]], faiss::fvec_inner_product(query, xb + nearest[i] * stored, stored)};
-        });
+    // The rows are scattered over the whole array: each is prefetched a few
+    // candidates ahead, so their cache and TLB misses overlap.
+    constexpr std::size_t kAhead = 6;
+    const std::size_t row_bytes = stored * sizeof(float);
+    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, nearest.size(), 256),
+                      [&](const tbb::blocked_range<std::size_t>& range) {
+                        for (std::size_t i = range.begin(); i != range.end(); ++i) {
+                          if (i + kAhead < range.end()) {
+                            const char* next =
+                                reinterpret_cast<const char*>(xb + nearest[i + kAhead] * stored);
+                            for (std::size_t b = 0; b < row_bytes; b += 64) __builtin_prefetch(next + b);
+                          }
+                          hits[i] = {ids[nearest[i]], detail::Dot(query, xb + nearest[i] * stored, stored)};
+                        }
+                      });
     return BestOf(std::move(hits), k);
   }
 

@@ -116,23 +116,23 @@ Distances Distances::Of(std::vector<std::uint16_t> distance, int bits) {
   return d;
 }
 
-Distances Sketch::Scan(const float* query, const std::vector<char>& live) const {
+void Sketch::Scan(const float* query, const std::vector<char>& live, Distances* out) const {
   std::vector<std::uint64_t> q(static_cast<std::size_t>(words_));
   Encode(query, q.data());
   const Chunks chunks{std::min(size(), live.size())};
   const auto levels = static_cast<std::size_t>(bits_) + 1;
-  Distances d;
+  Distances& d = *out;
   d.distance.resize(chunks.n);
-  std::vector<std::size_t> counts(chunks.Count() * levels, 0);  // per chunk: summed below, in any order
+  d.per_chunk.assign(chunks.Count() * levels, 0);  // summed below, in any order: integers
   tbb::parallel_for(std::size_t{0}, chunks.Count(), [&](std::size_t c) {
     HammingRange(codes_.data(), q.data(), words_, live.data(), chunks.Begin(c), chunks.End(c),
-                 d.distance.data(), counts.data() + c * levels);
+                 d.distance.data(), d.per_chunk.data() + c * levels);
   });
   d.count.assign(levels, 0);
   for (std::size_t c = 0; c < chunks.Count(); ++c)
-    for (std::size_t l = 0; l < levels; ++l) d.count[l] += counts[c * levels + l];
+    for (std::size_t l = 0; l < levels; ++l) d.count[l] += d.per_chunk[c * levels + l];
+  d.live = 0;
   for (std::size_t x : d.count) d.live += x;
-  return d;
 }
 
 std::vector<std::size_t> NearestBySketch(const Distances& d, std::size_t want,

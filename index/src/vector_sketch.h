@@ -29,6 +29,7 @@ struct Distances {
   std::vector<std::uint16_t> distance;  ///< by position; Sketch::kFar for dead ones
   std::vector<std::size_t> count;       ///< positions at distance 0, 1, …, bits
   std::size_t live = 0;                 ///< positions not at kFar
+  std::vector<std::size_t> per_chunk;   ///< Sketch::Scan's scratch: counts of each chunk
 
   /// Counts the given distances (each at most `bits`, or kFar).
   static Distances Of(std::vector<std::uint16_t> distance, int bits);
@@ -51,8 +52,9 @@ class Sketch {
   void Clear() { codes_.clear(); }
 
   /// The Hamming distance from the sketch of `query` to each held sketch
-  /// (kFar where live[p] is 0), and their counts; in parallel.
-  Distances Scan(const float* query, const std::vector<char>& live) const;
+  /// (kFar where live[p] is 0), and their counts; in parallel. `out`'s
+  /// memory is reused (a search keeps one per thread: no page faults).
+  void Scan(const float* query, const std::vector<char>& live, Distances* out) const;
 
   static constexpr std::uint16_t kFar = 0xFFFF;
 

@@ -486,6 +486,26 @@ TEST(VectorIndex, CorruptedTruncatedOrMissingFilesAreRefused) {
     }
 }
 
+/// An IVF index saved when IVF was the automatic choice above 500,000 is
+/// refused under kAuto (the caller rebuilds it, as sketches), and still
+/// loads when IVF is asked for.
+TEST(VectorIndex, AnIvfFileIsRebuiltUnderAuto) {
+  constexpr int kDims = 16;
+  const testing::TempDir temp;
+  const std::string path = temp.path().string() + "/index.tmvi";
+  VectorIndex index(kDims, OptionsFor(VectorIndexKind::kIvf, kDims));
+  index.Add(Ids(500), Vectors(500, kDims, 10, 12));
+  ASSERT_EQ(index.kind(), VectorIndexKind::kIvf);
+  index.Save(path);
+  try {
+    VectorIndex::Load(path, VectorIndexOptions());
+    ADD_FAILURE() << "loaded";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no longer the automatic choice"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(VectorIndex::Load(path, OptionsFor(VectorIndexKind::kIvf, kDims)).kind(), VectorIndexKind::kIvf);
+}
+
 TEST(VectorIndex, BadInputThrowsOneLineErrors) {
   EXPECT_THROW(VectorIndex(0), Error);
   VectorIndexOptions bad;

@@ -67,6 +67,12 @@ TEST(VectorSketch, FilteredSelectionWidensOnlyAsFarAsNeeded) {
   EXPECT_EQ(alone, got);
 }
 
+std::vector<std::uint16_t> ScanOf(const Sketch& sketch, const float* query, const std::vector<char>& live) {
+  Distances d;
+  sketch.Scan(query, live, &d);
+  return d.distance;
+}
+
 /// The share of differing bits estimates angle / π (sign random projections).
 TEST(VectorSketch, HammingDistanceFollowsTheAngle) {
   constexpr int kDims = 100;  // padded to 128 inside
@@ -93,7 +99,7 @@ TEST(VectorSketch, HammingDistanceFollowsTheAngle) {
   sketch.Append(rows.data(), angles.size());
   ASSERT_EQ(sketch.size(), angles.size());
   const std::vector<char> live(angles.size(), 1);
-  const std::vector<std::uint16_t> d = sketch.Scan(base.data(), live).distance;
+  const std::vector<std::uint16_t> d = ScanOf(sketch, base.data(), live);
   EXPECT_EQ(d[0], 0);
   for (std::size_t i = 1; i < d.size(); ++i) {
     EXPECT_NEAR(d[i] / 1024.0, angles[i] / M_PI, 0.06) << i;
@@ -101,11 +107,11 @@ TEST(VectorSketch, HammingDistanceFollowsTheAngle) {
   }
   // A dead position has no distance.
   const std::vector<char> some{1, 0, 1, 1, 1, 1};
-  EXPECT_EQ(sketch.Scan(base.data(), some).distance[1], Sketch::kFar);
+  EXPECT_EQ(ScanOf(sketch, base.data(), some)[1], Sketch::kFar);
   // The same vectors give the same sketches in another instance (fixed seed).
   Sketch again(kDims, 1024);
   again.Append(rows.data(), angles.size());
-  EXPECT_EQ(again.Scan(base.data(), live).distance, d);
+  EXPECT_EQ(ScanOf(again, base.data(), live), d);
   EXPECT_THROW(Sketch(kDims, 100), Error);
   EXPECT_THROW(Sketch(kDims, 0), Error);
   EXPECT_THROW(Sketch(0, 64), Error);

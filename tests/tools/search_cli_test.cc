@@ -393,12 +393,12 @@ TEST(SearchCli, BenchCountsRealPartnersAtTheVectorLevel) {
   ASSERT_EQ(sk.status, 0) << sk.err;
   const json v = json::parse(sk.out)["vector_level"];
   EXPECT_EQ(v["index_kind"], "sketch");
-  EXPECT_EQ(v["sketch_bits"], 256);
+  EXPECT_EQ(v["sketch_bits"], 512);
   EXPECT_EQ(v["real"]["partners_in_exact_shortlist"], 12);
   EXPECT_GE(v["real"]["partners_in_shortlist"].get<int>(), 11);
   EXPECT_GT(v["recall_vs_exact"].get<double>(), 0.8);
-  // Its bytes: the full vectors (256 whitened floats) and a 32-byte sketch each.
-  EXPECT_GT(v["index_bytes_per_item"].get<double>(), 256 * 4 + 32);
+  // Its bytes: the full vectors (256 whitened floats) and a 64-byte sketch each.
+  EXPECT_GT(v["index_bytes_per_item"].get<double>(), 256 * 4 + 64);
 }
 
 }  // namespace

@@ -53,7 +53,7 @@ struct VectorIndexOptions {
   std::size_t ivf_lists = 0;               ///< IVF: inverted lists (0: 4·√n of the training vectors)
   std::size_t ivf_probe = 96;              ///< IVF: lists visited per search (widened for filters)
   std::size_t ivf_min_train = 4096;        ///< IVF: flat below this many vectors
-  int sketch_bits = 256;                   ///< sketch: bits a vector (a multiple of 64, 64..4096)
+  int sketch_bits = 512;                   ///< sketch: bits a vector (a multiple of 64, 64..4096)
   std::size_t sketch_rerank = 4096;        ///< sketch: nearest sketches re-ranked exactly (at least k)
   /// Whitening: once the index holds this many vectors (or is made IVF
   /// before), a centring and partial whitening to whiten_dims dimensions is

@@ -30,7 +30,7 @@ struct ScaleOptions {
   int ivf_dims = 128;
   std::size_t ivf_probe = 96;
   std::size_t ivf_min_train = 4096;
-  int sketch_bits = 256;
+  int sketch_bits = 512;
   std::size_t sketch_rerank = 4096;
   std::string db;      ///< where the database is built ("" : a temporary folder)
   bool keep = false;   ///< keep the database afterwards
