@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -259,6 +260,19 @@ TEST(SearchCli, BenchReusesItsOwnDatabaseOnly) {
   const CliResult wrong_seed = RunCli(seed);
   EXPECT_NE(wrong_seed.status, 0);
   EXPECT_NE(wrong_seed.err.find("--seed)"), std::string::npos) << wrong_seed.err;
+}
+
+TEST(SearchCli, BenchRefusesSketchBitsThatAreNotWholeWordsAtOnce) {
+  // Refused before anything is built, in one line, and nothing is created.
+  testing::TempDir dir;
+  std::vector<std::string> args = BenchArgs(8, 4);
+  args.insert(args.end(),
+              {"--vectors", "100", "--index", "sketch", "--sketch-bits", "100", "--db", dir / "b"});
+  const CliResult r = RunCli(args);
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("multiple of 64"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "b"));
 }
 
 TEST(SearchCli, BenchSearchesBulletsWithLandsMissing) {

@@ -63,7 +63,10 @@ void RegisterBench(CLI::App& app, Action* action) {
                   "IVF: vectors it is trained on when first built (vector level; the index is flat below)")
       ->check(CLI::Range(39, 100000000));
   cmd->add_option("--sketch-bits", args->sketch_bits, "Sketch: bits a vector (a multiple of 64)")
-      ->check(CLI::Range(64, 4096));
+      ->check(CLI::Range(64, 4096))
+      ->check(CLI::Validator(
+          [](std::string& v) { return std::stoi(v) % 64 == 0 ? std::string() : "must be a multiple of 64"; },
+          "MULTIPLE OF 64"));
   cmd->add_option("--sketch-rerank", args->sketch_rerank, "Sketch: nearest sketches re-ranked exactly")
       ->check(CLI::Range(1, 10000000));
   cmd->add_option("--vectors", args->vectors,
