@@ -86,8 +86,7 @@ VectorIndex::VectorIndex(int dims, const VectorIndexOptions& options) : impl_(st
             options.hnsw_search_depth >= 1,
         "vector index: invalid HNSW options");
   Check(options.whiten_dims >= 1, "vector index: whitening dimensions must be at least 1");
-  Check(options.sketch_bits >= 64 && options.sketch_bits <= 4096 && options.sketch_bits % 64 == 0,
-        "vector index: sketch bits must be a multiple of 64 from 64 to 4096");
+  detail::CheckSketchBits(options.sketch_bits);
   Check(options.sketch_rerank >= 1, "vector index: sketch re-ranking must keep at least 1 vector");
   impl_->dims = dims;
   impl_->options = options;

@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <unordered_map>
@@ -256,10 +257,7 @@ struct VectorIndex::Impl {
       if (hits.size() == k || probe == ivf->nlist) break;
       probe = ivf->nlist;  // short: every list
     }
-    std::sort(hits.begin(), hits.end(), [](const VectorHit& a, const VectorHit& b) {
-      return a.similarity != b.similarity ? a.similarity > b.similarity : a.id < b.id;
-    });
-    return hits;
+    return BestOf(std::move(hits), k);
   }
 
   /// The best k hits among the candidates, best first (ties: smaller id first).
@@ -273,18 +271,39 @@ struct VectorIndex::Impl {
     return hits;
   }
 
-  /// Exact inner products with every accepted position (flat, sketch and
-  /// HNSW, which hold the full vectors).
-  std::vector<VectorHit> Exhaustive(const float* query, std::size_t k,
-                                    const faiss::IDSelector& selector) const {
+  /// The best k of `positions` by exact inner product with the query (flat,
+  /// sketch and HNSW hold the full vectors), scored in parallel: each
+  /// similarity depends on its vector alone. The rows may be scattered over
+  /// the whole array, so each is prefetched a few positions ahead, and its
+  /// cache and TLB misses overlap the scoring.
+  std::vector<VectorHit> Rerank(const float* query, const std::vector<std::size_t>& positions,
+                                std::size_t k) const {
+    constexpr std::size_t kAhead = 6;
     const float* xb = Vectors();
     const auto stored = static_cast<std::size_t>(Stored());
-    std::vector<VectorHit> hits;
-    for (std::size_t p = 0; p < ids.size(); ++p) {
-      if (!selector.is_member(static_cast<faiss::Index::idx_t>(p))) continue;
-      hits.push_back({ids[p], detail::Dot(query, xb + p * stored, stored)});
-    }
+    const std::size_t row_bytes = stored * sizeof(float);
+    std::vector<VectorHit> hits(positions.size());
+    tbb::parallel_for(
+        tbb::blocked_range<std::size_t>(0, positions.size(), 256),
+        [&](const tbb::blocked_range<std::size_t>& range) {
+          for (std::size_t i = range.begin(); i != range.end(); ++i) {
+            if (i + kAhead < range.end()) {
+              const char* next = reinterpret_cast<const char*>(xb + positions[i + kAhead] * stored);
+              for (std::size_t b = 0; b < row_bytes; b += 64) __builtin_prefetch(next + b);
+            }
+            hits[i] = {ids[positions[i]], detail::Dot(query, xb + positions[i] * stored, stored)};
+          }
+        });
     return BestOf(std::move(hits), k);
+  }
+
+  /// Exact inner products with every accepted position.
+  std::vector<VectorHit> Exhaustive(const float* query, std::size_t k,
+                                    const faiss::IDSelector& selector) const {
+    std::vector<std::size_t> accepted;
+    for (std::size_t p = 0; p < ids.size(); ++p)
+      if (selector.is_member(static_cast<faiss::Index::idx_t>(p))) accepted.push_back(p);
+    return Rerank(query, accepted, k);
   }
 
   /// kSketch: the Hamming distance to every live sketch, the nearest
@@ -305,26 +324,7 @@ struct VectorIndex::Impl {
       sketch->Scan(query, live, &scratch);
       nearest = detail::NearestBySketch(scratch, std::max(k, options.sketch_rerank), accept);
     });
-    // Exact re-ranking, in parallel: each similarity depends on its vector alone.
-    const float* xb = Vectors();
-    const auto stored = static_cast<std::size_t>(Stored());
-    std::vector<VectorHit> hits(nearest.size());
-    // The rows are scattered over the whole array: each is prefetched a few
-    // candidates ahead, so their cache and TLB misses overlap.
-    constexpr std::size_t kAhead = 6;
-    const std::size_t row_bytes = stored * sizeof(float);
-    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, nearest.size(), 256),
-                      [&](const tbb::blocked_range<std::size_t>& range) {
-                        for (std::size_t i = range.begin(); i != range.end(); ++i) {
-                          if (i + kAhead < range.end()) {
-                            const char* next =
-                                reinterpret_cast<const char*>(xb + nearest[i + kAhead] * stored);
-                            for (std::size_t b = 0; b < row_bytes; b += 64) __builtin_prefetch(next + b);
-                          }
-                          hits[i] = {ids[nearest[i]], detail::Dot(query, xb + nearest[i] * stored, stored)};
-                        }
-                      });
-    return BestOf(std::move(hits), k);
+    return Rerank(query, nearest, k);
   }
 
   void Maintain() {

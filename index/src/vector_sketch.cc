@@ -59,10 +59,14 @@ struct Chunks {
 
 }  // namespace
 
-Sketch::Sketch(int dims, int bits) : dims_(dims), bits_(bits) {
-  Check(dims >= 1 && dims <= 65536, "vector index: sketch dimensions must be 1..65536");
+void CheckSketchBits(int bits) {
   Check(bits >= 64 && bits <= 4096 && bits % 64 == 0,
         "vector index: sketch bits must be a multiple of 64 from 64 to 4096");
+}
+
+Sketch::Sketch(int dims, int bits) : dims_(dims), bits_(bits) {
+  Check(dims >= 1 && dims <= 65536, "vector index: sketch dimensions must be 1..65536");
+  CheckSketchBits(bits);
   padded_ = 1;
   while (padded_ < dims_) padded_ *= 2;
   words_ = bits_ / 64;
@@ -72,8 +76,9 @@ Sketch::Sketch(int dims, int bits) : dims_(dims), bits_(bits) {
   for (signed char& s : signs_) s = (rng() >> 63) != 0 ? 1 : -1;
 }
 
-void Sketch::Encode(const float* row, std::uint64_t* out) const {
-  std::vector<float> x(static_cast<std::size_t>(padded_));
+void Sketch::Encode(const float* row, std::uint64_t* out, std::vector<float>* work) const {
+  std::vector<float>& x = *work;
+  x.resize(static_cast<std::size_t>(padded_));
   std::fill(out, out + words_, 0);
   for (int b = 0; b < blocks_; ++b) {
     std::copy(row, row + dims_, x.begin());
@@ -97,9 +102,10 @@ void Sketch::Append(const float* rows, std::size_t n) {
   codes_.resize((first + n) * static_cast<std::size_t>(words_));
   tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, kGrain / 16),
                     [&](const tbb::blocked_range<std::size_t>& range) {
+                      std::vector<float> work;
                       for (std::size_t i = range.begin(); i != range.end(); ++i)
                         Encode(rows + i * static_cast<std::size_t>(dims_),
-                               codes_.data() + (first + i) * static_cast<std::size_t>(words_));
+                               codes_.data() + (first + i) * static_cast<std::size_t>(words_), &work);
                     });
 }
 
@@ -118,7 +124,8 @@ Distances Distances::Of(std::vector<std::uint16_t> distance, int bits) {
 
 void Sketch::Scan(const float* query, const std::vector<char>& live, Distances* out) const {
   std::vector<std::uint64_t> q(static_cast<std::size_t>(words_));
-  Encode(query, q.data());
+  std::vector<float> work;
+  Encode(query, q.data(), &work);
   const Chunks chunks{std::min(size(), live.size())};
   const auto levels = static_cast<std::size_t>(bits_) + 1;
   Distances& d = *out;

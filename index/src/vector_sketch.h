@@ -35,6 +35,9 @@ struct Distances {
   static Distances Of(std::vector<std::uint16_t> distance, int bits);
 };
 
+/// Throws toolmark::Error unless `bits` is a multiple of 64 from 64 to 4096.
+void CheckSketchBits(int bits);
+
 class Sketch {
  public:
   /// Sketches of `dims`-float vectors in `bits` bits (a multiple of 64,
@@ -49,7 +52,6 @@ class Sketch {
   /// Appends the sketches of n rows (dims floats each), in order. Rows are
   /// sketched in parallel; each sketch depends on its row alone.
   void Append(const float* rows, std::size_t n);
-  void Clear() { codes_.clear(); }
 
   /// The Hamming distance from the sketch of `query` to each held sketch
   /// (kFar where live[p] is 0), and their counts; in parallel. `out`'s
@@ -59,7 +61,8 @@ class Sketch {
   static constexpr std::uint16_t kFar = 0xFFFF;
 
  private:
-  void Encode(const float* row, std::uint64_t* out) const;
+  /// `work`: padded_ floats of scratch, reused across rows.
+  void Encode(const float* row, std::uint64_t* out, std::vector<float>* work) const;
 
   int dims_ = 0;
   int padded_ = 0;  ///< dims rounded up to a power of two
