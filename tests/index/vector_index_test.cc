@@ -511,6 +511,21 @@ TEST(VectorIndex, BadInputThrowsOneLineErrors) {
   VectorIndexOptions bad;
   bad.hnsw_neighbours = 1;
   EXPECT_THROW(VectorIndex(8, bad), Error);
+  // Sketch options: bits that are not whole 64-bit words, or nothing to re-rank.
+  for (int bits : {0, 100, 8192}) {
+    VectorIndexOptions sketch;
+    sketch.sketch_bits = bits;
+    try {
+      VectorIndex index(8, sketch);
+      ADD_FAILURE() << bits << " bits accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("multiple of 64"), std::string::npos) << e.what();
+      EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos);
+    }
+  }
+  VectorIndexOptions no_rerank;
+  no_rerank.sketch_rerank = 0;
+  EXPECT_THROW(VectorIndex(8, no_rerank), Error);
   VectorIndex index(4);
   EXPECT_THROW(index.Add({1, 2}, std::vector<float>(7, 0.5f)), Error);
   EXPECT_THROW(index.Add({1}, {0.5f, std::numeric_limits<float>::quiet_NaN(), 0.5f, 0.5f}), Error);
