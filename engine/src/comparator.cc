@@ -17,6 +17,14 @@ std::shared_ptr<const PreparedMark> Comparator::QuickMark(const std::vector<floa
   throw Error("the " + Name() + " comparator has no quick score");
 }
 
+std::vector<float> Comparator::ScreenFeatures(const std::vector<float>& /*quick_features*/) const {
+  throw Error("the " + Name() + " comparator has no screening score");
+}
+
+double Comparator::ScreenScore(const std::vector<float>& /*a*/, const std::vector<float>& /*b*/) const {
+  throw Error("the " + Name() + " comparator has no screening score");
+}
+
 std::optional<double> DetailNamed(const std::vector<std::pair<const char*, double>>& details,
                                   const std::string& name) {
   for (const auto& [key, value] : details)

@@ -77,11 +77,15 @@ std::vector<SearchHit> SearchEngine::SearchFeatures(const std::vector<float>& em
         "search: the query's embedding has " + std::to_string(embedding.size()) + " numbers, the index " +
             std::to_string(m.index->dims()));
   const auto quick = m.comparator->QuickMark(quick_features);  // checks the numbers; throws when damaged
+  std::vector<float> code;
+  if (m.Screening()) code = m.comparator->ScreenFeatures(quick_features);
+  std::vector<std::optional<double>> screened;
   std::vector<SearchHit> hits;
-  for (const VectorHit& v : m.ShortlistOfEmbedding(embedding, query)) {
+  for (const VectorHit& v : m.ShortlistOfEmbedding(embedding, query, code, &screened)) {
     SearchHit h;
     h.item = v.id;
     h.similarity = v.similarity;
+    h.screen_score = screened[hits.size()];
     hits.push_back(h);
   }
   for (std::size_t i = 0; i < hits.size(); ++i) hits[i].shortlist_rank = static_cast<int>(i) + 1;
@@ -243,7 +247,75 @@ SearchEngine::Impl::Embedded SearchEngine::Impl::EmbedMissing(const Shard& shard
     if (progress) progress("embeddings", end, missing.size());
   }
   out.extracted = missing.size();
+  CompleteScreens(shard, warnings, progress);
   return out;
+}
+
+void SearchEngine::Impl::CompleteScreens(const Shard& shard, std::vector<std::string>* warnings,
+                                         const Progress& progress) {
+  screen.clear();
+  if (!comparator->HasScreen()) return;
+  std::vector<FeatureRecord> stored = db.Features(name, ScreenVersion());
+  std::vector<char> readable(stored.size(), 0);
+  tbb::parallel_for(std::size_t{0}, stored.size(), [&](std::size_t i) {
+    try {
+      comparator->ScreenScore(stored[i].vector, stored[i].vector);  // checks the numbers
+      readable[i] = 1;
+    } catch (const Error&) {
+    }
+  });
+  std::vector<ItemId> unreadable;
+  for (std::size_t i = 0; i < stored.size(); ++i) {
+    FeatureRecord& f = stored[i];
+    if (!items.count(f.item)) continue;
+    if (readable[i])
+      screen[f.item] = std::move(f.vector);
+    else
+      unreadable.push_back(f.item);
+  }
+  if (!unreadable.empty()) {
+    std::string which;
+    for (std::size_t i = 0; i < std::min<std::size_t>(unreadable.size(), 5); ++i)
+      which += (i ? ", " : "") + std::to_string(unreadable[i]);
+    warnings->push_back(std::to_string(unreadable.size()) +
+                        " items' stored screening features are unreadable (items " + which +
+                        (unreadable.size() > 5 ? ", …" : "") + "): made again from their quick features");
+  }
+  // Derived from the stored quick features alone (no scan needed): items
+  // stored before this stage existed, and those shared at features level.
+  std::vector<ItemId> missing;
+  for (ItemId id : db.FeatureItems(name, QuickVersion()))
+    if (items.count(id) && shard.Has(id) && !screen.count(id)) missing.push_back(id);
+  const std::string screen_version = ScreenVersion();
+  for (std::size_t start = 0; start < missing.size(); start += kFeatureBatch) {
+    const std::size_t end = std::min(missing.size(), start + kFeatureBatch);
+    std::vector<FeatureRecord> batch(end - start);
+    std::vector<std::string> errors(end - start);
+    tbb::parallel_for(start, end, [&](std::size_t i) {
+      const ItemId id = missing[i];
+      try {
+        const std::optional<FeatureRecord> quick =
+            db.Feature(id, detail::MarkFor(kind), name, QuickVersion());
+        Check(quick.has_value(), "its quick features are gone");
+        batch[i - start] = {id, detail::MarkFor(kind), name, screen_version,
+                            comparator->ScreenFeatures(quick->vector)};
+      } catch (const Error& e) {
+        errors[i - start] = e.what();
+      }
+    });
+    std::vector<FeatureRecord> good;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (errors[i].empty()) {
+        good.push_back(batch[i]);
+        continue;
+      }
+      warnings->push_back("item " + std::to_string(missing[start + i]) + " (" +
+                          items[missing[start + i]].file + "): no screening features: " + errors[i]);
+    }
+    if (!good.empty()) db.PutFeatures(good);
+    for (FeatureRecord& f : good) screen[f.item] = std::move(f.vector);
+    if (progress) progress("screening features", end, missing.size());
+  }
 }
 
 std::size_t SearchEngine::Update(std::vector<std::string>* warnings, const Progress& progress) {
@@ -383,6 +455,9 @@ CorrelateSummary Correlate(Database& db, Kind kind, const SearchOptions& options
 }
 
 std::string QuickFeatureVersion(const std::string& comparator) { return detail::QuickVersionOf(comparator); }
+std::string ScreenFeatureVersion(const std::string& comparator) {
+  return comparator + "-screen-" + Version();
+}
 Mark FeatureMarkFor(Kind kind) { return detail::MarkFor(kind); }
 
 }  // namespace toolmark::index

@@ -58,6 +58,9 @@ struct SearchEngine::Impl {
   std::unique_ptr<Comparator> comparator;
   std::map<ItemId, ItemRecord> items;  ///< of this kind
   std::optional<VectorIndex> index;
+  /// Screening features of this kind's items (comparators with a screening
+  /// score), loaded and completed by Update.
+  std::map<ItemId, std::vector<float>> screen;
   std::optional<Calibration> calibration;  ///< options.calibration, else the comparator's shipped one, if any
   std::optional<Calibration> bullet_calibration;  ///< bullets: the comparator's shipped bullet-level one
   mutable std::mutex cache_mutex;
@@ -81,6 +84,8 @@ struct SearchEngine::Impl {
 
   /// Feature version of the stored quick features ("cmc-quick-<version>").
   std::string QuickVersion() const { return detail::QuickVersionOf(name); }
+  /// Feature version of the stored screening features ("cmc-screen-<version>").
+  std::string ScreenVersion() const { return ScreenFeatureVersion(name); }
 
   /// A stored item's quick mark: from its stored quick features, else from
   /// its prepared mark (the same numbers either way).
@@ -141,13 +146,15 @@ struct SearchEngine::Impl {
   /// the remaining candidates in parallel; ranked.
   std::vector<SearchHit> Rank(const PreparedMark& prepared, const SearchQuery& query) const {
     const auto t0 = detail::Clock::now();
-    const std::vector<VectorHit> shortlist = ShortlistOf(prepared, query);
+    std::vector<std::optional<double>> screened;
+    const std::vector<VectorHit> shortlist = ShortlistOf(prepared, query, &screened);
     const auto t1 = detail::Clock::now();
     std::vector<SearchHit> hits(shortlist.size());
     for (std::size_t i = 0; i < shortlist.size(); ++i) {
       hits[i].item = shortlist[i].id;
       hits[i].similarity = shortlist[i].similarity;
       hits[i].shortlist_rank = static_cast<int>(i) + 1;
+      hits[i].screen_score = screened[i];
     }
     const std::size_t fine = options.fine == 0 ? hits.size() : std::max(options.fine, options.top);
     if (hits.size() > fine && comparator->HasQuickScore()) {
@@ -217,12 +224,52 @@ struct SearchEngine::Impl {
     return hits;
   }
 
-  /// The vector index's candidates for a prepared query, filtered inside the search.
-  std::vector<VectorHit> ShortlistOf(const PreparedMark& prepared, const SearchQuery& query) const {
-    return ShortlistOfEmbedding(comparator->Embed(prepared), query);
+  /// The vector index's candidates for a prepared query, filtered inside
+  /// the search; with `screened`, each one's screening score where it chose it.
+  std::vector<VectorHit> ShortlistOf(const PreparedMark& prepared, const SearchQuery& query,
+                                     std::vector<std::optional<double>>* screened = nullptr) const {
+    std::vector<float> code;
+    if (Screening()) code = comparator->ScreenFeatures(comparator->QuickFeatures(prepared));
+    return ShortlistOfEmbedding(comparator->Embed(prepared), query, code, screened);
   }
 
-  std::vector<VectorHit> ShortlistOfEmbedding(const std::vector<float>& q, const SearchQuery& query) const {
+  /// Whether shortlists are screened (docs/search.md, "Screening").
+  bool Screening() const {
+    return comparator->HasScreen() && options.shortlist_depth > options.shortlist && index &&
+           index->size() > options.screen_all_below;
+  }
+
+  /// The embedding's best half of `deep` in its order, then the best of the
+  /// rest by the screening score against `code` (ties: the embedding's
+  /// order), `k` in all. A candidate without screening features comes last.
+  std::vector<VectorHit> Screened(const std::vector<VectorHit>& deep, std::size_t k,
+                                  const std::vector<float>& code,
+                                  std::vector<std::optional<double>>* screened) const {
+    const std::size_t head = std::min(deep.size(), (k + 1) / 2);
+    std::vector<double> score(deep.size() - head);
+    tbb::parallel_for(head, deep.size(), [&](std::size_t i) {
+      const auto it = screen.find(deep[i].id);
+      score[i - head] = it == screen.end() ? -1e300 : comparator->ScreenScore(code, it->second);
+    });
+    std::vector<std::size_t> order(score.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return score[a] > score[b]; });
+    std::vector<VectorHit> out(deep.begin(), deep.begin() + static_cast<std::ptrdiff_t>(head));
+    screened->assign(head, std::nullopt);
+    for (std::size_t i = 0; i < order.size() && out.size() < k; ++i) {
+      out.push_back(deep[head + order[i]]);
+      screened->push_back(score[order[i]]);
+    }
+    return out;
+  }
+
+  std::vector<VectorHit> ShortlistOfEmbedding(const std::vector<float>& q, const SearchQuery& query,
+                                              const std::vector<float>& code = {},
+                                              std::vector<std::optional<double>>* screened = nullptr) const {
+    std::vector<std::optional<double>> unused;
+    if (!screened) screened = &unused;
+    screened->clear();
     if (index->size() == 0) return {};
     Check(static_cast<int>(q.size()) == index->dims(),
           "search: the query's embedding does not match the index");
@@ -239,7 +286,11 @@ struct SearchEngine::Impl {
     std::size_t k = options.shortlist;
     if (comparator->HasQuickScore() && index->size() <= options.screen_all_below)
       k = std::max(k, index->size());
-    return index->Search(q.data(), k, &filter);
+    if (!code.empty() && Screening())
+      return Screened(index->Search(q.data(), options.shortlist_depth, &filter), k, code, screened);
+    std::vector<VectorHit> out = index->Search(q.data(), k, &filter);
+    screened->assign(out.size(), std::nullopt);
+    return out;
   }
 
  private:
@@ -256,6 +307,9 @@ struct SearchEngine::Impl {
     std::size_t stored_before = 0;  ///< records stored before
     std::size_t extracted = 0;      ///< items whose features were made now
   };
+  /// Loads the screening features (`screen`) and derives those the shard's items lack from their quick
+  /// features.
+  void CompleteScreens(const Shard& shard, std::vector<std::string>* warnings, const Progress& progress);
   /// Lists the items (`items`), then embeds the shard's items without this version's features.
   Embedded EmbedMissing(const Shard& shard, std::vector<std::string>* warnings, const Progress& progress);
   void ReconcileIndex(const std::map<ItemId, std::vector<float>>& features, std::size_t stored_before,

@@ -444,6 +444,80 @@ TEST_F(CmcSynthetic, QuickFeaturesRoundTripAndBadOnesAreRefused) {
   EXPECT_NE(refused(bad), "accepted");
 }
 
+TEST_F(CmcSynthetic, ScreenScoreFindsTheRotatedFaceAndRefusesDamagedCodes) {
+  // The screening score (search: the shortlist's second half): the polar
+  // signatures' agreement at the best rotation, from codes derived from the
+  // quick features. Measured: see the printed line.
+  ASSERT_TRUE(comparator_->HasScreen());
+  const auto code = [](const std::string& name) {
+    return comparator_->ScreenFeatures(comparator_->QuickFeatures(*Get(name).mark));
+  };
+  const std::vector<float> a = code("A"), b37 = code("B37"), b120 = code("B-120"), c = code("C");
+  const auto score = [](const std::vector<float>& x, const std::vector<float>& y) {
+    return comparator_->ScreenScore(x, y);
+  };
+  const double s37 = score(a, b37), s120 = score(a, b120), independent = score(a, c), self = score(a, a);
+  std::printf("screen score A vs B37 %.3f, B-120 %.3f, C %.3f, itself %.3f; code %zu bytes\n", s37, s120,
+              independent, self, a.size() * sizeof(float));
+  // Measured: 0.66 (+37°), 0.53 (−120°), 0.07 (independent), 0.76 (itself: the
+  // share of the rings' power below the code's frequency limit).
+  EXPECT_GT(s37, independent + 0.3);
+  EXPECT_GT(s120, independent + 0.3);
+  EXPECT_LE(self, 1.0);
+  EXPECT_GE(self, s37);
+  EXPECT_EQ(score(a, b37), s37) << "deterministic";
+  EXPECT_NEAR(score(b37, a), s37, 1e-9) << "symmetric";
+  EXPECT_EQ(score(a, b37), comparator_->ScreenScore(code("A"), code("B37")))
+      << "the same numbers from the same face";
+  EXPECT_LT(a.size() * sizeof(float), 1500u);
+  const auto refused = [&](const std::vector<float>& bad) {
+    for (int side = 0; side < 2; ++side) {
+      try {
+        side == 0 ? score(bad, a) : score(a, bad);
+        return std::string("accepted");
+      } catch (const Error& e) {
+        if (std::string(e.what()).find('\n') != std::string::npos) return std::string("two lines");
+        if (side == 1) return std::string(e.what());
+      }
+    }
+    return std::string();
+  };
+  ASSERT_GT(a.size(), 12u);
+  std::vector<float> bad = a;
+  for (const auto& [at, value] :
+       std::vector<std::pair<std::size_t, float>>{{0, 2},         // format
+                                                  {1, 16},        // frequencies
+                                                  {2, 3},         // angles
+                                                  {3, 1},         // ring step
+                                                  {4, 3},         // odd first ring
+                                                  {5, 65},        // slots
+                                                  {5, a[5] + 1},  // slots vs size
+                                                  {6, -1},        // a scale
+                                                  {6, std::numeric_limits<float>::quiet_NaN()},
+                                                  {a.size() - 1, 16777216.0f},
+                                                  {a.size() - 1, 1.5f}}) {
+    bad = a;
+    bad[at] = value;
+    EXPECT_NE(refused(bad), "accepted") << at << " = " << value;
+    EXPECT_NE(refused(bad), "two lines");
+  }
+  bad = a;
+  bad.push_back(0);  // one number too many
+  EXPECT_NE(refused(bad), "accepted");
+  bad.assign(a.begin(), a.end() - 1);  // one too few
+  EXPECT_NE(refused(bad), "accepted");
+  EXPECT_NE(refused({}), "accepted");
+  // A part of −8 (the nibble 0x8) is never written.
+  bad = a;
+  const std::size_t packed = a.size() - 1;
+  bad[packed] = static_cast<float>((static_cast<std::uint32_t>(a[packed]) & ~0xfu) | 0x8u);
+  EXPECT_NE(refused(bad), "accepted");
+  // After a refused code, a valid one is decoded again (nothing stale is reused).
+  EXPECT_EQ(score(a, b37), s37);
+  EXPECT_FALSE(MakeComparator("land")->HasScreen());
+  EXPECT_THROW(MakeComparator("land")->ScreenScore(a, a), Error);
+}
+
 TEST_F(CmcSynthetic, QuickFeaturesAreCompactAndOlderRecordsStillScore) {
   // Format 2 keeps the face at the quick score's 50 µm, 5 bits a valid cell;
   // format 1 (databases written before it) kept the face at the CMC's 25 µm

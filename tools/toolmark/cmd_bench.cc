@@ -49,6 +49,11 @@ void RegisterBench(CLI::App& app, Action* action) {
   cmd->add_option("--recall-queries", args->recall_queries,
                   "Queries also compared exhaustively with the whole database (shortlist recall)");
   cmd->add_option("--shortlist", args->shortlist, "Shortlist length")->check(CLI::Range(1, 100000));
+  cmd->add_option(
+         "--shortlist-depth", args->shortlist_depth,
+         "Cartridge cases: candidates the polar screening score orders for the shortlist's second half "
+         "(at most --shortlist: the embedding alone)")
+      ->check(CLI::Range(1, 10000000));
   cmd->add_option("--top", args->top, "Hits of each two-stage search")->check(CLI::Range(1, 100000));
   cmd->add_option("--fine", args->fine,
                   "Candidates compared finely after re-ranking by the quick score (0: every shortlisted one)")

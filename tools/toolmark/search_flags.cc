@@ -13,6 +13,12 @@ void SearchFlags::Add(CLI::App* cmd, const std::string& top_help) {
                   "Cartridge cases: while the index holds at most this many items, the quick score screens "
                   "every candidate instead of the shortlist (default 2000; 0: never)")
       ->check(CLI::Range(0, 100000000));
+  cmd->add_option(
+         "--shortlist-depth", shortlist_depth,
+         "Cartridge cases, above --screen-all-below: the index's this many most similar candidates are "
+         "ordered by the polar screening score, and the shortlist is the embedding's best half plus "
+         "the screening's best of the rest (default 4000; at most --shortlist: the embedding alone)")
+      ->check(CLI::Range(1, 10000000));
   cmd->add_option("--fine", fine,
                   "Of those, how many the full comparator compares, after re-ranking by the quick score "
                   "(cartridge cases; at least --top; 0: all; default 10)")
@@ -35,6 +41,7 @@ index::SearchOptions SearchFlags::Options(Kind kind, bool require) const {
   o.top = top;
   o.shortlist = shortlist;
   o.screen_all_below = screen_all_below;
+  o.shortlist_depth = shortlist_depth;
   o.fine = fine;
   o.jurisdictions = jurisdictions;
   o.index.kind = index::ParseVectorIndexKind(index_kind);
@@ -68,6 +75,7 @@ nlohmann::json SearchHitJson(const index::SearchHit& h) {
           {"file", h.file},
           {"similarity", h.similarity},
           {"shortlist_rank", h.shortlist_rank},
+          {"screen_score", h.screen_score ? nlohmann::json(*h.screen_score) : nlohmann::json(nullptr)},
           {"quick_score", h.quick_score ? nlohmann::json(*h.quick_score) : nlohmann::json(nullptr)},
           {"rerank", h.rerank ? nlohmann::json(h.rerank) : nlohmann::json(nullptr)},
           {"rotation_deg", h.rotation_deg},

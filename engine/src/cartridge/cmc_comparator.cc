@@ -12,6 +12,7 @@
 
 #include "areal_registration.h"
 #include "cartridge/cmc_internal.h"
+#include "cartridge/polar_screen.h"
 #include "cartridge/quick_face.h"
 #include "profile.h"
 #include "toolmark/engine/check.h"
@@ -84,6 +85,15 @@ class CmcComparator : public Comparator {
       mark->prepared.registration =
           MakeArealComparator(quick_options_.registration_spacing_um)->Prepare(mark->prepared.face.surface);
     return mark;
+  }
+  bool HasScreen() const override { return true; }
+  std::vector<float> ScreenFeatures(const std::vector<float>& quick_features) const override {
+    // The quick mark's polar signature (at the quick spacing; rings at the same radii in µm).
+    const QuickFace decoded = DecodeQuickFace(quick_features, options_.spacing_um, kQuickSpacingUm);
+    return EncodePolarScreen(MakePolarSignature(decoded.face));
+  }
+  double ScreenScore(const std::vector<float>& a, const std::vector<float>& b) const override {
+    return PolarScreenScore(a, b);
   }
   double QuickScore(const PreparedMark& a, const PreparedMark& b) const override {
     const auto* pa = dynamic_cast<const CmcMark*>(&a);

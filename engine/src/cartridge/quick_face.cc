@@ -71,7 +71,8 @@ BreechFace Decode1(const std::vector<float>& f, double spacing_um) {
   return face;
 }
 
-/// Bytes three to a float, and back.
+}  // namespace
+
 void PackBytes(const std::vector<std::uint8_t>& bytes, std::vector<float>* out) {
   for (std::size_t i = 0; i < bytes.size(); i += 3) {
     std::uint32_t word = bytes[i];
@@ -81,22 +82,20 @@ void PackBytes(const std::vector<std::uint8_t>& bytes, std::vector<float>* out) 
   }
 }
 
-std::vector<std::uint8_t> UnpackBytes(const std::vector<float>& f, std::size_t from, std::size_t bytes) {
-  Check(f.size() - from == (bytes + 2) / 3, "cmc quick features: bad size");
+std::vector<std::uint8_t> UnpackBytes(const std::vector<float>& f, std::size_t from, std::size_t bytes,
+                                      const std::string& what) {
+  Check(from <= f.size() && f.size() - from == (bytes + 2) / 3, what + ": bad size");
   std::vector<std::uint8_t> out;
   out.reserve(bytes);
   for (std::size_t i = from; i < f.size(); ++i) {
     const float v = f[i];
-    Check(v >= 0 && v < static_cast<float>(kPackedLimit) && v == std::floor(v),
-          "cmc quick features: bad data");
+    Check(v >= 0 && v < static_cast<float>(kPackedLimit) && v == std::floor(v), what + ": bad data");
     const auto word = static_cast<std::uint32_t>(v);
     for (int b = 0; b < 3 && out.size() < bytes; ++b)
       out.push_back(static_cast<std::uint8_t>(word >> (8 * b)));
   }
   return out;
 }
-
-}  // namespace
 
 BreechFace Coarser(const BreechFace& face, double spacing_um) {
   BreechFace out = face;
@@ -190,7 +189,8 @@ QuickFace DecodeQuickFace(const std::vector<float>& f, double cmc_spacing_um, do
             mask_bytes <= 2.0f * static_cast<float>(cells) + 2 && mask_bytes == std::floor(mask_bytes),
         "cmc quick features: bad header");
   const auto n_valid = static_cast<std::size_t>(valid), n_mask = static_cast<std::size_t>(mask_bytes);
-  const std::vector<std::uint8_t> bytes = UnpackBytes(f, kHeader2, n_mask + (n_valid * kBits + 7) / 8);
+  const std::vector<std::uint8_t> bytes =
+      UnpackBytes(f, kHeader2, n_mask + (n_valid * kBits + 7) / 8, "cmc quick features");
   auto* v = out.face.surface.values.ptr<double>();
   std::size_t at = 0, seen_valid = 0;
   bool run_valid = false;

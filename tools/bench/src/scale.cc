@@ -336,6 +336,7 @@ Database OpenBenchDatabase(const ScaleOptions& args, const std::string& folder, 
 index::SearchOptions BenchSearchOptions(const ScaleOptions& args) {
   index::SearchOptions so;
   so.shortlist = args.shortlist;
+  so.shortlist_depth = args.shortlist_depth;
   so.screen_all_below = 0;  // the bench measures the vector index's shortlist, at any size
   so.top = args.top;
   so.fine = args.fine;
@@ -358,6 +359,8 @@ nlohmann::json ScaleJson(const ScaleOptions& args, const index::SearchEngine& en
           {"lands", args.kind == Kind::kBullet ? nlohmann::json(args.lands) : nlohmann::json(nullptr)},
           {"stored_scans", ScanCount(args)},
           {"shortlist", args.shortlist},
+          {"shortlist_depth",
+           args.kind == Kind::kBullet ? nlohmann::json(nullptr) : nlohmann::json(args.shortlist_depth)},
           {"fine", args.fine},
           {"top", args.top},
           {"queries", nq},

@@ -30,6 +30,9 @@ std::string FeatureVersion(const std::string& comparator);
 /// The feature version of a comparator's stored quick features in this
 /// build ("cmc-quick-<version>"), for comparators with a quick score.
 std::string QuickFeatureVersion(const std::string& comparator);
+/// The feature version of a comparator's stored screening features
+/// ("cmc-screen-<version>"), for comparators with a screening score.
+std::string ScreenFeatureVersion(const std::string& comparator);
 /// The mark a kind's feature records are stored under ("breech_face", "land").
 Mark FeatureMarkFor(Kind kind);
 
@@ -41,6 +44,13 @@ struct SearchOptions {
   /// is the whole index), since the embedding is the weakest stage on real
   /// scans among many distractors (docs/search.md); 0: never.
   std::size_t screen_all_below = 2000;
+  /// Comparators with a screening score (cmc: the polar signatures'
+  /// agreement at the best rotation): above screen_all_below, the vector
+  /// index's `shortlist_depth` most similar candidates are ordered by it,
+  /// and the shortlist is the embedding's best half plus the screening
+  /// score's best of the rest (docs/search.md, "Screening"); at most
+  /// `shortlist`: the embedding's shortlist alone.
+  std::size_t shortlist_depth = 4000;
   /// Comparators with a quick score (cmc) re-rank the shortlist with it and
   /// compare only this many (at least `top`) finely; 0: compare every
   /// shortlisted candidate finely.
@@ -71,14 +81,15 @@ struct SearchQuery {
 
 struct SearchHit {
   ItemId item = kInvalidItemId;
-  int rank = 0;                       ///< 1 = best
-  double score = 0;                   ///< the fine comparator's score (higher = more similar)
-  std::optional<double> log10_lr;     ///< from the comparator's shipped calibration; none where there is none
-  std::string calibration;            ///< that calibration's set ("" = none)
-  float similarity = 0;               ///< the embedding similarity that shortlisted it
-  int shortlist_rank = 0;             ///< its rank in the shortlist (1 = most similar embedding)
-  std::optional<double> quick_score;  ///< the comparator's quick score, where the shortlist was re-ranked
-  int rerank = 0;                     ///< its rank by quick score (0: not re-ranked)
+  int rank = 0;                    ///< 1 = best
+  double score = 0;                ///< the fine comparator's score (higher = more similar)
+  std::optional<double> log10_lr;  ///< from the comparator's shipped calibration; none where there is none
+  std::string calibration;         ///< that calibration's set ("" = none)
+  float similarity = 0;            ///< the embedding similarity that shortlisted it
+  int shortlist_rank = 0;          ///< its rank in the shortlist (1 = most similar embedding)
+  std::optional<double> screen_score;  ///< the screening score, where it chose this candidate
+  std::optional<double> quick_score;   ///< the comparator's quick score, where the shortlist was re-ranked
+  int rerank = 0;                      ///< its rank by quick score (0: not re-ranked)
   double rotation_deg = 0, shift_x_um = 0, shift_y_um = 0;  ///< the comparator's registration
   std::string case_id, item_label, jurisdiction, file;
   std::string quality;  ///< the candidate's intake quality (ItemRecord::quality: JSON text, "" = none)
