@@ -1,5 +1,7 @@
 // Two-stage search of the evidence database: a shortlist from the vector
-// index of the comparator's embeddings, re-ranked by the comparator's quick
+// index of the comparator's embeddings (its second half chosen by the
+// comparator's screening score among a deeper list, where the comparator has
+// one), re-ranked by the comparator's quick
 // score where it has one, then the fine comparator on the best candidates in
 // parallel (TBB), ranked. The vector index is
 // derived data: it is loaded from <db>/index/, checked against the stored
