@@ -16,6 +16,11 @@
 //   BM_SynthCmcQuickMark/<points>  — QuickMark from stored quick features
 //   BM_SynthCmcQuickScore/<points> — QuickScore of two quick marks (the
 //                          search's re-rank)
+//   BM_SynthCmcScreenScore/<points> — ScreenScore of two screening codes (the
+//                          search's screening, thousands a query; the first
+//                          code is the same on every call, as a query's is)
+//   BM_SynthCmcScreenFeatures/<points> — ScreenFeatures from stored quick
+//                          features (once an item)
 // Firing-pin impressions (toolmark/engine/firing_pin.h) on synthetic cartridge
 // cases (toolmark::synth, seed 7, easy: the nominal spacing), one core:
 //   BM_FiringPinExtract/<points> — ExtractFiringPin of one scan of <points>²
@@ -162,11 +167,30 @@ void BM_SynthCmcQuickScore(benchmark::State& state) {
   state.counters["quick"] = score;
 }
 
+void BM_SynthCmcScreenScore(benchmark::State& state) {
+  tbb::global_control one(tbb::global_control::max_allowed_parallelism, 1);
+  const SynthPair p(static_cast<int>(state.range(0)));
+  const std::vector<float> a = p.cmc->ScreenFeatures(p.cmc->QuickFeatures(*p.a));
+  const std::vector<float> b = p.cmc->ScreenFeatures(p.features_b);
+  double score = 0;
+  for (auto _ : state) score = p.cmc->ScreenScore(a, b);
+  state.counters["screen"] = score;
+  state.counters["code_bytes"] = static_cast<double>(b.size() * sizeof(float));
+}
+
+void BM_SynthCmcScreenFeatures(benchmark::State& state) {
+  tbb::global_control one(tbb::global_control::max_allowed_parallelism, 1);
+  const SynthPair p(static_cast<int>(state.range(0)));
+  for (auto _ : state) benchmark::DoNotOptimize(p.cmc->ScreenFeatures(p.features_b));
+}
+
 }  // namespace
 
 BENCHMARK(BM_SynthCmcCompare)->Arg(128)->Arg(256)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_SynthCmcQuickMark)->Arg(128)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_SynthCmcQuickScore)->Arg(128)->Arg(256)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SynthCmcScreenScore)->Arg(128)->Arg(256)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_SynthCmcScreenFeatures)->Arg(128)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_FiringPinExtract)->Arg(256)->Arg(545)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_FiringPinCompare)->Arg(256)->Arg(545)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_CmcPrepare)->Unit(benchmark::kMillisecond);

@@ -10,7 +10,6 @@
 #include "fuzz_seeds.h"
 #include "toolmark/engine/check.h"
 #include "toolmark/engine/comparator.h"
-#include "toolmark/engine/synth.h"
 
 namespace {
 
@@ -34,16 +33,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
 /// The quick features of two small synthetic cartridge cases.
 std::vector<std::string> ToolmarkFuzzSeeds() {
-  toolmark::SynthOptions o;
-  o.kind = toolmark::Kind::kCartridgeCase;
-  o.firearms = 1;
-  o.per_firearm = 2;
-  o.size = 64;
-  o.seed = 5;
   std::vector<std::string> seeds;
   for (int i = 0; i < 2; ++i) {
-    const std::vector<float> f =
-        Cmc().QuickFeatures(*Cmc().Prepare(toolmark::GenerateSynthScan(o, i).surface));
+    const std::vector<float> f = Cmc().QuickFeatures(*Cmc().Prepare(toolmark::fuzz::SmallCartridgeCase(i)));
     seeds.emplace_back(reinterpret_cast<const char*>(f.data()), f.size() * sizeof(float));
   }
   return seeds;

@@ -11,7 +11,6 @@
 #include "fuzz_seeds.h"
 #include "toolmark/engine/check.h"
 #include "toolmark/engine/comparator.h"
-#include "toolmark/engine/synth.h"
 
 namespace {
 
@@ -20,16 +19,9 @@ const toolmark::Comparator& Cmc() {
   return *cmc;
 }
 
-/// The screening features of a small synthetic cartridge case (`index` of a firearm's two).
-std::vector<float> SynthCode(int index) {
-  toolmark::SynthOptions o;
-  o.kind = toolmark::Kind::kCartridgeCase;
-  o.firearms = 1;
-  o.per_firearm = 2;
-  o.size = 64;
-  o.seed = 5;
-  return Cmc().ScreenFeatures(
-      Cmc().QuickFeatures(*Cmc().Prepare(toolmark::GenerateSynthScan(o, index).surface)));
+/// The screening features of a small synthetic cartridge case (shot 0 or 1).
+std::vector<float> SynthCode(int shot) {
+  return Cmc().ScreenFeatures(Cmc().QuickFeatures(*Cmc().Prepare(toolmark::fuzz::SmallCartridgeCase(shot))));
 }
 
 }  // namespace

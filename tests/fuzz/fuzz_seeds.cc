@@ -3,6 +3,8 @@
 #include <cmath>
 #include <limits>
 
+#include "toolmark/engine/synth.h"
+
 namespace toolmark::fuzz {
 
 Surface SmallSurface(int size_x, int size_y) {
@@ -17,6 +19,16 @@ Surface SmallSurface(int size_x, int size_y) {
   s.spacing_x_um = 1.5625;
   s.spacing_y_um = 1.5625;
   return s;
+}
+
+Surface SmallCartridgeCase(int shot) {
+  SynthOptions o;
+  o.kind = Kind::kCartridgeCase;
+  o.firearms = 1;
+  o.per_firearm = 2;
+  o.size = 64;
+  o.seed = 5;
+  return GenerateSynthScan(o, shot).surface;
 }
 
 }  // namespace toolmark::fuzz

@@ -31,7 +31,8 @@ using json = nlohmann::json;
 std::string Results(const std::string& db) {
   auto d = index::Database::Open(db, false);
   json out = json::array();
-  for (const std::string& version : {std::string("cmc-") + Version(), std::string("cmc-quick-") + Version()})
+  for (const std::string& version : {std::string("cmc-") + Version(), std::string("cmc-quick-") + Version(),
+                                     std::string("cmc-screen-") + Version()})
     for (const index::FeatureRecord& f : d->Features("cmc", version))
       out.push_back({f.item, MarkName(f.mark), f.version, f.vector});
   std::vector<json> hits;
