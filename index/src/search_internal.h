@@ -235,17 +235,18 @@ struct SearchEngine::Impl {
 
   /// Whether shortlists are screened (docs/search.md, "Screening").
   bool Screening() const {
-    return comparator->HasScreen() && options.shortlist_depth > options.shortlist && index &&
-           index->size() > options.screen_all_below;
+    return comparator->HasScreen() && options.screened > 0 && options.shortlist_depth > options.shortlist &&
+           index && index->size() > options.screen_all_below;
   }
 
-  /// The embedding's best half of `deep` in its order, then the best of the
-  /// rest by the screening score against `code` (ties: the embedding's
-  /// order), `k` in all. A candidate without screening features comes last.
+  /// The embedding's best `k` of `deep` in its order, then the best
+  /// options.screened of the rest by the screening score against `code`
+  /// (ties: the embedding's order). A candidate without screening features
+  /// comes last.
   std::vector<VectorHit> Screened(const std::vector<VectorHit>& deep, std::size_t k,
                                   const std::vector<float>& code,
                                   std::vector<std::optional<double>>* screened) const {
-    const std::size_t head = std::min(deep.size(), (k + 1) / 2);
+    const std::size_t head = std::min(deep.size(), k);
     std::vector<double> score(deep.size() - head);
     tbb::parallel_for(head, deep.size(), [&](std::size_t i) {
       const auto it = screen.find(deep[i].id);
@@ -257,9 +258,10 @@ struct SearchEngine::Impl {
                      [&](std::size_t a, std::size_t b) { return score[a] > score[b]; });
     std::vector<VectorHit> out(deep.begin(), deep.begin() + static_cast<std::ptrdiff_t>(head));
     screened->assign(head, std::nullopt);
-    for (std::size_t i = 0; i < order.size() && out.size() < k; ++i) {
+    for (std::size_t i = 0; i < order.size() && out.size() < head + options.screened; ++i) {
+      const double s = score[order[i]];
       out.push_back(deep[head + order[i]]);
-      screened->push_back(score[order[i]]);
+      screened->push_back(s > -1e300 ? std::optional<double>(s) : std::nullopt);
     }
     return out;
   }

@@ -318,18 +318,19 @@ TEST_F(SearchTest, HitsDoNotDependOnTheThreadCount) {
   }
 }
 
-TEST_F(SearchTest, TheScreeningFillsTheShortlistsSecondHalf) {
-  // Shortlist 4 of a depth of 15 (the whole index): the embedding's best 2,
-  // then the screening score's best 2 of the other 13. Off (depth at most
-  // the shortlist): the embedding's 4. The same firearm's 3 shots are
-  // shortlisted either way here; the screening's own recall is measured on
-  // real scans (docs/search-measured.md).
+TEST_F(SearchTest, TheScreeningAddsToTheEmbeddingsShortlist) {
+  // A shortlist of 4 with a depth of 15 (the whole index) and 2 screened:
+  // the embedding's best 4, then the screening score's best 2 of the other
+  // 11. Off (depth at most the shortlist): the embedding's 4. The same
+  // firearm's 3 shots are shortlisted either way here; the screening's own
+  // recall is measured on real scans (docs/search-measured.md).
   SearchOptions on;
   on.screen_all_below = 0;
   on.shortlist = 4;
   on.shortlist_depth = 15;
+  on.screened = 2;
   on.fine = 0;
-  on.top = 4;
+  on.top = 6;
   SearchOptions off = on;
   off.shortlist_depth = 4;
   std::vector<std::vector<SearchHit>> runs;
@@ -339,10 +340,10 @@ TEST_F(SearchTest, TheScreeningFillsTheShortlistsSecondHalf) {
     runs.push_back(Run(Query(2, 3), on));
   }
   const std::vector<SearchHit>& hits = runs[1];
-  ASSERT_EQ(hits.size(), 4u);
+  ASSERT_EQ(hits.size(), 6u);
   int screened = 0, same = 0;
   for (const SearchHit& h : hits) {
-    EXPECT_EQ(h.screen_score.has_value(), h.shortlist_rank > 2) << h.shortlist_rank;
+    EXPECT_EQ(h.screen_score.has_value(), h.shortlist_rank > 4) << h.shortlist_rank;
     screened += h.screen_score.has_value();
     same += firearm_of_[h.item] == 2;
   }
@@ -352,7 +353,12 @@ TEST_F(SearchTest, TheScreeningFillsTheShortlistsSecondHalf) {
     EXPECT_EQ(runs[0][i].item, hits[i].item);
     EXPECT_EQ(runs[0][i].screen_score, hits[i].screen_score);
   }
-  for (const SearchHit& h : Run(Query(2, 3), off)) EXPECT_FALSE(h.screen_score.has_value());
+  const std::vector<SearchHit> alone = Run(Query(2, 3), off);
+  EXPECT_EQ(alone.size(), 4u);
+  for (const SearchHit& h : alone) EXPECT_FALSE(h.screen_score.has_value());
+  off = on;
+  off.screened = 0;
+  EXPECT_EQ(Run(Query(2, 3), off).size(), 4u);
   // Every item got its screening features, stored; a damaged record is made
   // again from the item's quick features, with one warning.
   const std::string version = ScreenFeatureVersion("cmc");

@@ -16,9 +16,12 @@ void SearchFlags::Add(CLI::App* cmd, const std::string& top_help) {
   cmd->add_option(
          "--shortlist-depth", shortlist_depth,
          "Cartridge cases, above --screen-all-below: the index's this many most similar candidates are "
-         "ordered by the polar screening score, and the shortlist is the embedding's best half plus "
-         "the screening's best of the rest (default 4000; at most --shortlist: the embedding alone)")
+         "ordered by the polar screening score (default 4000)")
       ->check(CLI::Range(1, 10000000));
+  cmd->add_option("--screened", screened,
+                  "How many of those the screening score adds to the embedding's --shortlist (default 50; 0: "
+                  "none, the embedding's shortlist alone)")
+      ->check(CLI::Range(0, 100000));
   cmd->add_option("--fine", fine,
                   "Of those, how many the full comparator compares, after re-ranking by the quick score "
                   "(cartridge cases; at least --top; 0: all; default 10)")
@@ -42,6 +45,7 @@ index::SearchOptions SearchFlags::Options(Kind kind, bool require) const {
   o.shortlist = shortlist;
   o.screen_all_below = screen_all_below;
   o.shortlist_depth = shortlist_depth;
+  o.screened = screened;
   o.fine = fine;
   o.jurisdictions = jurisdictions;
   o.index.kind = index::ParseVectorIndexKind(index_kind);

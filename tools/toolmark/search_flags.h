@@ -17,13 +17,15 @@ namespace toolmark::cli {
 using eval::ChosenCalibration;
 
 struct SearchFlags {
-  std::size_t top = 10, shortlist = 100, fine = 10, screen_all_below = 2000, shortlist_depth = 4000;
+  std::size_t top = 10, shortlist = 100, fine = 10, screen_all_below = 2000, shortlist_depth = 4000,
+              screened = 50;
   std::vector<std::string> jurisdictions;
   std::string index_kind = "auto";
   std::string calibration;                      ///< a calibration file; empty: the comparator's shipped one
   std::optional<Calibration> calibration_file;  ///< read by Read()
 
-  /// --top (with `top_help`), --shortlist, --shortlist-depth, --fine, --jurisdiction, --index, --calibration.
+  /// --top (with `top_help`), --shortlist, --shortlist-depth, --screened, --fine, --jurisdiction, --index,
+  /// --calibration.
   void Add(CLI::App* cmd, const std::string& top_help);
   /// Reads the calibration file, if one is named (a bad file fails before any work).
   void Read();

@@ -337,6 +337,7 @@ index::SearchOptions BenchSearchOptions(const ScaleOptions& args) {
   index::SearchOptions so;
   so.shortlist = args.shortlist;
   so.shortlist_depth = args.shortlist_depth;
+  so.screened = args.screened;
   so.screen_all_below = 0;  // the bench measures the vector index's shortlist, at any size
   so.top = args.top;
   so.fine = args.fine;
@@ -361,6 +362,7 @@ nlohmann::json ScaleJson(const ScaleOptions& args, const index::SearchEngine& en
           {"shortlist", args.shortlist},
           {"shortlist_depth",
            args.kind == Kind::kBullet ? nlohmann::json(nullptr) : nlohmann::json(args.shortlist_depth)},
+          {"screened", args.kind == Kind::kBullet ? nlohmann::json(nullptr) : nlohmann::json(args.screened)},
           {"fine", args.fine},
           {"top", args.top},
           {"queries", nq},

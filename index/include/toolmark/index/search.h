@@ -48,11 +48,13 @@ struct SearchOptions {
   std::size_t screen_all_below = 2000;
   /// Comparators with a screening score (cmc: the polar signatures'
   /// agreement at the best rotation): above screen_all_below, the vector
-  /// index's `shortlist_depth` most similar candidates are ordered by it,
-  /// and the shortlist is the embedding's best half plus the screening
-  /// score's best of the rest (docs/search.md, "Screening"); at most
-  /// `shortlist`: the embedding's shortlist alone.
+  /// index's `shortlist_depth` most similar candidates are taken, and the
+  /// shortlist is the embedding's best `shortlist` plus the screening
+  /// score's best `screened` of the rest (docs/search.md, "Screening").
+  /// `screened` 0, or a depth of at most `shortlist`: the embedding's
+  /// shortlist alone.
   std::size_t shortlist_depth = 4000;
+  std::size_t screened = 50;
   /// Comparators with a quick score (cmc) re-rank the shortlist with it and
   /// compare only this many (at least `top`) finely; 0: compare every
   /// shortlisted candidate finely.

@@ -25,8 +25,8 @@ struct ScaleOptions {
   std::size_t queries = 20;        ///< queries timed
   std::size_t recall_queries = 5;  ///< of which also compared exhaustively with the whole database
   std::size_t shortlist = 100, top = 10, fine = 10;
-  std::size_t shortlist_depth = 4000;  ///< SearchOptions::shortlist_depth
-  std::size_t vectors = 0;             ///< > 0: also the vector index alone at this many vectors
+  std::size_t shortlist_depth = 4000, screened = 50;  ///< SearchOptions' screening stage
+  std::size_t vectors = 0;  ///< > 0: also the vector index alone at this many vectors
   std::string index_kind = "auto";
   int ivf_dims = 128;
   std::size_t ivf_probe = 96;
