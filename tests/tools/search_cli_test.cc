@@ -115,10 +115,29 @@ TEST(SearchCli, FileAndItemQueriesRankTheSameFirearmFirst) {
   EXPECT_NE(again.err.find("warning"), std::string::npos) << again.err;
   EXPECT_EQ(json::parse(again.out)[0]["hits"], hits);
 
+  // The screening stage, forced at this size: the embedding's 2 plus the
+  // screening score's 2 of the other 4; the hits it added say so.
+  const CliResult screened =
+      RunCli({"search", "--db", db, "--json", "--top", "4", "--fine", "0", "--screen-all-below", "0",
+              "--shortlist", "2", "--screened", "2", "--shortlist-depth", "6", set + "/cc-f0001-s3.x3p"});
+  ASSERT_EQ(screened.status, 0) << screened.err;
+  const json sj = json::parse(screened.out);
+  EXPECT_EQ(sj[0]["shortlist_depth"], 6);
+  EXPECT_EQ(sj[0]["screened"], 2);
+  ASSERT_EQ(sj[0]["hits"].size(), 4u);
+  int with_screen = 0;
+  for (const json& h : sj[0]["hits"]) {
+    EXPECT_EQ(h["screen_score"].is_number(), h["shortlist_rank"].get<int>() > 2) << h.dump();
+    with_screen += h["screen_score"].is_number();
+  }
+  EXPECT_EQ(with_screen, 2);
+
   // Bad queries: one line, non-zero.
-  for (const auto& args : {std::vector<std::string>{"search", "--db", db, dir / "missing.x3p"},
-                           std::vector<std::string>{"search", "--db", dir / "nodb", set + "/cc-f0000-s3.x3p"},
-                           std::vector<std::string>{"search", "--db", db, "--kind", "bullet", "1"}}) {
+  for (const auto& args :
+       {std::vector<std::string>{"search", "--db", db, "--screened", "-1", set + "/cc-f0000-s3.x3p"},
+        std::vector<std::string>{"search", "--db", db, dir / "missing.x3p"},
+        std::vector<std::string>{"search", "--db", dir / "nodb", set + "/cc-f0000-s3.x3p"},
+        std::vector<std::string>{"search", "--db", db, "--kind", "bullet", "1"}}) {
     const CliResult bad = RunCli(args);
     EXPECT_NE(bad.status, 0);
     EXPECT_EQ(bad.err.find('\n'), bad.err.size() - 1) << bad.err;
