@@ -602,8 +602,11 @@ TEST_F(CmcSynthetic, DeterministicWithAnyThreadCount) {
   ExpectSameDirection(one.backward, two.backward);
   const auto a = CmcDetails(one), b = CmcDetails(two);
   ASSERT_EQ(a.size(), b.size());
-  for (std::size_t k = 0; k < a.size(); ++k)
-    if (!std::isnan(a[k].second)) EXPECT_EQ(a[k].second, b[k].second) << a[k].first;
+  for (std::size_t k = 0; k < a.size(); ++k) {
+    if (!std::isnan(a[k].second)) {
+      EXPECT_EQ(a[k].second, b[k].second) << a[k].first;
+    }
+  }
 }
 
 TEST_F(CmcSynthetic, FeaturesBehindTheCountSeparateACopyFromAnIndependentFace) {
