@@ -373,7 +373,7 @@ TEST_F(CmcSynthetic, QuickScoreFindsTheRotationWithoutTheFullSearch) {
   const auto quick = [](const std::string& a, const std::string& b) {
     return comparator_->QuickScore(*Get(a).mark, *Get(b).mark);
   };
-  for (const std::string& moved : {"B37", "B-120"}) {
+  for (const std::string moved : {"B37", "B-120"}) {
     const double q = quick("A", moved), full = Compare("A", moved).score;
     std::printf("quick score A vs %s: %.0f (full count %.0f)\n", moved.c_str(), q, full);
     EXPECT_GE(q, 20) << moved;
