@@ -266,6 +266,8 @@ struct SearchEngine::Impl {
     return out;
   }
 
+  /// The shortlist of embedding `q`; screened when `code` (the query's
+  /// screening features, which callers make only where Screening()) is given.
   std::vector<VectorHit> ShortlistOfEmbedding(const std::vector<float>& q, const SearchQuery& query,
                                               const std::vector<float>& code = {},
                                               std::vector<std::optional<double>>* screened = nullptr) const {
@@ -288,7 +290,7 @@ struct SearchEngine::Impl {
     std::size_t k = options.shortlist;
     if (comparator->HasQuickScore() && index->size() <= options.screen_all_below)
       k = std::max(k, index->size());
-    if (!code.empty() && Screening())
+    if (!code.empty())
       return Screened(index->Search(q.data(), options.shortlist_depth, &filter), k, code, screened);
     std::vector<VectorHit> out = index->Search(q.data(), k, &filter);
     screened->assign(out.size(), std::nullopt);
