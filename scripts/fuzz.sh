@@ -10,15 +10,15 @@
 # input to tests/fuzz/regressions/<target>/ with the fix.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-declare -A runs=([x3p]=50000 [image2d]=200000 [pointcloud]=100000 [vector_index]=20000 [cmc_quick]=1200 [cmc_screen]=100000 [package]=100000 [manifest]=100000 [stored_embedding]=200000 [partner_endpoint]=200000)
+declare -A runs=([x3p]=50000 [image2d]=200000 [pointcloud]=100000 [vector_index]=20000 [cmc_quick]=1200 [cmc_screen]=100000 [land_screen]=20000 [package]=100000 [manifest]=100000 [stored_embedding]=200000 [partner_endpoint]=200000)
 # Longest input: stored quick features of a breech face are about 80 KB.
-declare -A max_len=([cmc_quick]=131072 [cmc_screen]=16384 [package]=131072 [stored_embedding]=4096)
+declare -A max_len=([cmc_quick]=131072 [cmc_screen]=16384 [land_screen]=4096 [package]=131072 [stored_embedding]=4096)
 seconds=""
 if [ "${1:-}" = "--seconds" ]; then seconds=$2; fi
 fuzz_dir="$root/build-fuzz"
 CC=clang CXX=clang++ cmake -S "$root" -B "$fuzz_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DTESTS_ENABLED=OFF -DFUZZERS_ENABLED=ON -DASAN_ENABLED=ON >/dev/null
-targets=(x3p image2d pointcloud vector_index cmc_quick cmc_screen package manifest stored_embedding partner_endpoint)
+targets=(x3p image2d pointcloud vector_index cmc_quick cmc_screen land_screen package manifest stored_embedding partner_endpoint)
 cmake --build "$fuzz_dir" -j "$(nproc)" --target "${targets[@]/#/fuzz_}"
 for t in "${targets[@]}"; do
   corpus="$fuzz_dir/corpus-$t"

@@ -17,6 +17,11 @@ std::shared_ptr<const PreparedMark> Comparator::QuickMark(const std::vector<floa
   throw Error("the " + Name() + " comparator has no quick score");
 }
 
+std::vector<float> Comparator::ScreenFeaturesOf(const PreparedMark& mark) const {
+  if (!HasQuickScore()) throw Error("the " + Name() + " comparator has no screening score");
+  return ScreenFeatures(QuickFeatures(mark));
+}
+
 std::vector<float> Comparator::ScreenFeatures(const std::vector<float>& /*quick_features*/) const {
   throw Error("the " + Name() + " comparator has no screening score");
 }
@@ -24,6 +29,8 @@ std::vector<float> Comparator::ScreenFeatures(const std::vector<float>& /*quick_
 double Comparator::ScreenScore(const std::vector<float>& /*a*/, const std::vector<float>& /*b*/) const {
   throw Error("the " + Name() + " comparator has no screening score");
 }
+
+void Comparator::CheckScreen(const std::vector<float>& features) const { ScreenScore(features, features); }
 
 std::optional<double> DetailNamed(const std::vector<std::pair<const char*, double>>& details,
                                   const std::string& name) {

@@ -28,7 +28,8 @@ std::string FeatureVersion(const std::string& comparator) { return comparator + 
 namespace {
 
 /// The embedding record and (with a quick score) the quick-feature record of
-/// one prepared item.
+/// one prepared item; with a screening score that needs the prepared mark
+/// (no quick score to make it from later), its screening record too.
 std::vector<FeatureRecord> Derived(const Comparator& comparator, Kind kind, ItemId item,
                                    const PreparedMark& prepared) {
   FeatureRecord embedding{item, detail::MarkFor(kind), comparator.Name(), FeatureVersion(comparator.Name()),
@@ -38,6 +39,9 @@ std::vector<FeatureRecord> Derived(const Comparator& comparator, Kind kind, Item
   if (comparator.HasQuickScore())
     out.push_back({item, detail::MarkFor(kind), comparator.Name(), detail::QuickVersionOf(comparator.Name()),
                    comparator.QuickFeatures(prepared)});
+  else if (comparator.HasScreen())
+    out.push_back({item, detail::MarkFor(kind), comparator.Name(), ScreenFeatureVersion(comparator.Name()),
+                   comparator.ScreenFeaturesOf(prepared)});
   return out;
 }
 
@@ -130,7 +134,8 @@ void SearchEngine::Impl::EmbedBatch(const std::vector<ItemId>& missing, std::siz
     }
   });
   std::vector<FeatureRecord> good;
-  std::vector<std::size_t> embedded;  // positions in `good` of new embeddings
+  std::vector<std::size_t> kept;  // positions in `good` of new embeddings and screening features
+  const std::string screen_version = ScreenVersion();
   for (std::size_t i = 0; i < batch.size(); ++i) {
     const ItemId id = missing[start + i];
     if (!errors[i].empty()) {
@@ -139,14 +144,19 @@ void SearchEngine::Impl::EmbedBatch(const std::vector<ItemId>& missing, std::siz
       continue;
     }
     for (FeatureRecord& f : batch[i]) {
-      const bool is_embedding = f.version == version;
-      if (is_embedding ? features->count(id) > 0 : have_quick.count(id) > 0) continue;  // stored already
-      if (is_embedding) embedded.push_back(good.size());
+      const bool is_embedding = f.version == version, is_screen = f.version == screen_version;
+      const bool stored = is_embedding ? features->count(id) > 0
+                          : is_screen  ? screen.count(id) > 0  // a readable one (LoadScreens)
+                                       : have_quick.count(id) > 0;
+      if (stored) continue;
+      if (is_embedding || is_screen) kept.push_back(good.size());
       good.push_back(std::move(f));
     }
   }
   if (!good.empty()) db.PutFeatures(good);
-  for (std::size_t k : embedded) (*features)[good[k].item] = std::move(good[k].vector);
+  for (std::size_t k : kept)
+    (good[k].version == version ? (*features)[good[k].item] : screen[good[k].item]) =
+        std::move(good[k].vector);
 }
 
 bool SearchEngine::Impl::AddNewEmbeddings(const std::map<ItemId, std::vector<float>>& features) {
@@ -238,28 +248,33 @@ SearchEngine::Impl::Embedded SearchEngine::Impl::EmbedMissing(const Shard& shard
   std::set<ItemId> have_quick;
   if (quick)
     for (ItemId id : db.FeatureItems(name, QuickVersion())) have_quick.insert(id);
+  // Screening features made from the prepared mark (no quick features to
+  // make them from) are missing until the item is prepared again.
+  LoadScreens(warnings);
+  const bool screen_of_mark = comparator->HasScreen() && !quick;
   std::vector<ItemId> missing;
   for (const auto& [id, item] : items)
-    if (shard.Has(id) && (!features.count(id) || (quick && !have_quick.count(id)))) missing.push_back(id);
+    if (shard.Has(id) &&
+        (!features.count(id) || (quick && !have_quick.count(id)) || (screen_of_mark && !screen.count(id))))
+      missing.push_back(id);
   for (std::size_t start = 0; start < missing.size(); start += kFeatureBatch) {
     const std::size_t end = std::min(missing.size(), start + kFeatureBatch);
     EmbedBatch(missing, start, end, have_quick, &features, warnings);
     if (progress) progress("embeddings", end, missing.size());
   }
   out.extracted = missing.size();
-  CompleteScreens(shard, warnings, progress);
+  if (quick) ScreensFromQuick(shard, warnings, progress);
   return out;
 }
 
-void SearchEngine::Impl::CompleteScreens(const Shard& shard, std::vector<std::string>* warnings,
-                                         const Progress& progress) {
+void SearchEngine::Impl::LoadScreens(std::vector<std::string>* warnings) {
   screen.clear();
   if (!comparator->HasScreen()) return;
   std::vector<FeatureRecord> stored = db.Features(name, ScreenVersion());
   std::vector<char> readable(stored.size(), 0);
   tbb::parallel_for(std::size_t{0}, stored.size(), [&](std::size_t i) {
     try {
-      comparator->ScreenScore(stored[i].vector, stored[i].vector);  // checks the numbers
+      comparator->CheckScreen(stored[i].vector);
       readable[i] = 1;
     } catch (const Error&) {
     }
@@ -279,8 +294,14 @@ void SearchEngine::Impl::CompleteScreens(const Shard& shard, std::vector<std::st
       which += (i ? ", " : "") + std::to_string(unreadable[i]);
     warnings->push_back(std::to_string(unreadable.size()) +
                         " items' stored screening features are unreadable (items " + which +
-                        (unreadable.size() > 5 ? ", …" : "") + "): made again from their quick features");
+                        (unreadable.size() > 5 ? ", …" : "") + "): made again from their " +
+                        (comparator->HasQuickScore() ? "quick features" : "scans"));
   }
+}
+
+void SearchEngine::Impl::ScreensFromQuick(const Shard& shard, std::vector<std::string>* warnings,
+                                          const Progress& progress) {
+  if (!comparator->HasScreen()) return;
   // Derived from the stored quick features alone (no scan needed): items
   // stored before this stage existed, and those shared at features level.
   std::vector<ItemId> missing;

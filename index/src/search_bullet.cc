@@ -127,7 +127,9 @@ std::vector<BulletHit> SearchEngine::SearchBullet(const std::vector<BulletLandQu
     SearchQuery q;
     q.kind = m.kind;
     q.surface_kind = lands[i].surface.kind;
-    shortlists[i] = m.ShortlistOf(*query[i], q);
+    // The embedding's shortlist alone: the vote gathers a barrel's bullets
+    // from several lands (docs/search.md, "Bullets").
+    shortlists[i] = m.ShortlistOfEmbedding(m.comparator->Embed(*query[i]), q);
   }
   const auto votes = VoteByPhase(lands, shortlists, m.items, members, {exclude_case, exclude_item});
   // 2. The best candidate bullets by their voting lands' scores (options.fine,

@@ -229,14 +229,16 @@ struct SearchEngine::Impl {
   std::vector<VectorHit> ShortlistOf(const PreparedMark& prepared, const SearchQuery& query,
                                      std::vector<std::optional<double>>* screened = nullptr) const {
     std::vector<float> code;
-    if (Screening()) code = comparator->ScreenFeatures(comparator->QuickFeatures(prepared));
+    if (Screening()) code = comparator->ScreenFeaturesOf(prepared);
     return ShortlistOfEmbedding(comparator->Embed(prepared), query, code, screened);
   }
 
   /// Whether shortlists are screened (docs/search.md, "Screening").
   bool Screening() const {
+    // Below screen_all_below a comparator with a quick score re-ranks every
+    // candidate; one without screens at every size.
     return comparator->HasScreen() && options.screened > 0 && options.shortlist_depth > options.shortlist &&
-           index && index->size() > options.screen_all_below;
+           index && (!comparator->HasQuickScore() || index->size() > options.screen_all_below);
   }
 
   /// The embedding's best `k` of `deep` in its order, then the best
@@ -311,9 +313,10 @@ struct SearchEngine::Impl {
     std::size_t stored_before = 0;  ///< records stored before
     std::size_t extracted = 0;      ///< items whose features were made now
   };
-  /// Loads the screening features (`screen`) and derives those the shard's items lack from their quick
-  /// features.
-  void CompleteScreens(const Shard& shard, std::vector<std::string>* warnings, const Progress& progress);
+  /// Loads the readable stored screening features into `screen` (one warning for the unreadable).
+  void LoadScreens(std::vector<std::string>* warnings);
+  /// Derives the screening features the shard's items lack from their stored quick features.
+  void ScreensFromQuick(const Shard& shard, std::vector<std::string>* warnings, const Progress& progress);
   /// Lists the items (`items`), then embeds the shard's items without this version's features.
   Embedded EmbedMissing(const Shard& shard, std::vector<std::string>* warnings, const Progress& progress);
   void ReconcileIndex(const std::map<ItemId, std::vector<float>>& features, std::size_t stored_before,

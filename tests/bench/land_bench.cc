@@ -5,6 +5,8 @@
 //                        striae and embedding
 //   BM_LandCompare     — one land-to-land comparison of prepared lands (one core)
 //   BM_LandEmbedding   — the embedding of a signature
+//   BM_LandScreenScore — the screening score of two lands' codes (one query
+//                        against many candidates, as a search screens)
 //   BM_StriaeDirection — the orientation measurement of one land scan (intake)
 //   BM_LandIntake/preprocess — TakeIn of one land scan: orientation, findings
 //                        (0: without, 1: with the signature's groove check)
@@ -90,6 +92,20 @@ void BM_LandCompare(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
+void BM_LandScreenScore(benchmark::State& state) {
+  if (Skip(state)) return;
+  const auto land = toolmark::MakeComparator("land");
+  std::vector<std::vector<float>> codes;
+  for (const auto& m : PreparedLands(*land)) codes.push_back(land->ScreenFeaturesOf(*m));
+  std::size_t k = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(land->ScreenScore(codes[0], codes[1 + k % (codes.size() - 1)]));
+    ++k;
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.counters["code_bytes"] = static_cast<double>(codes[0].size() * sizeof(float));
+}
+
 void BM_LandEmbedding(benchmark::State& state) {
   if (Skip(state)) return;
   const toolmark::LandSignature s = toolmark::ExtractLandSignature(Lands()[0]);
@@ -132,6 +148,7 @@ void BM_HambySizeComparison(benchmark::State& state) {
 BENCHMARK(BM_LandSignature)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_LandPrepare)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_LandCompare)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_LandScreenScore)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_LandEmbedding)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_StriaeDirection)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_LandIntake)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);

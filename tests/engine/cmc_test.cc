@@ -514,8 +514,11 @@ TEST_F(CmcSynthetic, ScreenScoreFindsTheRotatedFaceAndRefusesDamagedCodes) {
   EXPECT_NE(refused(bad), "accepted");
   // After a refused code, a valid one is decoded again (nothing stale is reused).
   EXPECT_EQ(score(a, b37), s37);
-  EXPECT_FALSE(MakeComparator("land")->HasScreen());
-  EXPECT_THROW(MakeComparator("land")->ScreenScore(a, a), Error);
+  // The load-time check refuses what the score refuses, and accepts the code.
+  EXPECT_THROW(comparator_->CheckScreen(bad), Error);
+  EXPECT_NO_THROW(comparator_->CheckScreen(a));
+  EXPECT_FALSE(MakeComparator("baseline")->HasScreen());
+  EXPECT_THROW(MakeComparator("baseline")->ScreenScore(a, a), Error);
 }
 
 TEST_F(CmcSynthetic, QuickFeaturesAreCompactAndOlderRecordsStillScore) {

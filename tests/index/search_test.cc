@@ -374,24 +374,30 @@ TEST_F(SearchTest, TheScreeningAddsToTheEmbeddingsShortlist) {
   EXPECT_EQ(db_->Features("cmc", version)[4].vector, stored[4].vector);
 }
 
-TEST(BulletSearch, LandShortlistsAggregateToTheSameBarrel) {
-  // 4 barrels × 3 bullets × 6 lands; bullets 0 and 1 are stored (one item
-  // per land, item label = the bullet), bullet 2 is the query.
+/// 4 barrels × 3 bullets × 6 lands; bullets 0 and 1 are stored (one item
+/// per land, item label = the bullet), bullet 2 is kept as queries.
+struct LandDatabase {
+  std::unique_ptr<Database> db;
+  std::map<std::string, int> barrel_of;               // the test's truth, by item label
+  std::map<ItemId, std::string> land_of;              // physical land (SynthScan::land_id): the test's truth
+  std::vector<std::vector<BulletLandQuery>> queries;  // by barrel
+};
+
+LandDatabase MakeLandDatabase(const std::string& folder) {
   SynthOptions o;
   o.kind = Kind::kBullet;
   o.firearms = 4;
   o.per_firearm = 3;
   o.lands = 6;
   o.seed = 17;
-  testing::TempDir dir;
-  auto db = Database::Open(dir / "db", true);
-  std::map<std::string, int> barrel_of;  // the test's truth, by item label
-  std::vector<std::vector<BulletLandQuery>> queries(4);
+  LandDatabase out;
+  out.db = Database::Open(folder, true);
+  out.queries.resize(4);
   for (int i = 0; i < SynthScanCount(o); ++i) {
     const SynthScan scan = GenerateSynthScan(o, i);
     const int barrel = i / (3 * 6), bullet = (i / 6) % 3, land = i % 6;
     if (bullet == 2) {
-      queries[static_cast<std::size_t>(barrel)].push_back({land, scan.surface});
+      out.queries[static_cast<std::size_t>(barrel)].push_back({land, scan.surface});
       continue;
     }
     ItemRecord it;
@@ -404,9 +410,82 @@ TEST(BulletSearch, LandShortlistsAggregateToTheSameBarrel) {
     it.kind = Kind::kBullet;
     it.role = "reference";
     it.marks = {{MarkType::kLand, land + 1}};
-    db->Add(it, scan.surface);
-    barrel_of[it.item_label] = barrel;
+    out.land_of[out.db->Add(it, scan.surface).id] = scan.land_id;
+    out.barrel_of[it.item_label] = barrel;
   }
+  return out;
+}
+
+TEST(BulletSearch, LandSearchesAddScreenedLands) {
+  // A land searched among the 48 stored: the embedding's best 3, then the
+  // land screening score's best 2 of the other 45 (the depth is the whole
+  // index). The same land of the barrel's other bullet comes first; the
+  // screening's own recall on real lands is measured in
+  // docs/search-measured.md.
+  testing::TempDir dir;
+  LandDatabase d = MakeLandDatabase(dir / "db");
+  SearchOptions so;
+  so.shortlist = 3;
+  so.shortlist_depth = 48;
+  so.screened = 2;
+  so.fine = 0;
+  so.top = 5;
+  const ItemId query = d.land_of.begin()->first + 6 * 2 + 2;  // barrel 1, bullet 0, land 3
+  std::vector<std::vector<SearchHit>> runs;
+  std::vector<std::string> warnings;
+  for (int threads : {1, 2}) {
+    tbb::global_control limit(tbb::global_control::max_allowed_parallelism,
+                              static_cast<std::size_t>(threads));
+    SearchEngine engine(*d.db, Kind::kBullet, so);
+    engine.Update(&warnings);
+    runs.push_back(engine.SearchItem(query));
+  }
+  EXPECT_TRUE(warnings.empty()) << warnings.front();
+  const std::vector<SearchHit>& hits = runs[1];
+  ASSERT_EQ(hits.size(), 5u);
+  int screened = 0;
+  for (const SearchHit& h : hits) {
+    EXPECT_EQ(h.screen_score.has_value(), h.shortlist_rank > 3) << h.shortlist_rank;
+    screened += h.screen_score.has_value();
+  }
+  EXPECT_EQ(screened, 2);
+  EXPECT_EQ(d.land_of.at(hits[0].item), d.land_of.at(query));  // the same land of bullet 1
+  for (std::size_t i = 0; i < hits.size(); ++i) {              // whatever the thread count
+    EXPECT_EQ(runs[0][i].item, hits[i].item);
+    EXPECT_EQ(runs[0][i].screen_score, hits[i].screen_score);
+  }
+  // Every land's screening features were made when it was prepared, and
+  // stored; a damaged record is made again from the land's scan, with one
+  // warning.
+  const std::string version = ScreenFeatureVersion("land");
+  const std::vector<FeatureRecord> stored = d.db->Features("land", version);
+  ASSERT_EQ(stored.size(), 48u);
+  FeatureRecord damaged = stored[7];
+  damaged.vector = {1.0f, 4.0f, 1.0f, 1.0f, 4.0f, 70000000.0f};
+  d.db->PutFeatures({damaged});
+  warnings.clear();
+  SearchEngine engine(*d.db, Kind::kBullet, so);
+  EXPECT_EQ(engine.Update(&warnings), 1u);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("screening features are unreadable"), std::string::npos) << warnings[0];
+  EXPECT_NE(warnings[0].find("made again from their scans"), std::string::npos) << warnings[0];
+  EXPECT_EQ(d.db->Features("land", version)[7].vector, stored[7].vector);
+  EXPECT_EQ(engine.SearchItem(query).front().item, hits.front().item);
+  // Off: the embedding's 3 alone.
+  so.screened = 0;
+  SearchEngine off(*d.db, Kind::kBullet, so);
+  off.Update(&warnings);
+  const std::vector<SearchHit> alone = off.SearchItem(query);
+  EXPECT_EQ(alone.size(), 3u);
+  for (const SearchHit& h : alone) EXPECT_FALSE(h.screen_score.has_value());
+}
+
+TEST(BulletSearch, LandShortlistsAggregateToTheSameBarrel) {
+  testing::TempDir dir;
+  LandDatabase d = MakeLandDatabase(dir / "db");
+  auto& db = d.db;
+  auto& barrel_of = d.barrel_of;
+  auto& queries = d.queries;
   SearchOptions so;
   so.shortlist = 10;
   so.top = 3;

@@ -49,11 +49,12 @@ void RegisterBench(CLI::App& app, Action* action) {
   cmd->add_option("--recall-queries", args->recall_queries,
                   "Queries also compared exhaustively with the whole database (shortlist recall)");
   cmd->add_option("--shortlist", args->shortlist, "Shortlist length")->check(CLI::Range(1, 100000));
-  cmd->add_option("--shortlist-depth", args->shortlist_depth,
-                  "Cartridge cases: candidates the polar screening score orders (the index's most similar)")
+  cmd->add_option(
+         "--shortlist-depth", args->shortlist_depth,
+         "Candidates the screening score orders (the index's most similar; bullets: a real land's search)")
       ->check(CLI::Range(1, 10000000));
   cmd->add_option("--screened", args->screened,
-                  "Cartridge cases: how many of those the screening score adds to the shortlist (0: none)")
+                  "How many of those the screening score adds to the shortlist (0: none)")
       ->check(CLI::Range(0, 100000));
   cmd->add_option("--top", args->top, "Hits of each two-stage search")->check(CLI::Range(1, 100000));
   cmd->add_option("--fine", args->fine,

@@ -15,8 +15,8 @@ void SearchFlags::Add(CLI::App* cmd, const std::string& top_help) {
       ->check(CLI::Range(0, 100000000));
   cmd->add_option(
          "--shortlist-depth", shortlist_depth,
-         "Cartridge cases, above --screen-all-below: the index's this many most similar candidates are "
-         "ordered by the polar screening score (default 4000)")
+         "The index's this many most similar candidates are ordered by the screening score (cartridge "
+         "cases: above --screen-all-below; lands: always; default 4000)")
       ->check(CLI::Range(1, 10000000));
   cmd->add_option("--screened", screened,
                   "How many of those the screening score adds to the embedding's --shortlist (default 50; 0: "

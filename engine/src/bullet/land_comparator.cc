@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "bullet/land_internal.h"
+#include "bullet/land_screen.h"
 #include "toolmark/engine/check.h"
 
 namespace toolmark::detail {
@@ -40,6 +41,14 @@ class LandComparator : public Comparator {
     return c;
   }
   std::vector<float> Embed(const PreparedMark& mark) const override { return Get(mark).embedding; }
+  bool HasScreen() const override { return true; }
+  std::vector<float> ScreenFeaturesOf(const PreparedMark& mark) const override {
+    return EncodeLandScreen(Get(mark).prepared.signature);
+  }
+  double ScreenScore(const std::vector<float>& a, const std::vector<float>& b) const override {
+    return LandScreenScore(a, b);
+  }
+  void CheckScreen(const std::vector<float>& features) const override { CheckLandScreen(features); }
 
  private:
   std::string name_;

@@ -95,6 +95,7 @@ class CmcComparator : public Comparator {
   double ScreenScore(const std::vector<float>& a, const std::vector<float>& b) const override {
     return PolarScreenScore(a, b);
   }
+  void CheckScreen(const std::vector<float>& features) const override { CheckPolarScreen(features); }
   double QuickScore(const PreparedMark& a, const PreparedMark& b) const override {
     const auto* pa = dynamic_cast<const CmcMark*>(&a);
     const auto* pb = dynamic_cast<const CmcMark*>(&b);

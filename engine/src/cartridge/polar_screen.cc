@@ -18,7 +18,8 @@
 #include <cstdint>
 #include <string>
 
-#include "cartridge/quick_face.h"
+#include "packed_bytes.h"
+#include "screen_cache.h"
 #include "toolmark/engine/check.h"
 
 namespace toolmark::detail {
@@ -141,19 +142,13 @@ std::vector<float> EncodePolarScreen(const PolarSignature& polar) {
   return out;
 }
 
+void CheckPolarScreen(const std::vector<float>& code) {
+  thread_local Code c;  // 16 KB: not on the stack of every thread that checks
+  Decode(code, &c);
+}
+
 double PolarScreenScore(const std::vector<float>& a_features, const std::vector<float>& b_features) {
-  // The first code is decoded once for many candidates: a search scores one
-  // query against thousands (kept per thread, compared whole, so a different
-  // query is never mistaken for it).
-  thread_local std::vector<float> last_query;
-  thread_local bool decoded = false;
-  thread_local Code a;
-  if (!decoded || a_features != last_query) {
-    decoded = false;  // a code that fails to decode is not remembered
-    Decode(a_features, &a);
-    last_query = a_features;
-    decoded = true;
-  }
+  const Code& a = DecodedQuery(a_features, &Decode);
   Code b;
   Decode(b_features, &b);
   if (a.angles != b.angles) Fail("codes of signatures with different angle counts");

@@ -28,4 +28,8 @@ std::vector<float> EncodePolarScreen(const PolarSignature& polar);
 /// toolmark::Error for a code EncodePolarScreen could not have written.
 double PolarScreenScore(const std::vector<float>& a, const std::vector<float>& b);
 
+/// Throws toolmark::Error (as PolarScreenScore would) for a code
+/// EncodePolarScreen could not have written.
+void CheckPolarScreen(const std::vector<float>& code);
+
 }  // namespace toolmark::detail

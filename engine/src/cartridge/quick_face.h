@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "packed_bytes.h"
 #include "toolmark/engine/breech_face.h"
 
 namespace toolmark::detail {
@@ -41,12 +42,5 @@ struct QuickFace {
 /// format 1's encoder) could not have written at these spacings: stored data
 /// is checked, not trusted.
 QuickFace DecodeQuickFace(const std::vector<float>& f, double cmc_spacing_um, double quick_spacing_um);
-
-/// Bytes three to a float (exact integers below 2^24), appended to `out`.
-void PackBytes(const std::vector<std::uint8_t>& bytes, std::vector<float>* out);
-/// `bytes` bytes from the floats of `f` from position `from` on, which must
-/// be exactly those PackBytes wrote; throws "<what>: bad size / bad data".
-std::vector<std::uint8_t> UnpackBytes(const std::vector<float>& f, std::size_t from, std::size_t bytes,
-                                      const std::string& what);
 
 }  // namespace toolmark::detail

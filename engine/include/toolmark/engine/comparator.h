@@ -63,16 +63,23 @@ class Comparator {
   /// HasQuickScore(); the defaults throw.
   virtual std::vector<float> QuickFeatures(const PreparedMark& mark) const;
   virtual std::shared_ptr<const PreparedMark> QuickMark(const std::vector<float>& features) const;
-  /// A screening score far cheaper than QuickScore (microseconds a pair), so
-  /// that a search can order many more candidates by it than it re-ranks;
-  /// higher = more similar. Its numbers are a pure function of the quick
-  /// features (ScreenFeatures(QuickFeatures(mark))), so an item that has
-  /// quick features can always get them. Deterministic. Only where
-  /// HasScreen(); the defaults throw. ScreenScore throws for numbers
-  /// ScreenFeatures could not have made.
+  /// A screening score far cheaper than Compare (microseconds a pair), so
+  /// that a search can order many more candidates by it than it compares;
+  /// higher = more similar. ScreenFeaturesOf makes a mark's numbers. Where
+  /// the comparator has a quick score they are a pure function of the quick
+  /// features (ScreenFeatures(QuickFeatures(mark)), the default), so an item
+  /// that has quick features can always get them; otherwise they need the
+  /// prepared mark. Deterministic. Only where HasScreen(); the defaults
+  /// throw. ScreenScore throws for numbers ScreenFeaturesOf could not have
+  /// made.
   virtual bool HasScreen() const { return false; }
+  virtual std::vector<float> ScreenFeaturesOf(const PreparedMark& mark) const;
   virtual std::vector<float> ScreenFeatures(const std::vector<float>& quick_features) const;
   virtual double ScreenScore(const std::vector<float>& a, const std::vector<float>& b) const;
+  /// Throws toolmark::Error where ScreenScore would refuse `features` (a
+  /// stored code checked when loaded, without scoring it). The default
+  /// scores the code against itself.
+  virtual void CheckScreen(const std::vector<float>& features) const;
 };
 
 /// "baseline" (areal marks: breech faces, 2D images), "land" (bullet land
