@@ -773,7 +773,9 @@ TEST(LandScreen, FindsTheShiftedLandAndRefusesDamagedCodes) {
   // A sample made missing (nibble 8) without the valid count knowing it.
   bad = a;
   bad[5] = static_cast<float>((static_cast<std::uint32_t>(a[5]) & ~0xfu) | 0x8u);
-  if (bad[5] != a[5]) EXPECT_EQ(refused(bad).find("accepted"), std::string::npos);
+  if (bad[5] != a[5]) {
+    EXPECT_EQ(refused(bad).find("accepted"), std::string::npos);
+  }
   // Codes of another step (a signature at another spacing) are not compared.
   std::vector<float> other_step = a;
   other_step[1] = a[1] * 2;

@@ -34,12 +34,17 @@ constexpr double kMinShare = 0.5;   ///< as the land comparison's least overlap
 constexpr int kMinOverlap = 10;     ///< samples
 constexpr const char* kWhat = "land screen features";
 
-/// A decoded code: samples, their squares and the valid mask, as 16-bit
-/// integers (0 where missing), so the score's sums vectorise exactly.
+/// A decoded code: the samples as 16-bit integers (0 where missing, so
+/// their products sum exactly and vectorise), the valid mask, prefix sums
+/// of the squares, and the missing samples' positions: the score's other
+/// sums come from those in time proportional to the missing samples.
 struct Code {
   float step_um = 0;
   int valid = 0;
-  std::vector<std::int16_t> q, q2, m;
+  std::vector<std::int16_t> q;
+  std::vector<std::uint8_t> m;
+  std::vector<std::int32_t> squares;  ///< Σ q² over [0, i)
+  std::vector<int> missing;           ///< ascending
 };
 
 [[noreturn]] void Fail(const std::string& what) { throw Error(std::string(kWhat) + ": " + what); }
@@ -64,19 +69,24 @@ void Decode(const std::vector<float>& f, Code* c) {
   const std::size_t bytes = (size + 1) / 2;
   if (f.size() != kHeader + (bytes + 2) / 3) Fail("bad size");
   c->q.assign(size, 0);
-  c->q2.assign(size, 0);
   c->m.assign(size, 0);
+  c->squares.assign(size + 1, 0);
+  c->missing.clear();
   int valid = 0;
   for (std::size_t i = 0; i < size; ++i) {
     const float v = f[kHeader + i / 6];
     if (!(v >= 0 && v < 16777216.0f && v == std::floor(v))) Fail("bad data");
     const unsigned nibble = (static_cast<std::uint32_t>(v) >> (4 * (i % 6))) & 0x0fu;
-    if (nibble == kMissing) continue;
-    const int q = static_cast<int>(nibble & 7u) - static_cast<int>(nibble & 8u);
-    c->q[i] = static_cast<std::int16_t>(q);
-    c->q2[i] = static_cast<std::int16_t>(q * q);
-    c->m[i] = 1;
-    ++valid;
+    int q = 0;
+    if (nibble == kMissing) {
+      c->missing.push_back(static_cast<int>(i));
+    } else {
+      q = static_cast<int>(nibble & 7u) - static_cast<int>(nibble & 8u);
+      c->q[i] = static_cast<std::int16_t>(q);
+      c->m[i] = 1;
+      ++valid;
+    }
+    c->squares[i + 1] = c->squares[i] + q * q;
   }
   if (valid != c->valid) Fail("valid count does not match the samples");
   // The nibbles after the last sample are written as zero.
@@ -146,15 +156,26 @@ double LandScreenScore(const std::vector<float>& a_features, const std::vector<f
   const int min_overlap = std::max(kMinOverlap, static_cast<int>(std::ceil(kMinShare * least)));
   const int na = static_cast<int>(a.q.size()), nb = static_cast<int>(b.q.size());
   double best = -1;
-  // b shifted by `lag` samples: a[i] against b[i − lag].
+  // b shifted by `lag` samples: a[i] against b[i − lag]. Over the overlap,
+  // with missing samples 0: Σ a·b directly; Σ a²·m_b, Σ m_a·b² and Σ m_a·m_b
+  // from the prefix sums, corrected at the missing samples.
   for (int lag = -(nb - 1); lag < na; ++lag) {
     const int from = std::max(0, lag), to = std::min(na, nb + lag), len = to - from;
     if (len < min_overlap) continue;
     const int at = from - lag;
-    const std::int32_t count = Dot(&a.m[from], &b.m[at], len);
-    if (count < min_overlap) continue;
-    const std::int32_t aa = Dot(&a.q2[from], &b.m[at], len), bb = Dot(&a.m[from], &b.q2[at], len);
-    if (aa <= 0 || bb <= 0) continue;
+    const auto a_lo = std::lower_bound(a.missing.begin(), a.missing.end(), from);
+    const auto a_hi = std::lower_bound(a_lo, a.missing.end(), to);
+    const auto b_lo = std::lower_bound(b.missing.begin(), b.missing.end(), at);
+    const auto b_hi = std::lower_bound(b_lo, b.missing.end(), at + len);
+    std::int32_t aa = a.squares[to] - a.squares[from], bb = b.squares[at + len] - b.squares[at];
+    auto count = static_cast<std::int32_t>(len - (a_hi - a_lo) - (b_hi - b_lo));
+    for (auto p = a_lo; p != a_hi; ++p) {
+      const int j = *p - lag;
+      bb -= b.q[j] * b.q[j];
+      count += b.m[j] == 0;  // missing on both sides: subtracted twice above
+    }
+    for (auto p = b_lo; p != b_hi; ++p) aa -= a.q[*p + lag] * a.q[*p + lag];
+    if (count < min_overlap || aa <= 0 || bb <= 0) continue;
     const std::int32_t ab = Dot(&a.q[from], &b.q[at], len);
     const double r =
         ab / std::sqrt(static_cast<double>(aa) * bb) * std::sqrt(static_cast<double>(count) / least);
