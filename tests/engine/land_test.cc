@@ -642,18 +642,29 @@ TEST(LandSignature, UnusableInputThrows) {
 
 // ---------------------------------------------------------------- comparator
 
+/// Two more scans of `striae`'s land: 150 µm further right with its own
+/// noise (noise seed `seed`), and a noisier one with a 120 µm gap and 3 %
+/// dropouts (seeds seed + 1, seed + 2).
+struct ShiftedAndHoled {
+  Surface shifted, holed;
+  ShiftedAndHoled(const StriationProfile& striae, std::uint64_t seed) {
+    ScanSpec shifted_spec, holed_spec;
+    shifted_spec.x0_um += 150;
+    shifted_spec.noise_seed = seed;
+    holed_spec.noise_um = 0.3;
+    holed_spec.noise_seed = seed + 1;
+    shifted = LandScan(striae, shifted_spec);
+    holed = LandScan(striae, holed_spec);
+    ClearColumns(&holed, 700, 120);
+    Dropouts(&holed, 0.03, seed + 2);
+  }
+};
+
 TEST(LandComparator, DeterministicAcrossThreadCounts) {
   const auto comparator = MakeComparator("land");
   const StriationProfile striae(122), other(123);
-  ScanSpec shifted, holed_spec;
-  shifted.x0_um += 150;
-  shifted.noise_seed = 12;
-  holed_spec.noise_um = 0.3;
-  holed_spec.noise_seed = 13;
-  Surface holed = LandScan(striae, holed_spec);
-  ClearColumns(&holed, 700, 120);
-  Dropouts(&holed, 0.03, 14);
-  const std::vector<Surface> scans = {LandScan(striae), LandScan(striae, shifted), holed, LandScan(other)};
+  const ShiftedAndHoled more(striae, 12);
+  const std::vector<Surface> scans = {LandScan(striae), more.shifted, more.holed, LandScan(other)};
   // Pairs (0,1) (0,2) (0,3) (1,2) (1,3) (2,3), then (1,0).
   std::vector<std::pair<std::size_t, std::size_t>> pairs;
   for (std::size_t i = 0; i < scans.size(); ++i)
@@ -699,17 +710,11 @@ TEST(LandScreen, FindsTheShiftedLandAndRefusesDamagedCodes) {
     return comparator->ScreenFeaturesOf(*comparator->Prepare(scan));
   };
   const StriationProfile striae(131);
-  ScanSpec shifted, holed_spec;
-  shifted.x0_um += 150;
-  shifted.noise_seed = 15;
-  holed_spec.noise_um = 0.3;
-  holed_spec.noise_seed = 16;
-  Surface holed = LandScan(striae, holed_spec);
-  ClearColumns(&holed, 700, 120);
-  Dropouts(&holed, 0.03, 17);
-  Surface mirrored = LandScan(striae, shifted);
-  cv::flip(mirrored.values, mirrored.values, 1);
-  const std::vector<float> a = code(LandScan(striae)), b = code(LandScan(striae, shifted)), h = code(holed),
+  const ShiftedAndHoled more(striae, 15);
+  Surface mirrored = more.shifted;
+  mirrored.values = cv::Mat();  // a new matrix: the shifted scan stays as it is
+  cv::flip(more.shifted.values, mirrored.values, 1);
+  const std::vector<float> a = code(LandScan(striae)), b = code(more.shifted), h = code(more.holed),
                            m = code(mirrored);
   const auto score = [&](const std::vector<float>& x, const std::vector<float>& y) {
     return comparator->ScreenScore(x, y);
