@@ -249,13 +249,14 @@ SearchEngine::Impl::Embedded SearchEngine::Impl::EmbedMissing(const Shard& shard
   if (quick)
     for (ItemId id : db.FeatureItems(name, QuickVersion())) have_quick.insert(id);
   // Screening features made from the prepared mark (no quick features to
-  // make them from) are missing until the item is prepared again.
+  // make them from) are missing until the item is prepared again — where it
+  // has a scan: an item shared at features level has only what was sent.
   LoadScreens(warnings);
   const bool screen_of_mark = comparator->HasScreen() && !quick;
   std::vector<ItemId> missing;
   for (const auto& [id, item] : items)
-    if (shard.Has(id) &&
-        (!features.count(id) || (quick && !have_quick.count(id)) || (screen_of_mark && !screen.count(id))))
+    if (shard.Has(id) && (!features.count(id) || (quick && !have_quick.count(id)) ||
+                          (screen_of_mark && !screen.count(id) && !item.values_sha256.empty())))
       missing.push_back(id);
   for (std::size_t start = 0; start < missing.size(); start += kFeatureBatch) {
     const std::size_t end = std::min(missing.size(), start + kFeatureBatch);

@@ -480,6 +480,44 @@ TEST(BulletSearch, LandSearchesAddScreenedLands) {
   for (const SearchHit& h : alone) EXPECT_FALSE(h.screen_score.has_value());
 }
 
+TEST(BulletSearch, LandsSharedAtFeaturesLevelKeepWhatWasSent) {
+  // A receiver holds lands without scans (a features-level package): those
+  // sent with their screening features keep them, those sent without are
+  // not prepared again (there is no scan) and warn of nothing.
+  testing::TempDir dir;
+  LandDatabase sender = MakeLandDatabase(dir / "sender");
+  std::vector<std::string> warnings;
+  SearchEngine(*sender.db, Kind::kBullet, SearchOptions{}).Update(&warnings);
+  const std::string screen = ScreenFeatureVersion("land"), embedding = FeatureVersion("land");
+  std::vector<ImportedItem> sent;
+  for (const ItemRecord& it : sender.db->List()) {
+    if (sent.size() == 6) break;
+    ImportedItem in;
+    in.item = it;
+    in.item.jurisdiction = "DE";
+    in.origin_item = it.id;
+    for (const std::string& version : {embedding, screen})
+      if (sent.size() < 3 || version == embedding)
+        in.features.push_back(*sender.db->Feature(it.id, FeatureMarkFor(Kind::kBullet), "land", version));
+    sent.push_back(std::move(in));
+  }
+  auto receiver = Database::Open(dir / "receiver", true);
+  const std::vector<ItemId> ids =
+      receiver->ImportPackage({"pkg-1", "DE", "NL", "00", "features", "2026-01-01T00:00:00Z"}, sent);
+  ASSERT_EQ(ids.size(), 6u);
+  SearchOptions so;
+  so.shortlist = 2;
+  so.shortlist_depth = 6;
+  so.screened = 2;
+  SearchEngine engine(*receiver, Kind::kBullet, so);
+  warnings.clear();
+  EXPECT_EQ(engine.Update(&warnings), 0u) << "nothing to prepare: no scans";
+  for (const std::string& w : warnings)  // the index's first build from the imported features, nothing else
+    EXPECT_NE(w.find("vector index"), std::string::npos) << w;
+  EXPECT_EQ(engine.indexed(), 6u);
+  EXPECT_EQ(receiver->Features("land", screen).size(), 3u);
+}
+
 TEST(BulletSearch, LandShortlistsAggregateToTheSameBarrel) {
   testing::TempDir dir;
   LandDatabase d = MakeLandDatabase(dir / "db");

@@ -10,6 +10,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <set>
 
@@ -18,6 +19,8 @@
 #include "toolmark/base/hash.h"
 #include "toolmark/base/time.h"
 #include "toolmark/engine/check.h"
+#include "toolmark/engine/comparator.h"
+#include "toolmark/engine/registry.h"
 #include "toolmark/engine/version.h"
 #include "toolmark/index/search.h"
 #include "toolmark/ingest/quality.h"
@@ -42,6 +45,24 @@ json OurFeatureVersions() {
   return fv;
 }
 
+/// Whether the search comparator `name` makes its screening features from
+/// a prepared mark (so a receiver without the scan could not make them).
+bool ScreensFromMark(const std::string& name) {
+  static const std::map<std::string, bool> screens = [] {
+    std::map<std::string, bool> m;
+    for (const Kind kind : kKinds) {
+      const ComparatorInfo& c = DefaultComparator(kind);
+      m[c.name] = !c.quick_score && MakeComparator(c.name)->HasScreen();
+    }
+    return m;
+  }();
+  const auto it = screens.find(name);
+  return it != screens.end() && it->second;
+}
+
+/// The item's stored features (all made again from its scan where one is
+/// missing), with its stored screening features where its comparator
+/// cannot make them without the scan.
 std::vector<index::FeatureRecord> FeaturesOf(index::Database& db, const index::ItemRecord& it) {
   const std::string name = index::ComparatorForKind(it.kind);
   const Mark mark = index::FeatureMarkFor(it.kind);
@@ -56,6 +77,10 @@ std::vector<index::FeatureRecord> FeaturesOf(index::Database& db, const index::I
     }
     out.push_back(std::move(*f));
   }
+  if (ScreensFromMark(name))
+    if (std::optional<index::FeatureRecord> f =
+            db.Feature(it.id, mark, name, index::ScreenFeatureVersion(name)))
+      out.push_back(std::move(*f));
   return out;
 }
 
