@@ -10,7 +10,7 @@
 # input to tests/fuzz/regressions/<target>/ with the fix.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-declare -A runs=([x3p]=50000 [image2d]=200000 [pointcloud]=100000 [vector_index]=20000 [cmc_quick]=1200 [cmc_screen]=100000 [land_screen]=20000 [package]=100000 [manifest]=100000 [stored_embedding]=200000 [partner_endpoint]=200000)
+declare -A runs=([x3p]=50000 [image2d]=200000 [pointcloud]=100000 [vector_index]=20000 [cmc_quick]=1200 [cmc_screen]=100000 [land_screen]=100000 [package]=100000 [manifest]=100000 [stored_embedding]=200000 [partner_endpoint]=200000)
 # Longest input: stored quick features of a breech face are about 80 KB.
 declare -A max_len=([cmc_quick]=131072 [cmc_screen]=16384 [land_screen]=4096 [package]=131072 [stored_embedding]=4096)
 seconds=""
