@@ -16,7 +16,7 @@ namespace toolmark::detail {
 /// is the mean of the signature over one step (about 4 µm: whole samples of
 /// the signature's spacing), valid where at least half of it is, standardised
 /// over the valid samples and rounded to steps of 1 / 2.5 standard
-/// deviations (−7…7, clipped); −8 marks a missing sample. About 250 bytes
+/// deviations (−7…7, clipped); −8 marks a missing sample. About 340 bytes
 /// for a 2 mm land. Throws toolmark::Error for a signature longer than the
 /// format holds (32 mm at 4 µm: no land is).
 std::vector<float> EncodeLandScreen(const LandSignature& signature);
