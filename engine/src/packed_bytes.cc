@@ -27,12 +27,22 @@ std::vector<std::uint8_t> UnpackBytes(const std::vector<float>& f, std::size_t f
   out.reserve(bytes);
   for (std::size_t i = from; i < f.size(); ++i) {
     const float v = f[i];
-    Check(v >= 0 && v < static_cast<float>(kPackedLimit) && v == std::floor(v), what + ": bad data");
+    Check(IsPackedWord(v), what + ": bad data");
     const auto word = static_cast<std::uint32_t>(v);
     for (int b = 0; b < 3 && out.size() < bytes; ++b)
       out.push_back(static_cast<std::uint8_t>(word >> (8 * b)));
   }
   return out;
+}
+
+bool IsPackedWord(float v) { return v >= 0 && v < static_cast<float>(kPackedLimit) && v == std::floor(v); }
+
+void FailCode(const char* code, const std::string& what) { throw Error(std::string(code) + ": " + what); }
+
+int WholeNumber(float v, int lo, int hi, const char* code, const char* what) {
+  if (!(std::isfinite(v) && v == std::floor(v) && v >= static_cast<float>(lo) && v <= static_cast<float>(hi)))
+    FailCode(code, std::string("bad ") + what);
+  return static_cast<int>(v);
 }
 
 }  // namespace toolmark::detail

@@ -47,24 +47,16 @@ struct Code {
   std::vector<int> missing;           ///< ascending
 };
 
-[[noreturn]] void Fail(const std::string& what) { throw Error(std::string(kWhat) + ": " + what); }
-
-// Checks build their message only when they fail: the decoder runs
-// thousands of times a query.
-int WholeNumber(float v, int lo, int hi, const char* what) {
-  if (!(std::isfinite(v) && v == std::floor(v) && v >= static_cast<float>(lo) && v <= static_cast<float>(hi)))
-    Fail(std::string("bad ") + what);
-  return static_cast<int>(v);
-}
+[[noreturn]] void Fail(const std::string& what) { FailCode(kWhat, what); }
 
 void Decode(const std::vector<float>& f, Code* c) {
   if (f.size() < kHeader) Fail("bad size");
   if (f[0] != kFormat) Fail("unknown format");
   if (!(std::isfinite(f[1]) && f[1] > 0 && f[1] <= 100)) Fail("bad step");
   c->step_um = f[1];
-  const int n = WholeNumber(f[2], 0, kMaxSamples, "sample count");
-  c->valid = WholeNumber(f[3], 0, n, "valid count");
-  WholeNumber(f[4], kBits, kBits, "bits");
+  const int n = WholeNumber(f[2], 0, kMaxSamples, kWhat, "sample count");
+  c->valid = WholeNumber(f[3], 0, n, kWhat, "valid count");
+  WholeNumber(f[4], kBits, kBits, kWhat, "bits");
   const auto size = static_cast<std::size_t>(n);
   const std::size_t bytes = (size + 1) / 2;
   if (f.size() != kHeader + (bytes + 2) / 3) Fail("bad size");
@@ -75,7 +67,7 @@ void Decode(const std::vector<float>& f, Code* c) {
   int valid = 0;
   for (std::size_t i = 0; i < size; ++i) {
     const float v = f[kHeader + i / 6];
-    if (!(v >= 0 && v < 16777216.0f && v == std::floor(v))) Fail("bad data");
+    if (!IsPackedWord(v)) Fail("bad data");
     const unsigned nibble = (static_cast<std::uint32_t>(v) >> (4 * (i % 6))) & 0x0fu;
     int q = 0;
     if (nibble == kMissing) {

@@ -42,15 +42,7 @@ struct Code {
   std::array<std::array<float, 2 * kFrequencies>, kMaxSlots> part;  ///< re, im of k = 1…K
 };
 
-[[noreturn]] void Fail(const std::string& what) { throw Error(std::string(kWhat) + ": " + what); }
-
-// Checks in the decoder build their message only when they fail: it runs
-// thousands of times a query.
-int WholeNumber(float v, int lo, int hi, const char* what) {
-  if (!(std::isfinite(v) && v == std::floor(v) && v >= static_cast<float>(lo) && v <= static_cast<float>(hi)))
-    Fail(std::string("bad ") + what);
-  return static_cast<int>(v);
-}
+[[noreturn]] void Fail(const std::string& what) { FailCode(kWhat, what); }
 
 /// A signed 4-bit part (two's complement in a nibble; −8 is never written).
 int Nibble(unsigned v) { return static_cast<int>(v & 7u) - static_cast<int>(v & 8u); }
@@ -58,18 +50,18 @@ int Nibble(unsigned v) { return static_cast<int>(v & 7u) - static_cast<int>(v & 
 void Decode(const std::vector<float>& f, Code* c) {
   if (f.size() < kHeader) Fail("bad size");
   if (f[0] != kFormat) Fail("unknown format");
-  WholeNumber(f[1], kFrequencies, kFrequencies, "frequency count");
-  c->angles = WholeNumber(f[2], 2 * kFrequencies + 1, 1 << 16, "angle count");
-  WholeNumber(f[3], kScreenRingStep, kScreenRingStep, "ring step");
-  c->first = WholeNumber(f[4], 0, kMaxSlots * kScreenRingStep, "first ring");
+  WholeNumber(f[1], kFrequencies, kFrequencies, kWhat, "frequency count");
+  c->angles = WholeNumber(f[2], 2 * kFrequencies + 1, 1 << 16, kWhat, "angle count");
+  WholeNumber(f[3], kScreenRingStep, kScreenRingStep, kWhat, "ring step");
+  c->first = WholeNumber(f[4], 0, kMaxSlots * kScreenRingStep, kWhat, "first ring");
   if (c->first % kScreenRingStep != 0) Fail("bad first ring");
-  c->slots = WholeNumber(f[5], 0, kMaxSlots, "ring count");
+  c->slots = WholeNumber(f[5], 0, kMaxSlots, kWhat, "ring count");
   const auto n = static_cast<std::size_t>(c->slots);
   const std::size_t bytes = n * kSlotBytes;
   if (f.size() != kHeader + n + (bytes + 2) / 3) Fail("bad size");
   const auto byte = [&](std::size_t i) {
     const float v = f[kHeader + n + i / 3];
-    if (!(v >= 0 && v < 16777216.0f && v == std::floor(v))) Fail("bad data");
+    if (!IsPackedWord(v)) Fail("bad data");
     return (static_cast<std::uint32_t>(v) >> (8 * (i % 3))) & 0xffu;
   };
   for (std::size_t slot = 0; slot < n; ++slot) {
