@@ -239,6 +239,9 @@ SearchEngine::Impl::Embedded SearchEngine::Impl::EmbedMissing(const Shard& shard
   items.clear();
   for (ItemRecord& it : db.List())
     if (it.kind == kind) items.emplace(it.id, std::move(it));
+  bullets.clear();
+  if (kind == Kind::kBullet)
+    for (const auto& [id, it] : items) bullets[{it.case_id, it.item_label}].push_back(id);
   Embedded out;
   std::map<ItemId, std::vector<float>>& features = out.features;
   for (FeatureRecord& f : db.Features(name, version))

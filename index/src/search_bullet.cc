@@ -6,6 +6,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <tuple>
@@ -27,35 +28,55 @@ int LandPosition(const ItemRecord& item) {
 
 namespace {
 
+using BulletKey = std::pair<std::string, std::string>;  // (case, item label)
+
+/// A bullet's land items by position (from the marks "landN"; else the
+/// item order), in position order.
+std::vector<std::pair<int, ItemId>> ByPosition(const std::vector<ItemId>& ids,
+                                               const std::map<ItemId, ItemRecord>& items) {
+  std::vector<std::pair<int, ItemId>> out;
+  for (std::size_t k = 0; k < ids.size(); ++k) {
+    const int p = LandPosition(items.at(ids[k]));
+    out.emplace_back(p >= 0 ? p : static_cast<int>(k), ids[k]);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+/// The land count two bullets are aligned over (as CompareBullets counts).
+int LandCount(const std::vector<int>& a, const std::vector<int>& b) {
+  return std::max(*std::max_element(a.begin(), a.end()), *std::max_element(b.begin(), b.end())) + 1;
+}
+
 /// The land pairs that voted for a candidate bullet at one phase: (query
 /// land index, candidate land item).
 using Votes = std::vector<std::pair<std::size_t, ItemId>>;
 
-/// The candidate bullets in order of their screening score (then key), at
-/// most max(fine, top) of them (fine 0: all): every voting land pair is
-/// compared with the land comparator (at most lands × shortlist
-/// comparisons), and a bullet's screening score is its best phase's sum of
-/// those land scores. The vote only chooses which bullets are compared
-/// whole; CompareBullets finds the phase itself.
-template <typename Key, typename Score>
-std::vector<Key> BestScreened(const std::map<Key, std::map<int, Votes>>& votes, std::size_t fine,
-                              std::size_t top, const Score& score) {
-  if (fine == 0) {  // every candidate, unscreened
-    std::vector<Key> all;
+/// The candidate bullets in order of their voting lands' scores (then key),
+/// at most `keep` of them: every voting land pair is compared with the land
+/// comparator (at most lands × shortlist comparisons), and a bullet's score
+/// here is its best phase's sum of those land scores. The vote only chooses
+/// which bullets are compared whole; CompareBullets finds the phase itself.
+template <typename Score>
+std::vector<BulletKey> BestVoted(const std::map<BulletKey, std::map<int, Votes>>& votes, std::size_t keep,
+                                 const Score& score) {
+  if (keep >= votes.size()) {  // every candidate: no need to order them
+    std::vector<BulletKey> all;
     for (const auto& [key, unused] : votes) all.push_back(key);
     return all;
   }
-  std::vector<std::tuple<Key, int, std::size_t, ItemId>> pairs;
+  std::vector<std::tuple<BulletKey, int, std::size_t, ItemId>> pairs;
   for (const auto& [key, phases] : votes)
     for (const auto& [phase, v] : phases)
       for (const auto& [land, item] : v) pairs.emplace_back(key, phase, land, item);
   std::vector<double> scores(pairs.size());
   tbb::parallel_for(std::size_t{0}, pairs.size(),
                     [&](std::size_t k) { scores[k] = score(std::get<2>(pairs[k]), std::get<3>(pairs[k])); });
-  std::map<Key, std::map<int, double>> sums;  // summed in pair order: the same sums whatever the threads
+  std::map<BulletKey, std::map<int, double>>
+      sums;  // summed in pair order: the same sums whatever the threads
   for (std::size_t k = 0; k < pairs.size(); ++k)
     sums[std::get<0>(pairs[k])][std::get<1>(pairs[k])] += scores[k];
-  std::vector<std::pair<double, Key>> ranked;
+  std::vector<std::pair<double, BulletKey>> ranked;
   for (const auto& [key, phases] : sums) {
     double best = -std::numeric_limits<double>::infinity();
     for (const auto& [phase, sum] : phases) best = std::max(best, sum);
@@ -64,47 +85,113 @@ std::vector<Key> BestScreened(const std::map<Key, std::map<int, Votes>>& votes, 
   std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
     return a.first != b.first ? a.first > b.first : a.second < b.second;
   });
-  const std::size_t keep = std::min(ranked.size(), std::max(fine, top));
-  std::vector<Key> out;
-  for (std::size_t i = 0; i < keep; ++i) out.push_back(ranked[i].second);
+  std::vector<BulletKey> out;
+  for (std::size_t i = 0; i < std::min(keep, ranked.size()); ++i) out.push_back(ranked[i].second);
   return out;
 }
-
-using BulletKey = std::pair<std::string, std::string>;  // (case, item label)
 
 /// Each shortlisted land (`shortlists[i]`: query land i's) votes for its
 /// bullet at the phase it implies: its position minus the query land's,
 /// modulo the land count of the query and that bullet together (as
 /// CompareBullets counts). A bullet whose lands line up with the query's at
 /// one phase gathers several votes there. The query's own bullet is left out.
-std::map<BulletKey, std::map<int, Votes>> VoteByPhase(const std::vector<BulletLandQuery>& lands,
+std::map<BulletKey, std::map<int, Votes>> VoteByPhase(const std::vector<int>& query_positions,
                                                       const std::vector<std::vector<VectorHit>>& shortlists,
                                                       const std::map<ItemId, ItemRecord>& items,
                                                       const std::map<BulletKey, std::vector<ItemId>>& members,
                                                       const BulletKey& exclude) {
-  int query_last = 0;
-  for (const BulletLandQuery& l : lands) query_last = std::max(query_last, l.position);
   std::map<BulletKey, int> counts;
   const auto count_of = [&](const BulletKey& key) {
     if (const auto c = counts.find(key); c != counts.end()) return c->second;
-    int last = query_last;
-    const std::vector<ItemId>& ids = members.at(key);
-    for (std::size_t k = 0; k < ids.size(); ++k) {
-      const int p = LandPosition(items.at(ids[k]));
-      last = std::max(last, p >= 0 ? p : static_cast<int>(k));
-    }
-    return counts[key] = last + 1;
+    return counts[key] = LandCount(query_positions, {ByPosition(members.at(key), items).back().first});
   };
   std::map<BulletKey, std::map<int, Votes>> votes;
-  for (std::size_t i = 0; i < lands.size(); ++i)
+  for (std::size_t i = 0; i < shortlists.size(); ++i)
     for (const VectorHit& h : shortlists[i]) {
       const ItemRecord& it = items.at(h.id);
       const BulletKey key{it.case_id, it.item_label};
       if (key == exclude) continue;
       const int p = LandPosition(it), n = count_of(key);
-      votes[key][p < 0 ? -1 : ((p - lands[i].position) % n + n) % n].emplace_back(i, h.id);
+      votes[key][p < 0 ? -1 : ((p - query_positions[i]) % n + n) % n].emplace_back(i, h.id);
     }
   return votes;
+}
+
+/// The candidate bullets' screening scores (docs/search.md, "Bullets"), in
+/// `votes`' order: each one's lands' screening scores against the query
+/// lands' `codes` at the phases its lands voted for (query land i × the
+/// candidate land at i's position + phase; every pair where the vote has no
+/// phase), aligned as CompareBullets aligns land scores: the best phase's
+/// sequence average. Pairs where the candidate land has no code are left
+/// out; none for a bullet with no pair left.
+std::vector<std::optional<double>> BulletScreenScores(const std::map<BulletKey, std::map<int, Votes>>& votes,
+                                                      const std::vector<std::vector<float>>& codes,
+                                                      const std::vector<int>& query_positions,
+                                                      const std::map<ItemId, std::vector<float>>& screen,
+                                                      const Comparator& comparator,
+                                                      const std::map<BulletKey, std::vector<ItemId>>& members,
+                                                      const std::map<ItemId, ItemRecord>& items) {
+  std::vector<const std::pair<const BulletKey, std::map<int, Votes>>*> keys;
+  for (const auto& v : votes) keys.push_back(&v);
+  std::vector<std::optional<double>> out(keys.size());
+  tbb::parallel_for(std::size_t{0}, keys.size(), [&](std::size_t k) {
+    const std::vector<std::pair<int, ItemId>> lands = ByPosition(members.at(keys[k]->first), items);
+    std::vector<int> positions;
+    for (const auto& [p, id] : lands) positions.push_back(p);
+    const int n = LandCount(query_positions, positions);
+    const std::map<int, Votes>& phases = keys[k]->second;
+    std::vector<std::vector<double>> s(
+        codes.size(), std::vector<double>(lands.size(), std::numeric_limits<double>::quiet_NaN()));
+    bool any = false;
+    for (std::size_t i = 0; i < codes.size(); ++i)  // one query code at a time: decoded once (screen_cache.h)
+      for (std::size_t j = 0; j < lands.size(); ++j) {
+        const int phase = ((positions[j] - query_positions[i]) % n + n) % n;
+        const auto code = screen.find(lands[j].second);
+        if (code == screen.end() || (!phases.count(-1) && !phases.count(phase))) continue;
+        s[i][j] = comparator.ScreenScore(codes[i], code->second);
+        any = true;
+      }
+    if (any) out[k] = CompareBullets(s, query_positions, positions, n).bullet_score;
+  });
+  return out;
+}
+
+/// The candidate bullets to compare whole, at most `keep` (`votes`: all of
+/// them): by their screening scores (BulletScreenScores; kept in
+/// `screen_scores`) where the query lands have `codes`, and also (for bullets
+/// without codes) or else by their voting lands' full comparisons
+/// (BestVoted, with `compare`).
+template <typename Compare>
+std::vector<BulletKey> ChooseBullets(const std::map<BulletKey, std::map<int, Votes>>& votes, std::size_t keep,
+                                     const std::vector<std::vector<float>>& codes,
+                                     const std::vector<int>& query_positions,
+                                     const std::map<ItemId, std::vector<float>>& screen,
+                                     const Comparator& comparator,
+                                     const std::map<BulletKey, std::vector<ItemId>>& members,
+                                     const std::map<ItemId, ItemRecord>& items,
+                                     std::map<BulletKey, double>* screen_scores, const Compare& compare) {
+  if (codes.empty()) return BestVoted(votes, keep, compare);
+  const std::vector<std::optional<double>> s =
+      BulletScreenScores(votes, codes, query_positions, screen, comparator, members, items);
+  std::vector<std::pair<double, BulletKey>> ranked;
+  std::map<BulletKey, std::map<int, Votes>> uncoded;
+  std::size_t next = 0;
+  for (const auto& vote : votes)
+    if (const std::optional<double>& score = s[next++])
+      ranked.emplace_back(*score, vote.first);
+    else
+      uncoded.insert(vote);
+  std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first > b.first : a.second < b.second;
+  });
+  std::vector<BulletKey> out;
+  for (std::size_t k = 0; k < std::min(keep, ranked.size()); ++k) {
+    out.push_back(ranked[k].second);
+    (*screen_scores)[ranked[k].second] = ranked[k].first;
+  }
+  const std::vector<BulletKey> voted = BestVoted(uncoded, keep, compare);
+  out.insert(out.end(), voted.begin(), voted.end());
+  return out;
 }
 
 }  // namespace
@@ -116,56 +203,75 @@ std::vector<BulletHit> SearchEngine::SearchBullet(const std::vector<BulletLandQu
   Check(m.index.has_value(), "search: Update() first");
   Check(m.kind == Kind::kBullet, "search: bullet search needs the bullet (land) index");
   Check(!lands.empty(), "search: a bullet query needs at least one land");
-  // 1. Every query land's shortlist; the bullets its candidates belong to.
+  // 1. Every query land's shortlist (screened as a land's own search is,
+  // where the engine screens); the bullets its candidates belong to.
   std::vector<std::shared_ptr<const PreparedMark>> query(lands.size());
-  tbb::parallel_for(std::size_t{0}, lands.size(),
-                    [&](std::size_t i) { query[i] = m.comparator->Prepare(lands[i].surface); });
-  std::map<BulletKey, std::vector<ItemId>> members;
-  for (const auto& [id, it] : m.items) members[{it.case_id, it.item_label}].push_back(id);
+  std::vector<std::vector<float>> codes(lands.size());
+  const bool screening = m.Screening();
+  tbb::parallel_for(std::size_t{0}, lands.size(), [&](std::size_t i) {
+    query[i] = m.comparator->Prepare(lands[i].surface);
+    if (screening) codes[i] = m.comparator->ScreenFeaturesOf(*query[i]);
+  });
+  std::vector<int> query_positions;
+  for (const BulletLandQuery& l : lands) query_positions.push_back(l.position);
   std::vector<std::vector<VectorHit>> shortlists(lands.size());
   for (std::size_t i = 0; i < lands.size(); ++i) {
     SearchQuery q;
     q.kind = m.kind;
     q.surface_kind = lands[i].surface.kind;
-    // The embedding's shortlist alone: the vote gathers a barrel's bullets
-    // from several lands (docs/search.md, "Bullets").
-    shortlists[i] = m.ShortlistOfEmbedding(m.comparator->Embed(*query[i]), q);
+    shortlists[i] = m.ShortlistOfEmbedding(m.comparator->Embed(*query[i]), q, codes[i]);
   }
-  const auto votes = VoteByPhase(lands, shortlists, m.items, members, {exclude_case, exclude_item});
-  // 2. The best candidate bullets by their voting lands' scores (options.fine,
-  // at least top; 0: all, unscreened) compared whole, in parallel.
-  const std::vector<BulletKey> keys =
-      BestScreened(votes, m.options.fine, m.options.top, [&](std::size_t land, ItemId item) {
-        return m.comparator->Compare(*query[land], *m.PreparedItem(item)).score;
-      });
+  auto votes = VoteByPhase(query_positions, shortlists, m.items, m.bullets, {exclude_case, exclude_item});
+  // Bullets shared at features level (a land without its scan here) cannot
+  // be compared whole: their screening score stands in, where there is one.
+  std::map<BulletKey, std::map<int, Votes>> unscanned;
+  for (auto v = votes.begin(); v != votes.end();) {
+    const std::vector<ItemId>& ids = m.bullets.at(v->first);
+    const bool scanned =
+        std::all_of(ids.begin(), ids.end(), [&](ItemId id) { return !m.items.at(id).values_sha256.empty(); });
+    v = scanned ? std::next(v) : (unscanned.insert(*v), votes.erase(v));
+  }
+  // 2. The best candidate bullets compared whole, in parallel.
+  const std::size_t keep = m.options.fine == 0 ? votes.size() : std::max(m.options.fine, m.options.top);
+  std::map<BulletKey, double> screen_scores;
+  std::vector<BulletKey> keys =
+      ChooseBullets(votes, keep, m.options.fine != 0 && screening ? codes : std::vector<std::vector<float>>{},
+                    query_positions, m.screen, *m.comparator, m.bullets, m.items, &screen_scores,
+                    [&](std::size_t land, ItemId item) {
+                      return m.comparator->Compare(*query[land], *m.PreparedItem(item)).score;
+                    });
+  const std::size_t compared = keys.size();
+  if (screening) {
+    const std::vector<std::optional<double>> s =
+        BulletScreenScores(unscanned, codes, query_positions, m.screen, *m.comparator, m.bullets, m.items);
+    std::size_t next = 0;
+    for (const auto& v : unscanned)
+      if (const std::optional<double>& score = s[next++])
+        keys.push_back(v.first), screen_scores[v.first] = *score;
+  }
   std::vector<BulletHit> hits(keys.size());
-  std::vector<int> query_positions;
-  for (const BulletLandQuery& l : lands) query_positions.push_back(l.position);
   tbb::parallel_for(std::size_t{0}, keys.size(), [&](std::size_t c) {
     BulletHit& h = hits[c];
     h.case_id = keys[c].first;
     h.item_label = keys[c].second;
-    std::vector<std::pair<int, ItemId>> by_position;
-    const std::vector<ItemId>& ids = members.at(keys[c]);
-    for (std::size_t k = 0; k < ids.size(); ++k) {
-      const int p = LandPosition(m.items.at(ids[k]));
-      by_position.emplace_back(p >= 0 ? p : static_cast<int>(k), ids[k]);
-    }
-    std::sort(by_position.begin(), by_position.end());
-    for (const auto& [p, id] : by_position) {
+    if (const auto s = screen_scores.find(keys[c]); s != screen_scores.end()) h.screen_score = s->second;
+    for (const auto& [p, id] : ByPosition(m.bullets.at(keys[c]), m.items)) {
       h.positions.push_back(p);
       h.lands.push_back(id);
     }
     h.jurisdiction = m.items.at(h.lands.front()).jurisdiction;
+    if (c >= compared) {
+      h.features_only = true;
+      h.score = h.screen_score.value();
+      return;
+    }
     h.land_scores.assign(lands.size(), std::vector<double>(h.lands.size()));
     for (std::size_t j = 0; j < h.lands.size(); ++j) {
       const auto candidate = m.PreparedItem(h.lands[j]);
       for (std::size_t i = 0; i < lands.size(); ++i)
         h.land_scores[i][j] = m.comparator->Compare(*query[i], *candidate).score;
     }
-    const int count = std::max(*std::max_element(query_positions.begin(), query_positions.end()),
-                               *std::max_element(h.positions.begin(), h.positions.end())) +
-                      1;
+    const int count = LandCount(query_positions, h.positions);
     const BulletComparison b = CompareBullets(h.land_scores, query_positions, h.positions, count);
     h.score = b.bullet_score;
     h.phase = b.phase;

@@ -14,6 +14,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "toolmark/engine/calibration.h"
@@ -57,6 +58,8 @@ struct SearchEngine::Impl {
   SearchOptions options;
   std::unique_ptr<Comparator> comparator;
   std::map<ItemId, ItemRecord> items;  ///< of this kind
+  /// Bullets: each bullet's land items (case, item label → items), listed with `items`.
+  std::map<std::pair<std::string, std::string>, std::vector<ItemId>> bullets;
   std::optional<VectorIndex> index;
   /// Screening features of this kind's items (comparators with a screening
   /// score), loaded and completed by Update.

@@ -518,6 +518,95 @@ TEST(BulletSearch, LandsSharedAtFeaturesLevelKeepWhatWasSent) {
   EXPECT_EQ(receiver->Features("land", screen).size(), 3u);
 }
 
+TEST(BulletSearch, TheLandScreeningChoosesTheBulletsComparedWhole) {
+  // Each query land's shortlist is the embedding's best 1 and the screening
+  // score's best 3 of the rest; the candidate bullets are ordered by their
+  // lands' screening scores at the phases they voted for, and only the best
+  // 2 are compared whole: the barrel's two bullets, whatever the threads.
+  testing::TempDir dir;
+  LandDatabase d = MakeLandDatabase(dir / "db");
+  SearchOptions so;
+  so.shortlist = 1;
+  so.shortlist_depth = 48;
+  so.screened = 3;
+  so.fine = 2;
+  so.top = 2;
+  std::vector<std::vector<BulletHit>> runs[2];
+  std::vector<std::string> warnings;
+  for (int threads : {1, 2}) {
+    tbb::global_control limit(tbb::global_control::max_allowed_parallelism,
+                              static_cast<std::size_t>(threads));
+    SearchEngine engine(*d.db, Kind::kBullet, so);
+    engine.Update(&warnings);
+    for (std::vector<BulletLandQuery> q : d.queries) {
+      q.erase(q.begin() + 1);  // two lands missing
+      q.erase(q.begin() + 3);
+      runs[threads - 1].push_back(engine.SearchBullet(q));
+    }
+  }
+  EXPECT_TRUE(warnings.empty()) << warnings.front();
+  for (int barrel = 0; barrel < 4; ++barrel) {
+    SCOPED_TRACE("barrel " + std::to_string(barrel));
+    const std::vector<BulletHit>& hits = runs[1][static_cast<std::size_t>(barrel)];
+    ASSERT_EQ(hits.size(), 2u);
+    for (std::size_t i = 0; i < hits.size(); ++i) {
+      EXPECT_EQ(d.barrel_of[hits[i].item_label], barrel);
+      ASSERT_TRUE(hits[i].screen_score.has_value());
+      EXPECT_GT(*hits[i].screen_score, 0.2);
+      EXPECT_FALSE(hits[i].features_only);
+      EXPECT_EQ(hits[i].land_scores.size(), 4u);
+      const BulletHit& one_thread = runs[0][static_cast<std::size_t>(barrel)][i];
+      EXPECT_EQ(one_thread.item_label, hits[i].item_label);
+      EXPECT_EQ(one_thread.score, hits[i].score);
+      EXPECT_EQ(one_thread.screen_score, hits[i].screen_score);
+    }
+  }
+  // Off: the voting lands compared in full choose them, with no screening score.
+  so.screened = 0;
+  SearchEngine off(*d.db, Kind::kBullet, so);
+  off.Update(&warnings);
+  for (const BulletHit& h : off.SearchBullet(d.queries[2])) EXPECT_FALSE(h.screen_score.has_value());
+}
+
+TEST(BulletSearch, BulletsSharedWithoutScansAreListedByTheirScreeningScore) {
+  // A receiver holds two bullets at features level: one sent with its
+  // lands' screening features, one without. A bullet search does not fail
+  // on them: the first is listed by its screening score (not compared
+  // whole: there are no scans), the second cannot be scored and is not.
+  testing::TempDir dir;
+  LandDatabase sender = MakeLandDatabase(dir / "sender");
+  std::vector<std::string> warnings;
+  SearchEngine(*sender.db, Kind::kBullet, SearchOptions{}).Update(&warnings);
+  const std::string screen = ScreenFeatureVersion("land"), embedding = FeatureVersion("land");
+  std::vector<ImportedItem> sent;
+  for (const ItemRecord& it : sender.db->List()) {
+    if (sender.barrel_of.at(it.item_label) != 0) continue;
+    ImportedItem in;
+    in.item = it;
+    in.item.jurisdiction = "DE";
+    in.origin_item = it.id;
+    for (const std::string& version : {embedding, screen})
+      if (it.item_label == "barrel0-bullet0" || version == embedding)
+        in.features.push_back(*sender.db->Feature(it.id, FeatureMarkFor(Kind::kBullet), "land", version));
+    sent.push_back(std::move(in));
+  }
+  ASSERT_EQ(sent.size(), 12u);
+  auto receiver = Database::Open(dir / "receiver", true);
+  receiver->ImportPackage({"pkg-1", "DE", "NL", "00", "features", "2026-01-01T00:00:00Z"}, sent);
+  SearchEngine engine(*receiver, Kind::kBullet, SearchOptions{});
+  engine.Update(&warnings);
+  const std::vector<BulletHit> hits = engine.SearchBullet(sender.queries[0]);
+  ASSERT_EQ(hits.size(), 1u);
+  EXPECT_EQ(hits[0].item_label, "barrel0-bullet0");
+  EXPECT_TRUE(hits[0].features_only);
+  ASSERT_TRUE(hits[0].screen_score.has_value());
+  EXPECT_EQ(hits[0].score, *hits[0].screen_score);
+  EXPECT_GT(hits[0].score, 0.2);
+  EXPECT_TRUE(hits[0].land_scores.empty());
+  EXPECT_FALSE(hits[0].log10_lr.has_value());
+  EXPECT_EQ(hits[0].lands.size(), 6u);
+}
+
 TEST(BulletSearch, LandShortlistsAggregateToTheSameBarrel) {
   testing::TempDir dir;
   LandDatabase d = MakeLandDatabase(dir / "db");

@@ -109,8 +109,10 @@ void PrintBulletHitsJson(const SearchArgs& args, const index::SearchEngine& engi
          {"rank", h.rank},
          {"case", h.case_id},
          {"jurisdiction", h.jurisdiction},
-         {"phase", h.phase},
-         {"phase_gap", h.phase_gap},
+         {"score_kind", h.features_only ? "screen" : "full"},
+         {"phase", h.features_only ? nlohmann::json(nullptr) : nlohmann::json(h.phase)},
+         {"phase_gap", h.features_only ? nlohmann::json(nullptr) : nlohmann::json(h.phase_gap)},
+         {"screen_score", h.screen_score ? nlohmann::json(*h.screen_score) : nlohmann::json(nullptr)},
          {"land_scores", h.land_scores}});
   std::cout << nlohmann::json::array({{{"query", args.query},
                                        {"kind", "bullet"},
@@ -135,9 +137,15 @@ void PrintBulletHitsText(const SearchArgs& args, const index::SearchEngine& engi
   for (const std::string& w : query.warnings) std::printf("query warning: %s\n", w.c_str());
   if (hits.empty()) std::printf("no candidates\n");
   for (const index::BulletHit& h : hits)
-    std::printf("%4d  bullet %-20s  case %-14s  %-12s  score %.3f  phase %d  gap %.3f  (%zu lands)\n", h.rank,
-                h.item_label.c_str(), h.case_id.c_str(), h.jurisdiction.c_str(), h.score, h.phase,
-                h.phase_gap, h.lands.size());
+    if (h.features_only)
+      std::printf(
+          "%4d  bullet %-20s  case %-14s  %-12s  screening score %.3f  (%zu lands, shared without scans: "
+          "not compared whole)\n",
+          h.rank, h.item_label.c_str(), h.case_id.c_str(), h.jurisdiction.c_str(), h.score, h.lands.size());
+    else
+      std::printf("%4d  bullet %-20s  case %-14s  %-12s  score %.3f  phase %d  gap %.3f  (%zu lands)\n",
+                  h.rank, h.item_label.c_str(), h.case_id.c_str(), h.jurisdiction.c_str(), h.score, h.phase,
+                  h.phase_gap, h.lands.size());
   std::printf("likelihood ratios: not calibrated\n");
 }
 

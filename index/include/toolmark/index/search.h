@@ -118,6 +118,13 @@ struct BulletHit {
   double score = 0;            ///< bullet score: the best phase's sequence average of land scores
   int phase = 0;               ///< query position k pairs with candidate position (k + phase) mod lands
   double phase_gap = 0;        ///< best phase mean − the other phases' mean
+  /// The screening score that chose it for comparison (its lands' screening
+  /// scores at their best phase, averaged), where screening chose it.
+  std::optional<double> screen_score;
+  /// Shared at features level (a land without its scan here): not compared
+  /// whole; its score is its screening score, with no land scores, phase or
+  /// likelihood ratio.
+  bool features_only = false;
   std::vector<std::vector<double>> land_scores;  ///< query land i × candidate land j
   /// From the shipped bullet-level calibration, where both bullets are
   /// complete (every land position scanned); none otherwise.
