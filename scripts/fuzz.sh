@@ -20,16 +20,40 @@ CC=clang CXX=clang++ cmake -S "$root" -B "$fuzz_dir" -G Ninja -DCMAKE_BUILD_TYPE
   -DTESTS_ENABLED=OFF -DFUZZERS_ENABLED=ON -DASAN_ENABLED=ON >/dev/null
 targets=(x3p image2d pointcloud vector_index cmc_quick cmc_screen land_screen package manifest stored_embedding partner_endpoint)
 cmake --build "$fuzz_dir" -j "$(nproc)" --target "${targets[@]/#/fuzz_}"
-for t in "${targets[@]}"; do
-  corpus="$fuzz_dir/corpus-$t"
+# One target's run, its output to log-<target>, its outcome to status-<target>.
+run_target() {
+  local t=$1 corpus="$fuzz_dir/corpus-$t" mode extra=()
   mkdir -p "$corpus"
   "$root/build/tests/fuzz/fuzz_${t}_replay" --dump-seeds "$corpus" >/dev/null
   if [ -n "$seconds" ]; then mode=("-max_total_time=$seconds")
   else mode=(-seed=1 "-runs=${TOOLMARK_FUZZ_RUNS:-${runs[$t]}}"); fi
-  extra=()
   [ -d "$root/tests/fuzz/regressions/$t" ] && extra=("$root/tests/fuzz/regressions/$t")
-  echo "fuzz: $t (${mode[*]})"
-  ( cd "$fuzz_dir" && "./tests/fuzz/fuzz_$t" "${mode[@]}" -rss_limit_mb=2048 "-max_len=${max_len[$t]:-65536}" \
-      -print_final_stats=0 "$corpus" "${extra[@]}" 2>&1 | tail -n 2 )
+  echo "fuzz: $t (${mode[*]})" >"$fuzz_dir/log-$t"
+  if ( cd "$fuzz_dir" && "./tests/fuzz/fuzz_$t" "${mode[@]}" -rss_limit_mb=2048 "-max_len=${max_len[$t]:-65536}" \
+      -print_final_stats=0 "$corpus" "${extra[@]}" ) >>"$fuzz_dir/log-$t" 2>&1; then
+    echo ok >"$fuzz_dir/status-$t"
+  else
+    echo failed >"$fuzz_dir/status-$t"
+  fi
+}
+# The targets run side by side, one a core (each run is single-threaded and
+# deterministic on its own: the same runs whatever runs beside it).
+rm -f "$fuzz_dir"/status-*
+for t in "${targets[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$(nproc)" ]; do wait -n || true; done
+  run_target "$t" &
 done
+wait
+failed=0
+for t in "${targets[@]}"; do
+  if [ "$(cat "$fuzz_dir/status-$t" 2>/dev/null)" = ok ]; then
+    head -n 1 "$fuzz_dir/log-$t"
+    tail -n 2 "$fuzz_dir/log-$t"
+  else
+    echo "fuzz: $t FAILED (build-fuzz/log-$t):"
+    tail -n 40 "$fuzz_dir/log-$t"
+    failed=1
+  fi
+done
+[ "$failed" = 0 ] || exit 1
 echo "fuzz: all targets ran without a finding"
