@@ -51,7 +51,8 @@ void RegisterBench(CLI::App& app, Action* action) {
   cmd->add_option("--shortlist", args->shortlist, "Shortlist length")->check(CLI::Range(1, 100000));
   cmd->add_option(
          "--shortlist-depth", args->shortlist_depth,
-         "Candidates the screening score orders (the index's most similar; bullets: a real land's search)")
+         "Candidates the screening score orders (the index's most similar; bullets: each land's, in a bullet "
+         "search and in a real land's search)")
       ->check(CLI::Range(1, 10000000));
   cmd->add_option("--screened", args->screened,
                   "How many of those the screening score adds to the shortlist (0: none)")

@@ -16,7 +16,7 @@ void SearchFlags::Add(CLI::App* cmd, const std::string& top_help) {
   cmd->add_option(
          "--shortlist-depth", shortlist_depth,
          "The index's this many most similar candidates are ordered by the screening score (cartridge "
-         "cases: above --screen-all-below; lands: always; default 4000)")
+         "cases: above --screen-all-below; lands and each land of a bullet search: always; default 4000)")
       ->check(CLI::Range(1, 10000000));
   cmd->add_option("--screened", screened,
                   "How many of those the screening score adds to the embedding's --shortlist (default 50; 0: "
@@ -24,7 +24,8 @@ void SearchFlags::Add(CLI::App* cmd, const std::string& top_help) {
       ->check(CLI::Range(0, 100000));
   cmd->add_option("--fine", fine,
                   "Of those, how many the full comparator compares, after re-ranking by the quick score "
-                  "(cartridge cases; at least --top; 0: all; default 10)")
+                  "(cartridge cases; bullets: candidate bullets compared whole, after ordering by their "
+                  "lands' screening scores; at least --top; 0: all; default 10)")
       ->check(CLI::Range(0, 100000));
   cmd->add_option("--jurisdiction", jurisdictions, "Search only these jurisdictions (repeatable)");
   cmd->add_option("--index", index_kind,

@@ -207,8 +207,9 @@ void Server::AuditShared(const Principal& p, const httplib::Request& req,
   std::string ids;
   for (index::ItemId id : items) {
     const auto it = records.find(id);
-    if (it != records.end() && it->second.jurisdiction != p.jurisdiction)
-      ids += (ids.empty() ? "" : ",") + std::to_string(id) + "(" + it->second.jurisdiction + ")";
+    if (it == records.end() || it->second.jurisdiction == p.jurisdiction) continue;
+    if (!ids.empty()) ids += ',';
+    ids += std::to_string(id) + "(" + it->second.jurisdiction + ")";
   }
   if (!ids.empty())
     db_->Audit("access", std::nullopt,
