@@ -416,6 +416,32 @@ LandDatabase MakeLandDatabase(const std::string& folder) {
   return out;
 }
 
+/// Options for a LandDatabase's 48 lands: the embedding's best `shortlist`,
+/// then the land screening score's best `screened` of the rest (the depth
+/// is the whole index); `fine` compared finely, `top` hits.
+SearchOptions Screened48(std::size_t shortlist, std::size_t screened, std::size_t fine, std::size_t top) {
+  SearchOptions so;
+  so.shortlist = shortlist;
+  so.shortlist_depth = 48;
+  so.screened = screened;
+  so.fine = fine;
+  so.top = top;
+  return so;
+}
+
+/// `run(engine, threads)` on 1 thread, then on 2, each with an engine of its own.
+template <typename Run>
+void OnOneThreadThenTwo(Database& db, const SearchOptions& so, std::vector<std::string>* warnings,
+                        const Run& run) {
+  for (int threads : {1, 2}) {
+    tbb::global_control limit(tbb::global_control::max_allowed_parallelism,
+                              static_cast<std::size_t>(threads));
+    SearchEngine engine(db, Kind::kBullet, so);
+    engine.Update(warnings);
+    run(engine, threads);
+  }
+}
+
 TEST(BulletSearch, LandSearchesAddScreenedLands) {
   // A land searched among the 48 stored: the embedding's best 3, then the
   // land screening score's best 2 of the other 45 (the depth is the whole
@@ -424,22 +450,12 @@ TEST(BulletSearch, LandSearchesAddScreenedLands) {
   // docs/search-measured.md.
   testing::TempDir dir;
   LandDatabase d = MakeLandDatabase(dir / "db");
-  SearchOptions so;
-  so.shortlist = 3;
-  so.shortlist_depth = 48;
-  so.screened = 2;
-  so.fine = 0;
-  so.top = 5;
+  SearchOptions so = Screened48(3, 2, 0, 5);
   const ItemId query = d.land_of.begin()->first + 6 * 2 + 2;  // barrel 1, bullet 0, land 3
   std::vector<std::vector<SearchHit>> runs;
   std::vector<std::string> warnings;
-  for (int threads : {1, 2}) {
-    tbb::global_control limit(tbb::global_control::max_allowed_parallelism,
-                              static_cast<std::size_t>(threads));
-    SearchEngine engine(*d.db, Kind::kBullet, so);
-    engine.Update(&warnings);
-    runs.push_back(engine.SearchItem(query));
-  }
+  OnOneThreadThenTwo(*d.db, so, &warnings,
+                     [&](const SearchEngine& engine, int) { runs.push_back(engine.SearchItem(query)); });
   EXPECT_TRUE(warnings.empty()) << warnings.front();
   const std::vector<SearchHit>& hits = runs[1];
   ASSERT_EQ(hits.size(), 5u);
@@ -480,6 +496,19 @@ TEST(BulletSearch, LandSearchesAddScreenedLands) {
   for (const SearchHit& h : alone) EXPECT_FALSE(h.screen_score.has_value());
 }
 
+/// A stored land as a features-level package from DE carries it: its
+/// embedding, and its screening features when `with_code`.
+ImportedItem SharedLand(Database& sender, const ItemRecord& it, bool with_code) {
+  ImportedItem in;
+  in.item = it;
+  in.item.jurisdiction = "DE";
+  in.origin_item = it.id;
+  for (const std::string& version : {FeatureVersion("land"), ScreenFeatureVersion("land")})
+    if (with_code || version == FeatureVersion("land"))
+      in.features.push_back(*sender.Feature(it.id, FeatureMarkFor(Kind::kBullet), "land", version));
+  return in;
+}
+
 TEST(BulletSearch, LandsSharedAtFeaturesLevelKeepWhatWasSent) {
   // A receiver holds lands without scans (a features-level package): those
   // sent with their screening features keep them, those sent without are
@@ -488,19 +517,10 @@ TEST(BulletSearch, LandsSharedAtFeaturesLevelKeepWhatWasSent) {
   LandDatabase sender = MakeLandDatabase(dir / "sender");
   std::vector<std::string> warnings;
   SearchEngine(*sender.db, Kind::kBullet, SearchOptions{}).Update(&warnings);
-  const std::string screen = ScreenFeatureVersion("land"), embedding = FeatureVersion("land");
+  const std::string screen = ScreenFeatureVersion("land");
   std::vector<ImportedItem> sent;
-  for (const ItemRecord& it : sender.db->List()) {
-    if (sent.size() == 6) break;
-    ImportedItem in;
-    in.item = it;
-    in.item.jurisdiction = "DE";
-    in.origin_item = it.id;
-    for (const std::string& version : {embedding, screen})
-      if (sent.size() < 3 || version == embedding)
-        in.features.push_back(*sender.db->Feature(it.id, FeatureMarkFor(Kind::kBullet), "land", version));
-    sent.push_back(std::move(in));
-  }
+  for (const ItemRecord& it : sender.db->List())
+    if (sent.size() < 6) sent.push_back(SharedLand(*sender.db, it, sent.size() < 3));
   auto receiver = Database::Open(dir / "receiver", true);
   const std::vector<ItemId> ids =
       receiver->ImportPackage({"pkg-1", "DE", "NL", "00", "features", "2026-01-01T00:00:00Z"}, sent);
@@ -525,25 +545,16 @@ TEST(BulletSearch, TheLandScreeningChoosesTheBulletsComparedWhole) {
   // 2 are compared whole: the barrel's two bullets, whatever the threads.
   testing::TempDir dir;
   LandDatabase d = MakeLandDatabase(dir / "db");
-  SearchOptions so;
-  so.shortlist = 1;
-  so.shortlist_depth = 48;
-  so.screened = 3;
-  so.fine = 2;
-  so.top = 2;
+  SearchOptions so = Screened48(1, 3, 2, 2);
   std::vector<std::vector<BulletHit>> runs[2];
   std::vector<std::string> warnings;
-  for (int threads : {1, 2}) {
-    tbb::global_control limit(tbb::global_control::max_allowed_parallelism,
-                              static_cast<std::size_t>(threads));
-    SearchEngine engine(*d.db, Kind::kBullet, so);
-    engine.Update(&warnings);
+  OnOneThreadThenTwo(*d.db, so, &warnings, [&](const SearchEngine& engine, int threads) {
     for (std::vector<BulletLandQuery> q : d.queries) {
       q.erase(q.begin() + 1);  // two lands missing
       q.erase(q.begin() + 3);
       runs[threads - 1].push_back(engine.SearchBullet(q));
     }
-  }
+  });
   EXPECT_TRUE(warnings.empty()) << warnings.front();
   for (int barrel = 0; barrel < 4; ++barrel) {
     SCOPED_TRACE("barrel " + std::to_string(barrel));
@@ -577,19 +588,10 @@ TEST(BulletSearch, BulletsSharedWithoutScansAreListedByTheirScreeningScore) {
   LandDatabase sender = MakeLandDatabase(dir / "sender");
   std::vector<std::string> warnings;
   SearchEngine(*sender.db, Kind::kBullet, SearchOptions{}).Update(&warnings);
-  const std::string screen = ScreenFeatureVersion("land"), embedding = FeatureVersion("land");
   std::vector<ImportedItem> sent;
-  for (const ItemRecord& it : sender.db->List()) {
-    if (sender.barrel_of.at(it.item_label) != 0) continue;
-    ImportedItem in;
-    in.item = it;
-    in.item.jurisdiction = "DE";
-    in.origin_item = it.id;
-    for (const std::string& version : {embedding, screen})
-      if (it.item_label == "barrel0-bullet0" || version == embedding)
-        in.features.push_back(*sender.db->Feature(it.id, FeatureMarkFor(Kind::kBullet), "land", version));
-    sent.push_back(std::move(in));
-  }
+  for (const ItemRecord& it : sender.db->List())
+    if (sender.barrel_of.at(it.item_label) == 0)
+      sent.push_back(SharedLand(*sender.db, it, it.item_label == "barrel0-bullet0"));
   ASSERT_EQ(sent.size(), 12u);
   auto receiver = Database::Open(dir / "receiver", true);
   receiver->ImportPackage({"pkg-1", "DE", "NL", "00", "features", "2026-01-01T00:00:00Z"}, sent);
