@@ -39,7 +39,7 @@ std::vector<FeatureRecord> Derived(const Comparator& comparator, Kind kind, Item
   if (comparator.HasQuickScore())
     out.push_back({item, detail::MarkFor(kind), comparator.Name(), detail::QuickVersionOf(comparator.Name()),
                    comparator.QuickFeatures(prepared)});
-  else if (comparator.HasScreen())
+  if (comparator.ScreenNeedsMark())
     out.push_back({item, detail::MarkFor(kind), comparator.Name(), ScreenFeatureVersion(comparator.Name()),
                    comparator.ScreenFeaturesOf(prepared)});
   return out;
@@ -255,7 +255,7 @@ SearchEngine::Impl::Embedded SearchEngine::Impl::EmbedMissing(const Shard& shard
   // make them from) are missing until the item is prepared again — where it
   // has a scan: an item shared at features level has only what was sent.
   LoadScreens(warnings);
-  const bool screen_of_mark = comparator->HasScreen() && !quick;
+  const bool screen_of_mark = comparator->ScreenNeedsMark();
   std::vector<ItemId> missing;
   for (const auto& [id, item] : items)
     if (shard.Has(id) && (!features.count(id) || (quick && !have_quick.count(id)) ||

@@ -367,7 +367,7 @@ bool FitCongruentCells(const Grid& ref, const Grid& other, const CmcDirection& d
   if (pr.size() < 3) return false;
   cv::Point2d mr(0, 0), mo(0, 0);
   for (std::size_t i = 0; i < pr.size(); ++i) mr += pr[i], mo += po[i];
-  mr *= 1.0 / pr.size(), mo *= 1.0 / po.size();
+  mr *= 1.0 / static_cast<double>(pr.size()), mo *= 1.0 / static_cast<double>(po.size());
   double sin_sum = 0, cos_sum = 0;
   for (std::size_t i = 0; i < pr.size(); ++i) {
     const cv::Point2d a = po[i] - mo, b = pr[i] - mr;
@@ -383,7 +383,7 @@ bool FitCongruentCells(const Grid& ref, const Grid& other, const CmcDirection& d
     const cv::Point2d at = cv::Point2d(c * o.x - s * o.y, s * o.x + c * o.y) + ref.centre + fit->t_px;
     squares += (at - pr[i]).dot(at - pr[i]);
   }
-  *rms_um = std::sqrt(squares / pr.size()) * ref.spacing;
+  *rms_um = std::sqrt(squares / static_cast<double>(pr.size())) * ref.spacing;
   return true;
 }
 

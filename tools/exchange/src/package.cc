@@ -51,8 +51,8 @@ bool ScreensFromMark(const std::string& name) {
   static const std::map<std::string, bool> screens = [] {
     std::map<std::string, bool> m;
     for (const Kind kind : kKinds) {
-      const ComparatorInfo& c = DefaultComparator(kind);
-      m[c.name] = !c.quick_score && MakeComparator(c.name)->HasScreen();
+      const std::string& name = DefaultComparator(kind).name;
+      m[name] = MakeComparator(name)->ScreenNeedsMark();
     }
     return m;
   }();

@@ -73,6 +73,10 @@ class Comparator {
   /// throw. ScreenScore throws for numbers ScreenFeaturesOf could not have
   /// made.
   virtual bool HasScreen() const { return false; }
+  /// Whether its screening features need the prepared mark (a screening
+  /// score and no quick score): they are made when the mark is, and an item
+  /// without its scan has only those it was given.
+  bool ScreenNeedsMark() const { return HasScreen() && !HasQuickScore(); }
   virtual std::vector<float> ScreenFeaturesOf(const PreparedMark& mark) const;
   virtual std::vector<float> ScreenFeatures(const std::vector<float>& quick_features) const;
   virtual double ScreenScore(const std::vector<float>& a, const std::vector<float>& b) const;
