@@ -296,10 +296,20 @@ void SearchEngine::Impl::LoadScreens(std::vector<std::string>* warnings) {
     std::string which;
     for (std::size_t i = 0; i < std::min<std::size_t>(unreadable.size(), 5); ++i)
       which += (i ? ", " : "") + std::to_string(unreadable[i]);
+    // Made again from the quick features, else from the scans, where there
+    // are scans: an item shared at features level has only what was sent.
+    const auto unscanned = static_cast<std::size_t>(std::count_if(
+        unreadable.begin(), unreadable.end(), [&](ItemId id) { return items.at(id).values_sha256.empty(); }));
+    std::string what = "made again from their quick features";
+    if (!comparator->HasQuickScore())
+      what = unscanned == 0 ? "made again from their scans"
+             : unscanned == unreadable.size()
+                 ? "not screened: shared without their scans, they cannot be made again here"
+                 : "made again from their scans, except " + std::to_string(unscanned) +
+                       " shared without their scans (not screened)";
     warnings->push_back(std::to_string(unreadable.size()) +
                         " items' stored screening features are unreadable (items " + which +
-                        (unreadable.size() > 5 ? ", …" : "") + "): made again from their " +
-                        (comparator->HasQuickScore() ? "quick features" : "scans"));
+                        (unreadable.size() > 5 ? ", …" : "") + "): " + what);
   }
 }
 

@@ -536,6 +536,15 @@ TEST(BulletSearch, LandsSharedAtFeaturesLevelKeepWhatWasSent) {
     EXPECT_NE(w.find("vector index"), std::string::npos) << w;
   EXPECT_EQ(engine.indexed(), 6u);
   EXPECT_EQ(receiver->Features("land", screen).size(), 3u);
+  // A damaged one cannot be made again (no scan), and the warning says so.
+  FeatureRecord damaged = receiver->Features("land", screen)[0];
+  damaged.vector = {1.0f, 4.0f, 1.0f, 1.0f, 4.0f, 70000000.0f};
+  receiver->PutFeatures({damaged});
+  warnings.clear();
+  SearchEngine again(*receiver, Kind::kBullet, so);
+  EXPECT_EQ(again.Update(&warnings), 0u);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("not screened: shared without their scans"), std::string::npos) << warnings[0];
 }
 
 TEST(BulletSearch, TheLandScreeningChoosesTheBulletsComparedWhole) {
