@@ -177,7 +177,7 @@ std::vector<VectorHit> VectorIndex::Search(const float* raw_query, std::size_t k
   // A filter that leaves few vectors is answered exactly: cheap, and never
   // worse (sketch: no more than it would re-rank anyway).
   const double exact_below =
-      m.kind == VectorIndexKind::kSketch ? static_cast<double>(m.options.sketch_rerank) : detail::kExactBelow;
+      m.kind == VectorIndexKind::kSketch ? static_cast<double>(m.SketchRerank(k)) : detail::kExactBelow;
   if (m.kind != VectorIndexKind::kFlat && share * static_cast<double>(m.position.size()) < exact_below)
     return m.Exhaustive(query, k, selector);
   if (m.kind == VectorIndexKind::kSketch) return m.SearchSketch(query, k, selector, filter != nullptr);

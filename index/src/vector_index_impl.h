@@ -38,6 +38,11 @@ constexpr std::size_t kIvfTrainMax = 65536;    ///< IVF: vectors its PCA and lis
 /// core. The hits are re-sorted by (similarity, id) afterwards.
 constexpr int kIvfParallelMode = 1;
 constexpr double kExactBelow = 20000;  ///< HNSW, IVF: fewer accepted vectors are searched exhaustively
+/// kSketch re-ranks at least this many nearest sketches a result asked for:
+/// deep in a long list (a screening's 4,000) the sketch order is rough, and
+/// re-ranking 8 times the list keeps what the exact order keeps far better
+/// (docs/search-measured.md, "bullets screened by land codes").
+constexpr std::size_t kSketchRerankPerResult = 8;
 
 /// The inner product of two n-float vectors, summed in eight interleaved
 /// partial sums and then in a fixed order: the same float for the same
@@ -306,10 +311,15 @@ struct VectorIndex::Impl {
     return Rerank(query, accepted, k);
   }
 
+  /// kSketch: how many nearest sketches a search for `k` re-ranks exactly.
+  std::size_t SketchRerank(std::size_t k) const {
+    return std::max(options.sketch_rerank, detail::kSketchRerankPerResult * k);
+  }
+
   /// kSketch: the Hamming distance to every live sketch, the nearest
-  /// sketch_rerank (at least k) that the selector accepts, re-ranked by
-  /// exact inner product. Without a filter the selector is never asked
-  /// (dead positions have no distance).
+  /// SketchRerank(k) that the selector accepts, re-ranked by exact inner
+  /// product. Without a filter the selector is never asked (dead positions
+  /// have no distance).
   std::vector<VectorHit> SearchSketch(const float* query, std::size_t k, const faiss::IDSelector& selector,
                                       bool filtered) const {
     std::function<bool(std::size_t)> accept;
@@ -322,7 +332,7 @@ struct VectorIndex::Impl {
     std::vector<std::size_t> nearest;
     tbb::this_task_arena::isolate([&] {
       sketch->Scan(query, live, &scratch);
-      nearest = detail::NearestBySketch(scratch, std::max(k, options.sketch_rerank), accept);
+      nearest = detail::NearestBySketch(scratch, SketchRerank(k), accept);
     });
     return Rerank(query, nearest, k);
   }

@@ -75,7 +75,8 @@ void RegisterBench(CLI::App& app, Action* action) {
       ->check(CLI::Validator(
           [](std::string& v) { return std::stoi(v) % 64 == 0 ? std::string() : "must be a multiple of 64"; },
           "MULTIPLE OF 64"));
-  cmd->add_option("--sketch-rerank", args->sketch_rerank, "Sketch: nearest sketches re-ranked exactly")
+  cmd->add_option("--sketch-rerank", args->sketch_rerank,
+                  "Sketch: nearest sketches re-ranked exactly (at least 8 times the results asked for)")
       ->check(CLI::Range(1, 10000000));
   cmd->add_option("--vectors", args->vectors,
                   "Also benchmark the vector index alone at this many vectors (embeddings + distractors)");

@@ -51,8 +51,8 @@ bool ScreensFromMark(const std::string& name) {
   static const std::map<std::string, bool> screens = [] {
     std::map<std::string, bool> m;
     for (const Kind kind : kKinds) {
-      const std::string& name = DefaultComparator(kind).name;
-      m[name] = MakeComparator(name)->ScreenNeedsMark();
+      const std::string& comparator = DefaultComparator(kind).name;
+      m[comparator] = MakeComparator(comparator)->ScreenNeedsMark();
     }
     return m;
   }();

@@ -32,9 +32,9 @@ enum class VectorIndexKind {
   kIvf,
   /// approximate, with exact similarities: the full vectors as for flat,
   /// plus a binary sketch of each (sketch_bits sign bits of fixed random
-  /// rotations). A search scans every sketch by Hamming distance and
-  /// re-ranks the nearest sketch_rerank by exact inner product. Flat up to
-  /// sketch_rerank vectors.
+  /// rotations). A search for k scans every sketch by Hamming distance and
+  /// re-ranks the nearest max(sketch_rerank, 8k) by exact inner product.
+  /// Flat up to sketch_rerank vectors.
   kSketch,
 };
 
@@ -54,7 +54,7 @@ struct VectorIndexOptions {
   std::size_t ivf_probe = 96;              ///< IVF: lists visited per search (widened for filters)
   std::size_t ivf_min_train = 4096;        ///< IVF: flat below this many vectors
   int sketch_bits = 512;                   ///< sketch: bits a vector (a multiple of 64, 64..4096)
-  std::size_t sketch_rerank = 4096;        ///< sketch: nearest sketches re-ranked exactly (at least k)
+  std::size_t sketch_rerank = 4096;        ///< sketch: nearest sketches re-ranked exactly (at least 8k)
   /// Whitening: once the index holds this many vectors (or is made IVF
   /// before), a centring and partial whitening to whiten_dims dimensions is
   /// fitted on the first whiten_at of them and applied to every stored vector
