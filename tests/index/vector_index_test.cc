@@ -201,6 +201,16 @@ TEST(VectorIndex, IvfRecallAgainstExactSearch) {
   EXPECT_LT(index.MemoryBytes(), std::size_t{20000} * kDims * sizeof(float));
 }
 
+/// A sketch index of `bits` bits a vector re-ranking `rerank`, unwhitened.
+VectorIndexOptions SketchOptions(int bits, std::size_t rerank) {
+  VectorIndexOptions o;
+  o.kind = VectorIndexKind::kSketch;
+  o.whiten_at = 0;
+  o.sketch_bits = bits;
+  o.sketch_rerank = rerank;
+  return o;
+}
+
 /// Sketches against exact search: the nearest 500 of 20,000 by Hamming
 /// distance, re-ranked exactly, hold nearly all of the exact top 10; the
 /// similarities are exact; more bits or a deeper re-ranking never do worse
@@ -212,12 +222,7 @@ TEST(VectorIndex, SketchRecallAgainstExactSearch) {
   const std::vector<float> queries = Vectors(100, kDims, 400, 4);
   std::vector<double> recalls;
   for (const auto& [bits, rerank] : {std::pair{64, 500}, std::pair{256, 500}, std::pair{256, 2000}}) {
-    VectorIndexOptions o;
-    o.kind = VectorIndexKind::kSketch;
-    o.whiten_at = 0;
-    o.sketch_bits = bits;
-    o.sketch_rerank = rerank;
-    VectorIndex index(kDims, o);
+    VectorIndex index(kDims, SketchOptions(bits, rerank));
     index.Add(ids, v);
     ASSERT_EQ(index.kind(), VectorIndexKind::kSketch);
     std::size_t found = 0;
@@ -257,12 +262,7 @@ TEST(VectorIndex, ASketchSearchForALongListReRanksEightTimesIt) {
   const std::vector<float> v = Vectors(20000, kDims, 400, 3);
   const std::vector<VectorId> ids = Ids(20000);
   const std::vector<float> queries = Vectors(20, kDims, 400, 4);
-  VectorIndexOptions o;
-  o.kind = VectorIndexKind::kSketch;
-  o.whiten_at = 0;
-  o.sketch_bits = 256;
-  o.sketch_rerank = 1;
-  VectorIndex index(kDims, o);
+  VectorIndex index(kDims, SketchOptions(256, 1));
   index.Add(ids, v);
   ASSERT_EQ(index.kind(), VectorIndexKind::kSketch);
   std::size_t found = 0;
