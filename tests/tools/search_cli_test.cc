@@ -218,7 +218,13 @@ TEST(SearchCli, ABulletLandsIdSearchesItsWholeBullet) {
   ASSERT_GE(j[0]["hits"].size(), 2u);
   EXPECT_EQ(j[0]["hits"][0]["item"], "f0000-b2") << r.out;
   EXPECT_EQ(j[0]["hits"][0]["lands"].size(), 4u);
-  for (const json& h : j[0]["hits"]) EXPECT_NE(h["item"], "f0000-b1");  // not itself
+  for (const json& h : j[0]["hits"]) {
+    EXPECT_NE(h["item"], "f0000-b1");  // not itself
+    // Compared whole, chosen by its lands' screening scores (docs/search.md, "Bullets").
+    EXPECT_EQ(h.value("score_kind", ""), "full");
+    EXPECT_TRUE(h.contains("screen_score") && h["screen_score"].is_number()) << h;
+    EXPECT_TRUE(h.contains("phase") && h["phase"].is_number()) << h;
+  }
   // --land: that land alone.
   const CliResult land = RunCli({"search", "--db", db, "--json", "1", "--land", "--top", "1"});
   ASSERT_EQ(land.status, 0) << land.err;
