@@ -52,6 +52,16 @@ int LandCount(const std::vector<int>& a, const std::vector<int>& b) {
 /// land index, candidate land item).
 using Votes = std::vector<std::pair<std::size_t, ItemId>>;
 
+/// Candidate bullets with a score, best first (ties: key), at most `keep`.
+std::vector<std::pair<double, BulletKey>> BestFirst(std::vector<std::pair<double, BulletKey>> ranked,
+                                                    std::size_t keep) {
+  std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first > b.first : a.second < b.second;
+  });
+  ranked.resize(std::min(keep, ranked.size()));
+  return ranked;
+}
+
 /// The candidate bullets in order of their voting lands' scores (then key),
 /// at most `keep` of them: every voting land pair is compared with the land
 /// comparator (at most lands × shortlist comparisons), and a bullet's score
@@ -82,11 +92,8 @@ std::vector<BulletKey> BestVoted(const std::map<BulletKey, std::map<int, Votes>>
     for (const auto& [phase, sum] : phases) best = std::max(best, sum);
     ranked.emplace_back(best, key);
   }
-  std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
-    return a.first != b.first ? a.first > b.first : a.second < b.second;
-  });
   std::vector<BulletKey> out;
-  for (std::size_t i = 0; i < std::min(keep, ranked.size()); ++i) out.push_back(ranked[i].second);
+  for (const auto& [unused, key] : BestFirst(std::move(ranked), keep)) out.push_back(key);
   return out;
 }
 
@@ -117,29 +124,28 @@ std::map<BulletKey, std::map<int, Votes>> VoteByPhase(const std::vector<int>& qu
   return votes;
 }
 
-/// The candidate bullets' screening scores (docs/search.md, "Bullets"), in
-/// `votes`' order: each one's lands' screening scores against the query
-/// lands' `codes` at the phases its lands voted for (query land i × the
-/// candidate land at i's position + phase; every pair where the vote has no
-/// phase), aligned as CompareBullets aligns land scores: the best phase's
-/// sequence average. Pairs where the candidate land has no code are left
-/// out; none for a bullet with no pair left.
-std::vector<std::optional<double>> BulletScreenScores(const std::map<BulletKey, std::map<int, Votes>>& votes,
-                                                      const std::vector<std::vector<float>>& codes,
-                                                      const std::vector<int>& query_positions,
-                                                      const std::map<ItemId, std::vector<float>>& screen,
-                                                      const Comparator& comparator,
-                                                      const std::map<BulletKey, std::vector<ItemId>>& members,
-                                                      const std::map<ItemId, ItemRecord>& items) {
-  std::vector<const std::pair<const BulletKey, std::map<int, Votes>>*> keys;
-  for (const auto& v : votes) keys.push_back(&v);
-  std::vector<std::optional<double>> out(keys.size());
-  tbb::parallel_for(std::size_t{0}, keys.size(), [&](std::size_t k) {
-    const std::vector<std::pair<int, ItemId>> lands = ByPosition(members.at(keys[k]->first), items);
+/// What a bullet search screens with: the query lands' codes and
+/// positions, and the engine's stored codes, bullets and items.
+struct BulletScreening {
+  const std::vector<std::vector<float>>& codes;
+  const std::vector<int>& query_positions;
+  const std::map<ItemId, std::vector<float>>& screen;
+  const Comparator& comparator;
+  const std::map<BulletKey, std::vector<ItemId>>& members;
+  const std::map<ItemId, ItemRecord>& items;
+
+  /// A candidate bullet's screening score (docs/search.md, "Bullets"): its
+  /// lands' screening scores against the query lands' codes at the phases
+  /// its lands voted for (query land i × the candidate land at i's position
+  /// + phase; every pair where the vote has no phase), aligned as
+  /// CompareBullets aligns land scores: the best phase's sequence average.
+  /// Pairs where the candidate land has no code are left out; none for a
+  /// bullet with no pair left.
+  std::optional<double> Score(const BulletKey& key, const std::map<int, Votes>& phases) const {
+    const std::vector<std::pair<int, ItemId>> lands = ByPosition(members.at(key), items);
     std::vector<int> positions;
     for (const auto& [p, id] : lands) positions.push_back(p);
     const int n = LandCount(query_positions, positions);
-    const std::map<int, Votes>& phases = keys[k]->second;
     std::vector<std::vector<double>> s(
         codes.size(), std::vector<double>(lands.size(), std::numeric_limits<double>::quiet_NaN()));
     bool any = false;
@@ -151,48 +157,30 @@ std::vector<std::optional<double>> BulletScreenScores(const std::map<BulletKey, 
         s[i][j] = comparator.ScreenScore(codes[i], code->second);
         any = true;
       }
-    if (any) out[k] = CompareBullets(s, query_positions, positions, n).bullet_score;
-  });
-  return out;
-}
-
-/// The candidate bullets to compare whole, at most `keep` (`votes`: all of
-/// them): by their screening scores (BulletScreenScores; kept in
-/// `screen_scores`) where the query lands have `codes`, and also (for bullets
-/// without codes) or else by their voting lands' full comparisons
-/// (BestVoted, with `compare`).
-template <typename Compare>
-std::vector<BulletKey> ChooseBullets(const std::map<BulletKey, std::map<int, Votes>>& votes, std::size_t keep,
-                                     const std::vector<std::vector<float>>& codes,
-                                     const std::vector<int>& query_positions,
-                                     const std::map<ItemId, std::vector<float>>& screen,
-                                     const Comparator& comparator,
-                                     const std::map<BulletKey, std::vector<ItemId>>& members,
-                                     const std::map<ItemId, ItemRecord>& items,
-                                     std::map<BulletKey, double>* screen_scores, const Compare& compare) {
-  if (codes.empty()) return BestVoted(votes, keep, compare);
-  const std::vector<std::optional<double>> s =
-      BulletScreenScores(votes, codes, query_positions, screen, comparator, members, items);
-  std::vector<std::pair<double, BulletKey>> ranked;
-  std::map<BulletKey, std::map<int, Votes>> uncoded;
-  std::size_t next = 0;
-  for (const auto& vote : votes)
-    if (const std::optional<double>& score = s[next++])
-      ranked.emplace_back(*score, vote.first);
-    else
-      uncoded.insert(vote);
-  std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
-    return a.first != b.first ? a.first > b.first : a.second < b.second;
-  });
-  std::vector<BulletKey> out;
-  for (std::size_t k = 0; k < std::min(keep, ranked.size()); ++k) {
-    out.push_back(ranked[k].second);
-    (*screen_scores)[ranked[k].second] = ranked[k].first;
+    if (!any) return std::nullopt;
+    return CompareBullets(s, query_positions, positions, n).bullet_score;
   }
-  const std::vector<BulletKey> voted = BestVoted(uncoded, keep, compare);
-  out.insert(out.end(), voted.begin(), voted.end());
-  return out;
-}
+
+  /// The best `keep` of `votes`' bullets by Score, best first (in parallel;
+  /// the same order whatever the threads); those without one go to
+  /// `unscored` when given.
+  std::vector<std::pair<double, BulletKey>> Best(const std::map<BulletKey, std::map<int, Votes>>& votes,
+                                                 std::size_t keep,
+                                                 std::map<BulletKey, std::map<int, Votes>>* unscored) const {
+    std::vector<const std::pair<const BulletKey, std::map<int, Votes>>*> candidates;
+    for (const auto& v : votes) candidates.push_back(&v);
+    std::vector<std::optional<double>> scores(candidates.size());
+    tbb::parallel_for(std::size_t{0}, candidates.size(),
+                      [&](std::size_t k) { scores[k] = Score(candidates[k]->first, candidates[k]->second); });
+    std::vector<std::pair<double, BulletKey>> ranked;
+    for (std::size_t k = 0; k < candidates.size(); ++k)
+      if (scores[k])
+        ranked.emplace_back(*scores[k], candidates[k]->first);
+      else if (unscored)
+        unscored->insert(*candidates[k]);
+    return BestFirst(std::move(ranked), keep);
+  }
+};
 
 }  // namespace
 
@@ -231,24 +219,29 @@ std::vector<BulletHit> SearchEngine::SearchBullet(const std::vector<BulletLandQu
         std::all_of(ids.begin(), ids.end(), [&](ItemId id) { return !m.items.at(id).values_sha256.empty(); });
     v = scanned ? std::next(v) : (unscanned.insert(*v), votes.erase(v));
   }
-  // 2. The best candidate bullets compared whole, in parallel.
+  // 2. The best candidate bullets (options.fine, at least top; 0: all,
+  // unscreened) compared whole, in parallel: chosen by their lands'
+  // screening scores where the engine screens, else (and for bullets without
+  // codes) by their voting lands' full comparisons.
   const std::size_t keep = m.options.fine == 0 ? votes.size() : std::max(m.options.fine, m.options.top);
+  const BulletScreening screen{codes, query_positions, m.screen, *m.comparator, m.bullets, m.items};
+  const auto compare = [&](std::size_t land, ItemId item) {
+    return m.comparator->Compare(*query[land], *m.PreparedItem(item)).score;
+  };
+  std::vector<BulletKey> keys;
   std::map<BulletKey, double> screen_scores;
-  std::vector<BulletKey> keys =
-      ChooseBullets(votes, keep, m.options.fine != 0 && screening ? codes : std::vector<std::vector<float>>{},
-                    query_positions, m.screen, *m.comparator, m.bullets, m.items, &screen_scores,
-                    [&](std::size_t land, ItemId item) {
-                      return m.comparator->Compare(*query[land], *m.PreparedItem(item)).score;
-                    });
-  const std::size_t compared = keys.size();
-  if (screening) {
-    const std::vector<std::optional<double>> s =
-        BulletScreenScores(unscanned, codes, query_positions, m.screen, *m.comparator, m.bullets, m.items);
-    std::size_t next = 0;
-    for (const auto& v : unscanned)
-      if (const std::optional<double>& score = s[next++])
-        keys.push_back(v.first), screen_scores[v.first] = *score;
+  std::map<BulletKey, std::map<int, Votes>> uncoded;
+  if (screening && m.options.fine != 0) {
+    for (const auto& [score, key] : screen.Best(votes, keep, &uncoded))
+      keys.push_back(key), screen_scores[key] = score;
+  } else {
+    uncoded = std::move(votes);
   }
+  for (const BulletKey& key : BestVoted(uncoded, keep, compare)) keys.push_back(key);
+  const std::size_t compared = keys.size();
+  if (screening)  // the unscanned by their screening score alone, every one that has one
+    for (const auto& [score, key] : screen.Best(unscanned, unscanned.size(), nullptr))
+      keys.push_back(key), screen_scores[key] = score;
   std::vector<BulletHit> hits(keys.size());
   tbb::parallel_for(std::size_t{0}, keys.size(), [&](std::size_t c) {
     BulletHit& h = hits[c];

@@ -67,7 +67,7 @@ void Decode(const std::vector<float>& f, Code* c) {
   int valid = 0;
   for (std::size_t i = 0; i < size; ++i) {
     const float v = f[kHeader + i / 6];
-    if (!IsPackedWord(v)) Fail("bad data");
+    if (i % 6 == 0 && !IsPackedWord(v)) Fail("bad data");  // each word checked once
     const unsigned nibble = (static_cast<std::uint32_t>(v) >> (4 * (i % 6))) & 0x0fu;
     int q = 0;
     if (nibble == kMissing) {
