@@ -13,9 +13,35 @@ struct ZipFileCloser {
   void operator()(zip_file_t* f) const { zip_fclose(f); }
 };
 
+/// libzip 1.7 (Debian 12) fills two function-level statics on a process's
+/// first zip_open_from_source, without a lock: a thread opening at the same
+/// instant can read the first set and the second not yet, and then takes a
+/// writable buffer for a read-only one ("Read-only archive"; `toolmark synth`
+/// failed so in about 1 run of 100 on 2 cores). Every open here comes after
+/// one made under C++'s thread-safe initialisation of a static, which fills
+/// both before any other open can start.
+void OpenOnceFirst() {
+  static const bool opened = [] {
+    zip_error_t error;
+    zip_error_init(&error);
+    zip_source_t* src = zip_source_buffer_create(nullptr, 0, 0, &error);
+    TM_ASSERT(src != nullptr);
+    zip_t* archive = zip_open_from_source(src, ZIP_TRUNCATE, &error);
+    if (archive != nullptr) {
+      zip_discard(archive);  // frees src too
+    } else {
+      zip_source_free(src);
+    }
+    zip_error_fini(&error);
+    return true;
+  }();
+  (void)opened;
+}
+
 }  // namespace
 
 ZipReader::ZipReader(std::string_view bytes, std::size_t max_entries) : bytes_(bytes) {
+  OpenOnceFirst();
   zip_error_t error;
   zip_error_init(&error);
   zip_source_t* src = zip_source_buffer_create(bytes_.data(), bytes_.size(), 0, &error);
@@ -99,11 +125,11 @@ std::string ZipReader::Read(const std::string& name, std::size_t limit, bool exa
 
 std::string BuildZip(const std::vector<std::pair<std::string, std::string>>& files,
                      const std::vector<std::string>& directories) {
+  OpenOnceFirst();
   zip_error_t error;
   zip_error_init(&error);
   zip_source_t* buffer = zip_source_buffer_create(nullptr, 0, 0, &error);
   if (buffer == nullptr) Fail(std::string("cannot create a zip buffer: ") + zip_error_strerror(&error));
-  zip_source_keep(buffer);
   zip_t* archive = zip_open_from_source(buffer, ZIP_TRUNCATE, &error);
   if (archive == nullptr) {
     const std::string why = zip_error_strerror(&error);
@@ -111,6 +137,7 @@ std::string BuildZip(const std::vector<std::pair<std::string, std::string>>& fil
     zip_error_fini(&error);
     Fail("cannot create a zip archive in memory: " + why);
   }
+  zip_source_keep(buffer);  // read back after zip_close, which lets go of it
   for (const std::string& dir : directories) {
     TM_ASSERT(zip_dir_add(archive, dir.c_str(), ZIP_FL_ENC_UTF_8) >= 0);
   }
