@@ -76,6 +76,13 @@ std::vector<VectorId> HitIds(const std::vector<VectorHit>& hits) {
   return out;
 }
 
+/// How many of the exact list's ids a search's list holds.
+std::size_t Shared(const std::vector<VectorId>& exact, const std::vector<VectorId>& got) {
+  std::size_t n = 0;
+  for (VectorId id : exact) n += static_cast<std::size_t>(std::count(got.begin(), got.end(), id));
+  return n;
+}
+
 const float* Row(const std::vector<float>& v, std::size_t i, int dims) {
   return v.data() + i * static_cast<std::size_t>(dims);
 }
@@ -120,7 +127,7 @@ TEST(VectorIndex, HnswRecallAgainstExactSearch) {
   for (std::size_t q = 0; q < 100; ++q) {
     const std::vector<VectorId> exact = BruteForce(ids, v, kDims, Row(queries, q, kDims), 10);
     const std::vector<VectorId> got = HitIds(index.Search(Row(queries, q, kDims), 10));
-    for (VectorId id : exact) found += std::count(got.begin(), got.end(), id);
+    found += Shared(exact, got);
   }
   const double recall = static_cast<double>(found) / 1000;
   std::printf("HNSW recall@10 against exact search (20,000 vectors, 64 dims): %.3f\n", recall);
@@ -191,7 +198,7 @@ TEST(VectorIndex, IvfRecallAgainstExactSearch) {
   for (std::size_t q = 0; q < 100; ++q) {
     const std::vector<VectorId> exact = BruteForce(ids, v, kDims, Row(queries, q, kDims), 10);
     const std::vector<VectorId> got = HitIds(index.Search(Row(queries, q, kDims), 10));
-    for (VectorId id : exact) found += std::count(got.begin(), got.end(), id);
+    found += Shared(exact, got);
   }
   const double recall = static_cast<double>(found) / 1000;
   std::printf("IVF (PCA 64 -> 32) recall@10 against exact search (20,000 vectors): %.3f; %zu bytes\n", recall,
@@ -238,7 +245,7 @@ TEST(VectorIndex, SketchRecallAgainstExactSearch) {
         EXPECT_NEAR(h.similarity, dot, 1e-5);
       }
       const std::vector<VectorId> got = HitIds(hits);
-      for (VectorId id : exact) found += std::count(got.begin(), got.end(), id);
+      found += Shared(exact, got);
     }
     recalls.push_back(static_cast<double>(found) / 1000);
     std::printf(
@@ -271,7 +278,7 @@ TEST(VectorIndex, ASketchSearchForALongListReRanksEightTimesIt) {
     const std::vector<VectorId> exact = BruteForce(ids, v, kDims, query, kList);
     const std::vector<VectorId> got = HitIds(index.Search(query, kList));
     ASSERT_EQ(got.size(), kList);
-    for (VectorId id : exact) found += std::count(got.begin(), got.end(), id);
+    found += Shared(exact, got);
   }
   const double recall = static_cast<double>(found) / (20.0 * kList);
   std::printf("sketch 256 bits, a list of %zu: recall against exact search: %.3f\n", kList, recall);
@@ -304,14 +311,10 @@ TEST(VectorIndex, FiltersRunInsideTheSearch) {
           EXPECT_EQ(HitIds(hits), exact);
         } else if (f == &rare) {  // IVF: every list searched, in the reduced space
           const std::vector<VectorId> got = HitIds(hits);
-          std::size_t common = 0;
-          for (VectorId id : exact) common += std::count(got.begin(), got.end(), id);
-          EXPECT_GE(common, 16u);
+          EXPECT_GE(Shared(exact, got), 16u);
         } else if (kind == VectorIndexKind::kSketch) {  // re-ranked exactly: what it finds is in order
           const std::vector<VectorId> got = HitIds(hits);
-          std::size_t common = 0;
-          for (VectorId id : exact) common += std::count(got.begin(), got.end(), id);
-          EXPECT_GE(common, 18u);
+          EXPECT_GE(Shared(exact, got), 18u);
           for (std::size_t i = 1; i < hits.size(); ++i) EXPECT_GE(hits[i - 1].similarity, hits[i].similarity);
         }
       }
@@ -364,9 +367,7 @@ TEST(VectorIndex, AddReplaceRemove) {
       EXPECT_EQ(got, exact);
     } else {  // approximate, but every one of the 99 is reachable
       ASSERT_EQ(got.size(), 10u);
-      std::size_t common = 0;
-      for (VectorId id : exact) common += std::count(got.begin(), got.end(), id);
-      EXPECT_GE(common, 8u);
+      EXPECT_GE(Shared(exact, got), 8u);
     }
   }
 }

@@ -1,12 +1,12 @@
 // The in-memory zip container (ingest/src/zip_archive.cc) on many threads.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <thread>
 #include <vector>
 
+#include "spawn.h"
 #include "toolmark/ingest/zip_archive.h"
 
 namespace toolmark::ingest {
@@ -53,9 +53,7 @@ TEST(Zip, AProcesssFirstContainersBuiltOnTwoThreadsAtOnce) {
             ++failed;
             continue;
           }
-          int status = 0;
-          waitpid(pid, &status, 0);
-          failed += !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+          failed += toolmark::testing::WaitProcess(pid) != 0;
         }
         std::fprintf(stderr, "%d of 500 processes failed\n", failed);
         _exit(failed == 0 ? 0 : 1);
